@@ -1,0 +1,21 @@
+//! The one error type of the core crate.
+
+/// Everything the core crate can refuse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// A key prefix is not 2–12 characters of `A–Z` and `0–9` starting with a letter.
+    #[error("invalid key prefix {0:?}: use 2 to 12 letters or digits (A-Z, 0-9), starting with a letter")]
+    InvalidKeyPrefix(String),
+    /// A license key is not of the form `PREFIX-XXXX-XXXX-XXXX-XXXX`.
+    #[error("invalid license key: expected PREFIX-XXXX-XXXX-XXXX-XXXX, e.g. MYAPP-A2B3-C4D5-E6F7-G8H9")]
+    InvalidLicenseKey,
+    /// A string is not one of the known license statuses.
+    #[error("unknown license status {0:?}: expected active, suspended, revoked or banned")]
+    UnknownLicenseStatus(String),
+    /// A string is not one of the thirteen API key scopes.
+    #[error("unknown scope {0:?}: expected one of licenses:read, licenses:write, machines:read, machines:write, products:read, products:write, policies:read, policies:write, entitlements:read, entitlements:write, webhooks:read, webhooks:write, analytics:read")]
+    UnknownScope(String),
+    /// A string is not `live` or `test`.
+    #[error("unknown environment {0:?}: expected live or test")]
+    UnknownEnvironment(String),
+}

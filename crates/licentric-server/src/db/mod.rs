@@ -1,0 +1,108 @@
+//! The database: connecting, migrating, and one file of SQL per area.
+//!
+//! SQLite is the embedded default: one file, created on first start, migrated on every
+//! start. Every query takes the account (and environment) it acts for, so one tenant's
+//! rows are invisible to another's requests.
+
+pub mod accounts;
+pub mod licenses;
+pub mod products;
+
+use std::{path::Path, str::FromStr, time::Duration};
+
+use anyhow::{bail, Context};
+use sqlx::{
+    migrate::Migrator,
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+    SqlitePool,
+};
+
+/// The schema migrations, embedded at compile time from `migrations/`.
+pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// Opens (creating if needed) and migrates the database at `database_url`.
+///
+/// Accepts `sqlite://path`, `sqlite:path`, `sqlite::memory:` and a plain file path.
+pub async fn connect(database_url: &str) -> anyhow::Result<SqlitePool> {
+    let url = sqlite_url(database_url)?;
+    let options = SqliteConnectOptions::from_str(&url)
+        .with_context(|| format!("invalid database URL {database_url:?}"))?
+        .create_if_missing(true)
+        .foreign_keys(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(Duration::from_secs(5));
+    let file = options.get_filename().to_path_buf();
+    let in_memory = url.contains(":memory:");
+    if !in_memory {
+        if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).with_context(|| {
+                format!("cannot create the database directory {}", parent.display())
+            })?;
+        }
+    }
+    let pool = SqlitePoolOptions::new()
+        // An in-memory database exists per connection: share exactly one.
+        .max_connections(if in_memory { 1 } else { 8 })
+        .connect_with(options)
+        .await
+        .with_context(|| format!("cannot open the database {}", describe(&file)))?;
+    MIGRATOR
+        .run(&pool)
+        .await
+        .context("cannot migrate the database to this server version")?;
+    Ok(pool)
+}
+
+fn describe(file: &Path) -> String {
+    file.display().to_string()
+}
+
+fn sqlite_url(database_url: &str) -> anyhow::Result<String> {
+    let url = database_url.trim();
+    if url.starts_with("sqlite:") {
+        Ok(url.to_owned())
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        bail!("PostgreSQL is not supported by this build yet; use a sqlite:// URL or a file path")
+    } else if url.contains("://") {
+        bail!("unsupported database URL {url:?}: use sqlite://path/to/licentric.db or a file path")
+    } else if url.is_empty() {
+        bail!("the database URL is empty: use sqlite://path/to/licentric.db or a file path")
+    } else {
+        Ok(format!("sqlite://{url}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls_are_normalised_and_unsupported_ones_refused_clearly() {
+        assert_eq!(sqlite_url("data/x.db").unwrap(), "sqlite://data/x.db");
+        assert_eq!(sqlite_url("sqlite::memory:").unwrap(), "sqlite::memory:");
+        assert_eq!(sqlite_url("sqlite:///tmp/x.db").unwrap(), "sqlite:///tmp/x.db");
+        let error = sqlite_url("postgres://localhost/licentric").unwrap_err();
+        assert!(error.to_string().contains("PostgreSQL"));
+        assert!(sqlite_url("mysql://x").is_err());
+        assert!(sqlite_url("  ").is_err());
+    }
+
+    #[tokio::test]
+    async fn connect_creates_the_file_and_its_directory_and_migrates() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/deeper/licentric.db");
+        let pool = connect(path.to_str().unwrap()).await.unwrap();
+        assert!(path.exists());
+        let tables: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('accounts', 'licenses')",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        assert_eq!(tables, 2);
+        // A second start finds the schema current and changes nothing.
+        drop(pool);
+        connect(path.to_str().unwrap()).await.unwrap();
+    }
+}

@@ -1,0 +1,189 @@
+//! [`ApiError`]: the one error type of the HTTP API, and its JSON envelope.
+//!
+//! Every non-2xx answer is `{"error": {"code", "message", "details"?}}`. A 500 never
+//! carries internals: the cause goes to the log, the client gets a reference-free apology.
+
+use axum::{
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use licentric_core::wire::{ErrorBody, ErrorEnvelope};
+use serde_json::Value;
+
+/// Everything a request can fail with. Each variant documents its status.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the request is malformed or fails validation; `details` says where.
+    #[error("{message}")]
+    BadRequest {
+        /// Machine-readable code, e.g. `malformed_json`, `invalid_request`.
+        code: &'static str,
+        /// What is wrong and how to fix it.
+        message: String,
+        /// Per-field particulars.
+        details: Option<Value>,
+    },
+    /// 401: credentials are missing or invalid.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 403: the credentials are valid but lack the needed scope.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404: no such record for this account, or no such endpoint.
+    #[error("{0}")]
+    NotFound(String),
+    /// 405: the endpoint exists but not with this method.
+    #[error("this endpoint does not accept this HTTP method")]
+    MethodNotAllowed,
+    /// 409: the request conflicts with the current state.
+    #[error("{0}")]
+    Conflict(String),
+    /// 413: the body is larger than the server accepts.
+    #[error("the request body is too large")]
+    PayloadTooLarge,
+    /// 429: too many requests; `Retry-After` says how many seconds to wait.
+    #[error("too many requests; retry after {retry_after_secs} seconds")]
+    RateLimited {
+        /// Seconds until a retry may succeed.
+        retry_after_secs: u64,
+    },
+    /// 500: a fault on our side. The cause is logged, never sent.
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    /// A 400 with per-field details.
+    pub fn invalid(message: impl Into<String>, details: Value) -> Self {
+        Self::BadRequest {
+            code: "invalid_request",
+            message: message.into(),
+            details: Some(details),
+        }
+    }
+
+    /// The HTTP status of this error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The machine-readable code sent in `error.code`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadRequest { code, .. } => code,
+            Self::Unauthorized(_) => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
+            Self::NotFound(_) => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::Conflict(_) => "conflict",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::Internal(_) => "internal_error",
+        }
+    }
+
+    fn body(&self) -> ErrorBody {
+        let message = match self {
+            Self::Internal(_) => {
+                "Something went wrong on the license server. Try again; if it keeps happening, contact the server's operator.".to_owned()
+            }
+            Self::PayloadTooLarge => {
+                "The request body is too large. Send at most 64 KiB of JSON.".to_owned()
+            }
+            other => other.to_string(),
+        };
+        let details = match self {
+            Self::BadRequest { details, .. } => details.clone(),
+            _ => None,
+        };
+        ErrorBody {
+            code: self.code().to_owned(),
+            message,
+            details,
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Internal(error.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let Self::Internal(cause) = &self {
+            tracing::error!(error = %format!("{cause:#}"), "request failed");
+        }
+        let status = self.status();
+        let mut response = (status, Json(ErrorEnvelope { error: self.body() })).into_response();
+        if let Self::RateLimited { retry_after_secs } = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn envelope(error: ApiError) -> (StatusCode, Value, Option<String>) {
+        let response = error.into_response();
+        let status = response.status();
+        let retry = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .map(|v| v.to_str().unwrap().to_owned());
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap(), retry)
+    }
+
+    #[tokio::test]
+    async fn every_error_is_the_same_envelope_and_500s_leak_nothing() {
+        let (status, body, _) = envelope(ApiError::invalid(
+            "fingerprint is too short",
+            serde_json::json!({"fingerprint": "must be at least 8 characters"}),
+        ))
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["error"]["code"], "invalid_request");
+        assert_eq!(body["error"]["message"], "fingerprint is too short");
+        assert_eq!(
+            body["error"]["details"]["fingerprint"],
+            "must be at least 8 characters"
+        );
+
+        let (status, body, _) = envelope(ApiError::Internal(anyhow::anyhow!(
+            "database file /secret/path.db is locked"
+        )))
+        .await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(body["error"]["code"], "internal_error");
+        assert!(!body.to_string().contains("/secret/path.db"));
+        assert!(body["error"].get("details").is_none());
+
+        let (status, body, retry) = envelope(ApiError::RateLimited {
+            retry_after_secs: 12,
+        })
+        .await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(body["error"]["code"], "rate_limited");
+        assert_eq!(retry.as_deref(), Some("12"));
+    }
+}

@@ -1,0 +1,132 @@
+//! Request extractors that fail with [`ApiError`] instead of axum's plain-text rejections.
+
+use axum::{
+    body::Bytes,
+    extract::{FromRequest, Request},
+    http::{header, StatusCode},
+};
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use crate::ApiError;
+
+/// The largest JSON body the API accepts.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// A JSON body. Malformed JSON, a wrong type or a missing field is a 400 whose
+/// `details` names the offending field; an oversized body is a 413.
+#[derive(Debug, Clone)]
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.split(';').next())
+            .map(|mime| {
+                let mime = mime.trim().to_ascii_lowercase();
+                mime == "application/json" || mime.ends_with("+json")
+            })
+            .unwrap_or(false);
+        if !is_json {
+            return Err(ApiError::BadRequest {
+                code: "unsupported_media_type",
+                message: "Send the body as JSON with the header Content-Type: application/json."
+                    .to_owned(),
+                details: None,
+            });
+        }
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge
+                } else {
+                    ApiError::BadRequest {
+                        code: "unreadable_body",
+                        message: "The request body could not be read; send it again.".to_owned(),
+                        details: None,
+                    }
+                }
+            })?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Parses a JSON body, telling malformed JSON apart from JSON of the wrong shape.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            malformed(&inner)
+        } else {
+            let field = if path == "." { "body".to_owned() } else { path };
+            ApiError::invalid(
+                format!("The request body has an invalid field: {field}: {inner}."),
+                json!({ field: inner.to_string() }),
+            )
+        }
+    })?;
+    // Trailing garbage after a valid document is malformed too.
+    deserializer.end().map_err(|e| malformed(&e))?;
+    Ok(value)
+}
+
+fn malformed(error: &serde_json::Error) -> ApiError {
+    ApiError::BadRequest {
+        code: "malformed_json",
+        message: format!("The request body is not valid JSON ({error}). Check quoting and commas."),
+        details: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        key: String,
+        count: Option<u32>,
+    }
+
+    fn code(result: Result<Body, ApiError>) -> &'static str {
+        result.unwrap_err().code()
+    }
+
+    #[test]
+    fn syntax_errors_and_shape_errors_get_different_codes() {
+        assert_eq!(code(parse_json(b"{\"key\": ")), "malformed_json");
+        assert_eq!(code(parse_json(b"{\"key\": \"a\"} trailing")), "malformed_json");
+        assert_eq!(code(parse_json(b"")), "malformed_json");
+        assert_eq!(code(parse_json(b"{\"key\": 5}")), "invalid_request");
+        assert_eq!(code(parse_json(b"{}")), "invalid_request");
+        assert_eq!(code(parse_json(b"[]")), "invalid_request");
+        assert!(parse_json::<Body>(b"{\"key\": \"a\", \"count\": 2}").is_ok());
+    }
+
+    #[test]
+    fn shape_errors_name_the_field_in_details() {
+        let ApiError::BadRequest { details, .. } =
+            parse_json::<Body>(b"{\"key\": \"a\", \"count\": \"two\"}").unwrap_err()
+        else {
+            panic!("expected a 400");
+        };
+        let details = details.unwrap();
+        assert!(details["count"].as_str().unwrap().contains("invalid type"), "{details}");
+    }
+}

@@ -1,0 +1,22 @@
+//! The Licentric license server.
+//!
+//! It speaks the Licentric `/api/v1` API over HTTP (axum) and keeps its data in SQLite
+//! (sqlx), one file and zero set-up. Start reading at [`startup::Application`]; each API
+//! area has a file under `routes/` for HTTP and one under `db/` for its SQL.
+
+pub mod api_key;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod extract;
+pub mod provision;
+pub mod routes;
+pub mod startup;
+pub mod state;
+
+pub use config::ServerConfig;
+pub use error::ApiError;
+pub use provision::{provision, DemoData, ProvisionOptions, Provisioned};
+pub use startup::{Application, RunningServer};
+pub use state::AppState;

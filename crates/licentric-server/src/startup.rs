@@ -1,0 +1,130 @@
+//! Building and running the server.
+//!
+//! [`Application::build`] opens the database and binds the listener before anything is
+//! served, so a test can ask for port 0 and learn the real port before the first request.
+
+use std::{any::Any, future::Future, net::SocketAddr, sync::Arc};
+
+use anyhow::Context;
+use axum::{extract::DefaultBodyLimit, response::IntoResponse, Router};
+use licentric_core::Clock;
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
+
+use crate::{db, extract::MAX_BODY_BYTES, routes, ApiError, AppState, ServerConfig};
+
+/// A server that is bound and ready to serve.
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    router: Router,
+}
+
+impl Application {
+    /// Opens and migrates the database, then binds `config.listen`.
+    pub async fn build(config: &ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let db = db::connect(&config.database_url).await?;
+        Self::with_state(config.listen, AppState { db, clock }).await
+    }
+
+    /// Binds `listen` and serves `state`, for callers that opened the database themselves.
+    pub async fn with_state(listen: SocketAddr, state: AppState) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}; is another server using it?"))?;
+        let local_addr = listener.local_addr()?;
+        Ok(Self {
+            listener,
+            local_addr,
+            router: router(state),
+        })
+    }
+
+    /// The address actually bound (the real port when 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+
+    /// Serves on a background task of the current Tokio runtime.
+    pub fn spawn(self) -> RunningServer {
+        let (stop, stopped) = oneshot::channel::<()>();
+        let local_addr = self.local_addr;
+        let task = tokio::spawn(self.run_until(async {
+            // A dropped sender also means stop.
+            let _ = stopped.await;
+        }));
+        RunningServer {
+            local_addr,
+            stop: Some(stop),
+            task,
+        }
+    }
+}
+
+/// A server running on a background task; stops when dropped or [`RunningServer::stop`]ped.
+#[derive(Debug)]
+pub struct RunningServer {
+    local_addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// `http://127.0.0.1:PORT`, the base URL clients use.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.local_addr)
+    }
+
+    /// Stops accepting connections and waits for in-flight requests to finish.
+    pub async fn stop(mut self) -> std::io::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        (&mut self.task)
+            .await
+            .unwrap_or_else(|join_error| Err(std::io::Error::other(join_error)))
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// The whole HTTP surface, with the error envelope applied to everything that is not a
+/// handler's own answer: unknown paths, wrong methods, oversized bodies and panics.
+pub fn router(state: AppState) -> Router {
+    routes::router()
+        .fallback(|| async {
+            ApiError::NotFound(
+                "No such endpoint. Every endpoint is under /api/v1; see /api/v1/openapi.json."
+                    .to_owned(),
+            )
+        })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(CatchPanicLayer::custom(|_panic: Box<dyn Any + Send>| {
+            ApiError::Internal(anyhow::anyhow!("a request handler panicked")).into_response()
+        }))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,8 @@
+//! The server's API tests: each test starts a fresh server on a free loopback port with a
+//! fresh SQLite file, and talks to it over real HTTP.
+
+mod cli;
+mod errors;
+mod health;
+mod helpers;
+mod validate_key;
