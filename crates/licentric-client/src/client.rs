@@ -93,7 +93,9 @@ impl LicentricBuilder {
             }
             let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {key}"))
                 .map_err(|_| {
-                    Error::Configuration("the API key contains characters that are not allowed".to_owned())
+                    Error::Configuration(
+                        "the API key contains characters that are not allowed".to_owned(),
+                    )
                 })?;
             value.set_sensitive(true);
             headers.insert(reqwest::header::AUTHORIZATION, value);
@@ -158,7 +160,11 @@ impl Licentric {
         self.post("/licenses/validate-key", &body).await
     }
 
-    async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, Error> {
+    async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, Error> {
         let url = format!("{}{path}", self.api_base);
         let response = self
             .http
@@ -227,14 +233,21 @@ mod tests {
             "http://127.0.0.1:8080/api/v1/",
             " http://127.0.0.1:8080// ",
         ] {
-            assert_eq!(api_base(input).unwrap(), "http://127.0.0.1:8080/api/v1", "{input:?}");
+            assert_eq!(
+                api_base(input).unwrap(),
+                "http://127.0.0.1:8080/api/v1",
+                "{input:?}"
+            );
         }
     }
 
     #[test]
     fn base_url_must_be_http_with_a_host() {
         for bad in ["", "licentric.com", "ftp://licentric.com", "http://"] {
-            assert!(matches!(api_base(bad), Err(Error::Configuration(_))), "{bad:?}");
+            assert!(
+                matches!(api_base(bad), Err(Error::Configuration(_))),
+                "{bad:?}"
+            );
         }
     }
 

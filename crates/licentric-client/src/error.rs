@@ -58,7 +58,9 @@ pub enum Error {
         reason: String,
     },
     /// The server answered with something that is not the Licentric API.
-    #[error("unexpected answer from {url}: {reason}. Is the server URL pointing at a Licentric server?")]
+    #[error(
+        "unexpected answer from {url}: {reason}. Is the server URL pointing at a Licentric server?"
+    )]
     UnexpectedResponse {
         /// The URL that was requested.
         url: String,
@@ -85,9 +87,7 @@ impl Error {
             | Self::NotFound(e)
             | Self::Api(e)
             | Self::RateLimited { error: e, .. } => Some(e),
-            Self::Network { .. } | Self::UnexpectedResponse { .. } | Self::Configuration(_) => {
-                None
-            }
+            Self::Network { .. } | Self::UnexpectedResponse { .. } | Self::Configuration(_) => None,
         }
     }
 
@@ -130,7 +130,8 @@ mod tests {
     #[test]
     fn each_status_maps_to_its_variant_with_code_and_message() {
         let body = br#"{"error": {"code": "some_code", "message": "Some message.", "details": {"key": "required"}}}"#;
-        let cases: [(u16, fn(&Error) -> bool); 6] = [
+        type IsExpected = fn(&Error) -> bool;
+        let cases: [(u16, IsExpected); 6] = [
             (400, |e| matches!(e, Error::Validation(_))),
             (401, |e| matches!(e, Error::Authentication(_))),
             (403, |e| matches!(e, Error::Forbidden(_))),
@@ -148,7 +149,9 @@ mod tests {
             assert_eq!(api.details.as_ref().unwrap()["key"], "required");
         }
         let limited = Error::from_response(429, Some(Duration::from_secs(7)), body);
-        assert!(matches!(limited, Error::RateLimited { retry_after, .. } if retry_after.as_secs() == 7));
+        assert!(
+            matches!(limited, Error::RateLimited { retry_after, .. } if retry_after.as_secs() == 7)
+        );
     }
 
     #[test]

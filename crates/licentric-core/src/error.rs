@@ -7,7 +7,9 @@ pub enum Error {
     #[error("invalid key prefix {0:?}: use 2 to 12 letters or digits (A-Z, 0-9), starting with a letter")]
     InvalidKeyPrefix(String),
     /// A license key is not of the form `PREFIX-XXXX-XXXX-XXXX-XXXX`.
-    #[error("invalid license key: expected PREFIX-XXXX-XXXX-XXXX-XXXX, e.g. MYAPP-A2B3-C4D5-E6F7-G8H9")]
+    #[error(
+        "invalid license key: expected PREFIX-XXXX-XXXX-XXXX-XXXX, e.g. MYAPP-A2B3-C4D5-E6F7-G8H9"
+    )]
     InvalidLicenseKey,
     /// A string is not one of the known license statuses.
     #[error("unknown license status {0:?}: expected active, suspended, revoked or banned")]

@@ -175,7 +175,11 @@ mod tests {
             "PROAPP-A1B2-C3D4-E5F6-G7H!",
             "-A1B2-C3D4-E5F6-G7H8",
         ] {
-            assert_eq!(LicenseKey::parse(bad), Err(Error::InvalidLicenseKey), "{bad:?}");
+            assert_eq!(
+                LicenseKey::parse(bad),
+                Err(Error::InvalidLicenseKey),
+                "{bad:?}"
+            );
         }
     }
 
@@ -190,9 +194,7 @@ mod tests {
             assert_eq!(LicenseKey::parse(key.as_str()).as_ref(), Ok(key));
             assert!(key.as_str().starts_with("MYAPP-"));
             let body = &key.as_str()["MYAPP-".len()..];
-            assert!(body
-                .bytes()
-                .all(|b| b == b'-' || KEY_ALPHABET.contains(&b)));
+            assert!(body.bytes().all(|b| b == b'-' || KEY_ALPHABET.contains(&b)));
             assert!(!body.contains(['0', 'O', '1', 'I']));
         }
         let mut unique = keys.iter().map(LicenseKey::as_str).collect::<Vec<_>>();

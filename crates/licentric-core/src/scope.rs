@@ -9,7 +9,6 @@ use crate::Error;
 /// What an API key may do. Exactly the thirteen scopes of the Licentric v1 API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, type = "string"))]
 pub enum Scope {
     /// List and retrieve licenses.
     LicensesRead,

@@ -208,9 +208,7 @@ pub fn evaluate(facts: &LicenseFacts, now: DateTime<Utc>) -> ValidationCode {
         ValidationCode::Expired => facts.expires_at.is_some_and(|expiry| expiry <= now),
         ValidationCode::UsesExceeded => facts.max_uses.is_some_and(|max| facts.uses > max),
         ValidationCode::EntitlementsMissing => !facts.missing_entitlements.is_empty(),
-        ValidationCode::FingerprintNotFound => {
-            facts.fingerprint == FingerprintCheck::NotActivated
-        }
+        ValidationCode::FingerprintNotFound => facts.fingerprint == FingerprintCheck::NotActivated,
         ValidationCode::HeartbeatRequired => matches!(
             facts.fingerprint,
             FingerprintCheck::Activated {
@@ -389,7 +387,10 @@ mod tests {
         };
         assert_eq!(evaluate(&facts, now()), ValidationCode::HeartbeatRequired);
         facts.fingerprint = FingerprintCheck::NotRequested;
-        assert_eq!(evaluate(&facts, now()), ValidationCode::MachineLimitExceeded);
+        assert_eq!(
+            evaluate(&facts, now()),
+            ValidationCode::MachineLimitExceeded
+        );
     }
 
     #[test]
@@ -404,7 +405,9 @@ mod tests {
 
     #[test]
     fn precedence_lists_every_code_once_with_valid_last() {
-        let mut codes = ValidationCode::PRECEDENCE.map(ValidationCode::as_str).to_vec();
+        let mut codes = ValidationCode::PRECEDENCE
+            .map(ValidationCode::as_str)
+            .to_vec();
         assert_eq!(codes.last(), Some(&"VALID"));
         codes.sort_unstable();
         codes.dedup();

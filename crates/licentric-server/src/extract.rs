@@ -111,7 +111,10 @@ mod tests {
     #[test]
     fn syntax_errors_and_shape_errors_get_different_codes() {
         assert_eq!(code(parse_json(b"{\"key\": ")), "malformed_json");
-        assert_eq!(code(parse_json(b"{\"key\": \"a\"} trailing")), "malformed_json");
+        assert_eq!(
+            code(parse_json(b"{\"key\": \"a\"} trailing")),
+            "malformed_json"
+        );
         assert_eq!(code(parse_json(b"")), "malformed_json");
         assert_eq!(code(parse_json(b"{\"key\": 5}")), "invalid_request");
         assert_eq!(code(parse_json(b"{}")), "invalid_request");
@@ -127,6 +130,9 @@ mod tests {
             panic!("expected a 400");
         };
         let details = details.unwrap();
-        assert!(details["count"].as_str().unwrap().contains("invalid type"), "{details}");
+        assert!(
+            details["count"].as_str().unwrap().contains("invalid type"),
+            "{details}"
+        );
     }
 }

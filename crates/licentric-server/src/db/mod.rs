@@ -81,7 +81,10 @@ mod tests {
     fn database_urls_are_normalised_and_unsupported_ones_refused_clearly() {
         assert_eq!(sqlite_url("data/x.db").unwrap(), "sqlite://data/x.db");
         assert_eq!(sqlite_url("sqlite::memory:").unwrap(), "sqlite::memory:");
-        assert_eq!(sqlite_url("sqlite:///tmp/x.db").unwrap(), "sqlite:///tmp/x.db");
+        assert_eq!(
+            sqlite_url("sqlite:///tmp/x.db").unwrap(),
+            "sqlite:///tmp/x.db"
+        );
         let error = sqlite_url("postgres://localhost/licentric").unwrap_err();
         assert!(error.to_string().contains("PostgreSQL"));
         assert!(sqlite_url("mysql://x").is_err());

@@ -12,12 +12,21 @@ const BIN: &str = env!("CARGO_BIN_EXE_licentric-server");
 
 fn init_json(database: &std::path::Path, demo: bool) -> Value {
     let mut command = Command::new(BIN);
-    command.args(["init", "--json", "--database-url", database.to_str().unwrap()]);
+    command.args([
+        "init",
+        "--json",
+        "--database-url",
+        database.to_str().unwrap(),
+    ]);
     if demo {
         command.arg("--demo");
     }
     let output = command.output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
@@ -26,24 +35,43 @@ async fn init_prints_one_json_object_and_stores_the_api_key_only_hashed() {
     let dir = tempfile::tempdir().unwrap();
     let database = dir.path().join("fresh/licentric.db");
     let created = init_json(&database, true);
-    for field in ["accountId", "apiKey", "productId", "policyId", "licenseId", "licenseKey"] {
-        assert!(created[field].as_str().is_some_and(|v| !v.is_empty()), "{field}: {created}");
+    for field in [
+        "accountId",
+        "apiKey",
+        "productId",
+        "policyId",
+        "licenseId",
+        "licenseKey",
+    ] {
+        assert!(
+            created[field].as_str().is_some_and(|v| !v.is_empty()),
+            "{field}: {created}"
+        );
     }
     let api_key = created["apiKey"].as_str().unwrap();
     assert!(api_key.starts_with("lk_live_"), "{api_key}");
     assert!(created["licenseKey"].as_str().unwrap().starts_with("DEMO-"));
 
-    let pool = licentric_server::db::connect(database.to_str().unwrap()).await.unwrap();
-    let (hash, scopes): (String, String) =
-        sqlx::query_as("SELECT key_hash, scopes FROM api_keys").fetch_one(&pool).await.unwrap();
+    let pool = licentric_server::db::connect(database.to_str().unwrap())
+        .await
+        .unwrap();
+    let (hash, scopes): (String, String) = sqlx::query_as("SELECT key_hash, scopes FROM api_keys")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(hash, hex::encode(Sha256::digest(api_key.as_bytes())));
-    assert_eq!(serde_json::from_str::<Vec<String>>(&scopes).unwrap().len(), 13);
+    assert_eq!(
+        serde_json::from_str::<Vec<String>>(&scopes).unwrap().len(),
+        13
+    );
     // The clear key is nowhere in the database file.
     drop(pool);
     let raw = std::fs::read(&database).unwrap();
     let wal = std::fs::read(database.with_extension("db-wal")).unwrap_or_default();
     for bytes in [raw, wal] {
-        assert!(!bytes.windows(api_key.len()).any(|w| w == api_key.as_bytes()));
+        assert!(!bytes
+            .windows(api_key.len())
+            .any(|w| w == api_key.as_bytes()));
     }
 }
 
@@ -72,14 +100,19 @@ async fn serve_listens_where_told_and_validates_the_demo_key() {
     let mut server = Server(
         Command::new(BIN)
             .args(["serve", "--listen", "127.0.0.1:0"])
-            .env("LICENTRIC_DATABASE_URL", format!("sqlite://{}", database.display()))
+            .env(
+                "LICENTRIC_DATABASE_URL",
+                format!("sqlite://{}", database.display()),
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .unwrap(),
     );
     let mut line = String::new();
-    BufReader::new(server.0.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(server.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     let base_url = line
         .trim()
         .strip_prefix("Licentric server listening on ")
@@ -87,7 +120,14 @@ async fn serve_listens_where_told_and_validates_the_demo_key() {
         .to_owned();
 
     let http = reqwest::Client::new();
-    let health: Value = http.get(format!("{base_url}/health")).send().await.unwrap().json().await.unwrap();
+    let health: Value = http
+        .get(format!("{base_url}/health"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(health["status"], "ok");
     let result: Value = http
         .post(format!("{base_url}/api/v1/licenses/validate-key"))
@@ -104,7 +144,13 @@ async fn serve_listens_where_told_and_validates_the_demo_key() {
 #[test]
 fn serve_refuses_an_unsupported_database_with_a_clear_message() {
     let output = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--database-url", "postgres://localhost/x"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            "postgres://localhost/x",
+        ])
         .output()
         .unwrap();
     assert!(!output.status.success());

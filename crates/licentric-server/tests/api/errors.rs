@@ -10,8 +10,14 @@ const VALIDATE: &str = "/api/v1/licenses/validate-key";
 async fn malformed_json_is_a_400_envelope() {
     let app = spawn_app().await;
     for body in [&b"{\"key\": "[..], b"not json", b"", b"{\"key\": \"A\"} {}"] {
-        let (status, response) = app.post_raw(VALIDATE, Some("application/json"), body.to_vec()).await;
-        assert_eq!(error_code(status, &response, 400), "malformed_json", "{body:?}");
+        let (status, response) = app
+            .post_raw(VALIDATE, Some("application/json"), body.to_vec())
+            .await;
+        assert_eq!(
+            error_code(status, &response, 400),
+            "malformed_json",
+            "{body:?}"
+        );
     }
 }
 
@@ -20,18 +26,36 @@ async fn wrong_types_missing_and_unknown_fields_name_the_field() {
     let app = spawn_app().await;
     let cases = [
         (json!({ "key": 42 }), "key"),
-        (json!({ "key": "DEMO-AAAA-BBBB-CCCC-DDDD", "entitlements": "sso" }), "entitlements"),
+        (
+            json!({ "key": "DEMO-AAAA-BBBB-CCCC-DDDD", "entitlements": "sso" }),
+            "entitlements",
+        ),
         (json!({}), "body"),
         (json!([]), "body"),
     ];
     for (body, field) in cases {
         let (status, response) = app.validate(body.clone()).await;
-        assert_eq!(error_code(status, &response, 400), "invalid_request", "{body}");
-        assert!(response["error"]["details"].get(field).is_some(), "{body} -> {response}");
+        assert_eq!(
+            error_code(status, &response, 400),
+            "invalid_request",
+            "{body}"
+        );
+        assert!(
+            response["error"]["details"].get(field).is_some(),
+            "{body} -> {response}"
+        );
     }
-    let (status, response) = app.validate(json!({ "key": "X", "fingerprnt": "abcdefgh" })).await;
+    let (status, response) = app
+        .validate(json!({ "key": "X", "fingerprnt": "abcdefgh" }))
+        .await;
     assert_eq!(error_code(status, &response, 400), "invalid_request");
-    assert!(response["error"]["message"].as_str().unwrap().contains("fingerprnt"), "{response}");
+    assert!(
+        response["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("fingerprnt"),
+        "{response}"
+    );
 }
 
 #[tokio::test]
@@ -45,7 +69,10 @@ async fn empty_keys_and_short_fingerprints_are_refused_with_details() {
         .validate(json!({ "key": app.demo.license_key, "fingerprint": "short" }))
         .await;
     assert_eq!(error_code(status, &response, 400), "invalid_request");
-    assert_eq!(response["error"]["details"]["fingerprint"], "must be at least 8 characters");
+    assert_eq!(
+        response["error"]["details"]["fingerprint"],
+        "must be at least 8 characters"
+    );
 
     let (status, response) = app.validate(json!({ "key": "K".repeat(500) })).await;
     assert_eq!(error_code(status, &response, 400), "invalid_request");
@@ -54,9 +81,20 @@ async fn empty_keys_and_short_fingerprints_are_refused_with_details() {
 #[tokio::test]
 async fn hostile_strings_are_just_keys_that_do_not_exist() {
     let app = spawn_app().await;
-    for key in ["' OR 1=1 --", "DEMO-'; DROP TABLE licenses; --", "🔑🔑🔑", "\u{0}\u{1}", "%00", "DEMO-ÄÖÜ-ß"] {
+    for key in [
+        "' OR 1=1 --",
+        "DEMO-'; DROP TABLE licenses; --",
+        "🔑🔑🔑",
+        "\u{0}\u{1}",
+        "%00",
+        "DEMO-ÄÖÜ-ß",
+    ] {
         let (status, body) = app.validate(json!({ "key": key })).await;
-        assert_eq!((status, body["code"].as_str()), (200, Some("NOT_FOUND")), "{key:?}: {body}");
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (200, Some("NOT_FOUND")),
+            "{key:?}: {body}"
+        );
     }
     // And the licenses table is still there.
     let (_, body) = app.validate(json!({ "key": app.demo.license_key })).await;
@@ -70,7 +108,10 @@ async fn a_body_without_json_content_type_is_a_400_that_says_what_to_send() {
     for content_type in [None, Some("text/plain")] {
         let (status, response) = app.post_raw(VALIDATE, content_type, body.clone()).await;
         assert_eq!(error_code(status, &response, 400), "unsupported_media_type");
-        assert!(response["error"]["message"].as_str().unwrap().contains("application/json"));
+        assert!(response["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("application/json"));
     }
 }
 

@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use licentric_core::ManualClock;
-use licentric_server::{db, provision, AppState, Application, DemoData, ProvisionOptions, RunningServer};
+use licentric_server::{
+    db, provision, AppState, Application, DemoData, ProvisionOptions, RunningServer,
+};
 use serde_json::Value;
 use sqlx::SqlitePool;
 
@@ -77,7 +79,12 @@ impl TestApp {
     }
 
     /// POSTs raw bytes with a content type.
-    pub async fn post_raw(&self, path: &str, content_type: Option<&str>, body: Vec<u8>) -> (u16, Value) {
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> (u16, Value) {
         let mut request = self.http.post(self.url(path)).body(body);
         if let Some(content_type) = content_type {
             request = request.header("content-type", content_type);
@@ -106,7 +113,9 @@ pub async fn read(response: reqwest::Response) -> (u16, Value) {
 /// Asserts the error envelope of every non-2xx answer and returns its code.
 pub fn error_code(status: u16, body: &Value, expected_status: u16) -> String {
     assert_eq!(status, expected_status, "{body}");
-    let error = body.get("error").unwrap_or_else(|| panic!("no error envelope: {body}"));
+    let error = body
+        .get("error")
+        .unwrap_or_else(|| panic!("no error envelope: {body}"));
     let message = error["message"].as_str().unwrap_or_default();
     assert!(!message.is_empty(), "error without a message: {body}");
     error["code"].as_str().unwrap().to_owned()

@@ -1,6 +1,9 @@
 //! The server's API tests: each test starts a fresh server on a free loopback port with a
 //! fresh SQLite file, and talks to it over real HTTP.
 
+// A test that cannot set itself up should stop right there, loudly.
+#![allow(clippy::unwrap_used)]
+
 mod cli;
 mod errors;
 mod health;

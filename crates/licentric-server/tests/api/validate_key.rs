@@ -16,8 +16,11 @@ async fn the_demo_key_is_valid_and_the_answer_describes_the_license() {
     assert_eq!(body["license"]["status"], "active");
     assert_eq!(body["license"]["productId"], app.demo.product_id.as_str());
     assert_eq!(body["license"]["policyId"], app.demo.policy_id.as_str());
-    let expires_at: chrono::DateTime<chrono::Utc> =
-        body["license"]["expiresAt"].as_str().unwrap().parse().unwrap();
+    let expires_at: chrono::DateTime<chrono::Utc> = body["license"]["expiresAt"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert_eq!(expires_at, app.demo.license_expires_at);
 }
 
@@ -26,13 +29,19 @@ async fn a_key_typed_in_lower_case_with_spaces_is_still_found() {
     let app = spawn_app().await;
     let sloppy = format!("  {}\n", app.demo.license_key.to_lowercase());
     let (status, body) = app.validate(json!({ "key": sloppy })).await;
-    assert_eq!((status, body["code"].as_str()), (200, Some("VALID")), "{body}");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (200, Some("VALID")),
+        "{body}"
+    );
 }
 
 #[tokio::test]
 async fn an_unknown_key_is_a_not_found_result_not_an_http_error() {
     let app = spawn_app().await;
-    let (status, body) = app.validate(json!({ "key": "DEMO-AAAA-BBBB-CCCC-DDDD" })).await;
+    let (status, body) = app
+        .validate(json!({ "key": "DEMO-AAAA-BBBB-CCCC-DDDD" }))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(body["valid"], false);
     assert_eq!(body["code"], "NOT_FOUND");
@@ -49,7 +58,11 @@ async fn the_seed_001_example_body_is_accepted_verbatim() {
 "entitlements": ["export_pdf"]
 }"#;
     let (status, body) = app
-        .post_raw("/api/v1/licenses/validate-key", Some("application/json"), body.to_vec())
+        .post_raw(
+            "/api/v1/licenses/validate-key",
+            Some("application/json"),
+            body.to_vec(),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["code"], "NOT_FOUND");
@@ -74,7 +87,11 @@ async fn a_license_past_its_expiry_is_expired_to_the_second() {
 #[tokio::test]
 async fn suspended_revoked_and_banned_licenses_say_so() {
     let app = spawn_app().await;
-    for (status, code) in [("suspended", "SUSPENDED"), ("revoked", "REVOKED"), ("banned", "BANNED")] {
+    for (status, code) in [
+        ("suspended", "SUSPENDED"),
+        ("revoked", "REVOKED"),
+        ("banned", "BANNED"),
+    ] {
         app.set_license_status(status).await;
         let (http, body) = app.validate(json!({ "key": app.demo.license_key })).await;
         assert_eq!((http, body["code"].as_str()), (200, Some(code)), "{body}");

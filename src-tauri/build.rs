@@ -1,0 +1,15 @@
+//! Tauri's build step. Every command the web view may call is declared here, so that it
+//! gets `allow-…` / `deny-…` permissions and is refused unless a capability grants it.
+
+/// The app's commands, one per `#[tauri::command]` in `commands/`.
+const COMMANDS: &[&str] = &["app_info", "validate_license"];
+
+fn main() {
+    println!("cargo:rerun-if-changed=src-tauri/capabilities");
+    tauri_build::try_build(
+        tauri_build::Attributes::new()
+            .capabilities_path_pattern("./src-tauri/capabilities/**/*")
+            .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
+    )
+    .expect("failed to run tauri-build");
+}

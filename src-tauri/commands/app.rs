@@ -1,0 +1,26 @@
+//! About the app itself.
+
+use serde::Serialize;
+use tauri::State;
+
+use crate::state::{AppState, ServerInfo};
+
+/// What the UI shows about the app and its server.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
+pub struct AppInfo {
+    /// The app's version.
+    pub version: String,
+    /// The license server in use.
+    pub server: ServerInfo,
+}
+
+/// The app's version and which license server it talks to.
+#[tauri::command]
+pub fn app_info(state: State<'_, AppState>) -> AppInfo {
+    AppInfo {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        server: state.server().clone(),
+    }
+}

@@ -1,0 +1,224 @@
+//! Launching the real app for a test: Xvfb, a private D-Bus session with an unlocked
+//! gnome-keyring, tauri-driver + WebKitWebDriver, and the app binary built by Cargo.
+//! Everything started here is in one process group, killed when the test ends, pass or
+//! fail, so no app instance outlives its test.
+
+use std::{
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use licentric_core::SystemClock;
+use licentric_server::{
+    db, provision, AppState, Application, DemoData, ProvisionOptions, RunningServer,
+};
+
+use crate::webdriver::Session;
+
+/// The app binary Cargo built for these tests.
+const APP: &str = env!("CARGO_BIN_EXE_licentric-desktop");
+
+/// A generous bound for anything the UI does: cold machines are slow.
+pub const UI_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Where screenshots go: `test-artifacts/screenshots/<test>/NN-step.png` (ignored by git).
+pub fn artifacts_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("test-artifacts")
+}
+
+/// A license server for the app to talk to: in this process, on loopback, with a fresh
+/// SQLite file and demo data.
+pub struct TestServer {
+    pub demo: DemoData,
+    running: Option<RunningServer>,
+    runtime: tokio::runtime::Runtime,
+    _dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    pub fn start() -> Self {
+        let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db_path = dir.path().join("licentric.db");
+        let (running, demo) = runtime.block_on(async {
+            let db = db::connect(db_path.to_str().unwrap())
+                .await
+                .expect("database");
+            let created = provision(
+                &db,
+                &ProvisionOptions {
+                    account_name: "E2E".into(),
+                    demo: true,
+                },
+                chrono::Utc::now(),
+            )
+            .await
+            .expect("demo data");
+            let state = AppState {
+                db,
+                clock: Arc::new(SystemClock),
+            };
+            let running = Application::with_state(([127, 0, 0, 1], 0).into(), state)
+                .await
+                .expect("server")
+                .spawn();
+            (running, created.demo.expect("demo"))
+        });
+        Self {
+            demo,
+            running: Some(running),
+            runtime,
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        self.running.as_ref().expect("server is running").base_url()
+    }
+
+    /// Stops the server, as when the network or the server goes down.
+    pub fn stop(&mut self) {
+        if let Some(running) = self.running.take() {
+            self.runtime.block_on(running.stop()).expect("server stops");
+        }
+    }
+}
+
+/// How to start the app.
+#[derive(Default)]
+pub struct Launch {
+    /// `LICENTRIC_SERVER_URL`; `None` lets the app start its local server.
+    pub server_url: Option<String>,
+}
+
+/// The running app, driven over WebDriver.
+pub struct App {
+    pub session: Session,
+    name: String,
+    step: usize,
+    driver: Child,
+    _data_dir: tempfile::TempDir,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn require(tool: &str) {
+    let found = std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(tool).is_file()));
+    assert!(
+        found,
+        "{tool} is not installed. The end-to-end tests need Xvfb, dbus, gnome-keyring, \
+         WebKitWebDriver and tauri-driver: run scripts/test, which installs them."
+    );
+}
+
+impl App {
+    /// Starts the app for the test `name`, with a fresh data directory.
+    pub fn launch(name: &str, launch: Launch) -> Self {
+        for tool in [
+            "xvfb-run",
+            "dbus-run-session",
+            "gnome-keyring-daemon",
+            "WebKitWebDriver",
+            "tauri-driver",
+        ] {
+            require(tool);
+        }
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let logs = artifacts_dir().join("logs");
+        std::fs::create_dir_all(&logs).expect("logs dir");
+        let log = std::fs::File::create(logs.join(format!("{name}.log"))).expect("log file");
+        let (port, native_port) = (free_port(), free_port());
+
+        let mut command = Command::new("xvfb-run");
+        command
+            .args([
+                "-a",
+                "-s",
+                "-screen 0 1280x800x24",
+                "dbus-run-session",
+                "--",
+            ])
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/driver.sh"))
+            .args([port.to_string(), native_port.to_string()])
+            .env("NO_AT_BRIDGE", "1")
+            .env("LICENTRIC_DATA_DIR", data_dir.path())
+            .env_remove("LICENTRIC_SERVER_URL")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log);
+        if let Some(url) = &launch.server_url {
+            command.env("LICENTRIC_SERVER_URL", url);
+        }
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let driver = command.spawn().expect("start xvfb-run");
+
+        let mut app = Self {
+            session: Session::unconnected(),
+            name: name.to_owned(),
+            step: 0,
+            driver,
+            _data_dir: data_dir,
+        };
+        let driver_url = format!("http://127.0.0.1:{port}");
+        app.session = connect(&driver_url);
+        app
+    }
+
+    /// Saves a screenshot of the web view as `NN-step.png` in this test's folder.
+    pub fn screenshot(&mut self, step: &str) {
+        self.step += 1;
+        let dir = artifacts_dir().join("screenshots").join(&self.name);
+        std::fs::create_dir_all(&dir).expect("screenshot dir");
+        let png = self.session.screenshot().expect("screenshot");
+        std::fs::write(dir.join(format!("{:02}-{step}.png", self.step)), png)
+            .expect("write screenshot");
+    }
+}
+
+/// Waits for tauri-driver to listen, then opens a session, retrying on a cold machine.
+fn connect(driver_url: &str) -> Session {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let probe = reqwest::blocking::Client::new();
+    while probe.get(format!("{driver_url}/status")).send().is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "tauri-driver did not start; see test-artifacts/logs"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let mut last_error = String::new();
+    for _ in 0..3 {
+        match Session::create(driver_url, APP) {
+            Ok(session) => return session,
+            Err(error) => last_error = error,
+        }
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    panic!("could not open a WebDriver session of the app: {last_error}");
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        self.session.close();
+        let group = format!("-{}", self.driver.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.driver.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.driver.wait();
+    }
+}

@@ -1,0 +1,190 @@
+//! A small W3C WebDriver client: just the calls the end-to-end tests make.
+
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use serde_json::{json, Value};
+
+/// The key under which W3C WebDriver returns element references.
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// An open WebDriver session.
+pub struct Session {
+    http: reqwest::blocking::Client,
+    base: String,
+}
+
+impl Session {
+    /// A session that is not open yet; every call on it fails.
+    pub fn unconnected() -> Self {
+        Self {
+            http: reqwest::blocking::Client::new(),
+            base: "http://127.0.0.1:9/unconnected".to_owned(),
+        }
+    }
+
+    /// Opens a session of the app at `application` through the driver at `driver_url`.
+    pub fn create(driver_url: &str, application: &str) -> Result<Self, String> {
+        let http = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(120))
+            .build()
+            .map_err(|e| e.to_string())?;
+        // No browserName: tauri-driver reports "wry" and WebKitGTK rejects names that differ.
+        let body = json!({
+            "capabilities": { "alwaysMatch": { "tauri:options": { "application": application } } }
+        });
+        let response: Value = http
+            .post(format!("{driver_url}/session"))
+            .json(&body)
+            .send()
+            .and_then(|r| r.json())
+            .map_err(|e| format!("creating the session failed: {e}"))?;
+        let id = response["value"]["sessionId"]
+            .as_str()
+            .ok_or_else(|| format!("no session id in {response}"))?;
+        Ok(Self {
+            http,
+            base: format!("{driver_url}/session/{id}"),
+        })
+    }
+
+    fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, String> {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().map_err(|e| format!("{path}: {e}"))?;
+        let status = response.status();
+        let value: Value = response.json().map_err(|e| format!("{path}: {e}"))?;
+        if status.is_success() {
+            Ok(value["value"].clone())
+        } else {
+            Err(format!("{path}: HTTP {status}: {}", value["value"]))
+        }
+    }
+
+    /// The first element matching a CSS selector, if any.
+    pub fn find(&self, css: &str) -> Option<String> {
+        self.send(
+            reqwest::Method::POST,
+            "/element",
+            Some(json!({ "using": "css selector", "value": css })),
+        )
+        .ok()
+        .and_then(|v| v[ELEMENT_KEY].as_str().map(str::to_owned))
+    }
+
+    /// Waits up to `timeout` for an element matching `css`.
+    pub fn wait_for(&self, css: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(element) = self.find(css) {
+                return element;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no element matches {css:?} after {timeout:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The visible text of an element.
+    pub fn text(&self, element: &str) -> String {
+        self.send(
+            reqwest::Method::GET,
+            &format!("/element/{element}/text"),
+            None,
+        )
+        .map(|v| v.as_str().unwrap_or_default().to_owned())
+        .unwrap_or_default()
+    }
+
+    /// A DOM property of an element, e.g. an input's `value`.
+    pub fn property(&self, element: &str, name: &str) -> String {
+        self.send(
+            reqwest::Method::GET,
+            &format!("/element/{element}/property/{name}"),
+            None,
+        )
+        .map(|v| v.as_str().unwrap_or_default().to_owned())
+        .unwrap_or_default()
+    }
+
+    /// Waits until the element matching `css` shows text for which `done` holds; returns it.
+    pub fn wait_for_text(
+        &self,
+        css: &str,
+        timeout: Duration,
+        done: impl Fn(&str) -> bool,
+    ) -> String {
+        let deadline = Instant::now() + timeout;
+        let mut last = String::new();
+        loop {
+            if let Some(element) = self.find(css) {
+                last = self.text(&element);
+                if done(&last) {
+                    return last;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{css:?} never showed the expected text within {timeout:?}; last seen: {last:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Clears an input and types `text` into it, as a person would.
+    pub fn type_into(&self, element: &str, text: &str) {
+        self.send(
+            reqwest::Method::POST,
+            &format!("/element/{element}/clear"),
+            Some(json!({})),
+        )
+        .expect("clear");
+        self.send(
+            reqwest::Method::POST,
+            &format!("/element/{element}/value"),
+            Some(json!({ "text": text })),
+        )
+        .expect("send keys");
+    }
+
+    /// Clicks an element.
+    pub fn click(&self, element: &str) {
+        self.send(
+            reqwest::Method::POST,
+            &format!("/element/{element}/click"),
+            Some(json!({})),
+        )
+        .expect("click");
+    }
+
+    /// A PNG of the web view, taken once the latest DOM changes are painted.
+    pub fn screenshot(&self) -> Result<Vec<u8>, String> {
+        // Without this, WebKitGTK under Xvfb can hand back the previous frame.
+        self.send(
+            reqwest::Method::POST,
+            "/execute/async",
+            Some(json!({
+                "script": "const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
+                "args": []
+            })),
+        )?;
+        let value = self.send(reqwest::Method::GET, "/screenshot", None)?;
+        base64::engine::general_purpose::STANDARD
+            .decode(value.as_str().unwrap_or_default())
+            .map_err(|e| e.to_string())
+    }
+
+    /// Ends the session, closing the app.
+    pub fn close(&self) {
+        let _ = self.send(reqwest::Method::DELETE, "", None);
+    }
+}
