@@ -28,5 +28,5 @@ mod error;
 
 pub use client::{Licentric, LicentricBuilder, DEFAULT_BASE_URL, DEFAULT_TIMEOUT};
 pub use error::{ApiError, Error};
-pub use licentric_core::wire::{LicenseSummary, MachineSummary, ValidationResult};
+pub use licentric_core::wire::{LicenseSummary, Machine, ValidationResult};
 pub use licentric_core::{LicenseStatus, ValidationCode};

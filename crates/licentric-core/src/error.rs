@@ -20,4 +20,19 @@ pub enum Error {
     /// A string is not `live` or `test`.
     #[error("unknown environment {0:?}: expected live or test")]
     UnknownEnvironment(String),
+    /// A signing key id is not 1–64 characters of `A–Z a–z 0–9 . _ -`.
+    #[error("invalid key id {0:?}: use 1 to 64 letters, digits, '.', '_' or '-'")]
+    InvalidKeyId(String),
+    /// A public key is not a usable Ed25519 public key.
+    #[error("invalid Ed25519 public key: expected 32 bytes as unpadded base64url, and not a weak (small-order) point")]
+    InvalidPublicKey,
+    /// Two different public keys were given the same key id.
+    #[error("key id {0:?} names two different public keys; give each key its own id")]
+    DuplicateKeyId(String),
+    /// A JWKS document holds an Ed25519 key that cannot be used.
+    #[error("invalid JWKS: {0}")]
+    InvalidJwks(String),
+    /// What was to be signed breaks a rule of its format, so nothing was signed.
+    #[error("cannot sign: {0}")]
+    InvalidSigningInput(&'static str),
 }

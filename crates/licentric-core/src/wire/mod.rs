@@ -9,9 +9,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::{LicenseStatus, ValidationCode};
 
+mod resources;
+pub use resources::*;
+
 /// Body of `POST /api/v1/licenses/validate-key`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ValidateKeyRequest {
     /// The license key, e.g. `PROAPP-A1B2-C3D4-E5F6-G7H8`.
     pub key: String,
@@ -26,6 +30,7 @@ pub struct ValidateKeyRequest {
 /// The answer to a validation: a result, not an error, whatever the code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct ValidationResult {
     /// Whether the license may be used (`code` is `VALID`).
@@ -35,7 +40,7 @@ pub struct ValidationResult {
     /// The license the key belongs to; absent for `NOT_FOUND`.
     pub license: Option<LicenseSummary>,
     /// The machine named by the request's fingerprint, when it is activated.
-    pub machine: Option<MachineSummary>,
+    pub machine: Option<Machine>,
     /// The entitlement codes the license has.
     pub entitlements: Vec<String>,
 }
@@ -43,6 +48,7 @@ pub struct ValidationResult {
 /// The part of a license a validation reveals.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct LicenseSummary {
     /// The license's id.
@@ -57,25 +63,9 @@ pub struct LicenseSummary {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-/// A machine activated on a license.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
-pub struct MachineSummary {
-    /// The machine's id.
-    pub id: String,
-    /// Its fingerprint (at least 8 characters).
-    pub fingerprint: String,
-    /// A human-readable name.
-    pub name: Option<String>,
-    /// `macos`, `windows`, `linux`, `docker` or `kubernetes`.
-    pub platform: Option<String>,
-    /// `NOT_STARTED`, `ALIVE` or `DEAD`.
-    pub heartbeat_status: String,
-}
-
 /// The envelope of every non-2xx answer: `{"error": {...}}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorEnvelope {
     /// What went wrong.
     pub error: ErrorBody,
@@ -83,6 +73,7 @@ pub struct ErrorEnvelope {
 
 /// What went wrong, for people and for programs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// A stable, machine-readable code, e.g. `invalid_request`.
     pub code: String,
@@ -90,6 +81,7 @@ pub struct ErrorBody {
     pub message: String,
     /// Structured particulars, e.g. per-field problems for a 400.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub details: Option<serde_json::Value>,
 }
 
