@@ -73,10 +73,7 @@ pub async fn start(data_dir: &Path) -> anyhow::Result<LocalServer> {
         }
         Err(error) => return Err(error.into()),
     };
-    let state = AppState {
-        db: pool,
-        clock: Arc::new(SystemClock),
-    };
+    let state = AppState::new(pool, Arc::new(SystemClock));
     let running = Application::with_state(([127, 0, 0, 1], 0).into(), state)
         .await?
         .spawn();

@@ -57,10 +57,7 @@ impl TestServer {
             )
             .await
             .expect("demo data");
-            let state = AppState {
-                db,
-                clock: Arc::new(SystemClock),
-            };
+            let state = AppState::new(db, Arc::new(SystemClock));
             let running = Application::with_state(([127, 0, 0, 1], 0).into(), state)
                 .await
                 .expect("server")

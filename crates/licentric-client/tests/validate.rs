@@ -34,10 +34,7 @@ async fn server() -> Server {
     .unwrap();
     let running = Application::with_state(
         "127.0.0.1:0".parse().unwrap(),
-        AppState {
-            db,
-            clock: Arc::new(SystemClock),
-        },
+        AppState::new(db, Arc::new(SystemClock)),
     )
     .await
     .unwrap()

@@ -5,7 +5,11 @@ use std::{net::SocketAddr, sync::Arc};
 use clap::{Parser, Subcommand};
 use licentric_core::SystemClock;
 
-use crate::{config, db, provision, Application, ProvisionOptions, ServerConfig};
+use crate::{
+    config, db, provision,
+    rate_limit::{Quota, RateLimits},
+    Application, ProvisionOptions, ServerConfig, Settings,
+};
 
 /// The Licentric license server.
 #[derive(Debug, Parser)]
@@ -28,8 +32,25 @@ pub enum Command {
         /// user's data directory.
         #[arg(long, env = "LICENTRIC_DATABASE_URL")]
         database_url: Option<String>,
+        /// Requests allowed per API key, as REQUESTS/PERIOD (e.g. 1200/60s).
+        #[arg(long, env = "LICENTRIC_RATE_LIMIT_API_KEY", default_value = "1200/60s")]
+        rate_limit_api_key: Quota,
+        /// Requests allowed per license key.
+        #[arg(
+            long,
+            env = "LICENTRIC_RATE_LIMIT_LICENSE_KEY",
+            default_value = "300/60s"
+        )]
+        rate_limit_license_key: Quota,
+        /// Requests allowed per client address without credentials (validate-key).
+        #[arg(
+            long,
+            env = "LICENTRIC_RATE_LIMIT_ANONYMOUS",
+            default_value = "300/60s"
+        )]
+        rate_limit_anonymous: Quota,
     },
-    /// Create an account and a live API key holding every scope (shown once).
+    /// Create an account with a live and a test API key holding every scope (shown once).
     Init {
         /// Database URL (`sqlite://path.db` or a file path).
         #[arg(long, env = "LICENTRIC_DATABASE_URL")]
@@ -52,7 +73,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve {
             listen,
             database_url,
-        } => serve(listen, database_url).await,
+            rate_limit_api_key,
+            rate_limit_license_key,
+            rate_limit_anonymous,
+        } => {
+            let settings = Settings {
+                rate_limits: RateLimits {
+                    api_key: rate_limit_api_key,
+                    license_key: rate_limit_license_key,
+                    anonymous: rate_limit_anonymous,
+                },
+                ..Settings::default()
+            };
+            serve(listen, database_url, settings).await
+        }
         Command::Init {
             database_url,
             demo,
@@ -66,7 +100,11 @@ fn database_url_or_default(database_url: Option<String>) -> anyhow::Result<Strin
     database_url.map_or_else(config::default_database_url, Ok)
 }
 
-async fn serve(listen: SocketAddr, database_url: Option<String>) -> anyhow::Result<()> {
+async fn serve(
+    listen: SocketAddr,
+    database_url: Option<String>,
+    settings: Settings,
+) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -77,6 +115,7 @@ async fn serve(listen: SocketAddr, database_url: Option<String>) -> anyhow::Resu
     let config = ServerConfig {
         listen,
         database_url: database_url_or_default(database_url)?,
+        settings,
     };
     let app = Application::build(&config, Arc::new(SystemClock)).await?;
     // Scripts and tests read this line to learn the port when 0 was asked for.
@@ -107,8 +146,9 @@ async fn init(
         return Ok(());
     }
     println!("Created account {}", created.account_id);
-    println!("Live API key with every scope (shown once; store it now):");
-    println!("  {}", created.api_key);
+    println!("API keys with every scope (shown once; store them now):");
+    println!("  live  {}", created.api_key);
+    println!("  test  {}", created.test_api_key);
     if let Some(demo) = &created.demo {
         println!("Demo product  {}", demo.product_id);
         println!("Demo policy   {}", demo.policy_id);

@@ -5,6 +5,8 @@ use std::{net::SocketAddr, path::PathBuf};
 
 use anyhow::Context;
 
+use crate::state::Settings;
+
 /// Where the server listens unless told otherwise: loopback only.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
 
@@ -15,6 +17,8 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// `sqlite://path/to/file.db`, `sqlite::memory:`, or a plain file path.
     pub database_url: String,
+    /// Rate limits and webhook delivery.
+    pub settings: Settings,
 }
 
 /// The default database: `licentric.db` in the user's data directory

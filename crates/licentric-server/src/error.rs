@@ -37,8 +37,15 @@ pub enum ApiError {
     #[error("this endpoint does not accept this HTTP method")]
     MethodNotAllowed,
     /// 409: the request conflicts with the current state.
-    #[error("{0}")]
-    Conflict(String),
+    #[error("{message}")]
+    Conflict {
+        /// Machine-readable code, e.g. `machine_limit_exceeded`.
+        code: &'static str,
+        /// What conflicts and what to do about it.
+        message: String,
+        /// Particulars, e.g. the limit and the count.
+        details: Option<Value>,
+    },
     /// 413: the body is larger than the server accepts.
     #[error("the request body is too large")]
     PayloadTooLarge,
@@ -63,6 +70,22 @@ impl ApiError {
         }
     }
 
+    /// A 409 with a specific code.
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Conflict {
+            code,
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    /// A 404 for a record that does not exist for this tenant.
+    pub fn not_found(what: &str) -> Self {
+        Self::NotFound(format!(
+            "No {what} with this id exists in this account and environment. Check the id, and that the key is for the right environment (lk_live_ or lk_test_)."
+        ))
+    }
+
     /// The HTTP status of this error.
     pub fn status(&self) -> StatusCode {
         match self {
@@ -71,7 +94,7 @@ impl ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -86,7 +109,7 @@ impl ApiError {
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
-            Self::Conflict(_) => "conflict",
+            Self::Conflict { code, .. } => code,
             Self::PayloadTooLarge => "payload_too_large",
             Self::RateLimited { .. } => "rate_limited",
             Self::Internal(_) => "internal_error",
@@ -104,7 +127,7 @@ impl ApiError {
             other => other.to_string(),
         };
         let details = match self {
-            Self::BadRequest { details, .. } => details.clone(),
+            Self::BadRequest { details, .. } | Self::Conflict { details, .. } => details.clone(),
             _ => None,
         };
         ErrorBody {

@@ -5,12 +5,18 @@
 //! area has a file under `routes/` for HTTP and one under `db/` for its SQL.
 
 pub mod api_key;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod delivery;
 pub mod error;
+pub mod events;
 pub mod extract;
+pub mod openapi;
+pub mod params;
 pub mod provision;
+pub mod rate_limit;
 pub mod routes;
 pub mod startup;
 pub mod state;
@@ -19,4 +25,4 @@ pub use config::ServerConfig;
 pub use error::ApiError;
 pub use provision::{provision, DemoData, ProvisionOptions, Provisioned};
 pub use startup::{Application, RunningServer};
-pub use state::AppState;
+pub use state::{AppState, Settings};

@@ -2,21 +2,16 @@
 //!
 //! Used by `licentric-server init` and by the desktop app's local server.
 
+use std::collections::BTreeSet;
+
 use chrono::{DateTime, Duration, Utc};
-use licentric_core::{Environment, KeyPrefix, LicenseKey, Scope};
+use licentric_core::{wire::Policy, Environment, KeyPrefix, LicenseKey, Scope};
 use rand::rngs::OsRng;
 use serde::Serialize;
 use sqlx::SqlitePool;
 use uuid::Uuid;
 
-use crate::{
-    api_key,
-    db::{
-        accounts::{self, ApiKeyRow},
-        licenses::{self, NewLicense},
-        products::{self, NewPolicy, NewProduct},
-    },
-};
+use crate::{api_key, auth::Tenant, db};
 
 /// What to create.
 #[derive(Debug, Clone)]
@@ -35,6 +30,8 @@ pub struct Provisioned {
     pub account_id: String,
     /// A live API key holding every scope.
     pub api_key: String,
+    /// A test (sandbox) API key holding every scope: it sees only test data.
+    pub test_api_key: String,
     /// The demo records, when asked for.
     #[serde(flatten)]
     pub demo: Option<DemoData>,
@@ -76,89 +73,102 @@ pub async fn provision(
     now: DateTime<Utc>,
 ) -> anyhow::Result<Provisioned> {
     let account_id = Uuid::new_v4().to_string();
-    accounts::insert_account(db, &account_id, &options.account_name, now).await?;
+    db::accounts::insert_account(db, &account_id, &options.account_name, now).await?;
+    let tenant = Tenant {
+        account_id,
+        environment: Environment::Live,
+    };
 
-    let key = api_key::generate(Environment::Live);
-    let key_id = Uuid::new_v4().to_string();
-    accounts::insert_api_key(
+    let key = initial_key(db, &tenant, now).await?;
+    let test_key = initial_key(
         db,
-        &ApiKeyRow {
-            id: &key_id,
-            account_id: &account_id,
-            environment: Environment::Live,
-            name: "Initial key (all scopes)",
-            key_hash: &key.hash,
-            display_prefix: &key.display_prefix,
-            scopes: &Scope::ALL,
+        &Tenant {
+            account_id: tenant.account_id.clone(),
+            environment: Environment::Test,
         },
         now,
     )
     .await?;
 
     let demo = if options.demo {
-        Some(create_demo(db, &account_id, now).await?)
+        Some(create_demo(db, &tenant, now).await?)
     } else {
         None
     };
     Ok(Provisioned {
-        account_id,
+        account_id: tenant.account_id,
         api_key: key.secret,
+        test_api_key: test_key.secret,
         demo,
     })
 }
 
+async fn initial_key(
+    db: &SqlitePool,
+    tenant: &Tenant,
+    now: DateTime<Utc>,
+) -> anyhow::Result<api_key::NewApiKey> {
+    let key = api_key::generate(tenant.environment);
+    let scopes: BTreeSet<Scope> = Scope::ALL.into_iter().collect();
+    db::api_keys::insert(
+        db,
+        &db::api_keys::NewApiKeyRow {
+            id: &Uuid::new_v4().to_string(),
+            tenant,
+            name: "Initial key (all scopes)",
+            key_hash: &key.hash,
+            display_prefix: &key.display_prefix,
+            scopes: &scopes,
+        },
+        now,
+    )
+    .await?;
+    Ok(key)
+}
+
 async fn create_demo(
     db: &SqlitePool,
-    account_id: &str,
+    tenant: &Tenant,
     now: DateTime<Utc>,
 ) -> anyhow::Result<DemoData> {
     let product_id = Uuid::new_v4().to_string();
     let prefix = KeyPrefix::parse("DEMO")?;
-    products::insert_product(
-        db,
-        &NewProduct {
-            id: &product_id,
-            account_id,
-            environment: Environment::Live,
-            name: "Demo App",
-            key_prefix: &prefix,
-        },
-        now,
-    )
-    .await?;
+    db::products::insert(db, tenant, &product_id, "Demo App", prefix.as_str(), now).await?;
 
-    let policy_id = Uuid::new_v4().to_string();
     let duration = Duration::days(DEMO_LICENSE_DAYS);
-    products::insert_policy(
-        db,
-        &NewPolicy {
-            id: &policy_id,
-            account_id,
-            environment: Environment::Live,
-            product_id: &product_id,
-            name: "Standard (3 machines, 1 year)",
-            max_machines: Some(3),
-            duration_secs: Some(duration.num_seconds()),
-            offline_max_days: 14,
-            grace_days: 7,
-        },
-        now,
-    )
-    .await?;
+    let policy = Policy {
+        id: Uuid::new_v4().to_string(),
+        product_id: product_id.clone(),
+        name: "Standard (3 machines, 1 year)".to_owned(),
+        max_machines: Some(3),
+        floating: true,
+        require_heartbeat: false,
+        heartbeat_interval: 600,
+        cull_dead_machines: false,
+        duration: Some(u32::try_from(duration.num_seconds())?),
+        offline_max_days: 14,
+        grace_days: 7,
+        max_uses: None,
+        entitlements: vec![],
+        created_at: now,
+        updated_at: now,
+    };
+    db::policies::insert(db, tenant, &policy).await?;
 
     let license_id = Uuid::new_v4().to_string();
     let key = LicenseKey::generate(&prefix, &mut OsRng);
     let expires_at = now + duration;
-    licenses::insert_license(
+    db::licenses::insert(
         db,
-        &NewLicense {
+        tenant,
+        &db::licenses::NewLicenseRow {
             id: &license_id,
-            account_id,
-            environment: Environment::Live,
             product_id: &product_id,
-            policy_id: &policy_id,
-            key: &key,
+            policy_id: &policy.id,
+            key: key.as_str(),
+            name: Some("Demo customer"),
             expires_at: Some(expires_at),
+            metadata: "{}",
         },
         now,
     )
@@ -166,7 +176,7 @@ async fn create_demo(
 
     Ok(DemoData {
         product_id,
-        policy_id,
+        policy_id: policy.id,
         license_id,
         license_key: key.as_str().to_owned(),
         license_expires_at: expires_at,

@@ -6,12 +6,18 @@
 use std::{any::Any, future::Future, net::SocketAddr, sync::Arc};
 
 use anyhow::Context;
-use axum::{extract::DefaultBodyLimit, response::IntoResponse, Router};
+use axum::{extract::DefaultBodyLimit, middleware, response::IntoResponse, Router};
 use licentric_core::Clock;
-use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+use tokio::{
+    net::TcpListener,
+    sync::{oneshot, watch},
+    task::JoinHandle,
+};
 use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
 
-use crate::{db, extract::MAX_BODY_BYTES, routes, ApiError, AppState, ServerConfig};
+use crate::{
+    db, delivery, extract::MAX_BODY_BYTES, rate_limit, routes, ApiError, AppState, ServerConfig,
+};
 
 /// A server that is bound and ready to serve.
 #[derive(Debug)]
@@ -19,13 +25,18 @@ pub struct Application {
     listener: TcpListener,
     local_addr: SocketAddr,
     router: Router,
+    state: AppState,
 }
 
 impl Application {
     /// Opens and migrates the database, then binds `config.listen`.
     pub async fn build(config: &ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let db = db::connect(&config.database_url).await?;
-        Self::with_state(config.listen, AppState { db, clock }).await
+        Self::with_state(
+            config.listen,
+            AppState::with_settings(db, clock, config.settings.clone()),
+        )
+        .await
     }
 
     /// Binds `listen` and serves `state`, for callers that opened the database themselves.
@@ -37,7 +48,8 @@ impl Application {
         Ok(Self {
             listener,
             local_addr,
-            router: router(state),
+            router: router(state.clone()),
+            state,
         })
     }
 
@@ -46,14 +58,30 @@ impl Application {
         self.local_addr
     }
 
-    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    /// Serves (and delivers webhooks) until `shutdown` completes, then finishes in-flight
+    /// requests.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
+        let (stop, stopped) = watch::channel(false);
+        let worker = tokio::spawn(delivery::run(
+            self.state.db.clone(),
+            self.state.clock.clone(),
+            self.state.settings.deliveries.clone(),
+            self.state.deliveries.clone(),
+            stopped,
+        ));
+        let served = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
+        let _ = stop.send(true);
+        let _ = worker.await;
+        served
     }
 
     /// Serves on a background task of the current Tokio runtime.
@@ -114,6 +142,11 @@ impl Drop for RunningServer {
 /// handler's own answer: unknown paths, wrong methods, oversized bodies and panics.
 pub fn router(state: AppState) -> Router {
     routes::router()
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::limit,
+        ))
+        .merge(routes::unlimited())
         .fallback(|| async {
             ApiError::NotFound(
                 "No such endpoint. Every endpoint is under /api/v1; see /api/v1/openapi.json."

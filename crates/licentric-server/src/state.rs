@@ -4,6 +4,21 @@ use std::sync::Arc;
 
 use licentric_core::Clock;
 use sqlx::SqlitePool;
+use tokio::sync::Notify;
+
+use crate::{
+    delivery::DeliveryConfig,
+    rate_limit::{RateLimiter, RateLimits},
+};
+
+/// Tunable behaviour of a server (the rest of [`crate::ServerConfig`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Settings {
+    /// Requests allowed per API key, license key and client address.
+    pub rate_limits: RateLimits,
+    /// How webhooks are delivered and retried.
+    pub deliveries: DeliveryConfig,
+}
 
 /// Shared state of a running server. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -12,4 +27,28 @@ pub struct AppState {
     pub db: SqlitePool,
     /// Where "now" comes from; tests move it.
     pub clock: Arc<dyn Clock>,
+    /// The server's settings.
+    pub settings: Arc<Settings>,
+    /// Per-caller request budgets.
+    pub rate_limiter: Arc<RateLimiter>,
+    /// Wakes the webhook worker when an event is queued.
+    pub deliveries: Arc<Notify>,
+}
+
+impl AppState {
+    /// State with the default settings.
+    pub fn new(db: SqlitePool, clock: Arc<dyn Clock>) -> Self {
+        Self::with_settings(db, clock, Settings::default())
+    }
+
+    /// State with the given settings.
+    pub fn with_settings(db: SqlitePool, clock: Arc<dyn Clock>, settings: Settings) -> Self {
+        Self {
+            db,
+            clock,
+            rate_limiter: Arc::new(RateLimiter::new(settings.rate_limits)),
+            settings: Arc::new(settings),
+            deliveries: Arc::new(Notify::new()),
+        }
+    }
 }

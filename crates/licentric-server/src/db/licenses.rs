@@ -1,59 +1,83 @@
 //! Licenses.
 
 use chrono::{DateTime, Utc};
-use licentric_core::{Environment, LicenseKey, LicenseStatus};
-use sqlx::SqlitePool;
+use licentric_core::{wire::License, LicenseStatus};
+use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+
+use crate::{
+    auth::{LicenseAuth, Tenant},
+    params::Page,
+};
+
+/// Sortable fields of a license list.
+pub const SORTABLE: &[(&str, &str)] = &[
+    ("createdAt", "l.created_at"),
+    ("updatedAt", "l.updated_at"),
+    ("expiresAt", "l.expires_at"),
+    ("name", "l.name"),
+    ("status", "l.status"),
+];
 
 /// A license to insert.
 #[derive(Debug)]
-pub struct NewLicense<'a> {
+pub struct NewLicenseRow<'a> {
     /// The license's id.
     pub id: &'a str,
-    /// The owning account.
-    pub account_id: &'a str,
-    /// Live or test.
-    pub environment: Environment,
     /// The licensed product.
     pub product_id: &'a str,
     /// The governing policy.
     pub policy_id: &'a str,
-    /// Its key.
-    pub key: &'a LicenseKey,
+    /// Its key, normalised.
+    pub key: &'a str,
+    /// Its label.
+    pub name: Option<&'a str>,
     /// When it expires; `None` for perpetual.
     pub expires_at: Option<DateTime<Utc>>,
+    /// JSON object text.
+    pub metadata: &'a str,
 }
 
-/// Inserts an active license.
-pub async fn insert_license(
+/// Inserts an active license; `false` when the key is taken.
+pub async fn insert(
     db: &SqlitePool,
-    license: &NewLicense<'_>,
+    tenant: &Tenant,
+    license: &NewLicenseRow<'_>,
     now: DateTime<Utc>,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO licenses (id, account_id, environment, product_id, policy_id, key, status,
-                               expires_at, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "INSERT OR IGNORE INTO licenses (id, account_id, environment, product_id, policy_id, key, name, status,
+                                         expires_at, metadata, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?)",
     )
     .bind(license.id)
-    .bind(license.account_id)
-    .bind(license.environment.as_str())
+    .bind(&tenant.account_id)
+    .bind(tenant.environment.as_str())
     .bind(license.product_id)
     .bind(license.policy_id)
-    .bind(license.key.as_str())
-    .bind(LicenseStatus::Active.as_str())
+    .bind(license.key)
+    .bind(license.name)
     .bind(license.expires_at)
+    .bind(license.metadata)
     .bind(now)
     .bind(now)
     .execute(db)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
-/// A license as validation sees it, with its policy's limits.
+/// A license with what its policy says about it.
 #[derive(Debug, Clone, sqlx::FromRow)]
-pub struct LicenseForValidation {
+pub struct LicenseRecord {
     /// The license's id.
     pub id: String,
+    /// The owning account.
+    pub account_id: String,
+    /// `live` or `test`.
+    pub environment: String,
+    /// Its key.
+    pub key: String,
+    /// Its label.
+    pub name: Option<String>,
     /// The licensed product.
     pub product_id: String,
     /// The governing policy.
@@ -63,22 +87,214 @@ pub struct LicenseForValidation {
     /// When it expires.
     pub expires_at: Option<DateTime<Utc>>,
     /// Validations so far.
-    pub uses: i64,
+    pub uses: u32,
+    /// JSON object text.
+    pub metadata: String,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
     /// The policy's validation limit.
-    pub max_uses: Option<i64>,
-    /// The policy's machine limit.
-    pub max_machines: Option<i64>,
+    pub max_uses: Option<u32>,
+    /// The policy's machine limit (ignored for node-locked policies).
+    pub policy_max_machines: Option<u32>,
+    /// Whether the policy is floating.
+    pub floating: bool,
+    /// Machines activated now.
+    pub machines_count: u32,
 }
 
-/// Finds a license by its (normalised) key, in any account: the key is the credential.
-pub async fn find_by_key(db: &SqlitePool, key: &str) -> sqlx::Result<Option<LicenseForValidation>> {
-    sqlx::query_as(
-        "SELECT l.id, l.product_id, l.policy_id, l.status, l.expires_at, l.uses,
-                p.max_uses, p.max_machines
-         FROM licenses l JOIN policies p ON p.id = l.policy_id
-         WHERE l.key = ?",
+impl LicenseRecord {
+    /// The status as a type.
+    pub fn status(&self) -> anyhow::Result<LicenseStatus> {
+        Ok(self.status.parse()?)
+    }
+
+    /// Machines allowed: the policy's limit when floating, one when node-locked.
+    pub fn max_machines(&self) -> Option<u32> {
+        if self.floating {
+            self.policy_max_machines
+        } else {
+            Some(1)
+        }
+    }
+
+    /// The tenant it belongs to.
+    pub fn tenant(&self) -> anyhow::Result<Tenant> {
+        Ok(Tenant {
+            account_id: self.account_id.clone(),
+            environment: self.environment.parse()?,
+        })
+    }
+
+    /// The wire form, given its entitlement codes.
+    pub fn into_wire(self, entitlements: Vec<String>) -> anyhow::Result<License> {
+        Ok(License {
+            status: self.status()?,
+            max_machines: self.max_machines(),
+            metadata: serde_json::from_str(&self.metadata)?,
+            id: self.id,
+            key: self.key,
+            name: self.name,
+            product_id: self.product_id,
+            policy_id: self.policy_id,
+            expires_at: self.expires_at,
+            uses: self.uses,
+            max_uses: self.max_uses,
+            machines_count: self.machines_count,
+            entitlements,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+const SELECT: &str =
+    "SELECT l.id, l.account_id, l.environment, l.key, l.name, l.product_id, l.policy_id, l.status,
+        l.expires_at, l.uses, l.metadata, l.created_at, l.updated_at,
+        p.max_uses, p.max_machines AS policy_max_machines, p.floating,
+        (SELECT count(*) FROM machines m WHERE m.license_id = l.id) AS machines_count
+    FROM licenses l JOIN policies p ON p.id = l.policy_id";
+
+/// The tenant's license with this id.
+pub async fn get(
+    db: &SqlitePool,
+    tenant: &Tenant,
+    id: &str,
+) -> sqlx::Result<Option<LicenseRecord>> {
+    sqlx::query_as(&format!(
+        "{SELECT} WHERE l.id = ? AND l.account_id = ? AND l.environment = ?"
+    ))
+    .bind(id)
+    .bind(&tenant.account_id)
+    .bind(tenant.environment.as_str())
+    .fetch_optional(db)
+    .await
+}
+
+/// A license by its (normalised) key, in any account: the key is the credential.
+pub async fn find_by_key(db: &SqlitePool, key: &str) -> sqlx::Result<Option<LicenseRecord>> {
+    sqlx::query_as(&format!("{SELECT} WHERE l.key = ?"))
+        .bind(key)
+        .fetch_optional(db)
+        .await
+}
+
+/// What a request authenticated by this license key acts for.
+pub async fn find_auth_by_key(db: &SqlitePool, key: &str) -> sqlx::Result<Option<LicenseAuth>> {
+    let row: Option<(String, String, String, String)> = sqlx::query_as(
+        "SELECT id, product_id, account_id, environment FROM licenses WHERE key = ?",
     )
     .bind(key)
     .fetch_optional(db)
-    .await
+    .await?;
+    Ok(
+        row.and_then(|(license_id, product_id, account_id, environment)| {
+            Some(LicenseAuth {
+                license_id,
+                product_id,
+                tenant: Tenant {
+                    account_id,
+                    environment: environment.parse().ok()?,
+                },
+            })
+        }),
+    )
+}
+
+/// Filters of a license list.
+#[derive(Debug, Default)]
+pub struct Filters<'a> {
+    /// Only this product's.
+    pub product_id: Option<&'a str>,
+    /// Only this policy's.
+    pub policy_id: Option<&'a str>,
+    /// Only with this status.
+    pub status: Option<LicenseStatus>,
+}
+
+fn push_filters<'a>(
+    query: &mut QueryBuilder<'a, Sqlite>,
+    tenant: &'a Tenant,
+    filters: &'a Filters<'a>,
+) {
+    query
+        .push(" WHERE l.account_id = ")
+        .push_bind(&tenant.account_id);
+    query
+        .push(" AND l.environment = ")
+        .push_bind(tenant.environment.as_str());
+    if let Some(product_id) = filters.product_id {
+        query.push(" AND l.product_id = ").push_bind(product_id);
+    }
+    if let Some(policy_id) = filters.policy_id {
+        query.push(" AND l.policy_id = ").push_bind(policy_id);
+    }
+    if let Some(status) = filters.status {
+        query.push(" AND l.status = ").push_bind(status.as_str());
+    }
+}
+
+/// One page of the tenant's licenses, and how many match.
+pub async fn list(
+    db: &SqlitePool,
+    tenant: &Tenant,
+    filters: &Filters<'_>,
+    page: &Page,
+) -> sqlx::Result<(Vec<LicenseRecord>, u32)> {
+    let mut query = QueryBuilder::new(SELECT);
+    push_filters(&mut query, tenant, filters);
+    query
+        .push(format!(" ORDER BY {} LIMIT ", page.order_by))
+        .push_bind(page.limit);
+    query.push(" OFFSET ").push_bind(page.offset);
+    let rows = query.build_query_as().fetch_all(db).await?;
+
+    let mut count = QueryBuilder::new("SELECT count(*) FROM licenses l");
+    push_filters(&mut count, tenant, filters);
+    let total = count.build_query_scalar().fetch_one(db).await?;
+    Ok((rows, total))
+}
+
+/// Saves the editable fields of a license.
+pub async fn update(
+    db: &SqlitePool,
+    license: &LicenseRecord,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE licenses SET name = ?, expires_at = ?, metadata = ?, policy_id = ?, uses = ?, status = ?, updated_at = ?
+         WHERE id = ?",
+    )
+    .bind(&license.name)
+    .bind(license.expires_at)
+    .bind(&license.metadata)
+    .bind(&license.policy_id)
+    .bind(license.uses)
+    .bind(&license.status)
+    .bind(now)
+    .bind(&license.id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Counts a validation; returns the new count.
+pub async fn increment_uses(db: &SqlitePool, id: &str) -> sqlx::Result<u32> {
+    sqlx::query_scalar("UPDATE licenses SET uses = uses + 1 WHERE id = ? RETURNING uses")
+        .bind(id)
+        .fetch_one(db)
+        .await
+}
+
+/// Deletes a license and its machines.
+pub async fn delete(db: &SqlitePool, tenant: &Tenant, id: &str) -> sqlx::Result<bool> {
+    let done =
+        sqlx::query("DELETE FROM licenses WHERE id = ? AND account_id = ? AND environment = ?")
+            .bind(id)
+            .bind(&tenant.account_id)
+            .bind(tenant.environment.as_str())
+            .execute(db)
+            .await?;
+    Ok(done.rows_affected() == 1)
 }

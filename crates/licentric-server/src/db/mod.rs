@@ -5,8 +5,14 @@
 //! rows are invisible to another's requests.
 
 pub mod accounts;
+pub mod activity;
+pub mod api_keys;
+pub mod entitlements;
 pub mod licenses;
+pub mod machines;
+pub mod policies;
 pub mod products;
+pub mod webhooks;
 
 use std::{path::Path, str::FromStr, time::Duration};
 

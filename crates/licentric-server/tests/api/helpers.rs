@@ -1,13 +1,19 @@
-//! `spawn_app()`: a fresh server and a fresh database for each test.
+//! `spawn_app()`: a fresh server and a fresh database for each test, and a small client.
 
-use std::sync::Arc;
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
+use axum::{http::HeaderMap, routing::post, Router};
 use chrono::{DateTime, Utc};
 use licentric_core::ManualClock;
 use licentric_server::{
-    db, provision, AppState, Application, DemoData, ProvisionOptions, RunningServer,
+    db, delivery::DeliveryConfig, provision, AppState, Application, DemoData, ProvisionOptions,
+    RunningServer, Settings,
 };
-use serde_json::Value;
+use reqwest::Method;
+use serde_json::{json, Value};
 use sqlx::SqlitePool;
 
 /// When every test's clock starts.
@@ -17,17 +23,51 @@ pub fn start_time() -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
+/// Settings for tests: webhooks are polled quickly and retried on a short schedule that the
+/// manual clock steps through.
+pub fn test_settings() -> Settings {
+    Settings {
+        deliveries: DeliveryConfig {
+            poll_interval: Duration::from_millis(20),
+            retry_schedule: vec![Duration::from_secs(60), Duration::from_secs(600)],
+            timeout: Duration::from_secs(2),
+        },
+        ..Settings::default()
+    }
+}
+
+/// Which credential a request carries.
+#[derive(Debug, Clone, Copy)]
+pub enum Auth<'a> {
+    None,
+    Bearer(&'a str),
+    License(&'a str),
+}
+
 pub struct TestApp {
     pub base_url: String,
     pub http: reqwest::Client,
     pub clock: ManualClock,
     pub db: SqlitePool,
     pub demo: DemoData,
+    /// The demo account's live key with every scope.
+    pub api_key: String,
+    /// The demo account's test key with every scope.
+    pub test_api_key: String,
     _server: RunningServer,
     _dir: tempfile::TempDir,
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(test_settings()).await
+}
+
+pub async fn spawn_app_with(settings: Settings) -> TestApp {
+    // A 500's cause is logged, never sent: show it in the failing test's output.
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_env_filter("licentric_server=warn")
+        .try_init();
     let dir = tempfile::tempdir().unwrap();
     let db_path = dir.path().join("licentric.db");
     let db = db::connect(db_path.to_str().unwrap()).await.unwrap();
@@ -42,10 +82,7 @@ pub async fn spawn_app() -> TestApp {
     )
     .await
     .unwrap();
-    let state = AppState {
-        db: db.clone(),
-        clock: Arc::new(clock.clone()),
-    };
+    let state = AppState::with_settings(db.clone(), Arc::new(clock.clone()), settings);
     let server = Application::with_state("127.0.0.1:0".parse().unwrap(), state)
         .await
         .unwrap()
@@ -56,6 +93,8 @@ pub async fn spawn_app() -> TestApp {
         clock,
         db,
         demo: created.demo.unwrap(),
+        api_key: created.api_key,
+        test_api_key: created.test_api_key,
         _server: server,
         _dir: dir,
     }
@@ -66,16 +105,41 @@ impl TestApp {
         format!("{}{path}", self.base_url)
     }
 
+    /// Sends a request; returns the status and the JSON body (`null` when empty).
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        auth: Auth<'_>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = self.http.request(method, self.url(path));
+        request = match auth {
+            Auth::None => request,
+            Auth::Bearer(key) => request.header("authorization", format!("Bearer {key}")),
+            Auth::License(key) => request.header("authorization", format!("License {key}")),
+        };
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        read(request.send().await.unwrap()).await
+    }
+
+    /// A call with the demo account's all-scopes live key.
+    pub async fn admin(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        self.call(method, path, Auth::Bearer(&self.api_key), body)
+            .await
+    }
+
     /// POSTs a JSON value to `/api/v1/licenses/validate-key`; returns status and body.
     pub async fn validate(&self, body: Value) -> (u16, Value) {
-        let response = self
-            .http
-            .post(self.url("/api/v1/licenses/validate-key"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        read(response).await
+        self.call(
+            Method::POST,
+            "/api/v1/licenses/validate-key",
+            Auth::None,
+            Some(body),
+        )
+        .await
     }
 
     /// POSTs raw bytes with a content type.
@@ -92,6 +156,61 @@ impl TestApp {
         read(request.send().await.unwrap()).await
     }
 
+    /// Creates something with the admin key, asserting 201; returns the body.
+    pub async fn create(&self, path: &str, body: Value) -> Value {
+        let (status, created) = self.admin(Method::POST, path, Some(body.clone())).await;
+        assert_eq!(status, 201, "POST {path} {body} -> {created}");
+        created
+    }
+
+    /// A product, a policy with `policy` fields, and a license of it; returns the license.
+    pub async fn license_with_policy(&self, policy: Value) -> Value {
+        let product = self
+            .create(
+                "/api/v1/products",
+                json!({ "name": "Pro App", "keyPrefix": "PROAPP" }),
+            )
+            .await;
+        let mut body = json!({ "productId": product["id"], "name": "Policy" });
+        body.as_object_mut()
+            .unwrap()
+            .extend(policy.as_object().unwrap().clone());
+        let policy = self.create("/api/v1/policies", body).await;
+        self.create("/api/v1/licenses", json!({ "policyId": policy["id"] }))
+            .await
+    }
+
+    /// Activates `fingerprint` on the license with this key; returns status and body.
+    pub async fn activate(&self, key: &str, fingerprint: &str) -> (u16, Value) {
+        self.call(
+            Method::POST,
+            "/api/v1/machines",
+            Auth::License(key),
+            Some(json!({ "fingerprint": fingerprint, "name": format!("Machine {fingerprint}"), "platform": "linux" })),
+        )
+        .await
+    }
+
+    /// Another account on the same server: its live API key.
+    pub async fn other_account(&self) -> (String, DemoData) {
+        let created = provision(
+            &self.db,
+            &ProvisionOptions {
+                account_name: "Other".into(),
+                demo: true,
+            },
+            start_time(),
+        )
+        .await
+        .unwrap();
+        (created.api_key, created.demo.unwrap())
+    }
+
+    /// The server's current (manual) time.
+    pub fn clock_now(&self) -> DateTime<Utc> {
+        licentric_core::Clock::now(&self.clock)
+    }
+
     pub async fn set_license_status(&self, status: &str) {
         sqlx::query("UPDATE licenses SET status = ? WHERE id = ?")
             .bind(status)
@@ -105,6 +224,9 @@ impl TestApp {
 pub async fn read(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();
     let text = response.text().await.unwrap();
+    if text.is_empty() {
+        return (status, Value::Null);
+    }
     let body = serde_json::from_str(&text)
         .unwrap_or_else(|e| panic!("HTTP {status}: body is not JSON ({e}): {text:?}"));
     (status, body)
@@ -119,4 +241,61 @@ pub fn error_code(status: u16, body: &Value, expected_status: u16) -> String {
     let message = error["message"].as_str().unwrap_or_default();
     assert!(!message.is_empty(), "error without a message: {body}");
     error["code"].as_str().unwrap().to_owned()
+}
+
+/// A webhook endpoint on loopback that records what it receives and answers with the
+/// statuses it is given, in order (then 200).
+#[derive(Clone)]
+pub struct Receiver {
+    pub url: String,
+    pub received: Arc<Mutex<Vec<(HeaderMap, String)>>>,
+    statuses: Arc<Mutex<Vec<u16>>>,
+}
+
+impl Receiver {
+    pub async fn start(statuses: Vec<u16>) -> Self {
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let statuses = Arc::new(Mutex::new(statuses));
+        let (r, s) = (received.clone(), statuses.clone());
+        let app = Router::new().route(
+            "/hook",
+            post(move |headers: HeaderMap, body: String| {
+                let (r, s) = (r.clone(), s.clone());
+                async move {
+                    r.lock().unwrap().push((headers, body));
+                    let mut s = s.lock().unwrap();
+                    let status = if s.is_empty() { 200 } else { s.remove(0) };
+                    axum::http::StatusCode::from_u16(status).unwrap()
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Self {
+            url,
+            received,
+            statuses,
+        }
+    }
+
+    pub fn count(&self) -> usize {
+        self.received.lock().unwrap().len()
+    }
+
+    /// Waits until `n` requests have arrived (bounded: 5 s).
+    pub async fn wait_for(&self, n: usize) -> Vec<(HeaderMap, String)> {
+        for _ in 0..250 {
+            if self.count() >= n {
+                return self.received.lock().unwrap().clone();
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("expected {n} deliveries, got {}", self.count());
+    }
+
+    #[allow(dead_code)]
+    pub fn pending_statuses(&self) -> usize {
+        self.statuses.lock().unwrap().len()
+    }
 }

@@ -4,8 +4,20 @@
 // A test that cannot set itself up should stop right there, loudly.
 #![allow(clippy::unwrap_used)]
 
+mod analytics;
+mod api_keys;
 mod cli;
 mod errors;
 mod health;
 mod helpers;
+mod hostile;
+mod isolation;
+mod licenses;
+mod machines;
+mod openapi;
+mod products;
+mod rate_limits;
+mod scopes;
+mod seeds;
 mod validate_key;
+mod webhooks;

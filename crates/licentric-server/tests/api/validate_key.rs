@@ -3,7 +3,9 @@
 use chrono::Duration;
 use serde_json::json;
 
-use crate::helpers::spawn_app;
+use reqwest::Method;
+
+use crate::helpers::{spawn_app, Auth};
 
 #[tokio::test]
 async fn the_demo_key_is_valid_and_the_answer_describes_the_license() {
@@ -120,4 +122,151 @@ async fn an_unactivated_fingerprint_and_missing_entitlements_are_reported() {
         .await;
     assert_eq!(body["code"], "ENTITLEMENTS_MISSING");
     assert_eq!(body["valid"], false);
+}
+
+/// Every one of the eleven codes, reached through the API alone.
+#[tokio::test]
+async fn all_eleven_codes_are_reachable_through_the_api() {
+    let app = spawn_app().await;
+    let mut seen = std::collections::BTreeSet::new();
+    let mut check = |body: &serde_json::Value, expected: &str| {
+        assert_eq!(body["code"], expected, "{body}");
+        assert_eq!(body["valid"], expected == "VALID");
+        seen.insert(expected.to_owned());
+    };
+
+    let (_, body) = app
+        .validate(json!({ "key": "DEMO-ZZZZ-ZZZZ-ZZZZ-ZZZZ" }))
+        .await;
+    check(&body, "NOT_FOUND");
+
+    app.create("/api/v1/entitlements", json!({ "code": "sso" }))
+        .await;
+    let license = app
+        .license_with_policy(json!({ "floating": true, "maxMachines": 2, "maxUses": 100, "duration": 86400,
+                                     "requireHeartbeat": true, "heartbeatInterval": 3600, "entitlements": ["sso"] }))
+        .await;
+    let key = license["key"].as_str().unwrap();
+    let id = license["id"].as_str().unwrap();
+    let policy = license["policyId"].as_str().unwrap();
+    let v = |extra: serde_json::Value| {
+        let mut body = json!({ "key": key });
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        body
+    };
+
+    check(&app.validate(v(json!({}))).await.1, "VALID");
+    check(
+        &app.validate(v(json!({ "entitlements": ["sso", "export_pdf"] })))
+            .await
+            .1,
+        "ENTITLEMENTS_MISSING",
+    );
+    check(
+        &app.validate(v(json!({ "fingerprint": "never-activated" })))
+            .await
+            .1,
+        "FINGERPRINT_NOT_FOUND",
+    );
+
+    app.activate(key, "machine-one").await;
+    app.activate(key, "machine-two").await;
+    app.clock.advance(Duration::seconds(3600));
+    check(
+        &app.validate(v(json!({ "fingerprint": "machine-one" })))
+            .await
+            .1,
+        "HEARTBEAT_REQUIRED",
+    );
+    app.clock.advance(Duration::seconds(-3600));
+
+    // The vendor lowers the seat count below what is in use.
+    app.admin(
+        Method::PATCH,
+        &format!("/api/v1/policies/{policy}"),
+        Some(json!({ "maxMachines": 1 })),
+    )
+    .await;
+    check(
+        &app.validate(v(json!({}))).await.1,
+        "MACHINE_LIMIT_EXCEEDED",
+    );
+    app.admin(
+        Method::PATCH,
+        &format!("/api/v1/policies/{policy}"),
+        Some(json!({ "maxMachines": 2 })),
+    )
+    .await;
+
+    app.admin(
+        Method::PATCH,
+        &format!("/api/v1/policies/{policy}"),
+        Some(json!({ "maxUses": 1 })),
+    )
+    .await;
+    check(&app.validate(v(json!({}))).await.1, "USES_EXCEEDED");
+    app.admin(
+        Method::PATCH,
+        &format!("/api/v1/licenses/{id}"),
+        Some(json!({ "uses": 0 })),
+    )
+    .await;
+    check(&app.validate(v(json!({}))).await.1, "VALID");
+    app.admin(
+        Method::PATCH,
+        &format!("/api/v1/policies/{policy}"),
+        Some(json!({ "maxUses": null })),
+    )
+    .await;
+
+    app.clock.advance(Duration::days(2));
+    check(&app.validate(v(json!({}))).await.1, "EXPIRED");
+    app.clock.advance(Duration::days(-2));
+
+    for (action, code) in [
+        ("suspend", "SUSPENDED"),
+        ("ban", "BANNED"),
+        ("revoke", "REVOKED"),
+    ] {
+        app.admin(
+            Method::POST,
+            &format!("/api/v1/licenses/{id}/{action}"),
+            None,
+        )
+        .await;
+        check(&app.validate(v(json!({}))).await.1, code);
+    }
+    assert_eq!(seen.len(), 11, "{seen:?}");
+}
+
+#[tokio::test]
+async fn every_validation_counts_towards_max_uses() {
+    let app = spawn_app().await;
+    let license = app.license_with_policy(json!({ "maxUses": 2 })).await;
+    let key = license["key"].as_str().unwrap();
+    for expected in ["VALID", "VALID", "USES_EXCEEDED"] {
+        assert_eq!(
+            app.validate(json!({ "key": key })).await.1["code"],
+            expected
+        );
+    }
+    let (_, fetched) = app
+        .admin(
+            Method::GET,
+            &format!("/api/v1/licenses/{}", license["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(fetched["uses"], 3);
+    let (_, own) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/licenses/{}", license["id"].as_str().unwrap()),
+            Auth::License(key),
+            None,
+        )
+        .await;
+    assert_eq!(own["uses"], 3);
 }

@@ -1,0 +1,174 @@
+//! Who is calling: an API key (`Authorization: Bearer lk_…`) for management, or a license
+//! key (`Authorization: License PREFIX-…`) for a license's own machines.
+//!
+//! Both resolve to a [`Tenant`] (account and live/test environment) that every query is
+//! filtered by, so another tenant's record is simply not found (404), never forbidden.
+
+use std::collections::BTreeSet;
+
+use axum::{extract::FromRequestParts, http::request::Parts};
+use chrono::Duration;
+use licentric_core::{Environment, LicenseKey, Scope};
+
+use crate::{api_key, db, ApiError, AppState};
+
+/// The account and environment a request acts for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tenant {
+    /// The account (tenant).
+    pub account_id: String,
+    /// Live or test data.
+    pub environment: Environment,
+}
+
+/// A request authenticated with an API key.
+#[derive(Debug, Clone)]
+pub struct ApiKeyAuth {
+    /// The key's id.
+    pub key_id: String,
+    /// Whose data it may touch.
+    pub tenant: Tenant,
+    /// What it may do.
+    pub scopes: BTreeSet<Scope>,
+}
+
+impl ApiKeyAuth {
+    /// Refuses with 403 unless the key holds `scope`.
+    pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
+        if self.scopes.contains(&scope) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!(
+                "This API key lacks the scope {scope}. Add it to the key in the console, or use a key that has it."
+            )))
+        }
+    }
+}
+
+/// A request authenticated with a license key.
+#[derive(Debug, Clone)]
+pub struct LicenseAuth {
+    /// The license the key belongs to.
+    pub license_id: String,
+    /// Its product.
+    pub product_id: String,
+    /// Whose data it belongs to.
+    pub tenant: Tenant,
+}
+
+/// Either kind of credential, for endpoints that accept both.
+#[derive(Debug, Clone)]
+pub enum Caller {
+    /// An API key.
+    ApiKey(ApiKeyAuth),
+    /// A license key.
+    License(LicenseAuth),
+}
+
+impl Caller {
+    /// The tenant of either credential.
+    pub fn tenant(&self) -> &Tenant {
+        match self {
+            Self::ApiKey(auth) => &auth.tenant,
+            Self::License(auth) => &auth.tenant,
+        }
+    }
+}
+
+/// The credential in an `Authorization` header, before it is checked.
+pub(crate) enum Credential<'a> {
+    Bearer(&'a str),
+    License(&'a str),
+}
+
+pub(crate) fn credential(parts: &Parts) -> Result<Option<Credential<'_>>, ApiError> {
+    let Some(value) = parts.headers.get(axum::http::header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::Unauthorized("The Authorization header is not valid text.".into()))?
+        .trim();
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+    let rest = rest.trim();
+    if scheme.eq_ignore_ascii_case("bearer") && !rest.is_empty() {
+        Ok(Some(Credential::Bearer(rest)))
+    } else if scheme.eq_ignore_ascii_case("license") && !rest.is_empty() {
+        Ok(Some(Credential::License(rest)))
+    } else {
+        Err(ApiError::Unauthorized(
+            "Unrecognised Authorization header: use \"Bearer lk_live_…\" (API key) or \"License PREFIX-XXXX-XXXX-XXXX-XXXX\" (license key).".into(),
+        ))
+    }
+}
+
+const NEEDS_API_KEY: &str =
+    "This endpoint needs an API key: send Authorization: Bearer lk_live_… (or lk_test_…).";
+
+async fn api_key_auth(state: &AppState, token: &str) -> Result<ApiKeyAuth, ApiError> {
+    let invalid = || {
+        ApiError::Unauthorized(
+            "Invalid or revoked API key. Check that the whole key was copied and that it has not been revoked or rotated; lk_live_ and lk_test_ keys are not interchangeable.".into(),
+        )
+    };
+    if !(token.starts_with("lk_live_") || token.starts_with("lk_test_")) {
+        return Err(invalid());
+    }
+    let row = db::api_keys::find_active_by_hash(&state.db, &api_key::hash(token))
+        .await?
+        .ok_or_else(invalid)?;
+    let now = state.clock.now();
+    // At most one write a minute per key: last-used is for people, not for accounting.
+    db::api_keys::touch(&state.db, &row.id, now, now - Duration::minutes(1)).await?;
+    let auth = row.into_auth().map_err(ApiError::Internal)?;
+    Ok(auth)
+}
+
+async fn license_auth(state: &AppState, key: &str) -> Result<LicenseAuth, ApiError> {
+    let key = LicenseKey::normalize(key);
+    db::licenses::find_auth_by_key(&state.db, &key)
+        .await?
+        .ok_or_else(|| {
+            ApiError::Unauthorized(
+                "Invalid license key. Check it for typos; test keys do not exist in live, and vice versa.".into(),
+            )
+        })
+}
+
+impl FromRequestParts<AppState> for ApiKeyAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match credential(parts)? {
+            Some(Credential::Bearer(token)) => api_key_auth(state, token).await,
+            _ => Err(ApiError::Unauthorized(NEEDS_API_KEY.into())),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for LicenseAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match credential(parts)? {
+            Some(Credential::License(key)) => license_auth(state, key).await,
+            _ => Err(ApiError::Unauthorized(
+                "This endpoint needs a license key: send Authorization: License PREFIX-XXXX-XXXX-XXXX-XXXX.".into(),
+            )),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match credential(parts)? {
+            Some(Credential::Bearer(token)) => api_key_auth(state, token).await.map(Self::ApiKey),
+            Some(Credential::License(key)) => license_auth(state, key).await.map(Self::License),
+            None => Err(ApiError::Unauthorized(
+                "Missing credentials: send Authorization: Bearer lk_live_… (API key) or License PREFIX-XXXX-XXXX-XXXX-XXXX (license key).".into(),
+            )),
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! The activity log (validations, activations, deactivations) and the analytics read from it.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use licentric_core::{
+    wire::{ActivationsOnDay, ProductUsage, ValidationsOnDay},
+    ValidationCode,
+};
+use sqlx::SqlitePool;
+
+use crate::auth::Tenant;
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A validation, with its code.
+    Validation(ValidationCode),
+    /// A machine was activated.
+    Activation,
+    /// A machine was deactivated or culled.
+    Deactivation,
+}
+
+/// Records one activity of a license.
+pub async fn record(
+    db: &SqlitePool,
+    tenant: &Tenant,
+    kind: Kind,
+    product_id: &str,
+    license_id: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    let (kind, code) = match kind {
+        Kind::Validation(code) => ("validation", Some(code.as_str())),
+        Kind::Activation => ("activation", None),
+        Kind::Deactivation => ("deactivation", None),
+    };
+    sqlx::query(
+        "INSERT INTO activity (account_id, environment, kind, product_id, license_id, code, day, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&tenant.account_id)
+    .bind(tenant.environment.as_str())
+    .bind(kind)
+    .bind(product_id)
+    .bind(license_id)
+    .bind(code)
+    .bind(now.date_naive().to_string())
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Validations per day and code between two days (inclusive).
+pub async fn validations_by_day(
+    db: &SqlitePool,
+    tenant: &Tenant,
+    from: NaiveDate,
+    to: NaiveDate,
+    product_id: Option<&str>,
+) -> anyhow::Result<Vec<ValidationsOnDay>> {
+    let rows: Vec<(String, String, u32)> = sqlx::query_as(
+        "SELECT day, code, count(*) FROM activity
+         WHERE account_id = ? AND environment = ? AND kind = 'validation' AND day >= ? AND day <= ?
+           AND (? IS NULL OR product_id = ?)
+         GROUP BY day, code ORDER BY day, code",
+    )
+    .bind(&tenant.account_id)
+    .bind(tenant.environment.as_str())
+    .bind(from.to_string())
+    .bind(to.to_string())
+    .bind(product_id)
+    .bind(product_id)
+    .fetch_all(db)
+    .await?;
+    rows.into_iter()
+        .map(|(date, code, count)| {
+            Ok(ValidationsOnDay {
+                date,
+                code: serde_json::from_value(serde_json::Value::String(code))?,
+                count,
+            })
+        })
+        .collect()
+}
+
+/// Activations and deactivations per day between two days (inclusive); days without any
+/// are left out.
+pub async fn activations_by_day(
+    db: &SqlitePool,
+    tenant: &Tenant,
+    from: NaiveDate,
+    to: NaiveDate,
+    product_id: Option<&str>,
+) -> sqlx::Result<Vec<ActivationsOnDay>> {
+    let rows: Vec<(String, u32, u32)> = sqlx::query_as(
+        "SELECT day, sum(kind = 'activation'), sum(kind = 'deactivation') FROM activity
+         WHERE account_id = ? AND environment = ? AND kind IN ('activation', 'deactivation')
+           AND day >= ? AND day <= ? AND (? IS NULL OR product_id = ?)
+         GROUP BY day ORDER BY day",
+    )
+    .bind(&tenant.account_id)
+    .bind(tenant.environment.as_str())
+    .bind(from.to_string())
+    .bind(to.to_string())
+    .bind(product_id)
+    .bind(product_id)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(date, activations, deactivations)| ActivationsOnDay {
+            date,
+            activations,
+            deactivations,
+        })
+        .collect())
+}
+
+/// Per product: licenses active and unexpired at `now`, and their seats.
+pub async fn product_usage(
+    db: &SqlitePool,
+    tenant: &Tenant,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Vec<ProductUsage>> {
+    let rows: Vec<(String, String, u32, u32, u32, u32)> = sqlx::query_as(
+        "SELECT pr.id, pr.name,
+                count(l.id),
+                coalesce(sum((SELECT count(*) FROM machines m WHERE m.license_id = l.id)), 0),
+                coalesce(sum(CASE WHEN po.floating = 0 THEN 1 ELSE coalesce(po.max_machines, 0) END), 0),
+                coalesce(sum(po.floating = 1 AND po.max_machines IS NULL), 0)
+         FROM products pr
+         LEFT JOIN licenses l ON l.product_id = pr.id AND l.status = 'active'
+              AND (l.expires_at IS NULL OR l.expires_at > ?)
+         LEFT JOIN policies po ON po.id = l.policy_id
+         WHERE pr.account_id = ? AND pr.environment = ?
+         GROUP BY pr.id, pr.name ORDER BY pr.name, pr.id",
+    )
+    .bind(now)
+    .bind(&tenant.account_id)
+    .bind(tenant.environment.as_str())
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(product_id, product_name, active_licenses, seats_used, seats, unlimited)| {
+                ProductUsage {
+                    product_id,
+                    product_name,
+                    active_licenses,
+                    seats_used,
+                    seats_total: (unlimited == 0).then_some(seats),
+                }
+            },
+        )
+        .collect())
+}

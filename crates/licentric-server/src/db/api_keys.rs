@@ -1,0 +1,219 @@
+//! API keys: stored as SHA-256 hashes, never in clear.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use licentric_core::{wire::ApiKey, Environment, Scope};
+use sqlx::SqlitePool;
+
+use crate::{
+    auth::{ApiKeyAuth, Tenant},
+    params::Page,
+};
+
+/// What is stored of a new API key: never the key itself.
+#[derive(Debug)]
+pub struct NewApiKeyRow<'a> {
+    /// The key's id.
+    pub id: &'a str,
+    /// The owner.
+    pub tenant: &'a Tenant,
+    /// A label chosen by the person who made it.
+    pub name: &'a str,
+    /// SHA-256 hex of the key.
+    pub key_hash: &'a str,
+    /// The key's first characters, for display.
+    pub display_prefix: &'a str,
+    /// What the key may do.
+    pub scopes: &'a BTreeSet<Scope>,
+}
+
+/// Inserts an API key.
+pub async fn insert(
+    db: &SqlitePool,
+    key: &NewApiKeyRow<'_>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    let scopes = serde_json::to_string(key.scopes).map_err(|e| sqlx::Error::Encode(e.into()))?;
+    sqlx::query(
+        "INSERT INTO api_keys (id, account_id, environment, name, key_hash, display_prefix, scopes, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(key.id)
+    .bind(&key.tenant.account_id)
+    .bind(key.tenant.environment.as_str())
+    .bind(key.name)
+    .bind(key.key_hash)
+    .bind(key.display_prefix)
+    .bind(scopes)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// An API key as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ApiKeyRecord {
+    /// The key's id.
+    pub id: String,
+    /// The owning account.
+    pub account_id: String,
+    /// `live` or `test`.
+    pub environment: String,
+    /// Its label.
+    pub name: String,
+    /// Its first characters.
+    pub display_prefix: String,
+    /// JSON array of scope names.
+    pub scopes: String,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it was last used.
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+impl ApiKeyRecord {
+    /// Its scopes.
+    pub fn scope_set(&self) -> anyhow::Result<BTreeSet<Scope>> {
+        Ok(serde_json::from_str(&self.scopes)?)
+    }
+
+    /// What an authenticated request knows of it.
+    pub fn into_auth(self) -> anyhow::Result<ApiKeyAuth> {
+        Ok(ApiKeyAuth {
+            scopes: self.scope_set()?,
+            tenant: Tenant {
+                environment: self.environment.parse()?,
+                account_id: self.account_id,
+            },
+            key_id: self.id,
+        })
+    }
+
+    /// The wire form, without the key.
+    pub fn into_wire(self) -> anyhow::Result<ApiKey> {
+        Ok(ApiKey {
+            scopes: self.scope_set()?.into_iter().collect(),
+            environment: self.environment.parse::<Environment>()?,
+            id: self.id,
+            name: self.name,
+            display_prefix: self.display_prefix,
+            key: None,
+            created_at: self.created_at,
+            last_used_at: self.last_used_at,
+        })
+    }
+}
+
+const COLUMNS: &str =
+    "id, account_id, environment, name, display_prefix, scopes, created_at, last_used_at";
+
+/// The unrevoked key with this hash.
+pub async fn find_active_by_hash(
+    db: &SqlitePool,
+    hash: &str,
+) -> sqlx::Result<Option<ApiKeyRecord>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL"
+    ))
+    .bind(hash)
+    .fetch_optional(db)
+    .await
+}
+
+/// Records a use, unless one was recorded after `older_than`.
+pub async fn touch(
+    db: &SqlitePool,
+    id: &str,
+    now: DateTime<Utc>,
+    older_than: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)")
+        .bind(now)
+        .bind(id)
+        .bind(older_than)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// One page of the tenant's unrevoked keys, and how many there are.
+pub async fn list(
+    db: &SqlitePool,
+    tenant: &Tenant,
+    page: &Page,
+) -> sqlx::Result<(Vec<ApiKeyRecord>, u32)> {
+    let rows = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM api_keys WHERE account_id = ? AND environment = ? AND revoked_at IS NULL
+         ORDER BY {} LIMIT ? OFFSET ?",
+        page.order_by
+    ))
+    .bind(&tenant.account_id)
+    .bind(tenant.environment.as_str())
+    .bind(page.limit)
+    .bind(page.offset)
+    .fetch_all(db)
+    .await?;
+    let total: u32 = sqlx::query_scalar(
+        "SELECT count(*) FROM api_keys WHERE account_id = ? AND environment = ? AND revoked_at IS NULL",
+    )
+    .bind(&tenant.account_id)
+    .bind(tenant.environment.as_str())
+    .fetch_one(db)
+    .await?;
+    Ok((rows, total))
+}
+
+/// The tenant's unrevoked key with this id.
+pub async fn get(db: &SqlitePool, tenant: &Tenant, id: &str) -> sqlx::Result<Option<ApiKeyRecord>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM api_keys WHERE id = ? AND account_id = ? AND environment = ? AND revoked_at IS NULL"
+    ))
+    .bind(id)
+    .bind(&tenant.account_id)
+    .bind(tenant.environment.as_str())
+    .fetch_optional(db)
+    .await
+}
+
+/// Revokes a key; it stops working at once.
+pub async fn revoke(
+    db: &SqlitePool,
+    tenant: &Tenant,
+    id: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND account_id = ? AND environment = ? AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(id)
+    .bind(&tenant.account_id)
+    .bind(tenant.environment.as_str())
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Replaces a key's secret; the old one stops working at once.
+pub async fn rotate(
+    db: &SqlitePool,
+    tenant: &Tenant,
+    id: &str,
+    hash: &str,
+    display_prefix: &str,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE api_keys SET key_hash = ?, display_prefix = ?, last_used_at = NULL
+         WHERE id = ? AND account_id = ? AND environment = ? AND revoked_at IS NULL",
+    )
+    .bind(hash)
+    .bind(display_prefix)
+    .bind(id)
+    .bind(&tenant.account_id)
+    .bind(tenant.environment.as_str())
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

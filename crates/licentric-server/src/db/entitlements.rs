@@ -1,0 +1,201 @@
+//! Entitlements, and which licenses and policies carry them.
+
+use chrono::{DateTime, Utc};
+use licentric_core::wire::Entitlement;
+use sqlx::SqlitePool;
+
+use crate::{auth::Tenant, params::Page};
+
+/// Sortable fields of an entitlement list.
+pub const SORTABLE: &[(&str, &str)] = &[
+    ("createdAt", "created_at"),
+    ("code", "code"),
+    ("name", "name"),
+];
+
+#[derive(Debug, sqlx::FromRow)]
+struct Row {
+    id: String,
+    code: String,
+    name: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<Row> for Entitlement {
+    fn from(r: Row) -> Self {
+        Entitlement {
+            id: r.id,
+            code: r.code,
+            name: r.name,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+/// Inserts an entitlement; `false` when the code is taken.
+pub async fn insert(db: &SqlitePool, tenant: &Tenant, e: &Entitlement) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "INSERT OR IGNORE INTO entitlements (id, account_id, environment, code, name, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&e.id)
+    .bind(&tenant.account_id)
+    .bind(tenant.environment.as_str())
+    .bind(&e.code)
+    .bind(&e.name)
+    .bind(e.created_at)
+    .bind(e.updated_at)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The tenant's entitlement with this id.
+pub async fn get(db: &SqlitePool, tenant: &Tenant, id: &str) -> sqlx::Result<Option<Entitlement>> {
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT id, code, name, created_at, updated_at FROM entitlements WHERE id = ? AND account_id = ? AND environment = ?",
+    )
+    .bind(id)
+    .bind(&tenant.account_id)
+    .bind(tenant.environment.as_str())
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(Into::into))
+}
+
+/// One page of the tenant's entitlements, and how many there are.
+pub async fn list(
+    db: &SqlitePool,
+    tenant: &Tenant,
+    page: &Page,
+) -> sqlx::Result<(Vec<Entitlement>, u32)> {
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT id, code, name, created_at, updated_at FROM entitlements WHERE account_id = ? AND environment = ?
+         ORDER BY {} LIMIT ? OFFSET ?",
+        page.order_by
+    ))
+    .bind(&tenant.account_id)
+    .bind(tenant.environment.as_str())
+    .bind(page.limit)
+    .bind(page.offset)
+    .fetch_all(db)
+    .await?;
+    let total = sqlx::query_scalar(
+        "SELECT count(*) FROM entitlements WHERE account_id = ? AND environment = ?",
+    )
+    .bind(&tenant.account_id)
+    .bind(tenant.environment.as_str())
+    .fetch_one(db)
+    .await?;
+    Ok((rows.into_iter().map(Into::into).collect(), total))
+}
+
+/// Renames an entitlement.
+pub async fn rename(
+    db: &SqlitePool,
+    tenant: &Tenant,
+    id: &str,
+    name: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query("UPDATE entitlements SET name = ?, updated_at = ? WHERE id = ? AND account_id = ? AND environment = ?")
+        .bind(name)
+        .bind(now)
+        .bind(id)
+        .bind(&tenant.account_id)
+        .bind(tenant.environment.as_str())
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Deletes an entitlement; licenses and policies lose it.
+pub async fn delete(db: &SqlitePool, tenant: &Tenant, id: &str) -> sqlx::Result<bool> {
+    let done =
+        sqlx::query("DELETE FROM entitlements WHERE id = ? AND account_id = ? AND environment = ?")
+            .bind(id)
+            .bind(&tenant.account_id)
+            .bind(tenant.environment.as_str())
+            .execute(db)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The ids of the tenant's entitlements with these codes, and the codes that do not exist.
+pub async fn resolve(
+    db: &SqlitePool,
+    tenant: &Tenant,
+    codes: &[String],
+) -> sqlx::Result<(Vec<String>, Vec<String>)> {
+    let mut ids = Vec::new();
+    let mut missing = Vec::new();
+    for code in codes {
+        let id: Option<String> = sqlx::query_scalar(
+            "SELECT id FROM entitlements WHERE account_id = ? AND environment = ? AND code = ?",
+        )
+        .bind(&tenant.account_id)
+        .bind(tenant.environment.as_str())
+        .bind(code)
+        .fetch_optional(db)
+        .await?;
+        match id {
+            Some(id) => ids.push(id),
+            None => missing.push(code.clone()),
+        }
+    }
+    Ok((ids, missing))
+}
+
+/// A license's entitlement codes: its policy's and its own, sorted.
+pub async fn codes_of_license(
+    db: &SqlitePool,
+    license_id: &str,
+    policy_id: &str,
+) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "SELECT code FROM entitlements WHERE id IN (
+             SELECT entitlement_id FROM license_entitlements WHERE license_id = ?
+             UNION SELECT entitlement_id FROM policy_entitlements WHERE policy_id = ?)
+         ORDER BY code",
+    )
+    .bind(license_id)
+    .bind(policy_id)
+    .fetch_all(db)
+    .await
+}
+
+/// Gives a license these entitlements (beyond its policy's).
+pub async fn attach_to_license(
+    db: &SqlitePool,
+    license_id: &str,
+    entitlement_ids: &[String],
+) -> sqlx::Result<()> {
+    for id in entitlement_ids {
+        sqlx::query(
+            "INSERT OR IGNORE INTO license_entitlements (license_id, entitlement_id) VALUES (?, ?)",
+        )
+        .bind(license_id)
+        .bind(id)
+        .execute(db)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Takes these entitlements from a license (its policy's stay).
+pub async fn detach_from_license(
+    db: &SqlitePool,
+    license_id: &str,
+    entitlement_ids: &[String],
+) -> sqlx::Result<()> {
+    for id in entitlement_ids {
+        sqlx::query("DELETE FROM license_entitlements WHERE license_id = ? AND entitlement_id = ?")
+            .bind(license_id)
+            .bind(id)
+            .execute(db)
+            .await?;
+    }
+    Ok(())
+}

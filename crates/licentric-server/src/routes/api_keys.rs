@@ -1,0 +1,180 @@
+//! `/api/v1/api-keys`: a key can list the keys of its account and environment, and create,
+//! rotate or revoke keys whose scopes it holds itself, so no key can widen its own powers.
+
+use std::collections::BTreeSet;
+
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    Json,
+};
+use licentric_core::{
+    wire::{ApiKey, NewApiKey, Page},
+    Scope,
+};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use super::Created;
+use crate::{
+    api_key,
+    auth::ApiKeyAuth,
+    db::{self, api_keys::ApiKeyRecord},
+    extract::ApiJson,
+    openapi::ErrorResponses,
+    params::{ApiQuery, Paging, Problems},
+    ApiError, AppState,
+};
+
+const SORTABLE: &[(&str, &str)] = &[
+    ("createdAt", "created_at"),
+    ("name", "name"),
+    ("lastUsedAt", "last_used_at"),
+];
+
+fn forbid_escalation(
+    auth: &ApiKeyAuth,
+    scopes: &BTreeSet<Scope>,
+    verb: &str,
+) -> Result<(), ApiError> {
+    let missing: Vec<&str> = scopes
+        .difference(&auth.scopes)
+        .map(|s| s.as_str())
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "This API key cannot {verb} a key with scopes it does not hold itself: {}.",
+            missing.join(", ")
+        )))
+    }
+}
+
+async fn load(state: &AppState, auth: &ApiKeyAuth, id: &str) -> Result<ApiKeyRecord, ApiError> {
+    db::api_keys::get(&state.db, &auth.tenant, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("API key"))
+}
+
+/// Query of `GET /api-keys`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListApiKeys {
+    /// Page size, 1–100 (default 25).
+    limit: Option<u32>,
+    /// Records to skip.
+    offset: Option<u32>,
+    /// `createdAt`, `name` or `lastUsedAt`; prefix `-` for descending.
+    sort: Option<String>,
+}
+
+/// Lists the unrevoked API keys of this account and environment (never the keys themselves).
+#[utoipa::path(get, path = "/api/v1/api-keys", tag = "api-keys", params(ListApiKeys),
+    responses((status = 200, body = Page<ApiKey>), ErrorResponses), security(("api_key" = [])))]
+pub async fn list(
+    auth: ApiKeyAuth,
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<ListApiKeys>,
+) -> Result<Json<Page<ApiKey>>, ApiError> {
+    let mut problems = Problems::default();
+    let page = Paging {
+        limit: q.limit,
+        offset: q.offset,
+        sort: q.sort,
+    }
+    .check(SORTABLE, &mut problems);
+    problems.finish()?;
+    let (records, total) = db::api_keys::list(&state.db, &auth.tenant, &page).await?;
+    let data = records
+        .into_iter()
+        .map(ApiKeyRecord::into_wire)
+        .collect::<anyhow::Result<_>>()?;
+    Ok(Json(page.wrap(data, total)))
+}
+
+/// Creates an API key for this key's environment, with some or all of this key's scopes.
+/// The answer holds the key, shown this once.
+#[utoipa::path(post, path = "/api/v1/api-keys", tag = "api-keys", request_body = NewApiKey,
+    responses((status = 201, body = ApiKey), ErrorResponses), security(("api_key" = [])))]
+pub async fn create(
+    auth: ApiKeyAuth,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<NewApiKey>,
+) -> Result<Created<ApiKey>, ApiError> {
+    let mut problems = Problems::default();
+    let name = problems.text("name", &body.name, 200);
+    let mut scopes = BTreeSet::new();
+    for scope in &body.scopes {
+        match scope.parse::<Scope>() {
+            Ok(scope) => {
+                scopes.insert(scope);
+            }
+            Err(error) => problems.add("scopes", error.to_string()),
+        }
+    }
+    if body.scopes.is_empty() {
+        problems.add("scopes", "must list at least one scope");
+    }
+    problems.finish()?;
+    forbid_escalation(&auth, &scopes, "create")?;
+    let key = api_key::generate(auth.tenant.environment);
+    let id = Uuid::new_v4().to_string();
+    let row = db::api_keys::NewApiKeyRow {
+        id: &id,
+        tenant: &auth.tenant,
+        name: &name,
+        key_hash: &key.hash,
+        display_prefix: &key.display_prefix,
+        scopes: &scopes,
+    };
+    db::api_keys::insert(&state.db, &row, state.clock.now()).await?;
+    let mut created = load(&state, &auth, &id).await?.into_wire()?;
+    created.key = Some(key.secret);
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// Retrieves an API key (never the key itself).
+#[utoipa::path(get, path = "/api/v1/api-keys/{id}", tag = "api-keys", params(("id" = String, Path)),
+    responses((status = 200, body = ApiKey), ErrorResponses), security(("api_key" = [])))]
+pub async fn get(
+    auth: ApiKeyAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<ApiKey>, ApiError> {
+    Ok(Json(load(&state, &auth, &id).await?.into_wire()?))
+}
+
+/// Revokes an API key; it stops working at once. A key may revoke itself.
+#[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "api-keys", params(("id" = String, Path)),
+    responses((status = 204), ErrorResponses), security(("api_key" = [])))]
+pub async fn revoke(
+    auth: ApiKeyAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let target = load(&state, &auth, &id).await?;
+    forbid_escalation(&auth, &target.scope_set()?, "revoke")?;
+    db::api_keys::revoke(&state.db, &auth.tenant, &id, state.clock.now()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Replaces an API key's secret; the old one stops working at once. The answer holds the
+/// new key, shown this once.
+#[utoipa::path(post, path = "/api/v1/api-keys/{id}/rotate", tag = "api-keys", params(("id" = String, Path)),
+    responses((status = 200, body = ApiKey), ErrorResponses), security(("api_key" = [])))]
+pub async fn rotate(
+    auth: ApiKeyAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<ApiKey>, ApiError> {
+    let target = load(&state, &auth, &id).await?;
+    forbid_escalation(&auth, &target.scope_set()?, "rotate")?;
+    let key = api_key::generate(auth.tenant.environment);
+    db::api_keys::rotate(&state.db, &auth.tenant, &id, &key.hash, &key.display_prefix).await?;
+    let mut rotated = load(&state, &auth, &id).await?.into_wire()?;
+    rotated.key = Some(key.secret);
+    Ok(Json(rotated))
+}

@@ -1,0 +1,398 @@
+//! `/api/v1/machines`: activation, heartbeats and deactivation, with a license key (its own
+//! machines only) or an API key.
+
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    Json,
+};
+use licentric_core::{
+    wire::{Machine, NewMachine, Page, Platform, Policy},
+    LicenseStatus, Scope,
+};
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use crate::{
+    auth::{Caller, Tenant},
+    db::{
+        self,
+        activity::Kind,
+        licenses::LicenseRecord,
+        machines::{HeartbeatRule, MachineRecord},
+    },
+    events,
+    extract::ApiJson,
+    openapi::ErrorResponses,
+    params::{ApiQuery, Paging, Problems},
+    ApiError, AppState,
+};
+
+/// Checks a fingerprint: 8–255 characters, no control characters.
+pub fn check_fingerprint(problems: &mut Problems, fingerprint: &str) {
+    let length = fingerprint.trim().chars().count();
+    if length < 8 {
+        problems.add("fingerprint", "must be at least 8 characters");
+    } else if length > 255 {
+        problems.add("fingerprint", "must be at most 255 characters");
+    } else if fingerprint.chars().any(char::is_control) {
+        problems.add("fingerprint", "must not contain control characters");
+    }
+}
+
+fn rule(policy: &Policy) -> HeartbeatRule {
+    HeartbeatRule {
+        required: policy.require_heartbeat,
+        interval_secs: policy.heartbeat_interval,
+    }
+}
+
+async fn policy_of(
+    state: &AppState,
+    tenant: &Tenant,
+    license: &LicenseRecord,
+) -> Result<Policy, ApiError> {
+    db::policies::get(&state.db, tenant, &license.policy_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("policy"))
+}
+
+async fn emit(
+    state: &AppState,
+    tenant: &Tenant,
+    event: &str,
+    machine: &Machine,
+) -> Result<(), ApiError> {
+    events::emit(state, tenant, event, json!({ "machine": machine })).await
+}
+
+/// Removes the license's machines that missed their heartbeat, when its policy says so.
+pub async fn cull_dead(
+    state: &AppState,
+    tenant: &Tenant,
+    license: &LicenseRecord,
+    policy: &Policy,
+) -> Result<u32, ApiError> {
+    if !(policy.cull_dead_machines && policy.require_heartbeat) {
+        return Ok(0);
+    }
+    let now = state.clock.now();
+    let mut culled = 0;
+    for machine in db::machines::of_license(&state.db, &license.id).await? {
+        if machine.is_dead(rule(policy), now)
+            && db::machines::delete(&state.db, &machine.id).await?
+        {
+            culled += 1;
+            db::activity::record(
+                &state.db,
+                tenant,
+                Kind::Deactivation,
+                &license.product_id,
+                &license.id,
+                now,
+            )
+            .await?;
+            emit(
+                state,
+                tenant,
+                "machine.culled",
+                &machine.into_wire(rule(policy), now),
+            )
+            .await?;
+        }
+    }
+    Ok(culled)
+}
+
+/// The machine with this id, if the caller may see it: a license key sees only its own.
+async fn visible(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<(MachineRecord, LicenseRecord, Policy), ApiError> {
+    let tenant = caller.tenant();
+    let machine = db::machines::get(&state.db, tenant, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("machine"))?;
+    if let Caller::License(auth) = caller {
+        if auth.license_id != machine.license_id {
+            return Err(ApiError::not_found("machine"));
+        }
+    }
+    let license = db::licenses::get(&state.db, tenant, &machine.license_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("license"))?;
+    let policy = policy_of(state, tenant, &license).await?;
+    Ok((machine, license, policy))
+}
+
+/// Query of `GET /machines`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListMachines {
+    /// Only this license's machines (with a license key: always its own).
+    license_id: Option<String>,
+    /// Page size, 1–100 (default 25).
+    limit: Option<u32>,
+    /// Records to skip.
+    offset: Option<u32>,
+    /// `createdAt`, `updatedAt`, `name` or `lastHeartbeatAt`; prefix `-` for descending.
+    sort: Option<String>,
+}
+
+/// Lists machines.
+#[utoipa::path(get, path = "/api/v1/machines", tag = "machines", params(ListMachines),
+    responses((status = 200, body = Page<Machine>), ErrorResponses), security(("api_key" = []), ("license_key" = [])))]
+pub async fn list(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<ListMachines>,
+) -> Result<Json<Page<Machine>>, ApiError> {
+    let license_id = match &caller {
+        Caller::ApiKey(auth) => {
+            auth.require(Scope::MachinesRead)?;
+            q.license_id.clone()
+        }
+        Caller::License(auth) => {
+            if q.license_id
+                .as_ref()
+                .is_some_and(|id| *id != auth.license_id)
+            {
+                return Err(ApiError::not_found("license"));
+            }
+            Some(auth.license_id.clone())
+        }
+    };
+    let mut problems = Problems::default();
+    let page = Paging {
+        limit: q.limit,
+        offset: q.offset,
+        sort: q.sort,
+    }
+    .check(db::machines::SORTABLE, &mut problems);
+    problems.finish()?;
+    let tenant = caller.tenant();
+    let (records, total) =
+        db::machines::list(&state.db, tenant, license_id.as_deref(), &page).await?;
+    let now = state.clock.now();
+    let mut data = Vec::with_capacity(records.len());
+    for record in records {
+        let license = db::licenses::get(&state.db, tenant, &record.license_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("license"))?;
+        let policy = policy_of(&state, tenant, &license).await?;
+        data.push(record.into_wire(rule(&policy), now));
+    }
+    Ok(Json(page.wrap(data, total)))
+}
+
+/// Activates a machine on a license (201), or returns the machine already activated with
+/// this fingerprint (200). A full license is a 409 `machine_limit_exceeded`.
+#[utoipa::path(post, path = "/api/v1/machines", tag = "machines", request_body = NewMachine,
+    responses((status = 201, body = Machine), (status = 200, body = Machine), (status = 409, body = licentric_core::wire::ErrorEnvelope), ErrorResponses),
+    security(("license_key" = []), ("api_key" = [])))]
+pub async fn activate(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<NewMachine>,
+) -> Result<(StatusCode, Json<Machine>), ApiError> {
+    let mut problems = Problems::default();
+    check_fingerprint(&mut problems, &body.fingerprint);
+    let name = body.name.as_deref().map(|n| problems.text("name", n, 255));
+    let platform = match body.platform.as_deref().map(|p| (p, Platform::parse(p))) {
+        Some((_, Some(platform))) => Some(platform),
+        Some((given, None)) => {
+            problems.add(
+                "platform",
+                format!("{given:?} is not one of macos, windows, linux, docker, kubernetes"),
+            );
+            None
+        }
+        None => None,
+    };
+    let license_id = match &caller {
+        Caller::ApiKey(auth) => {
+            auth.require(Scope::MachinesWrite)?;
+            if body.license_id.is_none() {
+                problems.add("licenseId", "is required when activating with an API key");
+            }
+            body.license_id.clone().unwrap_or_default()
+        }
+        Caller::License(auth) => {
+            if body
+                .license_id
+                .as_ref()
+                .is_some_and(|id| *id != auth.license_id)
+            {
+                return Err(ApiError::not_found("license"));
+            }
+            auth.license_id.clone()
+        }
+    };
+    problems.finish()?;
+    let tenant = caller.tenant();
+    let license = db::licenses::get(&state.db, tenant, &license_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("license"))?;
+    let policy = policy_of(&state, tenant, &license).await?;
+    let now = state.clock.now();
+
+    let fingerprint = body.fingerprint.trim();
+    if let Some(existing) =
+        db::machines::find_by_fingerprint(&state.db, &license.id, fingerprint).await?
+    {
+        if !existing.is_dead(rule(&policy), now) || !policy.cull_dead_machines {
+            return Ok((StatusCode::OK, Json(existing.into_wire(rule(&policy), now))));
+        }
+    }
+    refuse_unusable(&license, now)?;
+    cull_dead(&state, tenant, &license, &policy).await?;
+
+    let machine = MachineRecord {
+        id: Uuid::new_v4().to_string(),
+        license_id: license.id.clone(),
+        fingerprint: fingerprint.to_owned(),
+        name,
+        platform: platform.map(|p| p.as_str().to_owned()),
+        last_heartbeat_at: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let max = license.max_machines();
+    if !db::machines::insert_within_limit(&state.db, tenant, &machine, max).await? {
+        let used = db::machines::of_license(&state.db, &license.id)
+            .await?
+            .len();
+        return Err(ApiError::Conflict {
+            code: "machine_limit_exceeded",
+            message: format!(
+                "This license is already activated on {used} of {} machine(s). Deactivate one of them to free a slot, or ask the vendor for more seats.",
+                max.unwrap_or_default()
+            ),
+            details: Some(json!({ "maxMachines": max, "machinesUsed": used })),
+        });
+    }
+    db::activity::record(
+        &state.db,
+        tenant,
+        Kind::Activation,
+        &license.product_id,
+        &license.id,
+        now,
+    )
+    .await?;
+    let machine = machine.into_wire(rule(&policy), now);
+    emit(&state, tenant, "machine.activated", &machine).await?;
+    Ok((StatusCode::CREATED, Json(machine)))
+}
+
+/// A license that cannot take new machines says why.
+fn refuse_unusable(
+    license: &LicenseRecord,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), ApiError> {
+    let (code, message) = match license.status()? {
+        LicenseStatus::Active => match license.expires_at {
+            Some(expiry) if expiry <= now => (
+                "license_expired",
+                "This license has expired. Renew it before activating machines.",
+            ),
+            _ => return Ok(()),
+        },
+        LicenseStatus::Suspended => (
+            "license_suspended",
+            "This license is suspended. Contact the vendor to have it reinstated.",
+        ),
+        LicenseStatus::Revoked => (
+            "license_revoked",
+            "This license has been revoked and cannot be activated.",
+        ),
+        LicenseStatus::Banned => (
+            "license_banned",
+            "This license is banned and cannot be activated.",
+        ),
+    };
+    Err(ApiError::conflict(code, message))
+}
+
+/// Retrieves a machine.
+#[utoipa::path(get, path = "/api/v1/machines/{id}", tag = "machines", params(("id" = String, Path)),
+    responses((status = 200, body = Machine), ErrorResponses), security(("api_key" = []), ("license_key" = [])))]
+pub async fn get(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Machine>, ApiError> {
+    if let Caller::ApiKey(auth) = &caller {
+        auth.require(Scope::MachinesRead)?;
+    }
+    let (machine, _, policy) = visible(&state, &caller, &id).await?;
+    Ok(Json(machine.into_wire(rule(&policy), state.clock.now())))
+}
+
+/// Deactivates a machine, freeing its slot.
+#[utoipa::path(delete, path = "/api/v1/machines/{id}", tag = "machines", params(("id" = String, Path)),
+    responses((status = 204), ErrorResponses), security(("license_key" = []), ("api_key" = [])))]
+pub async fn deactivate(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if let Caller::ApiKey(auth) = &caller {
+        auth.require(Scope::MachinesWrite)?;
+    }
+    let (machine, license, policy) = visible(&state, &caller, &id).await?;
+    let now = state.clock.now();
+    if db::machines::delete(&state.db, &machine.id).await? {
+        let tenant = caller.tenant();
+        db::activity::record(
+            &state.db,
+            tenant,
+            Kind::Deactivation,
+            &license.product_id,
+            &license.id,
+            now,
+        )
+        .await?;
+        emit(
+            &state,
+            tenant,
+            "machine.deactivated",
+            &machine.into_wire(rule(&policy), now),
+        )
+        .await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Records a heartbeat: the machine is alive for another interval.
+#[utoipa::path(post, path = "/api/v1/machines/{id}/heartbeat", tag = "machines", params(("id" = String, Path)),
+    responses((status = 200, body = Machine), ErrorResponses), security(("license_key" = []), ("api_key" = [])))]
+pub async fn heartbeat(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Machine>, ApiError> {
+    if let Caller::ApiKey(auth) = &caller {
+        auth.require(Scope::MachinesWrite)?;
+    }
+    let (_, license, policy) = visible(&state, &caller, &id).await?;
+    let tenant = caller.tenant();
+    cull_dead(&state, tenant, &license, &policy).await?;
+    let now = state.clock.now();
+    db::machines::heartbeat_now(&state.db, &id, now).await?;
+    let machine = db::machines::get(&state.db, tenant, &id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::NotFound(
+                "This machine was deactivated because it missed its heartbeats. Activate it again."
+                    .into(),
+            )
+        })?;
+    let machine = machine.into_wire(rule(&policy), now);
+    emit(&state, tenant, "machine.heartbeat", &machine).await?;
+    Ok(Json(machine))
+}

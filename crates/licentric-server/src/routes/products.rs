@@ -1,0 +1,165 @@
+//! `/api/v1/products`.
+
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    Json,
+};
+use licentric_core::{
+    wire::{NewProduct, Page, Product, ProductUpdate},
+    KeyPrefix, Scope,
+};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use super::Created;
+use crate::{
+    auth::ApiKeyAuth,
+    db,
+    extract::ApiJson,
+    openapi::ErrorResponses,
+    params::{ApiQuery, Paging, Problems},
+    ApiError, AppState,
+};
+
+/// Query of `GET /products`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListProducts {
+    /// Page size, 1–100 (default 25).
+    limit: Option<u32>,
+    /// Records to skip.
+    offset: Option<u32>,
+    /// `createdAt`, `updatedAt` or `name`; prefix `-` for descending (default `-createdAt`).
+    sort: Option<String>,
+}
+
+/// Lists products.
+#[utoipa::path(get, path = "/api/v1/products", tag = "products", params(ListProducts),
+    responses((status = 200, body = Page<Product>), ErrorResponses), security(("api_key" = [])))]
+pub async fn list(
+    auth: ApiKeyAuth,
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<ListProducts>,
+) -> Result<Json<Page<Product>>, ApiError> {
+    auth.require(Scope::ProductsRead)?;
+    let mut problems = Problems::default();
+    let page = Paging {
+        limit: q.limit,
+        offset: q.offset,
+        sort: q.sort,
+    }
+    .check(db::products::SORTABLE, &mut problems);
+    problems.finish()?;
+    let (data, total) = db::products::list(&state.db, &auth.tenant, &page).await?;
+    Ok(Json(page.wrap(data, total)))
+}
+
+/// Creates a product.
+#[utoipa::path(post, path = "/api/v1/products", tag = "products", request_body = NewProduct,
+    responses((status = 201, body = Product), ErrorResponses), security(("api_key" = [])))]
+pub async fn create(
+    auth: ApiKeyAuth,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<NewProduct>,
+) -> Result<Created<Product>, ApiError> {
+    auth.require(Scope::ProductsWrite)?;
+    let mut problems = Problems::default();
+    let name = problems.text("name", &body.name, 200);
+    let prefix = check_prefix(&mut problems, &body.key_prefix);
+    problems.finish()?;
+    let now = state.clock.now();
+    let product = Product {
+        id: Uuid::new_v4().to_string(),
+        name,
+        key_prefix: prefix,
+        created_at: now,
+        updated_at: now,
+    };
+    db::products::insert(
+        &state.db,
+        &auth.tenant,
+        &product.id,
+        &product.name,
+        &product.key_prefix,
+        now,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(product)))
+}
+
+fn check_prefix(problems: &mut Problems, prefix: &str) -> String {
+    match KeyPrefix::parse(prefix) {
+        Ok(prefix) => prefix.as_str().to_owned(),
+        Err(error) => {
+            problems.add("keyPrefix", error.to_string());
+            String::new()
+        }
+    }
+}
+
+/// Retrieves a product.
+#[utoipa::path(get, path = "/api/v1/products/{id}", tag = "products", params(("id" = String, Path)),
+    responses((status = 200, body = Product), ErrorResponses), security(("api_key" = [])))]
+pub async fn get(
+    auth: ApiKeyAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Product>, ApiError> {
+    auth.require(Scope::ProductsRead)?;
+    let product = db::products::get(&state.db, &auth.tenant, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("product"))?;
+    Ok(Json(product))
+}
+
+/// Updates a product's name or key prefix (existing keys keep theirs).
+#[utoipa::path(patch, path = "/api/v1/products/{id}", tag = "products", params(("id" = String, Path)), request_body = ProductUpdate,
+    responses((status = 200, body = Product), ErrorResponses), security(("api_key" = [])))]
+pub async fn update(
+    auth: ApiKeyAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ProductUpdate>,
+) -> Result<Json<Product>, ApiError> {
+    auth.require(Scope::ProductsWrite)?;
+    let mut product = db::products::get(&state.db, &auth.tenant, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("product"))?;
+    let mut problems = Problems::default();
+    if let Some(name) = &body.name {
+        product.name = problems.text("name", name, 200);
+    }
+    if let Some(prefix) = &body.key_prefix {
+        product.key_prefix = check_prefix(&mut problems, prefix);
+    }
+    problems.finish()?;
+    product.updated_at = state.clock.now();
+    db::products::update(&state.db, &auth.tenant, &product).await?;
+    Ok(Json(product))
+}
+
+/// Deletes a product and its policies. Refused while it has licenses.
+#[utoipa::path(delete, path = "/api/v1/products/{id}", tag = "products", params(("id" = String, Path)),
+    responses((status = 204), (status = 409, body = licentric_core::wire::ErrorEnvelope), ErrorResponses), security(("api_key" = [])))]
+pub async fn delete(
+    auth: ApiKeyAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    auth.require(Scope::ProductsWrite)?;
+    db::products::get(&state.db, &auth.tenant, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("product"))?;
+    let licenses = db::products::license_count(&state.db, &id).await?;
+    if licenses > 0 {
+        return Err(ApiError::conflict(
+            "product_has_licenses",
+            format!("This product has {licenses} license(s). Delete or revoke them first; deleting a product never deletes licenses silently."),
+        ));
+    }
+    db::products::delete(&state.db, &auth.tenant, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

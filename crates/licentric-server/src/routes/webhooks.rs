@@ -1,0 +1,247 @@
+//! `/api/v1/webhooks`: endpoints, their signing secrets, and their delivery logs.
+
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    Json,
+};
+use licentric_core::{
+    wire::{NewWebhook, Page, Webhook, WebhookDelivery, WebhookUpdate},
+    Scope,
+};
+use rand::{distributions::Alphanumeric, rngs::OsRng, Rng};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use super::Created;
+use crate::{
+    auth::ApiKeyAuth,
+    db,
+    events::EVENT_TYPES,
+    extract::ApiJson,
+    openapi::ErrorResponses,
+    params::{ApiQuery, Paging, Problems},
+    ApiError, AppState,
+};
+
+fn new_secret() -> String {
+    let random: String = OsRng
+        .sample_iter(&Alphanumeric)
+        .take(40)
+        .map(char::from)
+        .collect();
+    format!("whsec_{random}")
+}
+
+fn check_url(problems: &mut Problems, url: &str) -> String {
+    let url = url.trim();
+    match reqwest::Url::parse(url) {
+        Ok(parsed)
+            if matches!(parsed.scheme(), "http" | "https")
+                && parsed.host().is_some()
+                && url.len() <= 2048 => {}
+        _ => problems.add(
+            "url",
+            "must be an http:// or https:// URL with a host, at most 2048 characters",
+        ),
+    }
+    url.to_owned()
+}
+
+fn check_events(problems: &mut Problems, events: &[String]) {
+    if events.is_empty() {
+        problems.add(
+            "events",
+            "must list at least one event type, or \"*\" for all",
+        );
+    }
+    for event in events {
+        if event != "*" && !EVENT_TYPES.contains(&event.as_str()) {
+            problems.add(
+                "events",
+                format!(
+                    "{event:?} is not an event type; use one of {} or \"*\"",
+                    EVENT_TYPES.join(", ")
+                ),
+            );
+        }
+    }
+}
+
+/// Query of list endpoints here.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListWebhooks {
+    /// Page size, 1–100 (default 25).
+    limit: Option<u32>,
+    /// Records to skip.
+    offset: Option<u32>,
+    /// A field to sort by; prefix `-` for descending (default `-createdAt`).
+    sort: Option<String>,
+}
+
+/// Lists webhook endpoints (without their secrets).
+#[utoipa::path(get, path = "/api/v1/webhooks", tag = "webhooks", params(ListWebhooks),
+    responses((status = 200, body = Page<Webhook>), ErrorResponses), security(("api_key" = [])))]
+pub async fn list(
+    auth: ApiKeyAuth,
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<ListWebhooks>,
+) -> Result<Json<Page<Webhook>>, ApiError> {
+    auth.require(Scope::WebhooksRead)?;
+    let mut problems = Problems::default();
+    let page = Paging {
+        limit: q.limit,
+        offset: q.offset,
+        sort: q.sort,
+    }
+    .check(db::webhooks::SORTABLE, &mut problems);
+    problems.finish()?;
+    let (data, total) = db::webhooks::list(&state.db, &auth.tenant, &page).await?;
+    Ok(Json(page.wrap(data, total)))
+}
+
+/// Creates a webhook endpoint. The answer holds its signing secret, shown this once.
+#[utoipa::path(post, path = "/api/v1/webhooks", tag = "webhooks", request_body = NewWebhook,
+    responses((status = 201, body = Webhook), ErrorResponses), security(("api_key" = [])))]
+pub async fn create(
+    auth: ApiKeyAuth,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<NewWebhook>,
+) -> Result<Created<Webhook>, ApiError> {
+    auth.require(Scope::WebhooksWrite)?;
+    let mut problems = Problems::default();
+    let url = check_url(&mut problems, &body.url);
+    let events = body.events.unwrap_or_else(|| vec!["*".to_owned()]);
+    check_events(&mut problems, &events);
+    let description = body
+        .description
+        .as_deref()
+        .map(|d| problems.text("description", d, 500));
+    problems.finish()?;
+    let now = state.clock.now();
+    let secret = new_secret();
+    let mut webhook = Webhook {
+        id: Uuid::new_v4().to_string(),
+        url,
+        events,
+        enabled: body.enabled.unwrap_or(true),
+        description,
+        secret: None,
+        created_at: now,
+        updated_at: now,
+    };
+    db::webhooks::insert(&state.db, &auth.tenant, &webhook, &secret).await?;
+    webhook.secret = Some(secret);
+    Ok((StatusCode::CREATED, Json(webhook)))
+}
+
+/// Retrieves a webhook endpoint (without its secret).
+#[utoipa::path(get, path = "/api/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)),
+    responses((status = 200, body = Webhook), ErrorResponses), security(("api_key" = [])))]
+pub async fn get(
+    auth: ApiKeyAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Webhook>, ApiError> {
+    auth.require(Scope::WebhooksRead)?;
+    let webhook = db::webhooks::get(&state.db, &auth.tenant, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("webhook"))?;
+    Ok(Json(webhook))
+}
+
+/// Updates a webhook endpoint.
+#[utoipa::path(patch, path = "/api/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)), request_body = WebhookUpdate,
+    responses((status = 200, body = Webhook), ErrorResponses), security(("api_key" = [])))]
+pub async fn update(
+    auth: ApiKeyAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<WebhookUpdate>,
+) -> Result<Json<Webhook>, ApiError> {
+    auth.require(Scope::WebhooksWrite)?;
+    let mut webhook = db::webhooks::get(&state.db, &auth.tenant, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("webhook"))?;
+    let mut problems = Problems::default();
+    if let Some(url) = &body.url {
+        webhook.url = check_url(&mut problems, url);
+    }
+    if let Some(events) = body.events {
+        check_events(&mut problems, &events);
+        webhook.events = events;
+    }
+    if let Some(enabled) = body.enabled {
+        webhook.enabled = enabled;
+    }
+    if let Some(description) = body.description {
+        webhook.description = description.map(|d| problems.text("description", &d, 500));
+    }
+    problems.finish()?;
+    webhook.updated_at = state.clock.now();
+    db::webhooks::update(&state.db, &auth.tenant, &webhook).await?;
+    Ok(Json(webhook))
+}
+
+/// Deletes a webhook endpoint and its delivery log.
+#[utoipa::path(delete, path = "/api/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)),
+    responses((status = 204), ErrorResponses), security(("api_key" = [])))]
+pub async fn delete(
+    auth: ApiKeyAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    auth.require(Scope::WebhooksWrite)?;
+    if !db::webhooks::delete(&state.db, &auth.tenant, &id).await? {
+        return Err(ApiError::not_found("webhook"));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Replaces the signing secret; the answer holds the new one, shown this once.
+#[utoipa::path(post, path = "/api/v1/webhooks/{id}/rotate-secret", tag = "webhooks", params(("id" = String, Path)),
+    responses((status = 200, body = Webhook), ErrorResponses), security(("api_key" = [])))]
+pub async fn rotate_secret(
+    auth: ApiKeyAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Webhook>, ApiError> {
+    auth.require(Scope::WebhooksWrite)?;
+    let secret = new_secret();
+    if !db::webhooks::set_secret(&state.db, &auth.tenant, &id, &secret, state.clock.now()).await? {
+        return Err(ApiError::not_found("webhook"));
+    }
+    let mut webhook = db::webhooks::get(&state.db, &auth.tenant, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("webhook"))?;
+    webhook.secret = Some(secret);
+    Ok(Json(webhook))
+}
+
+/// The endpoint's delivery log, newest first by default.
+#[utoipa::path(get, path = "/api/v1/webhooks/{id}/deliveries", tag = "webhooks", params(("id" = String, Path), ListWebhooks),
+    responses((status = 200, body = Page<WebhookDelivery>), ErrorResponses), security(("api_key" = [])))]
+pub async fn deliveries(
+    auth: ApiKeyAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<ListWebhooks>,
+) -> Result<Json<Page<WebhookDelivery>>, ApiError> {
+    auth.require(Scope::WebhooksRead)?;
+    db::webhooks::get(&state.db, &auth.tenant, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("webhook"))?;
+    let mut problems = Problems::default();
+    let page = Paging {
+        limit: q.limit,
+        offset: q.offset,
+        sort: q.sort,
+    }
+    .check(db::webhooks::DELIVERY_SORTABLE, &mut problems);
+    problems.finish()?;
+    let (data, total) = db::webhooks::deliveries(&state.db, &id, &page).await?;
+    Ok(Json(page.wrap(data, total)))
+}
