@@ -8,7 +8,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 APP_PACKAGES=(build-essential pkg-config curl file libssl-dev libwebkit2gtk-4.1-dev
   librsvg2-dev libayatana-appindicator3-dev libxdo-dev)
-TEST_PACKAGES=(xvfb xauth dbus gnome-keyring webkit2gtk-driver)
+TEST_PACKAGES=(xvfb xauth dbus gnome-keyring webkit2gtk-driver curl)
 TAURI_DRIVER_VERSION="^2"
 NODE_MIN_MAJOR=20
 NODE_MIN_MINOR=19
@@ -74,6 +74,28 @@ ensure_tauri_driver() {
   cargo install tauri-driver --version "$TAURI_DRIVER_VERSION" --locked
 }
 
+# A private Python environment for the tests' Python tools (cross-language vectors,
+# schemathesis), reinstalled only when their requirements change.
+ensure_python_tools() {
+  command -v python3 >/dev/null || apt_install python3 python3-venv
+  local venv="${XDG_CACHE_HOME:-$HOME/.cache}/licentric/python" stamp sum
+  if ! "$venv/bin/python" -c 'import sys' 2>/dev/null; then
+    step "Creating the Python environment for the test tools"
+    rm -rf "$venv"
+    python3 -m venv "$venv" 2>/dev/null || { apt_install python3-venv; python3 -m venv "$venv"; }
+  fi
+  stamp="$venv/.licentric-requirements.sha256"
+  sum="$(cat "$ROOT"/tests/*/requirements.txt | sha256sum | cut -d' ' -f1)"
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$sum" ]; then
+    step "Installing the Python test tools (pip)"
+    local requirement args=()
+    for requirement in "$ROOT"/tests/*/requirements.txt; do args+=(-r "$requirement"); done
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "${args[@]}"
+    echo "$sum" > "$stamp"
+  fi
+  export LICENTRIC_PYTHON_BIN="$venv/bin"
+}
+
 # Reuse one build cache outside the clone, so a fresh clone does not rebuild every
 # dependency; Cargo's fingerprints make sharing it safe. Set CARGO_TARGET_DIR to opt out.
 use_shared_target_dir() {
@@ -97,4 +119,5 @@ setup_tests() {
   setup_app
   apt_install "${TEST_PACKAGES[@]}"
   ensure_tauri_driver
+  ensure_python_tools
 }

@@ -33,6 +33,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 pub const MAX_LIMIT: u32 = 100;
 /// The page size when none is asked for.
 pub const DEFAULT_LIMIT: u32 = 25;
+/// The largest offset: the documented (32-bit signed) bound.
+pub const MAX_OFFSET: u32 = 2_147_483_647;
 
 /// `?limit=&offset=&sort=` of every list.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -62,6 +64,9 @@ impl Paging {
         let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
             problems.add("limit", format!("must be between 1 and {MAX_LIMIT}"));
+        }
+        if self.offset.is_some_and(|offset| offset > MAX_OFFSET) {
+            problems.add("offset", format!("must be at most {MAX_OFFSET}"));
         }
         let sort = self.sort.as_deref().unwrap_or("-createdAt");
         let (field, direction) = match sort.strip_prefix('-') {

@@ -27,8 +27,10 @@ const MAX_DAYS: i64 = 366;
 #[into_params(parameter_in = Query)]
 pub struct Range {
     /// First UTC day, `YYYY-MM-DD` (default: 29 days before `to`).
+    #[param(format = Date)]
     from: Option<String>,
     /// Last UTC day, `YYYY-MM-DD` (default: today).
+    #[param(format = Date)]
     to: Option<String>,
     /// Only this product.
     product_id: Option<String>,

@@ -64,10 +64,13 @@ async fn load(state: &AppState, auth: &ApiKeyAuth, id: &str) -> Result<ApiKeyRec
 #[into_params(parameter_in = Query)]
 pub struct ListApiKeys {
     /// Page size, 1–100 (default 25).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
     /// Records to skip.
+    #[param(minimum = 0, maximum = 2147483647)]
     offset: Option<u32>,
     /// `createdAt`, `name` or `lastUsedAt`; prefix `-` for descending.
+    #[param(pattern = "^-?(createdAt|name|lastUsedAt)$")]
     sort: Option<String>,
 }
 

@@ -75,10 +75,13 @@ pub struct ListLicenses {
     /// Only licenses with this status.
     status: Option<LicenseStatus>,
     /// Page size, 1–100 (default 25).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
     /// Records to skip.
+    #[param(minimum = 0, maximum = 2147483647)]
     offset: Option<u32>,
     /// `createdAt`, `updatedAt`, `expiresAt`, `name` or `status`; prefix `-` for descending.
+    #[param(pattern = "^-?(createdAt|updatedAt|expiresAt|name|status)$")]
     sort: Option<String>,
 }
 

@@ -136,10 +136,13 @@ pub struct ListMachines {
     /// Only this license's machines (with a license key: always its own).
     license_id: Option<String>,
     /// Page size, 1–100 (default 25).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
     /// Records to skip.
+    #[param(minimum = 0, maximum = 2147483647)]
     offset: Option<u32>,
     /// `createdAt`, `updatedAt`, `name` or `lastHeartbeatAt`; prefix `-` for descending.
+    #[param(pattern = "^-?(createdAt|updatedAt|name|lastHeartbeatAt)$")]
     sort: Option<String>,
 }
 

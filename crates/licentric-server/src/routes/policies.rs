@@ -32,10 +32,13 @@ pub struct ListPolicies {
     /// Only this product's policies.
     product_id: Option<String>,
     /// Page size, 1–100 (default 25).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
     /// Records to skip.
+    #[param(minimum = 0, maximum = 2147483647)]
     offset: Option<u32>,
     /// `createdAt`, `updatedAt` or `name`; prefix `-` for descending.
+    #[param(pattern = "^-?(createdAt|updatedAt|name)$")]
     sort: Option<String>,
 }
 

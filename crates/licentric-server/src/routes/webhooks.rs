@@ -75,8 +75,10 @@ fn check_events(problems: &mut Problems, events: &[String]) {
 #[into_params(parameter_in = Query)]
 pub struct ListWebhooks {
     /// Page size, 1–100 (default 25).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
     /// Records to skip.
+    #[param(minimum = 0, maximum = 2147483647)]
     offset: Option<u32>,
     /// A field to sort by; prefix `-` for descending (default `-createdAt`).
     sort: Option<String>,
