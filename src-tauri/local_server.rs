@@ -8,7 +8,10 @@ use std::{
 };
 
 use licentric_core::SystemClock;
-use licentric_server::{db, provision, AppState, Application, ProvisionOptions, RunningServer};
+use licentric_server::{
+    db, provision, secret::ServerSecret, AppState, Application, ProvisionOptions, RunningServer,
+    Settings,
+};
 use serde::{Deserialize, Serialize};
 
 /// What the app remembers of the demo data it created on first start. Not the API key:
@@ -73,7 +76,13 @@ pub async fn start(data_dir: &Path) -> anyhow::Result<LocalServer> {
         }
         Err(error) => return Err(error.into()),
     };
-    let state = AppState::new(pool, Arc::new(SystemClock));
+    // A secret kept beside the database, so the local account keeps its signing keys (and
+    // the public key an app pins) across restarts.
+    let settings = Settings {
+        secret: ServerSecret::load_or_create(&dir.join("server-secret"))?,
+        ..Settings::default()
+    };
+    let state = AppState::with_settings(pool, Arc::new(SystemClock), settings);
     let running = Application::with_state(([127, 0, 0, 1], 0).into(), state)
         .await?
         .spawn();
@@ -91,6 +100,10 @@ mod tests {
         let first = start(dir.path()).await.unwrap();
         let demo = first.demo.clone();
         assert!(demo.license_key.starts_with("DEMO-"));
+        let jwks_url =
+            |base: String| format!("{base}/api/v1/accounts/{}/jwks.json", demo.account_id);
+        let keys_before = reqwest_text(&jwks_url(first.running.base_url())).await;
+        assert!(keys_before.contains("\"kid\""), "{keys_before}");
         first.running.stop().await.unwrap();
 
         let second = start(dir.path()).await.unwrap();
@@ -101,5 +114,14 @@ mod tests {
             .unwrap();
         let result = client.validate(&demo.license_key, None, &[]).await.unwrap();
         assert!(result.valid, "{result:?}");
+        // The signing key survived the restart: an app that pinned it keeps working.
+        assert_eq!(
+            reqwest_text(&jwks_url(second.running.base_url())).await,
+            keys_before
+        );
+    }
+
+    async fn reqwest_text(url: &str) -> String {
+        reqwest::get(url).await.unwrap().text().await.unwrap()
     }
 }

@@ -1,26 +1,55 @@
-//! [`Licentric`]: the typed HTTP client of the `/api/v1` API.
+//! [`Licentric`]: the typed HTTP client of the `/api/v1` API (seed 000).
 
 use std::time::Duration;
 
-use licentric_core::wire::{ValidateKeyRequest, ValidationResult};
-use reqwest::header::{HeaderMap, RETRY_AFTER};
+use licentric_core::wire::{
+    LicenseOverview, Machine, NewMachine, ValidateKeyRequest, ValidationResult,
+};
+use reqwest::{header::RETRY_AFTER, Method, StatusCode};
 use serde::{de::DeserializeOwned, Serialize};
 
-use crate::Error;
+use crate::{models::LicenseFile, Error};
 
 /// Where the client sends requests unless told otherwise.
 pub const DEFAULT_BASE_URL: &str = "https://licentric.com";
 /// How long a request may take unless told otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a checked-out license file lasts unless told otherwise: 14 days.
+pub const DEFAULT_CHECKOUT_TTL: u32 = 1_209_600;
 
-/// A client of the Licentric API.
+/// When and how often a failed request is tried again.
 ///
-/// Cheap to clone: clones share one connection pool.
+/// A 429 is always retried after its `Retry-After` (the server did nothing), as long as
+/// the wait is at most `max_wait`. Network failures and 502/503/504 are retried only for
+/// idempotent calls, with exponential backoff from `base_delay`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt (0 turns retrying off).
+    pub max_retries: u32,
+    /// The first backoff; each retry doubles it.
+    pub base_delay: Duration,
+    /// The longest wait the client accepts before giving up and returning the error.
+    pub max_wait: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_retries: 2,
+            base_delay: Duration::from_millis(250),
+            max_wait: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A client of the Licentric API. Cheap to clone: clones share one connection pool.
 #[derive(Clone)]
 pub struct Licentric {
     http: reqwest::Client,
     api_base: String,
     timeout: Duration,
+    api_key: Option<String>,
+    retry: RetryPolicy,
 }
 
 impl std::fmt::Debug for Licentric {
@@ -28,7 +57,9 @@ impl std::fmt::Debug for Licentric {
         f.debug_struct("Licentric")
             .field("api_base", &self.api_base)
             .field("timeout", &self.timeout)
-            .finish_non_exhaustive()
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("retry", &self.retry)
+            .finish()
     }
 }
 
@@ -38,6 +69,8 @@ pub struct LicentricBuilder {
     api_key: Option<String>,
     base_url: String,
     timeout: Duration,
+    retry: RetryPolicy,
+    proxy: Option<String>,
 }
 
 impl std::fmt::Debug for LicentricBuilder {
@@ -47,6 +80,8 @@ impl std::fmt::Debug for LicentricBuilder {
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
             .field("base_url", &self.base_url)
             .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .field("proxy", &self.proxy)
             .finish()
     }
 }
@@ -57,6 +92,8 @@ impl Default for LicentricBuilder {
             api_key: None,
             base_url: DEFAULT_BASE_URL.to_owned(),
             timeout: DEFAULT_TIMEOUT,
+            retry: RetryPolicy::default(),
+            proxy: None,
         }
     }
 }
@@ -81,35 +118,52 @@ impl LicentricBuilder {
         self
     }
 
+    /// How failed requests are retried.
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// A proxy for every request (`http://host:port`). Without one, the system's
+    /// `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY` apply.
+    pub fn proxy(mut self, proxy: impl Into<String>) -> Self {
+        self.proxy = Some(proxy.into()).filter(|p: &String| !p.trim().is_empty());
+        self
+    }
+
     /// Builds the client, checking the configuration.
     pub fn build(self) -> Result<Licentric, Error> {
         let api_base = api_base(&self.base_url)?;
-        let mut headers = HeaderMap::new();
         if let Some(key) = &self.api_key {
             if !(key.starts_with("lk_live_") || key.starts_with("lk_test_")) {
                 return Err(Error::Configuration(
                     "the API key must start with lk_live_ or lk_test_; copy it again from the console".to_owned(),
                 ));
             }
-            let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {key}"))
-                .map_err(|_| {
-                    Error::Configuration(
-                        "the API key contains characters that are not allowed".to_owned(),
-                    )
-                })?;
-            value.set_sensitive(true);
-            headers.insert(reqwest::header::AUTHORIZATION, value);
+            if key.chars().any(|c| c.is_control() || c.is_whitespace()) {
+                return Err(Error::Configuration(
+                    "the API key contains spaces or control characters".to_owned(),
+                ));
+            }
         }
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder()
             .timeout(self.timeout)
-            .default_headers(headers)
-            .user_agent(concat!("licentric-rust/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!("licentric-rust/", env!("CARGO_PKG_VERSION")));
+        if let Some(proxy) = &self.proxy {
+            let proxy = reqwest::Proxy::all(proxy).map_err(|e| {
+                Error::Configuration(format!("the proxy {proxy:?} is not a valid URL ({e})"))
+            })?;
+            http = http.proxy(proxy);
+        }
+        let http = http
             .build()
             .map_err(|e| Error::Configuration(format!("cannot build the HTTP client: {e}")))?;
         Ok(Licentric {
             http,
             api_base,
             timeout: self.timeout,
+            api_key: self.api_key,
+            retry: self.retry,
         })
     }
 }
@@ -131,6 +185,27 @@ fn api_base(base_url: &str) -> Result<String, Error> {
     Ok(format!("{root}/api/v1"))
 }
 
+/// Which credential a request carries.
+#[derive(Clone, Copy)]
+pub(crate) enum Credential<'a> {
+    /// No `Authorization` header.
+    None,
+    /// The client's API key.
+    ApiKey,
+    /// A license key (`Authorization: License …`).
+    License(&'a str),
+}
+
+/// One call: what to send and whether it may be repeated safely.
+pub(crate) struct Call<'a, B> {
+    pub method: Method,
+    pub path: String,
+    pub credential: Credential<'a>,
+    pub query: &'a [(String, String)],
+    pub body: Option<&'a B>,
+    pub idempotent: bool,
+}
+
 impl Licentric {
     /// A builder with the defaults of seed 000: base URL `https://licentric.com`, 30 s.
     pub fn builder() -> LicentricBuilder {
@@ -142,9 +217,122 @@ impl Licentric {
         &self.api_base
     }
 
+    /// The server root (without `/api/v1`).
+    pub fn server_url(&self) -> &str {
+        self.api_base
+            .strip_suffix("/api/v1")
+            .unwrap_or(&self.api_base)
+    }
+
+    /// Sends a call, retrying as the policy allows; returns the status and raw body.
+    pub(crate) async fn send<B: Serialize>(
+        &self,
+        call: &Call<'_, B>,
+    ) -> Result<(StatusCode, Vec<u8>), Error> {
+        let url = format!("{}{}", self.api_base, call.path);
+        let mut attempt = 0;
+        loop {
+            let outcome = self.attempt(&url, call).await;
+            let wait = match &outcome {
+                Err(Error::RateLimited { retry_after, .. }) => Some(*retry_after),
+                Err(Error::Network { .. }) if call.idempotent => Some(self.backoff(attempt)),
+                Err(Error::Api(api)) if call.idempotent && matches!(api.status, 502..=504) => {
+                    Some(self.backoff(attempt))
+                }
+                _ => None,
+            };
+            match wait {
+                Some(wait) if attempt < self.retry.max_retries && wait <= self.retry.max_wait => {
+                    tracing::debug!(%url, attempt, ?wait, "retrying");
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+                _ => return outcome,
+            }
+        }
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        // Full jitter: spreads the retries of many clients that failed together.
+        let ceiling = self
+            .retry
+            .base_delay
+            .saturating_mul(2u32.saturating_pow(attempt));
+        let millis = u64::try_from(ceiling.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        Duration::from_millis(rand::Rng::gen_range(
+            &mut rand::thread_rng(),
+            millis / 2..=millis,
+        ))
+    }
+
+    async fn attempt<B: Serialize>(
+        &self,
+        url: &str,
+        call: &Call<'_, B>,
+    ) -> Result<(StatusCode, Vec<u8>), Error> {
+        let mut request = self.http.request(call.method.clone(), url);
+        if !call.query.is_empty() {
+            request = request.query(call.query);
+        }
+        request = match call.credential {
+            Credential::None => request,
+            Credential::ApiKey => {
+                let key = self.api_key.as_deref().ok_or_else(|| {
+                    Error::Configuration(
+                        "this call needs an API key: set one with Licentric::builder().api_key(…)"
+                            .to_owned(),
+                    )
+                })?;
+                request.bearer_auth(key)
+            }
+            Credential::License(key) => request.header(
+                reqwest::header::AUTHORIZATION,
+                format!("License {}", key.trim()),
+            ),
+        };
+        if let Some(body) = call.body {
+            request = request.json(body);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| network_error(url, &e, self.timeout))?;
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| network_error(url, &e, self.timeout))?;
+        if status.is_success() {
+            Ok((status, bytes.to_vec()))
+        } else {
+            Err(Error::from_response(status.as_u16(), retry_after, &bytes))
+        }
+    }
+
+    /// Sends a call and parses its JSON answer.
+    pub(crate) async fn json<B: Serialize, T: DeserializeOwned>(
+        &self,
+        call: &Call<'_, B>,
+    ) -> Result<T, Error> {
+        let (_, bytes) = self.send(call).await?;
+        serde_json::from_slice(&bytes).map_err(|e| Error::UnexpectedResponse {
+            url: format!("{}{}", self.api_base, call.path),
+            reason: format!("the body is not the expected JSON ({e})"),
+        })
+    }
+
     /// Validates a license key. Needs no API key: the key itself is the credential.
     ///
     /// A key that does not exist is not an error: the result's `code` is `NOT_FOUND`.
+    /// Only a 429 is retried, because every validation counts towards `maxUses`.
     pub async fn validate(
         &self,
         key: &str,
@@ -157,49 +345,113 @@ impl Licentric {
             entitlements: (!entitlements.is_empty())
                 .then(|| entitlements.iter().map(|e| (*e).to_owned()).collect()),
         };
-        self.post("/licenses/validate-key", &body).await
+        self.json(&Call {
+            method: Method::POST,
+            path: "/licenses/validate-key".into(),
+            credential: Credential::None,
+            query: &[],
+            body: Some(&body),
+            idempotent: false,
+        })
+        .await
     }
 
-    async fn post<B: Serialize, T: DeserializeOwned>(
+    /// Activates a machine for a license (License scheme). Activating the same fingerprint
+    /// again returns the same machine, so this call is retried safely.
+    pub async fn activate(
         &self,
-        path: &str,
-        body: &B,
-    ) -> Result<T, Error> {
-        let url = format!("{}{path}", self.api_base);
-        let response = self
-            .http
-            .post(&url)
-            .json(body)
-            .send()
-            .await
-            .map_err(|e| network_error(&url, &e, self.timeout))?;
-        read_response(&url, response, self.timeout).await
+        key: &str,
+        fingerprint: &str,
+        name: Option<&str>,
+        platform: Option<&str>,
+    ) -> Result<Machine, Error> {
+        let body = NewMachine {
+            fingerprint: fingerprint.to_owned(),
+            name: name.map(str::to_owned),
+            platform: platform.map(str::to_owned),
+            license_id: None,
+        };
+        self.json(&Call {
+            method: Method::POST,
+            path: "/machines".into(),
+            credential: Credential::License(key),
+            query: &[],
+            body: Some(&body),
+            idempotent: true,
+        })
+        .await
+    }
+
+    /// Deactivates (removes) a machine to free its slot (License scheme).
+    pub async fn deactivate(&self, machine_id: &str, key: &str) -> Result<(), Error> {
+        self.send(&Call::<()> {
+            method: Method::DELETE,
+            path: format!("/machines/{}", segment(machine_id)),
+            credential: Credential::License(key),
+            query: &[],
+            body: None,
+            idempotent: true,
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Sends a heartbeat for an active machine (License scheme).
+    pub async fn heartbeat(&self, machine_id: &str, key: &str) -> Result<Machine, Error> {
+        self.json(&Call::<()> {
+            method: Method::POST,
+            path: format!("/machines/{}/heartbeat", segment(machine_id)),
+            credential: Credential::License(key),
+            query: &[],
+            body: None,
+            idempotent: true,
+        })
+        .await
+    }
+
+    /// The license of `key` with its machines and limits (License scheme).
+    pub async fn license_overview(&self, key: &str) -> Result<LicenseOverview, Error> {
+        self.json(&Call::<()> {
+            method: Method::GET,
+            path: "/licenses/me".into(),
+            credential: Credential::License(key),
+            query: &[],
+            body: None,
+            idempotent: true,
+        })
+        .await
+    }
+
+    /// Checks out an Ed25519-signed offline license file bound to `fingerprint`
+    /// (API key). `ttl` in seconds defaults to [`DEFAULT_CHECKOUT_TTL`] (14 days).
+    pub async fn checkout(
+        &self,
+        license_id: &str,
+        fingerprint: &str,
+        ttl: Option<u32>,
+    ) -> Result<LicenseFile, Error> {
+        let body = serde_json::json!({ "fingerprint": fingerprint, "ttl": ttl.unwrap_or(DEFAULT_CHECKOUT_TTL) });
+        self.json(&Call {
+            method: Method::POST,
+            path: format!("/licenses/{}/checkout", segment(license_id)),
+            credential: Credential::ApiKey,
+            query: &[],
+            body: Some(&body),
+            idempotent: true,
+        })
+        .await
     }
 }
 
-async fn read_response<T: DeserializeOwned>(
-    url: &str,
-    response: reqwest::Response,
-    timeout: Duration,
-) -> Result<T, Error> {
-    let status = response.status();
-    let retry_after = response
-        .headers()
-        .get(RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| network_error(url, &e, timeout))?;
-    if !status.is_success() {
-        return Err(Error::from_response(status.as_u16(), retry_after, &bytes));
-    }
-    serde_json::from_slice(&bytes).map_err(|e| Error::UnexpectedResponse {
-        url: url.to_owned(),
-        reason: format!("the body is not the expected JSON ({e})"),
-    })
+/// Escapes an id for use as one path segment, so an id can never reach another endpoint.
+pub(crate) fn segment(id: &str) -> String {
+    reqwest::Url::parse("http://x/")
+        .ok()
+        .and_then(|mut url| {
+            url.path_segments_mut().ok()?.push(id);
+            Some(url.path().trim_start_matches('/').to_owned())
+        })
+        .unwrap_or_default()
 }
 
 fn network_error(url: &str, error: &reqwest::Error, timeout: Duration) -> Error {
@@ -257,6 +509,24 @@ mod tests {
         assert!(matches!(bad, Err(Error::Configuration(_))));
         let builder = Licentric::builder().api_key("lk_test_secret123");
         assert!(!format!("{builder:?}").contains("secret123"));
-        assert!(builder.build().is_ok());
+        let client = builder.build().unwrap();
+        assert!(!format!("{client:?}").contains("secret123"));
+    }
+
+    #[test]
+    fn ids_cannot_escape_their_path_segment() {
+        assert_eq!(segment("abc-123"), "abc-123");
+        assert_eq!(segment("../products"), "..%2Fproducts");
+        assert_eq!(segment("a b?c#d"), "a%20b%3Fc%23d");
+    }
+
+    #[test]
+    fn backoff_doubles_within_bounds() {
+        let client = Licentric::builder().build().unwrap();
+        for attempt in 0..4 {
+            let ceiling = 250 * 2u64.pow(attempt);
+            let wait = client.backoff(attempt).as_millis() as u64;
+            assert!((ceiling / 2..=ceiling).contains(&wait), "{attempt}: {wait}");
+        }
     }
 }

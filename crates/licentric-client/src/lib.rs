@@ -1,22 +1,31 @@
 //! The Licentric Rust SDK.
 //!
-//! [`Licentric`] speaks the Licentric `/api/v1` API: it validates license keys today, and
-//! grows into activation, heartbeats, offline checkout and the management API.
+//! Two layers:
+//!
+//! - [`Licentric`]: the typed HTTP client of the `/api/v1` API (seed 000) — `validate`,
+//!   `activate`, `deactivate`, `heartbeat`, `checkout`, and the whole management API —
+//!   with typed errors, bounded retries that honour `Retry-After`, timeouts and proxies.
+//! - [`LicenseClient`]: what an application embeds (seed 004) — `check_license()` at
+//!   start-up, a signed token cached for offline use, a grace period after it expires, a
+//!   clock that cannot be turned back, the license key in the OS keyring, and this
+//!   machine's fingerprint.
 //!
 //! ```no_run
-//! # async fn run() -> Result<(), licentric_client::Error> {
-//! use licentric_client::Licentric;
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use licentric_client::LicenseClient;
 //!
-//! let client = Licentric::builder()
-//!     .base_url("https://your-instance.licentric.com")
+//! let client = LicenseClient::builder("https://your-domain.com", "prod_abc123", "your-product-salt")
+//!     .public_key(r#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"…","kid":"k1-…"}]}"#)
 //!     .build()?;
-//! let result = client
-//!     .validate("MYAPP-XXXX-XXXX-XXXX-XXXX", Some("abc123def456"), &["export_pdf"])
-//!     .await?;
-//! if result.valid {
-//!     println!("License is valid: {}", result.code);
-//! } else {
-//!     println!("License invalid: {} ({})", result.code, result.code.explain().next_step);
+//! if !client.check_license().await {
+//!     match client.get_error() {
+//!         Some(error) if error.code.as_str() == "not_activated" => {
+//!             let info = client.activate("MYAPP-A2B3-C4D5-E6F7-G8H9").await?;
+//!             println!("Activated. Machines: {}/{:?}", info.machines_used, info.max_machines);
+//!         }
+//!         Some(error) => return Err(error.into()),
+//!         None => {}
+//!     }
 //! }
 //! # Ok(())
 //! # }
@@ -25,8 +34,24 @@
 
 mod client;
 mod error;
+mod license_client;
+pub mod machine;
+mod management;
+mod models;
+pub mod secrets;
+pub mod storage;
 
-pub use client::{Licentric, LicentricBuilder, DEFAULT_BASE_URL, DEFAULT_TIMEOUT};
+pub use client::{
+    Licentric, LicentricBuilder, RetryPolicy, DEFAULT_BASE_URL, DEFAULT_CHECKOUT_TTL,
+    DEFAULT_TIMEOUT,
+};
 pub use error::{ApiError, Error};
+pub use license_client::{
+    ActivationInfo, HeartbeatHandle, LicenseClient, LicenseClientBuilder, LicenseError,
+    LicenseErrorCode, LicenseInfo, Standing, DEFAULT_APP_NAME,
+};
 pub use licentric_core::wire::{LicenseSummary, Machine, ValidationResult};
 pub use licentric_core::{LicenseStatus, ValidationCode};
+pub use machine::{FixedMachine, MachineIdentity, SystemMachine};
+pub use models::{LicenseFile, ListParams, OfflineActivation};
+pub use secrets::{KeyLocation, KeyStorage};

@@ -1,15 +1,23 @@
 //! The `licentric-server` command line: `serve` and `init`.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, path::PathBuf, sync::Arc};
+
+use anyhow::bail;
+use licentric_core::{Environment, SystemClock};
+use sqlx::SqlitePool;
 
 use clap::{Parser, Subcommand};
-use licentric_core::SystemClock;
 
 use crate::{
+    auth::Tenant,
     config, db, provision,
     rate_limit::{Quota, RateLimits},
-    Application, ProvisionOptions, ServerConfig, Settings,
+    secret::{SecretOrigin, ServerSecret, DEFAULT_SECRET_FILE, SECRET_ENV},
+    signing, AppState, Application, ProvisionOptions, Settings,
 };
+
+/// What `--secret-file` says, shared by `serve` and `init`.
+const SECRET_FILE_HELP: &str = "File holding the server secret that seals the accounts' signing keys (at least 32 characters). Without it: the LICENTRIC_SECRET variable, else `server-secret` beside the database, created on first use";
 
 /// The Licentric license server.
 #[derive(Debug, Parser)]
@@ -49,6 +57,8 @@ pub enum Command {
             default_value = "300/60s"
         )]
         rate_limit_anonymous: Quota,
+        #[arg(long, env = "LICENTRIC_SECRET_FILE", help = SECRET_FILE_HELP)]
+        secret_file: Option<PathBuf>,
     },
     /// Create an account with a live and a test API key holding every scope (shown once).
     Init {
@@ -64,6 +74,8 @@ pub enum Command {
         /// The account's display name.
         #[arg(long, default_value = "My account")]
         account_name: String,
+        #[arg(long, env = "LICENTRIC_SECRET_FILE", help = SECRET_FILE_HELP)]
+        secret_file: Option<PathBuf>,
     },
 }
 
@@ -76,6 +88,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             rate_limit_api_key,
             rate_limit_license_key,
             rate_limit_anonymous,
+            secret_file,
         } => {
             let settings = Settings {
                 rate_limits: RateLimits {
@@ -85,14 +98,46 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 },
                 ..Settings::default()
             };
-            serve(listen, database_url, settings).await
+            serve(listen, database_url, secret_file, settings).await
         }
         Command::Init {
             database_url,
             demo,
             json,
             account_name,
-        } => init(database_url, demo, json, account_name).await,
+            secret_file,
+        } => init(database_url, demo, json, account_name, secret_file).await,
+    }
+}
+
+/// The server secret: `--secret-file` / `LICENTRIC_SECRET_FILE`, or `LICENTRIC_SECRET`,
+/// or the `server-secret` file beside the database, created when missing on a database
+/// that has no signing keys yet. An in-memory database gets an ephemeral secret.
+pub async fn resolve_secret(
+    secret_file: Option<PathBuf>,
+    database_url: &str,
+    db: &SqlitePool,
+) -> anyhow::Result<ServerSecret> {
+    let from_env = std::env::var(SECRET_ENV).ok().filter(|v| !v.is_empty());
+    match (secret_file, from_env) {
+        (Some(_), Some(_)) => bail!(
+            "the server secret is given twice: by --secret-file (or LICENTRIC_SECRET_FILE) and by {SECRET_ENV}; give it one way"
+        ),
+        (Some(path), None) => ServerSecret::from_file(&path),
+        (None, Some(text)) => ServerSecret::from_text(&text, SecretOrigin::Environment),
+        (None, None) => match db::database_file(database_url)? {
+            None => Ok(ServerSecret::ephemeral()),
+            Some(database) => {
+                let path = database.with_file_name(DEFAULT_SECRET_FILE);
+                if !path.exists() && signing::any_keys(db).await? {
+                    bail!(
+                        "this database already holds signing keys, but the server secret file {} does not exist. Put back the server-secret file that was created with the database, or give its secret with --secret-file / LICENTRIC_SECRET_FILE / {SECRET_ENV}",
+                        path.display()
+                    );
+                }
+                ServerSecret::load_or_create(&path)
+            }
+        },
     }
 }
 
@@ -103,6 +148,7 @@ fn database_url_or_default(database_url: Option<String>) -> anyhow::Result<Strin
 async fn serve(
     listen: SocketAddr,
     database_url: Option<String>,
+    secret_file: Option<PathBuf>,
     settings: Settings,
 ) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -112,12 +158,25 @@ async fn serve(
         )
         .with_writer(std::io::stderr)
         .init();
-    let config = ServerConfig {
-        listen,
-        database_url: database_url_or_default(database_url)?,
-        settings,
-    };
-    let app = Application::build(&config, Arc::new(SystemClock)).await?;
+    let database_url = database_url_or_default(database_url)?;
+    let pool = db::connect(&database_url).await?;
+    let secret = resolve_secret(secret_file, &database_url, &pool).await?;
+    match secret.origin() {
+        SecretOrigin::File {
+            path,
+            created: true,
+        } => tracing::info!(
+            path = %path.display(),
+            "created a new server secret file: keep it (and back it up) with the database; the signing keys cannot be used without it"
+        ),
+        SecretOrigin::Ephemeral => {
+            tracing::warn!("in-memory database: using an ephemeral server secret")
+        }
+        origin => tracing::info!(from = %origin, "using the server secret"),
+    }
+    let settings = Settings { secret, ..settings };
+    let state = AppState::with_settings(pool, Arc::new(SystemClock), settings);
+    let app = Application::with_state(listen, state).await?;
     // Scripts and tests read this line to learn the port when 0 was asked for.
     println!("Licentric server listening on http://{}", app.local_addr());
     app.run_until(async {
@@ -132,15 +191,31 @@ async fn init(
     demo: bool,
     json: bool,
     account_name: String,
+    secret_file: Option<PathBuf>,
 ) -> anyhow::Result<()> {
     let database_url = database_url_or_default(database_url)?;
     let pool = db::connect(&database_url).await?;
-    let created = provision(
-        &pool,
-        &ProvisionOptions { account_name, demo },
-        chrono::Utc::now(),
-    )
-    .await?;
+    let secret = resolve_secret(secret_file, &database_url, &pool).await?;
+    signing::check_secret(&pool, &secret).await?;
+    if let SecretOrigin::File {
+        path,
+        created: true,
+    } = secret.origin()
+    {
+        eprintln!(
+            "Created the server secret file {}: keep it (and back it up) with the database; the signing keys cannot be used without it.",
+            path.display()
+        );
+    }
+    let now = chrono::Utc::now();
+    let created = provision(&pool, &ProvisionOptions { account_name, demo }, now).await?;
+    for environment in [Environment::Live, Environment::Test] {
+        let tenant = Tenant {
+            account_id: created.account_id.clone(),
+            environment,
+        };
+        signing::ensure_key(&pool, &secret, &tenant, now).await?;
+    }
     if json {
         println!("{}", serde_json::to_string(&created)?);
         return Ok(());

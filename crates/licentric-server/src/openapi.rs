@@ -15,7 +15,7 @@ use utoipa::{
     info(
         title = "Licentric API",
         version = "1",
-        description = "Self-hostable software licensing: products, policies, licenses, machines, entitlements, webhooks and analytics. Every non-2xx answer is {\"error\": {\"code\", \"message\", \"details\"?}}."
+        description = "Self-hostable software licensing: products, policies, licenses, machines, entitlements, webhooks and analytics, with Ed25519-signed offline license files and validation tokens. Every non-2xx answer is {\"error\": {\"code\", \"message\", \"details\"?}}."
     ),
     modifiers(&SecuritySchemes),
     tags(
@@ -23,6 +23,7 @@ use utoipa::{
         (name = "machines", description = "Machine activation, heartbeats and deactivation"),
         (name = "products"), (name = "policies"), (name = "entitlements"),
         (name = "webhooks"), (name = "api-keys"), (name = "analytics"),
+        (name = "signing-keys", description = "The account's Ed25519 signing keys, their rotation, and the public JWKS"),
     )
 )]
 #[derive(Debug)]

@@ -14,7 +14,7 @@ use std::{
 };
 
 use axum::{
-    extract::{ConnectInfo, Request, State},
+    extract::{ConnectInfo, MatchedPath, Request, State},
     http::{HeaderMap, HeaderValue},
     middleware::Next,
     response::{IntoResponse, Response},
@@ -176,12 +176,25 @@ fn short_hash(value: &str) -> String {
     hex::encode(&Sha256::digest(value.as_bytes())[..12])
 }
 
+/// Public endpoints: always counted per client address, whatever credential is sent, so
+/// that fetching a JWKS never spends an API key's budget.
+const PUBLIC_PATHS: &[&str] = &["/api/v1/accounts/{accountId}/jwks.json"];
+
 /// The middleware: picks the caller's bucket from its credential (checked or not: bad
 /// credentials are limited too) or its address, and answers 429 when it is empty.
 pub async fn limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
     let limits = state.rate_limiter.limits;
-    let (key, quota) = match auth::credential(&parts) {
+    let public = parts
+        .extensions
+        .get::<MatchedPath>()
+        .is_some_and(|path| PUBLIC_PATHS.contains(&path.as_str()));
+    let credential = if public {
+        Ok(None)
+    } else {
+        auth::credential(&parts)
+    };
+    let (key, quota) = match credential {
         Ok(Some(auth::Credential::Bearer(token))) => {
             (format!("api:{}", short_hash(token)), limits.api_key)
         }

@@ -16,7 +16,8 @@ use tokio::{
 use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
 
 use crate::{
-    db, delivery, extract::MAX_BODY_BYTES, rate_limit, routes, ApiError, AppState, ServerConfig,
+    db, delivery, extract::MAX_BODY_BYTES, rate_limit, routes, signing, ApiError, AppState,
+    ServerConfig,
 };
 
 /// A server that is bound and ready to serve.
@@ -40,7 +41,19 @@ impl Application {
     }
 
     /// Binds `listen` and serves `state`, for callers that opened the database themselves.
+    ///
+    /// Refuses to start when the state's server secret cannot unseal the signing keys
+    /// already in the database (an ephemeral secret is exempt: with it, keys of earlier
+    /// processes are replaced on first use).
     pub async fn with_state(listen: SocketAddr, state: AppState) -> anyhow::Result<Self> {
+        let secret = &state.settings.secret;
+        if !secret.is_ephemeral() {
+            signing::check_secret(&state.db, secret).await?;
+        } else if signing::any_keys(&state.db).await? {
+            tracing::warn!(
+                "serving with an ephemeral server secret: the signing keys already in this database cannot be used and will be replaced on first use; configure a persistent secret to keep them"
+            );
+        }
         let listener = TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen}; is another server using it?"))?;

@@ -9,6 +9,7 @@ use tokio::sync::Notify;
 use crate::{
     delivery::DeliveryConfig,
     rate_limit::{RateLimiter, RateLimits},
+    secret::ServerSecret,
 };
 
 /// Tunable behaviour of a server (the rest of [`crate::ServerConfig`]).
@@ -18,6 +19,10 @@ pub struct Settings {
     pub rate_limits: RateLimits,
     /// How webhooks are delivered and retried.
     pub deliveries: DeliveryConfig,
+    /// Seals the accounts' signing keys at rest. The default is ephemeral (random, gone
+    /// with the process): right for tests and throw-away databases; `serve` reads the
+    /// real one from its configuration.
+    pub secret: ServerSecret,
 }
 
 /// Shared state of a running server. Cheap to clone.

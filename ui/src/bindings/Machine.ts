@@ -45,4 +45,10 @@ createdAt: string,
 /**
  * When it last changed.
  */
-updatedAt: string, };
+updatedAt: string, 
+/**
+ * A validation token for this machine (an EdDSA-signed JWT, as `validate-key`
+ * gives): only in the answer to an activation, and only while the license is valid;
+ * `null` everywhere else.
+ */
+token: string | null, };

@@ -26,4 +26,16 @@ machine: Machine | null,
 /**
  * The entitlement codes the license has.
  */
-entitlements: Array<string>, };
+entitlements: Array<string>, 
+/**
+ * The server's clock when it answered (RFC 3339). Clients keep it as trusted time:
+ * an offline check refuses a local clock set back before it. Licentric servers
+ * always send it; `null` only from servers older than this field.
+ */
+serverTime: string | null, 
+/**
+ * A validation token (an EdDSA-signed JWT, see `docs/formats.md`) for the request's
+ * fingerprint: present only when the code is `VALID` and a fingerprint was given.
+ * It lasts `offlineMaxDays` days, but never past the license's expiry.
+ */
+token: string | null, };

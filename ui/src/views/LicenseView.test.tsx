@@ -21,6 +21,8 @@ const valid: LicenseCheck = {
     },
     machine: null,
     entitlements: [],
+    serverTime: "2026-03-01T09:00:00Z",
+    token: null,
   },
   explanation: { title: "License is valid", cause: "All good.", nextStep: "Nothing to do." },
 };
@@ -41,7 +43,15 @@ test("validating shows the code, the plain-words title and the expiry", async ()
 
 test("an invalid key shows what to do next", async () => {
   vi.spyOn(license, "validateLicense").mockResolvedValue({
-    result: { valid: false, code: "NOT_FOUND", license: null, machine: null, entitlements: [] },
+    result: {
+      valid: false,
+      code: "NOT_FOUND",
+      license: null,
+      machine: null,
+      entitlements: [],
+      serverTime: "2026-03-01T09:00:00Z",
+      token: null,
+    },
     explanation: { title: "Invalid license key", cause: "No such key.", nextStep: "Check the key for typos." },
   });
   render(<LicenseView demoKey={null} />);

@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use crate::{LicenseStatus, ValidationCode};
 
 mod resources;
+mod trust;
 pub use resources::*;
+pub use trust::*;
 
 /// Body of `POST /api/v1/licenses/validate-key`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,6 +45,16 @@ pub struct ValidationResult {
     pub machine: Option<Machine>,
     /// The entitlement codes the license has.
     pub entitlements: Vec<String>,
+    /// The server's clock when it answered (RFC 3339). Clients keep it as trusted time:
+    /// an offline check refuses a local clock set back before it. Licentric servers
+    /// always send it; `null` only from servers older than this field.
+    #[serde(default)]
+    pub server_time: Option<DateTime<Utc>>,
+    /// A validation token (an EdDSA-signed JWT, see `docs/formats.md`) for the request's
+    /// fingerprint: present only when the code is `VALID` and a fingerprint was given.
+    /// It lasts `offlineMaxDays` days, but never past the license's expiry.
+    #[serde(default)]
+    pub token: Option<String>,
 }
 
 /// The part of a license a validation reveals.
@@ -100,10 +112,15 @@ mod tests {
         let result: ValidationResult = serde_json::from_str(
             r#"{"valid": true, "code": "VALID", "license": {"id": "lic_01H", "status": "active",
                 "productId": "p", "policyId": "q", "expiresAt": "2027-01-01T00:00:00Z"},
-                "machine": null, "entitlements": []}"#,
+                "machine": null, "entitlements": [], "serverTime": "2026-01-15T09:30:00Z"}"#,
         )
         .unwrap();
         assert_eq!(result.code, ValidationCode::Valid);
+        assert_eq!(result.token, None);
+        assert_eq!(
+            result.server_time,
+            Some("2026-01-15T09:30:00Z".parse().unwrap())
+        );
         let json = serde_json::to_value(&result).unwrap();
         assert_eq!(json["license"]["expiresAt"], "2027-01-01T00:00:00Z");
     }

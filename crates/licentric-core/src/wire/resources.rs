@@ -8,6 +8,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 
+use super::CurrentSigningKey;
 use crate::{Environment, LicenseStatus, Scope, ValidationCode};
 
 /// Deserialises a present field (even `null`) as `Some`, so that `Option<Option<T>>` tells
@@ -42,10 +43,15 @@ pub struct Page<T> {
 pub struct Product {
     /// The product's id.
     pub id: String,
+    /// The account (vendor) it belongs to.
+    pub account_id: String,
     /// Its display name.
     pub name: String,
     /// The prefix of its license keys, e.g. `PROAPP`.
     pub key_prefix: String,
+    /// The key its offline files and validation tokens are signed with now: pin it in
+    /// the application (or fetch `jwksUrl`).
+    pub signing_key: CurrentSigningKey,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
@@ -401,6 +407,11 @@ pub struct Machine {
     pub created_at: DateTime<Utc>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
+    /// A validation token for this machine (an EdDSA-signed JWT, as `validate-key`
+    /// gives): only in the answer to an activation, and only while the license is valid;
+    /// `null` everywhere else.
+    #[serde(default)]
+    pub token: Option<String>,
 }
 
 /// Body of `POST /machines` (activation).

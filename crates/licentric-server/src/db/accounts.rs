@@ -18,3 +18,12 @@ pub async fn insert_account(
         .await?;
     Ok(())
 }
+
+/// Whether an account with this id exists.
+pub async fn exists(db: &SqlitePool, account_id: &str) -> sqlx::Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM accounts WHERE id = ?")
+        .bind(account_id)
+        .fetch_optional(db)
+        .await?;
+    Ok(found.is_some())
+}

@@ -89,6 +89,7 @@ impl MachineRecord {
             heartbeat_due_at,
             created_at: self.created_at,
             updated_at: self.updated_at,
+            token: None,
         }
     }
 

@@ -12,9 +12,14 @@ pub mod licenses;
 pub mod machines;
 pub mod policies;
 pub mod products;
+pub mod signing_keys;
 pub mod webhooks;
 
-use std::{path::Path, str::FromStr, time::Duration};
+use std::{
+    path::{Path, PathBuf},
+    str::FromStr,
+    time::Duration,
+};
 
 use anyhow::{bail, Context};
 use sqlx::{
@@ -60,6 +65,17 @@ pub async fn connect(database_url: &str) -> anyhow::Result<SqlitePool> {
     Ok(pool)
 }
 
+/// The database file a URL names; `None` for an in-memory database.
+pub fn database_file(database_url: &str) -> anyhow::Result<Option<PathBuf>> {
+    let url = sqlite_url(database_url)?;
+    if url.contains(":memory:") {
+        return Ok(None);
+    }
+    let options = SqliteConnectOptions::from_str(&url)
+        .with_context(|| format!("invalid database URL {database_url:?}"))?;
+    Ok(Some(options.get_filename().to_path_buf()))
+}
+
 fn describe(file: &Path) -> String {
     file.display().to_string()
 }
@@ -95,6 +111,15 @@ mod tests {
         assert!(error.to_string().contains("PostgreSQL"));
         assert!(sqlite_url("mysql://x").is_err());
         assert!(sqlite_url("  ").is_err());
+        assert_eq!(
+            database_file("sqlite:///tmp/x.db").unwrap(),
+            Some(PathBuf::from("/tmp/x.db"))
+        );
+        assert_eq!(
+            database_file("data/x.db").unwrap(),
+            Some(PathBuf::from("data/x.db"))
+        );
+        assert_eq!(database_file("sqlite::memory:").unwrap(), None);
     }
 
     #[tokio::test]

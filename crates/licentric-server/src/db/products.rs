@@ -1,7 +1,7 @@
 //! Products.
 
 use chrono::{DateTime, Utc};
-use licentric_core::wire::Product;
+use licentric_core::wire::{CurrentSigningKey, Product};
 use sqlx::SqlitePool;
 
 use crate::{auth::Tenant, params::Page};
@@ -13,23 +13,32 @@ pub const SORTABLE: &[(&str, &str)] = &[
     ("name", "name"),
 ];
 
-#[derive(Debug, sqlx::FromRow)]
-struct Row {
-    id: String,
-    name: String,
-    key_prefix: String,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
+/// A product as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ProductRecord {
+    /// The product's id.
+    pub id: String,
+    /// Its display name.
+    pub name: String,
+    /// The prefix of its license keys.
+    pub key_prefix: String,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
 }
 
-impl From<Row> for Product {
-    fn from(r: Row) -> Self {
+impl ProductRecord {
+    /// The wire form, with its tenant's account and current signing key.
+    pub fn into_wire(self, tenant: &Tenant, signing_key: CurrentSigningKey) -> Product {
         Product {
-            id: r.id,
-            name: r.name,
-            key_prefix: r.key_prefix,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
+            id: self.id,
+            account_id: tenant.account_id.clone(),
+            name: self.name,
+            key_prefix: self.key_prefix,
+            signing_key,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
         }
     }
 }
@@ -60,16 +69,19 @@ pub async fn insert(
 }
 
 /// The tenant's product with this id.
-pub async fn get(db: &SqlitePool, tenant: &Tenant, id: &str) -> sqlx::Result<Option<Product>> {
-    let row: Option<Row> = sqlx::query_as(
+pub async fn get(
+    db: &SqlitePool,
+    tenant: &Tenant,
+    id: &str,
+) -> sqlx::Result<Option<ProductRecord>> {
+    sqlx::query_as(
         "SELECT id, name, key_prefix, created_at, updated_at FROM products WHERE id = ? AND account_id = ? AND environment = ?",
     )
     .bind(id)
     .bind(&tenant.account_id)
     .bind(tenant.environment.as_str())
     .fetch_optional(db)
-    .await?;
-    Ok(row.map(Into::into))
+    .await
 }
 
 /// One page of the tenant's products, and how many there are.
@@ -77,8 +89,8 @@ pub async fn list(
     db: &SqlitePool,
     tenant: &Tenant,
     page: &Page,
-) -> sqlx::Result<(Vec<Product>, u32)> {
-    let rows: Vec<Row> = sqlx::query_as(&format!(
+) -> sqlx::Result<(Vec<ProductRecord>, u32)> {
+    let rows = sqlx::query_as(&format!(
         "SELECT id, name, key_prefix, created_at, updated_at FROM products WHERE account_id = ? AND environment = ?
          ORDER BY {} LIMIT ? OFFSET ?",
         page.order_by
@@ -96,11 +108,11 @@ pub async fn list(
     .bind(tenant.environment.as_str())
     .fetch_one(db)
     .await?;
-    Ok((rows.into_iter().map(Into::into).collect(), total))
+    Ok((rows, total))
 }
 
 /// Saves a changed product.
-pub async fn update(db: &SqlitePool, tenant: &Tenant, product: &Product) -> sqlx::Result<()> {
+pub async fn update(db: &SqlitePool, tenant: &Tenant, product: &ProductRecord) -> sqlx::Result<()> {
     sqlx::query("UPDATE products SET name = ?, key_prefix = ?, updated_at = ? WHERE id = ? AND account_id = ? AND environment = ?")
         .bind(&product.name)
         .bind(&product.key_prefix)

@@ -27,6 +27,7 @@ use crate::{
     db::{self, activity::Kind, licenses::LicenseRecord, machines::HeartbeatRule},
     events,
     extract::ApiJson,
+    issuance,
     openapi::ErrorResponses,
     params::{ApiQuery, Paging, Problems},
     ApiError, AppState,
@@ -603,6 +604,10 @@ pub async fn me(
 /// license counts towards its policy's `maxUses`. When several codes apply, the first of
 /// NOT_FOUND, BANNED, REVOKED, SUSPENDED, EXPIRED, USES_EXCEEDED, ENTITLEMENTS_MISSING,
 /// FINGERPRINT_NOT_FOUND, HEARTBEAT_REQUIRED, MACHINE_LIMIT_EXCEEDED is reported.
+///
+/// Every answer carries `serverTime`; a `VALID` answer for a fingerprint also carries a
+/// `token`, an EdDSA-signed JWT the machine can check offline against the account's JWKS
+/// (it lasts the policy's `offlineMaxDays`, never past the license's expiry).
 #[utoipa::path(post, path = "/api/v1/licenses/validate-key", tag = "licenses", request_body = ValidateKeyRequest,
     responses((status = 200, body = ValidationResult), (status = 400, body = licentric_core::wire::ErrorEnvelope),
               (status = 429, body = licentric_core::wire::ErrorEnvelope)), security(()))]
@@ -619,6 +624,8 @@ pub async fn validate_key(
             license: None,
             machine: None,
             entitlements: vec![],
+            server_time: Some(state.clock.now()),
+            token: None,
         }));
     };
     let tenant = record.tenant()?;
@@ -690,12 +697,28 @@ pub async fn validate_key(
         json!({ "license": summary, "code": code, "fingerprint": request.fingerprint }),
     )
     .await?;
+    // A VALID answer for a fingerprint is worth a token: the machine can prove it offline.
+    let token = match &machine {
+        Some(machine) if code.is_valid() => {
+            let subject = issuance::Subject {
+                license: &record,
+                policy: &policy,
+                entitlements: entitlements.clone(),
+                fingerprint: &machine.fingerprint,
+                machine_id: Some(&machine.id),
+            };
+            issuance::token(&state, &tenant, &subject, now).await?
+        }
+        _ => None,
+    };
     Ok(Json(ValidationResult {
         valid: code.is_valid(),
         code,
         license: Some(summary),
         machine: machine.map(|m| m.into_wire(rule, now)),
         entitlements,
+        server_time: Some(now),
+        token,
     }))
 }
 

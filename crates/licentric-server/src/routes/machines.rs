@@ -7,8 +7,9 @@ use axum::{
     Json,
 };
 use licentric_core::{
+    evaluate,
     wire::{Machine, NewMachine, Page, Platform, Policy},
-    LicenseStatus, Scope,
+    FingerprintCheck, LicenseFacts, LicenseStatus, Scope,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -25,6 +26,7 @@ use crate::{
     },
     events,
     extract::ApiJson,
+    issuance,
     openapi::ErrorResponses,
     params::{ApiQuery, Paging, Problems},
     ApiError, AppState,
@@ -193,7 +195,8 @@ pub async fn list(
 }
 
 /// Activates a machine on a license (201), or returns the machine already activated with
-/// this fingerprint (200). A full license is a 409 `machine_limit_exceeded`.
+/// this fingerprint (200). A full license is a 409 `machine_limit_exceeded`. While the
+/// license validates, the answer carries a validation `token` for the machine.
 #[utoipa::path(post, path = "/api/v1/machines", tag = "machines", request_body = NewMachine,
     responses((status = 201, body = Machine), (status = 200, body = Machine), (status = 409, body = licentric_core::wire::ErrorEnvelope), ErrorResponses),
     security(("license_key" = []), ("api_key" = [])))]
@@ -241,18 +244,73 @@ pub async fn activate(
         .await?
         .ok_or_else(|| ApiError::not_found("license"))?;
     let policy = policy_of(&state, tenant, &license).await?;
+    let registered = register(
+        &state,
+        tenant,
+        &license,
+        &policy,
+        &body.fingerprint,
+        name,
+        platform,
+    )
+    .await?;
     let now = state.clock.now();
+    let token = activation_token(
+        &state,
+        tenant,
+        &license.id,
+        &policy,
+        &registered.machine,
+        now,
+    )
+    .await?;
+    let status = if registered.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let mut machine = registered.machine.into_wire(rule(&policy), now);
+    machine.token = token;
+    Ok((status, Json(machine)))
+}
 
-    let fingerprint = body.fingerprint.trim();
+/// A machine registered on a license by [`register`].
+#[derive(Debug)]
+pub struct Registered {
+    /// The machine.
+    pub machine: MachineRecord,
+    /// Whether it was activated just now (else it already was).
+    pub created: bool,
+}
+
+/// Activates `fingerprint` on `license`, or finds it already activated. A machine whose
+/// heartbeat is overdue under a culling policy is replaced. Refuses a license that cannot
+/// take machines (409), and a full one (409 `machine_limit_exceeded`, decided in one
+/// statement so two racing activations cannot both take the last slot). Records the
+/// activation and emits `machine.activated`.
+pub async fn register(
+    state: &AppState,
+    tenant: &Tenant,
+    license: &LicenseRecord,
+    policy: &Policy,
+    fingerprint: &str,
+    name: Option<String>,
+    platform: Option<Platform>,
+) -> Result<Registered, ApiError> {
+    let now = state.clock.now();
+    let fingerprint = fingerprint.trim();
     if let Some(existing) =
         db::machines::find_by_fingerprint(&state.db, &license.id, fingerprint).await?
     {
-        if !existing.is_dead(rule(&policy), now) || !policy.cull_dead_machines {
-            return Ok((StatusCode::OK, Json(existing.into_wire(rule(&policy), now))));
+        if !existing.is_dead(rule(policy), now) || !policy.cull_dead_machines {
+            return Ok(Registered {
+                machine: existing,
+                created: false,
+            });
         }
     }
-    refuse_unusable(&license, now)?;
-    cull_dead(&state, tenant, &license, &policy).await?;
+    refuse_unusable(license, now)?;
+    cull_dead(state, tenant, license, policy).await?;
 
     let machine = MachineRecord {
         id: Uuid::new_v4().to_string(),
@@ -287,13 +345,62 @@ pub async fn activate(
         now,
     )
     .await?;
-    let machine = machine.into_wire(rule(&policy), now);
-    emit(&state, tenant, "machine.activated", &machine).await?;
-    Ok((StatusCode::CREATED, Json(machine)))
+    emit(
+        state,
+        tenant,
+        "machine.activated",
+        &machine.clone().into_wire(rule(policy), now),
+    )
+    .await?;
+    Ok(Registered {
+        machine,
+        created: true,
+    })
 }
 
-/// A license that cannot take new machines says why.
-fn refuse_unusable(
+/// The token an activation answers with: what `validate-key` would give this machine now,
+/// without counting a use. `None` when the license would not validate as `VALID`.
+async fn activation_token(
+    state: &AppState,
+    tenant: &Tenant,
+    license_id: &str,
+    policy: &Policy,
+    machine: &MachineRecord,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<String>, ApiError> {
+    let Some(license) = db::licenses::get(&state.db, tenant, license_id).await? else {
+        return Ok(None);
+    };
+    let entitlements =
+        db::entitlements::codes_of_license(&state.db, &license.id, &license.policy_id).await?;
+    let facts = LicenseFacts {
+        status: license.status()?,
+        expires_at: license.expires_at,
+        uses: u64::from(license.uses),
+        max_uses: license.max_uses.map(u64::from),
+        missing_entitlements: vec![],
+        fingerprint: FingerprintCheck::Activated {
+            heartbeat_overdue: machine.is_dead(rule(policy), now),
+        },
+        machines: u64::from(license.machines_count),
+        max_machines: license.max_machines().map(u64::from),
+    };
+    if !evaluate(&facts, now).is_valid() {
+        return Ok(None);
+    }
+    let subject = issuance::Subject {
+        license: &license,
+        policy,
+        entitlements,
+        fingerprint: &machine.fingerprint,
+        machine_id: Some(&machine.id),
+    };
+    issuance::token(state, tenant, &subject, now).await
+}
+
+/// A license that cannot take new machines (or offline files) says why: 409
+/// `license_expired`, `license_suspended`, `license_revoked` or `license_banned`.
+pub fn refuse_unusable(
     license: &LicenseRecord,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), ApiError> {

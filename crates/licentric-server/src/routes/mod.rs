@@ -6,8 +6,10 @@ pub mod entitlements;
 pub mod health;
 pub mod licenses;
 pub mod machines;
+pub mod offline;
 pub mod policies;
 pub mod products;
+pub mod signing_keys;
 pub mod webhooks;
 
 use axum::{http::StatusCode, routing::get, Json, Router};
@@ -33,6 +35,9 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(licenses::renew))
         .routes(routes!(licenses::attach_entitlements))
         .routes(routes!(licenses::detach_entitlement))
+        .routes(routes!(offline::offline_file))
+        .routes(routes!(offline::checkout))
+        .routes(routes!(offline::offline_activation))
         .routes(routes!(machines::list, machines::activate))
         .routes(routes!(machines::get, machines::deactivate))
         .routes(routes!(machines::heartbeat))
@@ -56,6 +61,9 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(analytics::validations))
         .routes(routes!(analytics::activations))
         .routes(routes!(analytics::usage))
+        .routes(routes!(signing_keys::list))
+        .routes(routes!(signing_keys::rotate))
+        .routes(routes!(signing_keys::jwks))
 }
 
 /// The rate-limited API.

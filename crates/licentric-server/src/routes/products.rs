@@ -6,7 +6,7 @@ use axum::{
     Json,
 };
 use licentric_core::{
-    wire::{NewProduct, Page, Product, ProductUpdate},
+    wire::{CurrentSigningKey, NewProduct, Page, Product, ProductUpdate},
     KeyPrefix, Scope,
 };
 use serde::Deserialize;
@@ -15,13 +15,18 @@ use uuid::Uuid;
 
 use super::Created;
 use crate::{
-    auth::ApiKeyAuth,
-    db,
+    auth::{ApiKeyAuth, Tenant},
+    db::{self, products::ProductRecord},
     extract::ApiJson,
     openapi::ErrorResponses,
     params::{ApiQuery, Paging, Problems},
-    ApiError, AppState,
+    signing, ApiError, AppState,
 };
+
+/// The tenant's current signing key, which every product shows so vendors can pin it.
+async fn signing_key(state: &AppState, tenant: &Tenant) -> Result<CurrentSigningKey, ApiError> {
+    Ok(signing::current(&state.db, &state.settings.secret, tenant, state.clock.now()).await?)
+}
 
 /// Query of `GET /products`.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -39,7 +44,8 @@ pub struct ListProducts {
     sort: Option<String>,
 }
 
-/// Lists products.
+/// Lists products. Each carries `signingKey`, the key its files and tokens are signed
+/// with now.
 #[utoipa::path(get, path = "/api/v1/products", tag = "products", params(ListProducts),
     responses((status = 200, body = Page<Product>), ErrorResponses), security(("api_key" = [])))]
 pub async fn list(
@@ -56,7 +62,12 @@ pub async fn list(
     }
     .check(db::products::SORTABLE, &mut problems);
     problems.finish()?;
-    let (data, total) = db::products::list(&state.db, &auth.tenant, &page).await?;
+    let (records, total) = db::products::list(&state.db, &auth.tenant, &page).await?;
+    let key = signing_key(&state, &auth.tenant).await?;
+    let data = records
+        .into_iter()
+        .map(|record| record.into_wire(&auth.tenant, key.clone()))
+        .collect();
     Ok(Json(page.wrap(data, total)))
 }
 
@@ -74,7 +85,7 @@ pub async fn create(
     let prefix = check_prefix(&mut problems, &body.key_prefix);
     problems.finish()?;
     let now = state.clock.now();
-    let product = Product {
+    let product = ProductRecord {
         id: Uuid::new_v4().to_string(),
         name,
         key_prefix: prefix,
@@ -90,7 +101,11 @@ pub async fn create(
         now,
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(product)))
+    let key = signing_key(&state, &auth.tenant).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(product.into_wire(&auth.tenant, key)),
+    ))
 }
 
 fn check_prefix(problems: &mut Problems, prefix: &str) -> String {
@@ -115,7 +130,8 @@ pub async fn get(
     let product = db::products::get(&state.db, &auth.tenant, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("product"))?;
-    Ok(Json(product))
+    let key = signing_key(&state, &auth.tenant).await?;
+    Ok(Json(product.into_wire(&auth.tenant, key)))
 }
 
 /// Updates a product's name or key prefix (existing keys keep theirs).
@@ -141,7 +157,8 @@ pub async fn update(
     problems.finish()?;
     product.updated_at = state.clock.now();
     db::products::update(&state.db, &auth.tenant, &product).await?;
-    Ok(Json(product))
+    let key = signing_key(&state, &auth.tenant).await?;
+    Ok(Json(product.into_wire(&auth.tenant, key)))
 }
 
 /// Deletes a product and its policies. Refused while it has licenses.

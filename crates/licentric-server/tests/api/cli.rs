@@ -157,3 +157,153 @@ fn serve_refuses_an_unsupported_database_with_a_clear_message() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("PostgreSQL is not supported"), "{stderr}");
 }
+
+const SECRET_A: &str = "secret-a: at least thirty-two characters long";
+const SECRET_B: &str = "secret-b: at least thirty-two characters long";
+
+/// `init --demo --json` with the secret in `LICENTRIC_SECRET` (or none).
+fn init_with_secret(database: &std::path::Path, secret: Option<&str>) -> (Value, String) {
+    let mut command = Command::new(BIN);
+    command
+        .args([
+            "init",
+            "--json",
+            "--demo",
+            "--database-url",
+            database.to_str().unwrap(),
+        ])
+        .env_remove("LICENTRIC_SECRET_FILE")
+        .env_remove("LICENTRIC_SECRET");
+    if let Some(secret) = secret {
+        command.env("LICENTRIC_SECRET", secret);
+    }
+    let output = command.output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{stderr}");
+    (serde_json::from_slice(&output.stdout).unwrap(), stderr)
+}
+
+/// Starts `serve` on port 0; returns the server and its base URL, or the exit status and
+/// stderr when it refuses to start.
+fn serve(database: &std::path::Path, secret: Option<&str>) -> Result<(Server, String), String> {
+    let mut command = Command::new(BIN);
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--database-url"])
+        .arg(database)
+        .env_remove("LICENTRIC_SECRET_FILE")
+        .env_remove("LICENTRIC_SECRET")
+        .env("RUST_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(secret) = secret {
+        command.env("LICENTRIC_SECRET", secret);
+    }
+    let mut server = Server(command.spawn().unwrap());
+    let mut line = String::new();
+    BufReader::new(server.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    match line.trim().strip_prefix("Licentric server listening on ") {
+        Some(url) => Ok((server, url.to_owned())),
+        None => {
+            let status = server.0.wait().unwrap();
+            let mut stderr = String::new();
+            std::io::Read::read_to_string(&mut server.0.stderr.take().unwrap(), &mut stderr)
+                .unwrap();
+            Err(format!("{status}: {stderr}"))
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_server_given_another_secret_than_its_database_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("licentric.db");
+    let (created, _) = init_with_secret(&database, Some(SECRET_A));
+    // No secret file is made when the secret comes from the environment.
+    assert!(!dir.path().join("server-secret").exists());
+
+    let refusal = serve(&database, Some(SECRET_B)).err().expect("refused");
+    assert!(
+        refusal.contains("cannot unseal signing key")
+            && refusal.contains("LICENTRIC_SECRET environment variable")
+            && refusal.contains("another secret"),
+        "{refusal}"
+    );
+    assert!(!refusal.contains(SECRET_A) && !refusal.contains(SECRET_B));
+    // Without any secret, the database's keys cannot be used either: refused too.
+    let refusal = serve(&database, None).err().expect("refused");
+    assert!(refusal.contains("does not exist"), "{refusal}");
+    assert!(!dir.path().join("server-secret").exists());
+
+    let (mut server, base_url) = serve(&database, Some(SECRET_A)).unwrap();
+    let jwks: Value = reqwest::get(format!(
+        "{base_url}/api/v1/accounts/{}/jwks.json",
+        created["accountId"].as_str().unwrap()
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 1, "{jwks}");
+    let _ = server.0.kill();
+    let _ = server.0.wait();
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut server.0.stderr.take().unwrap(), &mut log).unwrap();
+    assert!(!log.contains(SECRET_A), "the secret is never logged: {log}");
+}
+
+#[tokio::test]
+async fn without_a_secret_init_creates_a_private_secret_file_beside_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("data/licentric.db");
+    let (created, stderr) = init_with_secret(&database, None);
+    let secret_file = dir.path().join("data/server-secret");
+    assert!(stderr.contains("server-secret"), "{stderr}");
+    let secret = std::fs::read_to_string(&secret_file).unwrap();
+    assert!(secret.trim().len() >= 32);
+    assert!(!stderr.contains(secret.trim()));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&secret_file)
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // init made both environments' keys, sealed with that secret.
+    let pool = licentric_server::db::connect(database.to_str().unwrap())
+        .await
+        .unwrap();
+    let keys: i64 = sqlx::query_scalar("SELECT count(*) FROM signing_keys WHERE account_id = ?")
+        .bind(created["accountId"].as_str().unwrap())
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(keys, 2);
+    pool.close().await;
+
+    // serve finds the same file by itself.
+    let (server, _) = serve(&database, None).unwrap();
+    drop(server);
+    // A lost secret file is not silently replaced.
+    std::fs::remove_file(&secret_file).unwrap();
+    let refusal = serve(&database, None).err().expect("refused");
+    assert!(
+        refusal.contains("does not exist") && refusal.contains("server-secret"),
+        "{refusal}"
+    );
+    let refusal = {
+        let output = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--database-url"])
+            .arg(&database)
+            .env("LICENTRIC_SECRET", "short")
+            .env_remove("LICENTRIC_SECRET_FILE")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    assert!(refusal.contains("at least 32"), "{refusal}");
+}

@@ -7,7 +7,7 @@ use std::{
 
 use axum::{http::HeaderMap, routing::post, Router};
 use chrono::{DateTime, Utc};
-use licentric_core::ManualClock;
+use licentric_core::{ManualClock, PublicKeySet};
 use licentric_server::{
     db, delivery::DeliveryConfig, provision, AppState, Application, DemoData, ProvisionOptions,
     RunningServer, Settings,
@@ -50,6 +50,8 @@ pub struct TestApp {
     pub clock: ManualClock,
     pub db: SqlitePool,
     pub demo: DemoData,
+    /// The demo account.
+    pub account_id: String,
     /// The demo account's live key with every scope.
     pub api_key: String,
     /// The demo account's test key with every scope.
@@ -93,6 +95,7 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
         clock,
         db,
         demo: created.demo.unwrap(),
+        account_id: created.account_id,
         api_key: created.api_key,
         test_api_key: created.test_api_key,
         _server: server,
@@ -204,6 +207,21 @@ impl TestApp {
         .await
         .unwrap();
         (created.api_key, created.demo.unwrap())
+    }
+
+    /// The account's JWKS fetched over HTTP, with no credentials (`query` e.g.
+    /// `?environment=test`), as the key set a client would pin.
+    pub async fn key_set(&self, account_id: &str, query: &str) -> PublicKeySet {
+        let (status, jwks) = self
+            .call(
+                Method::GET,
+                &format!("/api/v1/accounts/{account_id}/jwks.json{query}"),
+                Auth::None,
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{jwks}");
+        serde_json::from_value(jwks).unwrap()
     }
 
     /// The server's current (manual) time.

@@ -49,6 +49,12 @@ async fn the_document_lists_every_endpoint_with_its_security() {
         ("get", "/api/v1/analytics/validations"),
         ("get", "/api/v1/analytics/activations"),
         ("get", "/api/v1/analytics/usage"),
+        ("post", "/api/v1/licenses/{id}/offline-file"),
+        ("post", "/api/v1/licenses/{id}/checkout"),
+        ("post", "/api/v1/licenses/offline-activations"),
+        ("get", "/api/v1/signing-keys"),
+        ("post", "/api/v1/signing-keys/rotate"),
+        ("get", "/api/v1/accounts/{accountId}/jwks.json"),
     ];
     for (method, path) in expected {
         let operation = &doc["paths"][path][method];
@@ -69,6 +75,10 @@ async fn the_document_lists_every_endpoint_with_its_security() {
         "ValidationResult",
         "ErrorEnvelope",
         "ValidationCode",
+        "SigningKey",
+        "CurrentSigningKey",
+        "LicenseCheckout",
+        "OfflineActivation",
     ] {
         assert!(schemas.contains_key(schema), "schema {schema} missing");
     }
@@ -79,5 +89,24 @@ async fn the_document_lists_every_endpoint_with_its_security() {
         .map(|v| v.as_str().unwrap())
         .collect();
     assert_eq!(codes.len(), 11, "{codes:?}");
+
+    // The offline file is a download, its body optional; the JWKS needs no credentials.
+    let offline_file = &doc["paths"]["/api/v1/licenses/{id}/offline-file"]["post"];
+    assert!(
+        offline_file["responses"]["200"]["content"]["application/x-licentric-license"].is_object(),
+        "{offline_file}"
+    );
+    assert!(offline_file["responses"]["200"]["headers"]["Content-Disposition"].is_object());
+    assert_ne!(offline_file["requestBody"]["required"], true);
+    let jwks = &doc["paths"]["/api/v1/accounts/{accountId}/jwks.json"]["get"];
+    assert_eq!(jwks["security"], serde_json::json!([{}]), "{jwks}");
+    for field in ["serverTime", "token"] {
+        assert!(
+            schemas["ValidationResult"]["properties"][field].is_object(),
+            "ValidationResult.{field}"
+        );
+    }
+    assert!(schemas["Product"]["properties"]["signingKey"].is_object());
+    assert!(schemas["Machine"]["properties"]["token"].is_object());
     let _: &Value = &doc;
 }

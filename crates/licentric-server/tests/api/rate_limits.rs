@@ -125,3 +125,21 @@ async fn license_keys_and_anonymous_callers_have_their_own_budgets() {
     let (status, body) = app.validate(json!({ "key": key })).await;
     assert_eq!(error_code(status, &body, 429), "rate_limited");
 }
+
+#[tokio::test]
+async fn the_jwks_spends_the_anonymous_budget_whatever_credential_is_sent() {
+    let app = spawn_app_with(tight()).await;
+    let path = format!("/api/v1/accounts/{}/jwks.json", app.account_id);
+    // Two anonymous requests are allowed; sending the API key does not switch buckets.
+    for _ in 0..2 {
+        let (status, _) = app
+            .call(Method::GET, &path, Auth::Bearer(&app.api_key), None)
+            .await;
+        assert_eq!(status, 200);
+    }
+    let (status, body) = app.call(Method::GET, &path, Auth::None, None).await;
+    assert_eq!(error_code(status, &body, 429), "rate_limited");
+    // The API key's own budget is untouched.
+    let (status, _) = app.admin(Method::GET, "/api/v1/products", None).await;
+    assert_eq!(status, 200);
+}

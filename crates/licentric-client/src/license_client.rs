@@ -1,0 +1,1104 @@
+//! [`LicenseClient`]: seed 004's high-level client, in Rust idiom.
+//!
+//! `check_license()` validates online when it can and caches the signed token the server
+//! returns; offline it verifies the cached token against the pinned public keys and
+//! applies the grace period; a clock turned back behind trusted time is refused as
+//! `clock_tampered`. `get_error()`, `get_status()`, `get_message()` and
+//! `get_license_info()` report the outcome. The license key lives in the OS keyring.
+
+use std::{
+    path::PathBuf,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use chrono::{DateTime, Utc};
+use licentric_core::{
+    authenticate_token, fingerprint, verify_license_file, wire::ValidationResult, Clock,
+    LicenseKey, LicenseState, NotLicensedReason, OfflineRefusal, PublicKeySet, SystemClock,
+    TokenSource, TrustedTime, ValidationCode,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    machine::{MachineIdentity, SystemMachine},
+    secrets::{KeyLocation, KeyStorage, SecretStore},
+    storage::{Storage, LICENSE_FILE, STATE_FILE, TOKEN_FILE},
+    Error, Licentric,
+};
+
+/// The folder name under the user's config directory unless told otherwise.
+pub const DEFAULT_APP_NAME: &str = "Licentric";
+
+/// Why the application is not (fully) licensed: seed 004's codes plus `clock_tampered`
+/// and `uses_exceeded`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub enum LicenseErrorCode {
+    /// The key does not exist on the server.
+    NotFound,
+    /// The vendor revoked (or banned) the license.
+    Revoked,
+    /// The license is past its expiry.
+    Expired,
+    /// The license is suspended.
+    Suspended,
+    /// Licensed, but with a warning (offline grace period, overdue heartbeat).
+    Degraded,
+    /// Too many machines are activated.
+    MachineLimit,
+    /// No network, timeout or server error, and no usable cache.
+    Network,
+    /// The cached token is corrupt, signed by an unknown key, or its grace period ended.
+    InvalidToken,
+    /// No license is activated on this machine.
+    NotActivated,
+    /// The system clock is behind a time already trusted.
+    ClockTampered,
+    /// The license was validated more often than its policy allows.
+    UsesExceeded,
+}
+
+impl LicenseErrorCode {
+    /// The wire spelling, e.g. `machine_limit`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NotFound => "not_found",
+            Self::Revoked => "revoked",
+            Self::Expired => "expired",
+            Self::Suspended => "suspended",
+            Self::Degraded => "degraded",
+            Self::MachineLimit => "machine_limit",
+            Self::Network => "network",
+            Self::InvalidToken => "invalid_token",
+            Self::NotActivated => "not_activated",
+            Self::ClockTampered => "clock_tampered",
+            Self::UsesExceeded => "uses_exceeded",
+        }
+    }
+}
+
+/// A licensing problem: `code` for programs, `message` (what happened, what to do) for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{message}")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub struct LicenseError {
+    /// Machine-readable code.
+    pub code: LicenseErrorCode,
+    /// What happened and what to do.
+    pub message: String,
+}
+
+impl LicenseError {
+    fn new(code: LicenseErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// Where the license stands on this machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub enum Standing {
+    /// Validated online just now.
+    Online,
+    /// Offline, on a cached token that has not expired.
+    Offline,
+    /// Offline, on an imported license file.
+    OfflineFile,
+    /// Offline, the token has expired, within the grace period.
+    Grace,
+    /// The clock is behind trusted time.
+    ClockTampered,
+    /// Not licensed.
+    NotLicensed,
+}
+
+/// What is known about the license (seed 004's `get_license_info()`, plus the offline
+/// facts the desktop app shows).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub struct LicenseInfo {
+    /// The key with its middle hidden, e.g. `MYAPP-****-****-****-G8H9`.
+    pub license_key: Option<String>,
+    /// The license's id.
+    pub license_id: Option<String>,
+    /// The product.
+    pub product_id: String,
+    /// `active`, `suspended`, `revoked`, `banned`, or `degraded` in grace.
+    pub status: Option<String>,
+    /// The policy's name, when known.
+    pub variant: Option<String>,
+    /// A message for the user (offline, grace, warnings).
+    pub message: Option<String>,
+    /// Machines activated on the license, when last known.
+    pub machines_used: Option<u32>,
+    /// Machines allowed; `null` for unlimited.
+    pub max_machines: Option<u32>,
+    /// Until when this machine may run without checking in (token or file expiry).
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The license's own expiry.
+    pub license_expires_at: Option<DateTime<Utc>>,
+    /// Whole days until the license expires.
+    pub days_remaining: Option<i64>,
+    /// The license's entitlement codes.
+    pub entitlements: Vec<String>,
+    /// Online, offline, grace, …
+    pub standing: Option<Standing>,
+    /// When the grace period ends, while in it.
+    pub grace_ends_at: Option<DateTime<Utc>>,
+    /// The last successful online check.
+    pub last_online_at: Option<DateTime<Utc>>,
+    /// This machine's id on the server.
+    pub machine_id: Option<String>,
+    /// This machine's fingerprint (a keyed hash, never the raw machine id).
+    pub fingerprint: Option<String>,
+    /// Whether the policy requires heartbeats, and how often (seconds).
+    pub heartbeat_interval: Option<u32>,
+}
+
+/// What `activate` returns (seed 004's dict).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub struct ActivationInfo {
+    /// Machines activated, this one included.
+    pub machines_used: u32,
+    /// Machines allowed; `null` for unlimited.
+    pub max_machines: Option<u32>,
+    /// The license's expiry.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The license's status.
+    pub status: String,
+    /// The policy's name, when known.
+    pub variant: Option<String>,
+    /// A note, e.g. where the key was stored.
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PersistedState {
+    #[serde(default)]
+    trusted_time: TrustedTime,
+    #[serde(default)]
+    info: Option<LicenseInfo>,
+}
+
+#[derive(Debug, Default)]
+struct Outcome {
+    error: Option<LicenseError>,
+    info: Option<LicenseInfo>,
+}
+
+/// Configures a [`LicenseClient`].
+#[derive(Debug)]
+pub struct LicenseClientBuilder {
+    server_url: String,
+    product_id: String,
+    product_salt: String,
+    storage_dir: Option<PathBuf>,
+    app_name: String,
+    public_keys: Option<PublicKeySet>,
+    public_key_problem: Option<String>,
+    clock: Arc<dyn Clock>,
+    machine: Arc<dyn MachineIdentity>,
+    key_storage: KeyStorage,
+    timeout: Duration,
+    proxy: Option<String>,
+}
+
+impl LicenseClientBuilder {
+    /// Overrides the storage folder (default `<config>/<app>/<product id>/`).
+    pub fn storage_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.storage_dir = Some(dir.into());
+        self
+    }
+
+    /// The folder name under the config directory (default `Licentric`).
+    pub fn app_name(mut self, name: &str) -> Self {
+        self.app_name = name.to_owned();
+        self
+    }
+
+    /// The vendor's public keys as the JWKS the server publishes at
+    /// `/api/v1/accounts/{accountId}/jwks.json`. Without them a cached token cannot be
+    /// trusted offline, and the client works online only.
+    pub fn public_key(mut self, jwks_json: &str) -> Self {
+        match serde_json::from_str(jwks_json)
+            .map_err(|e| e.to_string())
+            .and_then(|jwks| PublicKeySet::from_jwks(&jwks).map_err(|e| e.to_string()))
+        {
+            Ok(keys) => self.public_keys = Some(keys),
+            Err(problem) => {
+                self.public_key_problem =
+                    Some(format!("the public key is not a valid JWKS ({problem})"))
+            }
+        }
+        self
+    }
+
+    /// The vendor's public keys, already parsed.
+    pub fn public_keys(mut self, keys: PublicKeySet) -> Self {
+        self.public_keys = Some(keys);
+        self
+    }
+
+    /// Where time comes from (tests simulate days offline with a manual clock).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Where machine facts come from.
+    pub fn machine(mut self, machine: Arc<dyn MachineIdentity>) -> Self {
+        self.machine = machine;
+        self
+    }
+
+    /// Where the license key may be stored.
+    pub fn key_storage(mut self, mode: KeyStorage) -> Self {
+        self.key_storage = mode;
+        self
+    }
+
+    /// The time limit of each request (default 30 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// A proxy for every request; by default the system's proxy variables apply.
+    pub fn proxy(mut self, proxy: &str) -> Self {
+        self.proxy = Some(proxy.to_owned());
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<LicenseClient, Error> {
+        if let Some(problem) = self.public_key_problem {
+            return Err(Error::Configuration(problem));
+        }
+        if self.product_salt.is_empty() {
+            return Err(Error::Configuration(
+                "the product salt must not be empty".into(),
+            ));
+        }
+        let mut api = Licentric::builder()
+            .base_url(&self.server_url)
+            .timeout(self.timeout);
+        if let Some(proxy) = &self.proxy {
+            api = api.proxy(proxy);
+        }
+        let storage = Storage::locate(
+            &self.app_name,
+            &self.product_id,
+            self.storage_dir.as_deref(),
+        )
+        .map_err(|e| Error::Configuration(e.to_string()))?;
+        let secrets = SecretStore::new(&self.product_id, storage.clone(), self.key_storage);
+        Ok(LicenseClient {
+            api: api.build()?,
+            product_id: self.product_id,
+            product_salt: self.product_salt,
+            storage,
+            secrets,
+            public_keys: self.public_keys,
+            clock: self.clock,
+            machine: self.machine,
+            outcome: Mutex::new(Outcome::default()),
+        })
+    }
+}
+
+/// Seed 004's `LicenseClient`. Methods that talk to the server are `async`.
+#[derive(Debug)]
+pub struct LicenseClient {
+    api: Licentric,
+    product_id: String,
+    product_salt: String,
+    storage: Storage,
+    secrets: SecretStore,
+    public_keys: Option<PublicKeySet>,
+    clock: Arc<dyn Clock>,
+    machine: Arc<dyn MachineIdentity>,
+    outcome: Mutex<Outcome>,
+}
+
+fn network_message(error: &Error) -> String {
+    format!("{error}")
+}
+
+impl LicenseClient {
+    /// A client with the defaults: storage under the user's config folder, the OS keyring,
+    /// the system clock and machine.
+    pub fn new(server_url: &str, product_id: &str, product_salt: &str) -> Result<Self, Error> {
+        Self::builder(server_url, product_id, product_salt).build()
+    }
+
+    /// A builder for the other options.
+    pub fn builder(server_url: &str, product_id: &str, product_salt: &str) -> LicenseClientBuilder {
+        LicenseClientBuilder {
+            server_url: server_url.to_owned(),
+            product_id: product_id.to_owned(),
+            product_salt: product_salt.to_owned(),
+            storage_dir: None,
+            app_name: DEFAULT_APP_NAME.to_owned(),
+            public_keys: None,
+            public_key_problem: None,
+            clock: Arc::new(SystemClock),
+            machine: Arc::new(SystemMachine),
+            key_storage: KeyStorage::default(),
+            timeout: crate::DEFAULT_TIMEOUT,
+            proxy: None,
+        }
+    }
+
+    /// The HTTP client underneath.
+    pub fn api(&self) -> &Licentric {
+        &self.api
+    }
+
+    /// The folder holding the token cache and state.
+    pub fn storage_dir(&self) -> &std::path::Path {
+        self.storage.dir()
+    }
+
+    /// This machine's fingerprint: HMAC-SHA256 of the OS machine id keyed by the product
+    /// salt. The raw machine id never leaves this machine.
+    pub fn fingerprint(&self) -> Result<String, LicenseError> {
+        let id = self.machine.machine_id().map_err(|problem| {
+            LicenseError::new(
+                LicenseErrorCode::NotActivated,
+                format!("This machine has no usable id: {problem}."),
+            )
+        })?;
+        Ok(fingerprint(&self.product_salt, &id))
+    }
+
+    fn state(&self) -> PersistedState {
+        self.storage
+            .read_json(STATE_FILE)
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+    }
+
+    fn save_state(&self, state: &PersistedState) {
+        if let Err(error) = self.storage.write_json(STATE_FILE, state) {
+            tracing::warn!(%error, "cannot save the license state");
+        }
+    }
+
+    fn finish(
+        &self,
+        licensed: bool,
+        error: Option<LicenseError>,
+        info: Option<LicenseInfo>,
+    ) -> bool {
+        let mut outcome = self.outcome.lock().unwrap_or_else(|p| p.into_inner());
+        outcome.error = error;
+        outcome.info = info;
+        licensed
+    }
+
+    fn stored_key(&self) -> Option<String> {
+        match self.secrets.load() {
+            Ok(key) => key,
+            Err(problem) => {
+                tracing::warn!(%problem, "cannot read the license key");
+                None
+            }
+        }
+    }
+
+    /// Validates the cached token or re-validates online: the primary entry point.
+    /// `true` when the application may run (including `degraded`); after `false`,
+    /// [`Self::get_error`] says why.
+    pub async fn check_license(&self) -> bool {
+        let now = self.clock.now();
+        let mut state = self.state();
+        let fingerprint = match self.fingerprint() {
+            Ok(fp) => fp,
+            Err(error) => return self.finish(false, Some(error), None),
+        };
+        let key = self.stored_key();
+        let mut info = state.info.clone().unwrap_or_default();
+        info.product_id = self.product_id.clone();
+        info.fingerprint = Some(fingerprint.clone());
+
+        let online = match &key {
+            Some(key) => Some(self.validate_online(key, &fingerprint).await),
+            None => None,
+        };
+        let result = match online {
+            Some(Ok(result)) => result,
+            Some(Err(error)) if is_offline(&error) => {
+                return self.check_offline(
+                    now,
+                    &fingerprint,
+                    &mut state,
+                    info,
+                    Some(network_message(&error)),
+                );
+            }
+            Some(Err(error)) => {
+                return self.finish(
+                    false,
+                    Some(LicenseError::new(
+                        LicenseErrorCode::Network,
+                        network_message(&error),
+                    )),
+                    Some(info),
+                );
+            }
+            None => return self.check_offline(now, &fingerprint, &mut state, info, None),
+        };
+
+        if let Some(server_time) = result.server_time {
+            state.trusted_time.reset_to_server_time(server_time);
+        }
+        info.last_online_at = Some(result.server_time.unwrap_or(now));
+        info.license_key = key.as_deref().map(redact);
+        if let Some(license) = &result.license {
+            info.license_id = Some(license.id.clone());
+            info.status = Some(license.status.as_str().to_owned());
+            info.license_expires_at = license.expires_at;
+            info.days_remaining = license.expires_at.map(|e| (e - now).num_days());
+        }
+        info.entitlements = result.entitlements.clone();
+        if let Some(machine) = &result.machine {
+            info.machine_id = Some(machine.id.clone());
+        }
+
+        if result.code != ValidationCode::Valid {
+            let error = self.refusal(result.code);
+            if matches!(
+                result.code,
+                ValidationCode::NotFound
+                    | ValidationCode::FingerprintNotFound
+                    | ValidationCode::Revoked
+                    | ValidationCode::Banned
+            ) {
+                // The server has spoken: a cached token must not keep this machine running.
+                let _ = self.storage.remove(TOKEN_FILE);
+                info.machine_id = None;
+            }
+            info.standing = Some(Standing::NotLicensed);
+            state.info = Some(info.clone());
+            self.save_state(&state);
+            return self.finish(false, Some(error), Some(info));
+        }
+
+        let Some(token) = result.token.as_deref() else {
+            info.standing = Some(Standing::Online);
+            state.info = Some(info.clone());
+            self.save_state(&state);
+            return self.finish(true, None, Some(info));
+        };
+        if let Some(keys) = &self.public_keys {
+            match authenticate_token(token, keys, &self.product_id, &fingerprint) {
+                Ok(verified) => {
+                    info.expires_at = Some(verified.claims().expires_at);
+                    info.heartbeat_interval = None;
+                }
+                Err(refusal) => {
+                    let error = LicenseError::new(
+                        LicenseErrorCode::InvalidToken,
+                        format!("The server's token does not verify with the pinned public key ({}). Check that the app pins this server's key: {}", refusal.message(), refusal.next_step()),
+                    );
+                    return self.finish(false, Some(error), Some(info));
+                }
+            }
+        }
+        if let Err(error) = self.storage.write(TOKEN_FILE, token.as_bytes()) {
+            tracing::warn!(%error, "cannot cache the validation token; offline use will not work");
+        }
+        info.standing = Some(Standing::Online);
+        info.grace_ends_at = None;
+        info.message = None;
+        state.info = Some(info.clone());
+        self.save_state(&state);
+        self.finish(true, None, Some(info))
+    }
+
+    async fn validate_online(
+        &self,
+        key: &str,
+        fingerprint: &str,
+    ) -> Result<ValidationResult, Error> {
+        let result = self.api.validate(key, Some(fingerprint), &[]).await?;
+        if result.code == ValidationCode::HeartbeatRequired {
+            // Overdue: check in now and ask again, rather than refusing a live machine.
+            if let Some(machine) = &result.machine {
+                if self.api.heartbeat(&machine.id, key).await.is_ok() {
+                    return self.api.validate(key, Some(fingerprint), &[]).await;
+                }
+            }
+        }
+        Ok(result)
+    }
+
+    fn refusal(&self, code: ValidationCode) -> LicenseError {
+        let explanation = code.explain();
+        let text = format!("{} {}", explanation.cause, explanation.next_step);
+        let code = match code {
+            ValidationCode::NotFound => LicenseErrorCode::NotFound,
+            ValidationCode::Expired => LicenseErrorCode::Expired,
+            ValidationCode::Suspended => LicenseErrorCode::Suspended,
+            ValidationCode::Revoked | ValidationCode::Banned => LicenseErrorCode::Revoked,
+            ValidationCode::MachineLimitExceeded => LicenseErrorCode::MachineLimit,
+            ValidationCode::FingerprintNotFound => LicenseErrorCode::NotActivated,
+            ValidationCode::HeartbeatRequired => LicenseErrorCode::Degraded,
+            ValidationCode::UsesExceeded => LicenseErrorCode::UsesExceeded,
+            ValidationCode::EntitlementsMissing | ValidationCode::Valid => {
+                LicenseErrorCode::InvalidToken
+            }
+        };
+        LicenseError::new(code, text)
+    }
+
+    fn check_offline(
+        &self,
+        now: DateTime<Utc>,
+        fingerprint: &str,
+        state: &mut PersistedState,
+        mut info: LicenseInfo,
+        network_problem: Option<String>,
+    ) -> bool {
+        let token = self.storage.read_text(TOKEN_FILE).ok().flatten();
+        let file = self.storage.read_text(LICENSE_FILE).ok().flatten();
+        if token.is_none() && file.is_none() {
+            let error = match network_problem {
+                Some(problem) => LicenseError::new(
+                    LicenseErrorCode::Network,
+                    format!("Cannot reach the license server and no cached license was found: {problem}"),
+                ),
+                None => LicenseError::new(LicenseErrorCode::NotActivated, "No license is activated on this machine. Enter your license key to activate it."),
+            };
+            info.standing = Some(Standing::NotLicensed);
+            return self.finish(false, Some(error), Some(info));
+        }
+        let Some(keys) = &self.public_keys else {
+            let error = LicenseError::new(
+                LicenseErrorCode::InvalidToken,
+                "Cannot verify the cached license offline: the app has no public key pinned. Connect to the internet, or ask the vendor for an app update.",
+            );
+            return self.finish(false, Some(error), Some(info));
+        };
+
+        // An imported license file takes over when it verifies.
+        if let Some(text) = &file {
+            match verify_license_file(
+                text,
+                keys,
+                &self.product_id,
+                fingerprint,
+                now,
+                &state.trusted_time,
+            ) {
+                Ok(verified) => {
+                    let payload = verified.payload();
+                    state.trusted_time.observe(payload.issued_at);
+                    state.trusted_time.observe(now);
+                    info.license_id = Some(payload.license_id.clone());
+                    info.status = Some(payload.status.as_str().to_owned());
+                    info.expires_at = Some(payload.expires_at);
+                    info.license_expires_at = payload.license_expires_at;
+                    info.days_remaining = payload.license_expires_at.map(|e| (e - now).num_days());
+                    info.entitlements = payload.entitlements.clone();
+                    info.max_machines = payload.max_machines;
+                    info.standing = Some(Standing::OfflineFile);
+                    info.message = Some(format!(
+                        "Licensed offline by a license file valid until {}.",
+                        payload.expires_at.format("%Y-%m-%d %H:%M UTC")
+                    ));
+                    state.info = Some(info.clone());
+                    self.save_state(state);
+                    return self.finish(true, None, Some(info));
+                }
+                Err(refusal) if token.is_none() => {
+                    info.standing = Some(Standing::NotLicensed);
+                    return self.finish(false, Some(offline_refusal(refusal)), Some(info));
+                }
+                Err(_) => {}
+            }
+        }
+
+        let verified = match token
+            .as_deref()
+            .map(|t| authenticate_token(t, keys, &self.product_id, fingerprint))
+        {
+            Some(Ok(verified)) => verified,
+            Some(Err(refusal)) => {
+                info.standing = Some(Standing::NotLicensed);
+                let error = LicenseError::new(
+                    LicenseErrorCode::InvalidToken,
+                    format!(
+                        "The cached license token is damaged or not for this machine ({}). Connect to the internet and check again, or activate the license again.",
+                        refusal.message()
+                    ),
+                );
+                return self.finish(false, Some(error), Some(info));
+            }
+            None => unreachable!("no token and no usable file was handled above"),
+        };
+        let assessed = LicenseState::assess(
+            Some(&verified),
+            TokenSource::Cache,
+            now,
+            &state.trusted_time,
+        );
+        let claims = verified.claims();
+        info.expires_at = Some(claims.expires_at);
+        info.license_expires_at = claims.license_expires_at;
+        info.entitlements = claims.entitlements.clone();
+        info.license_id = Some(claims.license_id.clone());
+        let offline_note = network_problem
+            .map(|p| format!(" (the license server is unreachable: {p})"))
+            .unwrap_or_default();
+        let (licensed, error) = match assessed {
+            LicenseState::Online { .. } | LicenseState::OfflineValid { .. } => {
+                info.standing = Some(Standing::Offline);
+                info.grace_ends_at = None;
+                info.message = Some(format!(
+                    "Working offline on a license checked until {}{offline_note}.",
+                    claims.expires_at.format("%Y-%m-%d %H:%M UTC")
+                ));
+                (true, None)
+            }
+            LicenseState::Grace { ends_at, time_left } => {
+                info.standing = Some(Standing::Grace);
+                info.grace_ends_at = Some(ends_at);
+                let days = time_left.num_days();
+                let message = format!(
+                    "Offline grace period: {} left (until {}). Connect to the internet so the license can be checked{offline_note}.",
+                    if days >= 1 { format!("{days} day(s)") } else { format!("{} hour(s)", time_left.num_hours().max(0)) },
+                    ends_at.format("%Y-%m-%d %H:%M UTC")
+                );
+                info.message = Some(message.clone());
+                (
+                    true,
+                    Some(LicenseError::new(LicenseErrorCode::Degraded, message)),
+                )
+            }
+            LicenseState::ClockTampered { trusted, now } => {
+                info.standing = Some(Standing::ClockTampered);
+                (false, Some(LicenseError::new(
+                    LicenseErrorCode::ClockTampered,
+                    format!(
+                        "The system clock ({}) is behind a time this app already trusted ({}). Set the clock to the correct time, or connect to the internet so the license server can confirm it.",
+                        now.format("%Y-%m-%d %H:%M UTC"),
+                        trusted.format("%Y-%m-%d %H:%M UTC")
+                    ),
+                )))
+            }
+            LicenseState::NotLicensed { reason } => {
+                info.standing = Some(Standing::NotLicensed);
+                (false, Some(not_licensed(reason)))
+            }
+        };
+        if licensed {
+            state.trusted_time.observe(claims.issued_at);
+            state.trusted_time.observe(now);
+        }
+        state.info = Some(info.clone());
+        self.save_state(state);
+        self.finish(licensed, error, Some(info))
+    }
+
+    /// The last error from [`Self::check_license`] (or `degraded` while licensed).
+    pub fn get_error(&self) -> Option<LicenseError> {
+        self.outcome
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .error
+            .clone()
+    }
+
+    /// `active`, `degraded`, `suspended`, … as last determined.
+    pub fn get_status(&self) -> Option<String> {
+        let outcome = self.outcome.lock().unwrap_or_else(|p| p.into_inner());
+        if outcome
+            .error
+            .as_ref()
+            .is_some_and(|e| e.code == LicenseErrorCode::Degraded)
+        {
+            return Some("degraded".to_owned());
+        }
+        outcome.info.as_ref().and_then(|i| i.status.clone())
+    }
+
+    /// A message for the user, if any (offline, grace, warnings).
+    pub fn get_message(&self) -> Option<String> {
+        let outcome = self.outcome.lock().unwrap_or_else(|p| p.into_inner());
+        outcome
+            .info
+            .as_ref()
+            .and_then(|i| i.message.clone())
+            .or_else(|| outcome.error.as_ref().map(|e| e.message.clone()))
+    }
+
+    /// What is known about the license, after `check_license` or `activate`.
+    pub fn get_license_info(&self) -> Option<LicenseInfo> {
+        self.outcome
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .info
+            .clone()
+    }
+
+    /// Activates `key` on this machine: registers the machine, stores the key in the OS
+    /// keyring and caches a signed token.
+    pub async fn activate(&self, key: &str) -> Result<ActivationInfo, LicenseError> {
+        let key = LicenseKey::parse(key).map_err(|e| {
+            LicenseError::new(
+                LicenseErrorCode::NotFound,
+                format!("That is not a license key: {e}. Copy it again from your purchase e-mail."),
+            )
+        })?;
+        let fingerprint = self.fingerprint()?;
+        let name = self.machine.name();
+        let platform = self.machine.platform();
+        self.api
+            .activate(
+                key.as_str(),
+                &fingerprint,
+                name.as_deref(),
+                Some(platform.as_str()),
+            )
+            .await
+            .map_err(activation_error)?;
+        let location = self.secrets.save(key.as_str()).map_err(|problem| {
+            LicenseError::new(
+                LicenseErrorCode::NotActivated,
+                format!("The machine was activated, but the key could not be stored: {problem}"),
+            )
+        })?;
+        let overview = self
+            .api
+            .license_overview(key.as_str())
+            .await
+            .map_err(activation_error)?;
+        let licensed = self.check_license().await;
+        if !licensed {
+            return Err(self.get_error().unwrap_or_else(|| {
+                LicenseError::new(
+                    LicenseErrorCode::NotActivated,
+                    "Activation did not complete.",
+                )
+            }));
+        }
+        let mut state = self.state();
+        if let Some(mut info) = state.info.take() {
+            info.machines_used = Some(overview.machines_used);
+            info.max_machines = overview.max_machines;
+            info.heartbeat_interval = overview
+                .require_heartbeat
+                .then_some(overview.heartbeat_interval);
+            info.variant = None;
+            state.info = Some(info.clone());
+            self.save_state(&state);
+            self.finish(true, self.get_error(), Some(info));
+        }
+        let message = match location {
+            KeyLocation::Keyring => None,
+            KeyLocation::File { path, keyring_problem } => Some(format!(
+                "No OS keyring is available{}; the license key is stored in {} (readable only by you).",
+                keyring_problem.map(|p| format!(" ({p})")).unwrap_or_default(),
+                path.display()
+            )),
+        };
+        Ok(ActivationInfo {
+            machines_used: overview.machines_used,
+            max_machines: overview.max_machines,
+            expires_at: overview.license.expires_at,
+            status: overview.license.status.as_str().to_owned(),
+            variant: None,
+            message,
+        })
+    }
+
+    /// Deactivates this machine (freeing its seat) and forgets the key, token and file.
+    pub async fn deactivate(&self) -> Result<bool, LicenseError> {
+        let Some(key) = self.stored_key() else {
+            return Err(LicenseError::new(
+                LicenseErrorCode::NotActivated,
+                "No license is activated on this machine.",
+            ));
+        };
+        let fingerprint = self.fingerprint()?;
+        let overview = self
+            .api
+            .license_overview(&key)
+            .await
+            .map_err(activation_error)?;
+        if let Some(machine) = overview
+            .machines
+            .iter()
+            .find(|m| m.fingerprint == fingerprint)
+        {
+            match self.api.deactivate(&machine.id, &key).await {
+                Ok(()) | Err(Error::NotFound(_)) => {}
+                Err(error) => return Err(activation_error(error)),
+            }
+        }
+        self.forget();
+        Ok(true)
+    }
+
+    /// Forgets the key, the cached token, any license file and the license facts, without
+    /// asking the server (for a machine that can no longer reach it).
+    pub fn forget(&self) {
+        let _ = self.secrets.delete();
+        for file in [TOKEN_FILE, LICENSE_FILE] {
+            let _ = self.storage.remove(file);
+        }
+        let mut state = self.state();
+        state.info = None;
+        self.save_state(&state);
+        self.finish(false, None, None);
+    }
+
+    /// Sends a heartbeat for this machine. A machine the server culled for missing
+    /// heartbeats (after a network outage) is activated again, so it is not lost.
+    pub async fn send_heartbeat(&self) -> Result<bool, LicenseError> {
+        let Some(key) = self.stored_key() else {
+            return Err(LicenseError::new(
+                LicenseErrorCode::NotActivated,
+                "No license is activated on this machine.",
+            ));
+        };
+        let fingerprint = self.fingerprint()?;
+        let machine_id = self.state().info.and_then(|i| i.machine_id);
+        let outcome = match &machine_id {
+            Some(id) => self.api.heartbeat(id, &key).await.map(|_| ()),
+            None => Err(Error::NotFound(crate::ApiError {
+                status: 404,
+                code: "not_found".into(),
+                message: "no machine id known".into(),
+                details: None,
+            })),
+        };
+        match outcome {
+            Ok(()) => Ok(true),
+            Err(Error::NotFound(_)) => {
+                let platform = self.machine.platform();
+                let machine = self
+                    .api
+                    .activate(
+                        &key,
+                        &fingerprint,
+                        self.machine.name().as_deref(),
+                        Some(platform.as_str()),
+                    )
+                    .await
+                    .map_err(activation_error)?;
+                self.api
+                    .heartbeat(&machine.id, &key)
+                    .await
+                    .map_err(activation_error)?;
+                let mut state = self.state();
+                if let Some(info) = state.info.as_mut() {
+                    info.machine_id = Some(machine.id);
+                }
+                self.save_state(&state);
+                Ok(true)
+            }
+            Err(error) => Err(activation_error(error)),
+        }
+    }
+
+    /// Imports a `.lic` file for offline activation: verified locally (signature, this
+    /// product, this machine, dates, trusted time) and kept for offline checks.
+    pub fn import_license_file(&self, text: &str) -> Result<LicenseInfo, LicenseError> {
+        let Some(keys) = &self.public_keys else {
+            return Err(LicenseError::new(
+                LicenseErrorCode::InvalidToken,
+                "The app has no public key pinned, so it cannot verify a license file.",
+            ));
+        };
+        let now = self.clock.now();
+        let fingerprint = self.fingerprint()?;
+        let mut state = self.state();
+        verify_license_file(
+            text,
+            keys,
+            &self.product_id,
+            &fingerprint,
+            now,
+            &state.trusted_time,
+        )
+        .map_err(offline_refusal)?;
+        self.storage
+            .write(LICENSE_FILE, text.as_bytes())
+            .map_err(|e| {
+                LicenseError::new(
+                    LicenseErrorCode::InvalidToken,
+                    format!("The license file is valid but could not be saved: {e}"),
+                )
+            })?;
+        let info = LicenseInfo {
+            product_id: self.product_id.clone(),
+            ..state.info.clone().unwrap_or_default()
+        };
+        state.info = Some(info);
+        self.save_state(&state);
+        let _ = self.check_offline(
+            now,
+            &fingerprint,
+            &mut state,
+            self.state().info.unwrap_or_default(),
+            None,
+        );
+        self.get_license_info().ok_or_else(|| {
+            LicenseError::new(
+                LicenseErrorCode::InvalidToken,
+                "The license file could not be read back.",
+            )
+        })
+    }
+
+    /// Starts the heartbeat loop at the policy's interval when the policy requires
+    /// heartbeats (known after `activate` or `refresh`); `None` otherwise.
+    pub fn start_heartbeat_if_required(self: &Arc<Self>) -> Option<HeartbeatHandle> {
+        let interval = self.get_license_info()?.heartbeat_interval?;
+        // Beat at half the interval, so one lost beat does not make the machine dead.
+        Some(self.start_heartbeat(Duration::from_secs(u64::from(interval.max(2) / 2))))
+    }
+
+    /// Sends heartbeats every `interval` on the current Tokio runtime until the handle is
+    /// stopped or dropped. Failures are logged and retried; the loop never gives up.
+    pub fn start_heartbeat(self: &Arc<Self>, interval: Duration) -> HeartbeatHandle {
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let client = Arc::clone(self);
+        let task = tokio::spawn(async move {
+            let mut wait = interval;
+            loop {
+                tokio::select! {
+                    _ = &mut stopped => return,
+                    _ = tokio::time::sleep(wait) => {}
+                }
+                wait = match client.send_heartbeat().await {
+                    Ok(_) => interval,
+                    Err(error) => {
+                        tracing::warn!(code = error.code.as_str(), %error, "heartbeat failed; retrying");
+                        // Sooner than the interval, so a short outage does not cost the slot.
+                        interval.min(Duration::from_secs(30))
+                    }
+                };
+            }
+        });
+        HeartbeatHandle {
+            stop: Some(stop),
+            task,
+        }
+    }
+}
+
+/// A running heartbeat loop; stops when dropped.
+#[derive(Debug)]
+pub struct HeartbeatHandle {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl HeartbeatHandle {
+    /// Stops the loop and waits for it to finish.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}
+
+impl Drop for HeartbeatHandle {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+fn redact(key: &str) -> String {
+    LicenseKey::parse(key)
+        .map(|k| k.redacted())
+        .unwrap_or_else(|_| "****".to_owned())
+}
+
+fn is_offline(error: &Error) -> bool {
+    match error {
+        Error::Network { .. } | Error::RateLimited { .. } | Error::UnexpectedResponse { .. } => {
+            true
+        }
+        Error::Api(api) => api.status >= 500,
+        _ => false,
+    }
+}
+
+fn offline_refusal(refusal: OfflineRefusal) -> LicenseError {
+    let code = match refusal {
+        OfflineRefusal::ClockMovedBack => LicenseErrorCode::ClockTampered,
+        OfflineRefusal::LicenseExpired => LicenseErrorCode::Expired,
+        OfflineRefusal::LicenseSuspended => LicenseErrorCode::Suspended,
+        OfflineRefusal::LicenseRevoked | OfflineRefusal::LicenseBanned => LicenseErrorCode::Revoked,
+        _ => LicenseErrorCode::InvalidToken,
+    };
+    LicenseError::new(
+        code,
+        format!("{} {}", refusal.message(), refusal.next_step()),
+    )
+}
+
+fn not_licensed(reason: NotLicensedReason) -> LicenseError {
+    let (code, message) = match reason {
+        NotLicensedReason::NoToken => (LicenseErrorCode::NotActivated, "No license is activated on this machine. Enter your license key to activate it.".to_owned()),
+        NotLicensedReason::GraceEnded { ended_at } => (
+            LicenseErrorCode::InvalidToken,
+            format!("The offline grace period ended on {}. Connect to the internet so the license can be checked again.", ended_at.format("%Y-%m-%d %H:%M UTC")),
+        ),
+        NotLicensedReason::LicenseExpired { expired_at } => (
+            LicenseErrorCode::Expired,
+            format!("The license expired on {}. Renew it, then connect to the internet.", expired_at.format("%Y-%m-%d")),
+        ),
+        NotLicensedReason::Suspended => (LicenseErrorCode::Suspended, "The license is suspended. Contact the vendor's support.".to_owned()),
+        NotLicensedReason::Revoked | NotLicensedReason::Banned => {
+            (LicenseErrorCode::Revoked, "The license has been revoked. Contact the vendor's support.".to_owned())
+        }
+        NotLicensedReason::NotYetValid { valid_from } => (
+            LicenseErrorCode::ClockTampered,
+            format!("The cached license is not valid before {}: check the system clock.", valid_from.format("%Y-%m-%d %H:%M UTC")),
+        ),
+    };
+    LicenseError::new(code, message)
+}
+
+fn activation_error(error: Error) -> LicenseError {
+    let code = match &error {
+        Error::Authentication(_) | Error::NotFound(_) => LicenseErrorCode::NotFound,
+        Error::Api(api) | Error::Validation(api) | Error::Forbidden(api) => match api.code.as_str()
+        {
+            "machine_limit_exceeded" => LicenseErrorCode::MachineLimit,
+            "license_suspended" => LicenseErrorCode::Suspended,
+            "license_revoked" | "license_banned" => LicenseErrorCode::Revoked,
+            "license_expired" => LicenseErrorCode::Expired,
+            _ => LicenseErrorCode::Network,
+        },
+        _ => LicenseErrorCode::Network,
+    };
+    let message = match (&error, code) {
+        (_, LicenseErrorCode::NotFound) => {
+            "Invalid license key: no license exists with this key. Check it for typos.".to_owned()
+        }
+        (e, _) => e
+            .api_error()
+            .map_or_else(|| e.to_string(), |api| api.message.clone()),
+    };
+    LicenseError::new(code, message)
+}

@@ -1,0 +1,185 @@
+//! `Licentric` (the HTTP client) against the real server: retries that honour
+//! `Retry-After`, and the management API end to end.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use licentric_client::{Error, Licentric, ListParams, RetryPolicy};
+use licentric_core::wire::{NewLicense, NewPolicy, NewProduct};
+use licentric_server::{
+    rate_limit::{Quota, RateLimits},
+    Settings,
+};
+use support::Server;
+
+fn tight() -> Settings {
+    let quota = Quota {
+        requests: 1,
+        period: Duration::from_secs(1),
+    };
+    Settings {
+        rate_limits: RateLimits {
+            api_key: quota,
+            license_key: quota,
+            anonymous: quota,
+        },
+        ..Settings::default()
+    }
+}
+
+#[tokio::test]
+async fn a_rate_limited_call_waits_for_retry_after_and_succeeds() {
+    let server = Server::start_with(tight()).await;
+    let client = Licentric::builder().base_url(server.url()).build().unwrap();
+    client
+        .validate(&server.demo.license_key, None, &[])
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let second = client
+        .validate(&server.demo.license_key, None, &[])
+        .await
+        .unwrap();
+    assert!(second.valid);
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "it waited for the bucket to refill: {:?}",
+        started.elapsed()
+    );
+
+    let impatient = Licentric::builder()
+        .base_url(server.url())
+        .retry(RetryPolicy {
+            max_retries: 0,
+            ..RetryPolicy::default()
+        })
+        .build()
+        .unwrap();
+    let error = impatient
+        .validate(&server.demo.license_key, None, &[])
+        .await
+        .unwrap_err();
+    let Error::RateLimited { retry_after, error } = error else {
+        panic!("expected 429")
+    };
+    assert_eq!(retry_after, Duration::from_secs(1));
+    assert_eq!(error.code, "rate_limited");
+}
+
+#[tokio::test]
+async fn the_management_api_manages_products_policies_and_licenses() {
+    let server = Server::start().await;
+    let admin = server.admin();
+    let product = admin
+        .create_product(&NewProduct {
+            name: "Pro".into(),
+            key_prefix: "PRO".into(),
+        })
+        .await
+        .unwrap();
+    let policy = admin
+        .create_policy(&NewPolicy {
+            product_id: product.id.clone(),
+            name: "Team".into(),
+            max_machines: Some(Some(5)),
+            floating: true,
+            require_heartbeat: false,
+            heartbeat_interval: None,
+            cull_dead_machines: false,
+            duration: Some(86_400 * 30),
+            offline_max_days: None,
+            grace_days: None,
+            max_uses: None,
+            entitlements: vec![],
+        })
+        .await
+        .unwrap();
+    let license = admin
+        .create_license(&NewLicense {
+            policy_id: policy.id,
+            name: Some("ACME".into()),
+            key: None,
+            expires_at: None,
+            metadata: None,
+            entitlements: vec![],
+        })
+        .await
+        .unwrap();
+    assert!(license.key.starts_with("PRO-"));
+    let suspended = admin.suspend_license(&license.id).await.unwrap();
+    assert_eq!(suspended.status, licentric_core::LicenseStatus::Suspended);
+    let page = admin
+        .list_licenses(&ListParams::new().filter("status", "suspended"))
+        .await
+        .unwrap();
+    assert_eq!(page.total, 1);
+    assert_eq!(page.data[0].id, license.id);
+
+    let missing = admin.get_license("no-such-license").await.unwrap_err();
+    assert!(matches!(missing, Error::NotFound(_)), "{missing:?}");
+    let invalid = admin
+        .create_product(&NewProduct {
+            name: "".into(),
+            key_prefix: "1".into(),
+        })
+        .await
+        .unwrap_err();
+    let Error::Validation(api) = invalid else {
+        panic!("expected 400")
+    };
+    assert!(api.details.unwrap().get("keyPrefix").is_some());
+
+    let unauthenticated = Licentric::builder().base_url(server.url()).build().unwrap();
+    assert!(matches!(
+        unauthenticated.list_products(&ListParams::new()).await,
+        Err(Error::Configuration(_))
+    ));
+    let wrong = Licentric::builder()
+        .base_url(server.url())
+        .api_key("lk_live_wrong")
+        .build()
+        .unwrap();
+    assert!(matches!(
+        wrong.list_products(&ListParams::new()).await,
+        Err(Error::Authentication(_))
+    ));
+}
+
+#[tokio::test]
+async fn requests_go_through_the_configured_proxy() {
+    use axum::{routing::post, Json, Router};
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let recorder = seen.clone();
+    // A stand-in proxy on loopback: it records the absolute-form request line and answers.
+    let proxy = Router::new().route(
+        "/api/v1/licenses/validate-key",
+        post(move |uri: axum::http::Uri| {
+            let recorder = recorder.clone();
+            async move {
+                recorder.lock().unwrap().push(uri.to_string());
+                Json(serde_json::json!({ "valid": false, "code": "NOT_FOUND", "license": null, "machine": null, "entitlements": [] }))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy_url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, proxy).await.unwrap() });
+
+    let client = Licentric::builder()
+        .base_url("http://licensing.invalid")
+        .proxy(&proxy_url)
+        .build()
+        .unwrap();
+    let result = client
+        .validate("DEMO-AAAA-BBBB-CCCC-DDDD", None, &[])
+        .await
+        .unwrap();
+    assert_eq!(result.code, licentric_client::ValidationCode::NotFound);
+    assert_eq!(
+        seen.lock().unwrap().as_slice(),
+        ["http://licensing.invalid/api/v1/licenses/validate-key"]
+    );
+}
