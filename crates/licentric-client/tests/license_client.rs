@@ -388,3 +388,66 @@ async fn wait_for_beat(admin: &licentric_client::Licentric, at: chrono::DateTime
     }
     panic!("no heartbeat at {at}; last: {:?}", last_beat(admin).await);
 }
+
+#[tokio::test]
+async fn an_imported_license_file_licenses_an_air_gapped_machine_and_a_bad_one_says_why() {
+    let mut server = Server::start().await;
+    let storage = tempfile::tempdir().unwrap();
+    let client = server.client("air-gapped", storage.path()).await;
+    let fingerprint = client.fingerprint().unwrap();
+
+    // Support turns this machine's request into a file; here, checkout for its fingerprint.
+    let file = server
+        .admin()
+        .checkout(&server.demo.license_id, &fingerprint, None)
+        .await
+        .unwrap();
+    assert_eq!(file.fingerprint, fingerprint);
+    let elsewhere_storage = tempfile::tempdir().unwrap();
+    let elsewhere = server
+        .client("another-machine", elsewhere_storage.path())
+        .await;
+    server.down().await;
+
+    let tampered = file.certificate.replacen('A', "B", 1);
+    let refused = client.import_license_file(&tampered).unwrap_err();
+    assert_eq!(refused.code, LicenseErrorCode::InvalidToken);
+    assert!(!refused.message.is_empty());
+    let wrong = elsewhere
+        .import_license_file(&file.certificate)
+        .unwrap_err();
+    assert!(
+        wrong.message.to_lowercase().contains("machine"),
+        "{}",
+        wrong.message
+    );
+
+    let info = client.import_license_file(&file.certificate).unwrap();
+    assert_eq!(info.standing, Some(Standing::OfflineFile));
+    assert_eq!(
+        info.license_id.as_deref(),
+        Some(server.demo.license_id.as_str())
+    );
+    assert!(client.check_license().await, "licensed offline by the file");
+    assert_eq!(
+        client.get_license_info().unwrap().standing,
+        Some(Standing::OfflineFile)
+    );
+
+    // Past the file's expiry the machine is no longer licensed, and says why.
+    server
+        .clock
+        .set(info.expires_at.unwrap() + Duration::seconds(1));
+    assert!(!client.check_license().await);
+    let error = client.get_error().unwrap();
+    assert!(
+        error.message.contains("passed its own expiry date"),
+        "{}",
+        error.message
+    );
+    assert!(
+        error.message.contains("new offline license file"),
+        "{}",
+        error.message
+    );
+}
