@@ -2,7 +2,14 @@
 //! gets `allow-…` / `deny-…` permissions and is refused unless a capability grants it.
 
 /// The app's commands, one per `#[tauri::command]` in `commands/`.
-const COMMANDS: &[&str] = &["app_info", "validate_license"];
+const COMMANDS: &[&str] = &[
+    "app_info",
+    "license_status",
+    "activate_license",
+    "license_slots",
+    "deactivate_machine",
+    "deactivate_this_machine",
+];
 
 fn main() {
     println!("cargo:rerun-if-changed=src-tauri/capabilities");

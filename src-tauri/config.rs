@@ -2,6 +2,9 @@
 //!
 //! - `LICENTRIC_SERVER_URL`: use this license server instead of starting the local one.
 //! - `LICENTRIC_DATA_DIR`: keep the app's files here instead of the OS data directory.
+//! - `LICENTRIC_PRODUCT_ID`, `LICENTRIC_PRODUCT_SALT`, `LICENTRIC_PUBLIC_KEY` (the vendor's
+//!   JWKS): the product this app licenses, when using another server. The local server
+//!   brings its own demo product.
 
 use std::path::PathBuf;
 
@@ -14,16 +17,54 @@ pub struct AppConfig {
     pub data_dir: PathBuf,
     /// A remote server to use; `None` starts the local server with demo data.
     pub server_url: Option<String>,
+    /// The product licensed through a remote server.
+    pub product: Option<ProductConfig>,
+}
+
+/// The product this app licenses.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ProductConfig {
+    /// The product's id.
+    pub product_id: String,
+    /// The salt of its fingerprints.
+    pub product_salt: String,
+    /// The vendor's JWKS, pinned for offline checks.
+    pub public_key: Option<String>,
+}
+
+impl std::fmt::Debug for ProductConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProductConfig")
+            .field("product_id", &self.product_id)
+            .field("public_key", &self.public_key.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl AppConfig {
     /// Reads the environment, falling back to `default_data_dir`.
     pub fn from_env(default_data_dir: PathBuf) -> Result<Self, Error> {
-        Ok(Self::from_vars(
-            std::env::var("LICENTRIC_DATA_DIR").ok(),
-            std::env::var("LICENTRIC_SERVER_URL").ok(),
+        let var = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let mut config = Self::from_vars(
+            var("LICENTRIC_DATA_DIR"),
+            var("LICENTRIC_SERVER_URL"),
             default_data_dir,
-        ))
+        );
+        if let (Some(product_id), Some(product_salt)) =
+            (var("LICENTRIC_PRODUCT_ID"), var("LICENTRIC_PRODUCT_SALT"))
+        {
+            config.product = Some(ProductConfig {
+                product_id,
+                product_salt,
+                public_key: var("LICENTRIC_PUBLIC_KEY"),
+            });
+        }
+        Ok(config)
     }
 
     /// The same, from explicit values (empty strings count as unset).
@@ -36,6 +77,7 @@ impl AppConfig {
         Self {
             data_dir: set(data_dir).map_or(default_data_dir, PathBuf::from),
             server_url: set(server_url),
+            product: None,
         }
     }
 }
@@ -52,7 +94,8 @@ mod tests {
             config,
             AppConfig {
                 data_dir: default.clone(),
-                server_url: None
+                server_url: None,
+                product: None,
             }
         );
 
@@ -69,7 +112,8 @@ mod tests {
             config,
             AppConfig {
                 data_dir: default,
-                server_url: None
+                server_url: None,
+                product: None,
             }
         );
     }

@@ -17,6 +17,15 @@ pub enum Error {
     /// What the user entered cannot be used; the message says how to fix it.
     #[error("{0}")]
     InvalidInput(String),
+    /// A licensing outcome (`machine_limit`, `not_found`, …) from the SDK.
+    #[error("{}", .0.message)]
+    License(licentric_client::LicenseError),
+}
+
+impl From<licentric_client::LicenseError> for Error {
+    fn from(error: licentric_client::LicenseError) -> Self {
+        Self::License(error)
+    }
 }
 
 impl Error {
@@ -37,6 +46,7 @@ impl Error {
             },
             Self::LocalServer(_) => "local_server_unavailable",
             Self::InvalidInput(_) => "invalid_input",
+            Self::License(error) => error.code.as_str(),
         }
     }
 }

@@ -32,7 +32,11 @@ pub fn run() {
         })
         .invoke_handler(tauri::generate_handler![
             commands::app::app_info,
-            commands::license::validate_license,
+            commands::license::license_status,
+            commands::license::activate_license,
+            commands::license::license_slots,
+            commands::license::deactivate_machine,
+            commands::license::deactivate_this_machine,
         ])
         .run(tauri::generate_context!())
         .expect("the Tauri runtime failed to start");

@@ -29,10 +29,14 @@ pub fn artifacts_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("test-artifacts")
 }
 
+/// The salt the tests' product uses for fingerprints.
+pub const PRODUCT_SALT: &str = "e2e-product-salt";
+
 /// A license server for the app to talk to: in this process, on loopback, with a fresh
 /// SQLite file and demo data.
 pub struct TestServer {
     pub demo: DemoData,
+    pub account_id: String,
     running: Option<RunningServer>,
     runtime: tokio::runtime::Runtime,
     _dir: tempfile::TempDir,
@@ -43,7 +47,7 @@ impl TestServer {
         let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
         let dir = tempfile::tempdir().expect("temp dir");
         let db_path = dir.path().join("licentric.db");
-        let (running, demo) = runtime.block_on(async {
+        let (running, demo, account_id) = runtime.block_on(async {
             let db = db::connect(db_path.to_str().unwrap())
                 .await
                 .expect("database");
@@ -62,10 +66,11 @@ impl TestServer {
                 .await
                 .expect("server")
                 .spawn();
-            (running, created.demo.expect("demo"))
+            (running, created.demo.expect("demo"), created.account_id)
         });
         Self {
             demo,
+            account_id,
             running: Some(running),
             runtime,
             _dir: dir,
@@ -74,6 +79,47 @@ impl TestServer {
 
     pub fn url(&self) -> String {
         self.running.as_ref().expect("server is running").base_url()
+    }
+
+    /// Runs SDK calls on the server's runtime.
+    pub fn block_on<T>(&self, future: impl std::future::Future<Output = T>) -> T {
+        self.runtime.block_on(future)
+    }
+
+    /// The account's JWKS, as the vendor pins it in the app.
+    pub fn jwks(&self) -> String {
+        let api = licentric_client::Licentric::builder()
+            .base_url(self.url())
+            .build()
+            .expect("client");
+        self.block_on(api.jwks(&self.account_id)).expect("jwks")
+    }
+
+    /// How the app is started to license the demo product against this server.
+    pub fn launch(&self) -> Launch {
+        Launch {
+            server_url: Some(self.url()),
+            product: Some((
+                self.demo.product_id.clone(),
+                PRODUCT_SALT.to_owned(),
+                self.jwks(),
+            )),
+        }
+    }
+
+    /// Activates another machine on the demo license, as a second computer would.
+    pub fn activate_elsewhere(&self, fingerprint: &str, name: &str) {
+        let api = licentric_client::Licentric::builder()
+            .base_url(self.url())
+            .build()
+            .expect("client");
+        self.block_on(api.activate(
+            &self.demo.license_key,
+            fingerprint,
+            Some(name),
+            Some("windows"),
+        ))
+        .expect("activate");
     }
 
     /// Stops the server, as when the network or the server goes down.
@@ -89,6 +135,8 @@ impl TestServer {
 pub struct Launch {
     /// `LICENTRIC_SERVER_URL`; `None` lets the app start its local server.
     pub server_url: Option<String>,
+    /// `LICENTRIC_PRODUCT_ID`, `LICENTRIC_PRODUCT_SALT`, `LICENTRIC_PUBLIC_KEY`.
+    pub product: Option<(String, String, String)>,
 }
 
 /// The running app, driven over WebDriver.
@@ -152,8 +200,21 @@ impl App {
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
             .stderr(log);
+        for name in [
+            "LICENTRIC_PRODUCT_ID",
+            "LICENTRIC_PRODUCT_SALT",
+            "LICENTRIC_PUBLIC_KEY",
+        ] {
+            command.env_remove(name);
+        }
         if let Some(url) = &launch.server_url {
             command.env("LICENTRIC_SERVER_URL", url);
+        }
+        if let Some((id, salt, jwks)) = &launch.product {
+            command
+                .env("LICENTRIC_PRODUCT_ID", id)
+                .env("LICENTRIC_PRODUCT_SALT", salt)
+                .env("LICENTRIC_PUBLIC_KEY", jwks);
         }
         std::os::unix::process::CommandExt::process_group(&mut command, 0);
         let driver = command.spawn().expect("start xvfb-run");

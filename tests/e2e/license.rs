@@ -1,92 +1,171 @@
-//! The end user checks a license key in the License view.
+//! The end user's journeys in the License view: activate, see the slots fill, free a slot
+//! from the list, meet a full license, and keep working when the server is gone.
 
 use crate::harness::{App, Launch, TestServer, UI_TIMEOUT};
 
 const KEY_INPUT: &str = "[data-testid=license-key-input]";
-const VALIDATE: &str = "[data-testid=validate-button]";
-const CODE: &str = "[data-testid=validation-code]";
-const TITLE: &str = "[data-testid=validation-title]";
-const NEXT_STEP: &str = "[data-testid=validation-next-step]";
+const KEY_HINT: &str = "[data-testid=key-hint]";
+const ACTIVATE: &str = "[data-testid=activate-button]";
+const STATUS: &str = "[data-testid=status-label]";
+const MESSAGE: &str = "[data-testid=status-message]";
+const SLOTS: &str = "[data-testid=slots-meter]";
+const THIS_MACHINE: &str = "[data-testid=machine-row][data-this-machine=true]";
+const DEACTIVATE_OTHER: &str = "[data-testid=deactivate-machine]";
+const CONFIRM: &str = "[data-testid=confirm-button]";
+const REFRESH: &str = "[data-testid=refresh-button]";
 const ERROR: &str = "[data-testid=error-message]";
 
-fn validate(app: &App, key: &str) {
+fn wait_text(app: &App, css: &str, expected: &str) -> String {
+    app.session
+        .wait_for_text(css, UI_TIMEOUT, |text| text.contains(expected))
+}
+
+fn click(app: &App, css: &str) {
+    let element = app.session.wait_for(css, UI_TIMEOUT);
+    app.session.click(&element);
+}
+
+fn activate(app: &App, typed: &str) {
     let input = app.session.wait_for(KEY_INPUT, UI_TIMEOUT);
-    app.session.type_into(&input, key);
-    let button = app.session.wait_for(VALIDATE, UI_TIMEOUT);
-    app.session.click(&button);
+    app.session.type_into(&input, typed);
+    wait_text(app, KEY_HINT, "Ready:");
+    click(app, ACTIVATE);
 }
 
 #[test]
 #[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: run scripts/test"]
-fn the_demo_key_is_valid_and_an_unknown_key_is_not_found() {
+fn activate_see_the_slots_fill_and_free_another_machine() {
     let server = TestServer::start();
-    let mut app = App::launch(
-        "license-validate",
-        Launch {
-            server_url: Some(server.url()),
-        },
+    let mut app = App::launch("license-activate-and-slots", server.launch());
+    wait_text(&app, STATUS, "Not activated");
+    app.screenshot("not-activated");
+
+    // Typed sloppily, as from an e-mail: case and spaces are forgiven.
+    activate(
+        &app,
+        &format!(" {} ", server.demo.license_key.to_lowercase()),
     );
-    app.session.wait_for(KEY_INPUT, UI_TIMEOUT);
-    app.screenshot("start");
+    wait_text(&app, STATUS, "Active");
+    wait_text(&app, SLOTS, "1 of 3 seats used");
+    let this = app.session.wait_for(THIS_MACHINE, UI_TIMEOUT);
+    assert!(app.session.text(&this).contains("This machine"));
+    app.screenshot("activated");
 
-    validate(&app, &server.demo.license_key);
-    app.session
-        .wait_for_text(CODE, UI_TIMEOUT, |code| code == "VALID");
-    let title = app.session.wait_for(TITLE, UI_TIMEOUT);
-    assert_eq!(app.session.text(&title), "License is valid");
-    app.screenshot("valid");
+    server.activate_elsewhere("old-desktop-fingerprint", "Old desktop");
+    click(&app, REFRESH);
+    wait_text(&app, SLOTS, "2 of 3 seats used");
+    app.screenshot("two-seats");
 
-    validate(&app, "DEMO-AAAA-BBBB-CCCC-DDDD");
-    app.session
-        .wait_for_text(CODE, UI_TIMEOUT, |code| code == "NOT_FOUND");
-    let title = app.session.wait_for(TITLE, UI_TIMEOUT);
-    assert_eq!(app.session.text(&title), "Invalid license key");
-    let next = app.session.wait_for(NEXT_STEP, UI_TIMEOUT);
-    assert!(app.session.text(&next).contains("Check the key for typos"));
-    app.screenshot("not-found");
+    click(&app, DEACTIVATE_OTHER);
+    wait_text(
+        &app,
+        "[data-testid=confirm-dialog]",
+        "Deactivate Old desktop?",
+    );
+    app.screenshot("confirm");
+    click(&app, CONFIRM);
+    wait_text(&app, SLOTS, "1 of 3 seats used");
+    assert!(
+        app.session.find(DEACTIVATE_OTHER).is_none(),
+        "only this machine is left"
+    );
+    app.screenshot("freed");
 }
 
 #[test]
 #[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: run scripts/test"]
-fn the_local_server_starts_with_a_demo_key_the_user_can_try() {
+fn a_full_license_offers_to_free_a_slot_right_there() {
+    let server = TestServer::start();
+    for (fingerprint, name) in [
+        ("fp-one-11111", "Laptop"),
+        ("fp-two-22222", "Desktop"),
+        ("fp-three-333", "Build box"),
+    ] {
+        server.activate_elsewhere(fingerprint, name);
+    }
+    let mut app = App::launch("license-machine-limit", server.launch());
+    activate(&app, &server.demo.license_key);
+    let message = wait_text(&app, ERROR, "3 of 3");
+    assert!(message.contains("Deactivate one of them"), "{message}");
+    wait_text(
+        &app,
+        "[data-testid=free-a-slot]",
+        "Choose a machine to deactivate",
+    );
+    let input = app.session.wait_for(KEY_INPUT, UI_TIMEOUT);
+    assert_eq!(
+        app.session.property(&input, "value"),
+        server.demo.license_key,
+        "what the user typed is kept"
+    );
+    wait_text(&app, SLOTS, "3 of 3 seats used");
+    app.screenshot("full");
+
+    click(&app, DEACTIVATE_OTHER);
+    click(&app, CONFIRM);
+    wait_text(&app, SLOTS, "2 of 3 seats used");
+    click(&app, ACTIVATE);
+    wait_text(&app, STATUS, "Active");
+    wait_text(&app, SLOTS, "3 of 3 seats used");
+    app.screenshot("activated-after-freeing");
+}
+
+#[test]
+#[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: run scripts/test"]
+fn with_the_server_gone_the_license_keeps_working_offline() {
+    let mut server = TestServer::start();
+    let mut app = App::launch("license-offline", server.launch());
+    activate(&app, &server.demo.license_key);
+    wait_text(&app, STATUS, "Active");
+    server.stop();
+    click(&app, REFRESH);
+    wait_text(&app, STATUS, "Offline");
+    let message = wait_text(&app, MESSAGE, "Working offline");
+    assert!(message.contains("cannot be reached"), "{message}");
+    assert!(
+        !message.contains("os error"),
+        "no socket errors for end users: {message}"
+    );
+    app.session
+        .wait_for("[data-testid=offline-until]", UI_TIMEOUT);
+    app.session
+        .wait_for("[data-testid=slots-offline]", UI_TIMEOUT);
+    app.screenshot("offline");
+}
+
+#[test]
+#[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: run scripts/test"]
+fn activating_with_the_server_down_says_so_and_keeps_the_key() {
+    let mut server = TestServer::start();
+    let mut app = App::launch("license-server-down", server.launch());
+    wait_text(&app, STATUS, "Not activated");
+    server.stop();
+    activate(&app, &server.demo.license_key);
+    let message = wait_text(&app, ERROR, "license server");
+    assert!(message.contains("Check the server URL"), "{message}");
+    let input = app.session.wait_for(KEY_INPUT, UI_TIMEOUT);
+    assert_eq!(
+        app.session.property(&input, "value"),
+        server.demo.license_key
+    );
+    app.screenshot("server-down");
+}
+
+#[test]
+#[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: run scripts/test"]
+fn the_local_server_offers_a_demo_key_that_activates() {
     let mut app = App::launch("license-local-server", Launch::default());
     let badge = app
         .session
         .wait_for("[data-testid=server-badge]", UI_TIMEOUT);
     assert!(app.session.text(&badge).contains("Local demo server"));
     let demo = app.session.wait_for("[data-testid=demo-key]", UI_TIMEOUT);
-    let demo_key = app.session.text(&demo);
-    assert!(demo_key.starts_with("DEMO-"), "{demo_key:?}");
+    assert!(app.session.text(&demo).starts_with("DEMO-"));
     app.screenshot("start");
-
-    validate(&app, &demo_key);
-    app.session
-        .wait_for_text(CODE, UI_TIMEOUT, |code| code == "VALID");
-    app.screenshot("valid");
-}
-
-#[test]
-#[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: run scripts/test"]
-fn a_server_that_is_down_gives_a_clear_error_and_keeps_the_key() {
-    let mut server = TestServer::start();
-    let mut app = App::launch(
-        "license-server-down",
-        Launch {
-            server_url: Some(server.url()),
-        },
-    );
-    server.stop();
-    let key = server.demo.license_key.clone();
-    validate(&app, &key);
-    let message = app
-        .session
-        .wait_for_text(ERROR, UI_TIMEOUT, |text| !text.is_empty());
-    assert!(
-        message.starts_with("Cannot reach the license server"),
-        "{message}"
-    );
-    assert!(message.contains("Check the server URL"), "{message}");
-    let input = app.session.wait_for(KEY_INPUT, UI_TIMEOUT);
-    assert_eq!(app.session.property(&input, "value"), key);
-    app.screenshot("server-down");
+    click(&app, "button.link");
+    wait_text(&app, KEY_HINT, "Ready:");
+    click(&app, ACTIVATE);
+    wait_text(&app, STATUS, "Active");
+    wait_text(&app, SLOTS, "1 of 3 seats used");
+    app.screenshot("activated");
 }

@@ -422,6 +422,25 @@ impl Licentric {
         .await
     }
 
+    /// The JWKS (as published JSON) of an account's signing keys, for pinning. No
+    /// credential: public keys are public.
+    pub async fn jwks(&self, account_id: &str) -> Result<String, Error> {
+        let (_, bytes) = self
+            .send(&Call::<()> {
+                method: Method::GET,
+                path: format!("/accounts/{}/jwks.json", segment(account_id)),
+                credential: Credential::None,
+                query: &[],
+                body: None,
+                idempotent: true,
+            })
+            .await?;
+        String::from_utf8(bytes).map_err(|_| Error::UnexpectedResponse {
+            url: format!("{}/accounts/{account_id}/jwks.json", self.api_base),
+            reason: "the JWKS is not text".into(),
+        })
+    }
+
     /// Checks out an Ed25519-signed offline license file bound to `fingerprint`
     /// (API key). `ttl` in seconds defaults to [`DEFAULT_CHECKOUT_TTL`] (14 days).
     pub async fn checkout(

@@ -51,7 +51,7 @@ pub use license_client::{
     LicenseErrorCode, LicenseInfo, Standing, DEFAULT_APP_NAME,
 };
 pub use licentric_core::wire::{LicenseSummary, Machine, ValidationResult};
-pub use licentric_core::{LicenseStatus, ValidationCode};
+pub use licentric_core::{LicenseKey, LicenseStatus, ValidationCode};
 pub use machine::{FixedMachine, MachineIdentity, SystemMachine};
 pub use models::{LicenseFile, ListParams, OfflineActivation};
 pub use secrets::{KeyLocation, KeyStorage};

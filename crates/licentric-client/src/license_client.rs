@@ -145,6 +145,7 @@ pub struct LicenseInfo {
     /// The license's own expiry.
     pub license_expires_at: Option<DateTime<Utc>>,
     /// Whole days until the license expires.
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub days_remaining: Option<i64>,
     /// The license's entitlement codes.
     pub entitlements: Vec<String>,
@@ -659,15 +660,22 @@ impl LicenseClient {
         info.license_expires_at = claims.license_expires_at;
         info.entitlements = claims.entitlements.clone();
         info.license_id = Some(claims.license_id.clone());
-        let offline_note = network_problem
-            .map(|p| format!(" (the license server is unreachable: {p})"))
-            .unwrap_or_default();
+        // People need to know the server cannot be reached, not the socket error; that is
+        // logged for support.
+        if let Some(problem) = &network_problem {
+            tracing::info!(%problem, "license server unreachable; checking offline");
+        }
+        let offline_note = if network_problem.is_some() {
+            " The license server cannot be reached right now."
+        } else {
+            ""
+        };
         let (licensed, error) = match assessed {
             LicenseState::Online { .. } | LicenseState::OfflineValid { .. } => {
                 info.standing = Some(Standing::Offline);
                 info.grace_ends_at = None;
                 info.message = Some(format!(
-                    "Working offline on a license checked until {}{offline_note}.",
+                    "Working offline: the license works without the server until {}.{offline_note}",
                     claims.expires_at.format("%Y-%m-%d %H:%M UTC")
                 ));
                 (true, None)
@@ -677,7 +685,7 @@ impl LicenseClient {
                 info.grace_ends_at = Some(ends_at);
                 let days = time_left.num_days();
                 let message = format!(
-                    "Offline grace period: {} left (until {}). Connect to the internet so the license can be checked{offline_note}.",
+                    "Offline grace period: {} left (until {}). Connect to the internet so the license can be checked.{offline_note}",
                     if days >= 1 { format!("{days} day(s)") } else { format!("{} hour(s)", time_left.num_hours().max(0)) },
                     ends_at.format("%Y-%m-%d %H:%M UTC")
                 );
@@ -850,6 +858,49 @@ impl LicenseClient {
         }
         self.forget();
         Ok(true)
+    }
+
+    /// The license's machine slots, with the stored key or `key` (e.g. a key being
+    /// activated whose license is full, so the user can free a slot first).
+    pub async fn overview(
+        &self,
+        key: Option<&str>,
+    ) -> Result<licentric_core::wire::LicenseOverview, LicenseError> {
+        let key = match key {
+            Some(key) => key.trim().to_owned(),
+            None => self.stored_key().ok_or_else(|| {
+                LicenseError::new(
+                    LicenseErrorCode::NotActivated,
+                    "No license is activated on this machine.",
+                )
+            })?,
+        };
+        self.api
+            .license_overview(&key)
+            .await
+            .map_err(activation_error)
+    }
+
+    /// Deactivates another machine of the license (with the stored key or `key`), freeing
+    /// its seat. A machine that is already gone counts as done.
+    pub async fn deactivate_machine(
+        &self,
+        machine_id: &str,
+        key: Option<&str>,
+    ) -> Result<(), LicenseError> {
+        let key = match key {
+            Some(key) => key.trim().to_owned(),
+            None => self.stored_key().ok_or_else(|| {
+                LicenseError::new(
+                    LicenseErrorCode::NotActivated,
+                    "No license is activated on this machine.",
+                )
+            })?,
+        };
+        match self.api.deactivate(machine_id, &key).await {
+            Ok(()) | Err(Error::NotFound(_)) => Ok(()),
+            Err(error) => Err(activation_error(error)),
+        }
     }
 
     /// Forgets the key, the cached token, any license file and the license facts, without

@@ -49,7 +49,7 @@ licenseExpiresAt: string | null,
 /**
  * Whole days until the license expires.
  */
-daysRemaining: bigint | null, 
+daysRemaining: number | null, 
 /**
  * The license's entitlement codes.
  */

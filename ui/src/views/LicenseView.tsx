@@ -1,35 +1,192 @@
-import { type FormEvent, useState } from "react";
-import type { AppError } from "../api/invoke";
-import { validateLicense } from "../api/license";
-import type { LicenseCheck } from "../bindings/LicenseCheck";
+import { type FormEvent, useCallback, useEffect, useState } from "react";
+import { type AppError, toAppError } from "../api/invoke";
+import { activateLicense, deactivateThisMachine, licenseSlots, licenseStatus } from "../api/license";
+import type { LicenseView as View } from "../bindings/LicenseView";
+import type { Slots } from "../bindings/Slots";
+import { ConfirmDialog } from "../components/ConfirmDialog";
+import { SlotsCard } from "../components/SlotsCard";
+import { checkKey } from "../lib/licenseKey";
+import { needsActivation, statusWords } from "../lib/status";
 import { formatDateTime, relativeTo } from "../lib/time";
 
 export function LicenseView({ demoKey }: { demoKey: string | null }) {
+  const [view, setView] = useState<View | null>(null);
+  const [loading, setLoading] = useState(true);
+  const [failure, setFailure] = useState<AppError | null>(null);
+
+  const load = useCallback(async () => {
+    try {
+      setView(await licenseStatus());
+      setFailure(null);
+    } catch (e) {
+      setFailure(toAppError(e));
+    } finally {
+      setLoading(false);
+    }
+  }, []);
+
+  const refresh = useCallback(() => {
+    setLoading(true);
+    void load();
+  }, [load]);
+
+  useEffect(() => {
+    // The first check starts as the view appears (loading is already true).
+    licenseStatus().then(
+      (status) => {
+        setView(status);
+        setLoading(false);
+      },
+      (e: unknown) => {
+        setFailure(toAppError(e));
+        setLoading(false);
+      },
+    );
+  }, []);
+
+  if (!view) {
+    return (
+      <section className="card" aria-busy={loading}>
+        <h1>License</h1>
+        {failure ? (
+          <div className="alert alert-error" role="alert" data-testid="error-message">
+            {failure.message}
+          </div>
+        ) : (
+          <p className="muted" data-testid="loading">
+            Checking your license…
+          </p>
+        )}
+      </section>
+    );
+  }
+
+  return (
+    <>
+      <StatusCard view={view} loading={loading} onRefresh={refresh} />
+      {failure && (
+        <div className="alert alert-error" role="alert" data-testid="error-message">
+          {failure.message}
+        </div>
+      )}
+      {needsActivation(view) && <ActivationCard demoKey={demoKey} onActivated={setView} />}
+      {view.slots && (
+        <SlotsCard
+          slots={view.slots}
+          licenseKey={null}
+          onChanged={(slots) => setView({ ...view, slots })}
+        />
+      )}
+      {view.info?.machineId && <DeactivateThis onDone={setView} />}
+    </>
+  );
+}
+
+function StatusCard({ view, loading, onRefresh }: { view: View; loading: boolean; onRefresh: () => void }) {
+  const words = statusWords(view);
+  const info = view.info;
+  const message = view.licensed ? (view.error?.message ?? info?.message) : view.error?.message;
+  return (
+    <section className={`card status-card tone-${words.tone}`} aria-labelledby="license-heading" aria-busy={loading}>
+      <div className="card-head">
+        <h1 id="license-heading">License</h1>
+        <button type="button" className="button" data-testid="refresh-button" onClick={onRefresh} disabled={loading}>
+          {loading ? "Checking…" : "Refresh"}
+        </button>
+      </div>
+      <div className="status-line">
+        <span className={`status-pill tone-${words.tone}`} data-testid="status-label">
+          {words.label}
+        </span>
+        {info?.licenseKey && <code className="muted">{info.licenseKey}</code>}
+      </div>
+      {message && (
+        <p className="status-message" data-testid="status-message">
+          {message}
+        </p>
+      )}
+      {info && (info.licenseExpiresAt || info.expiresAt || info.entitlements.length > 0) && (
+        <dl className="facts">
+          {info.licenseExpiresAt !== null && (
+            <>
+              <dt>Expires</dt>
+              <dd data-testid="license-expiry">
+                {formatDateTime(info.licenseExpiresAt)} ({relativeTo(info.licenseExpiresAt)})
+              </dd>
+            </>
+          )}
+          {info.lastOnlineAt && (
+            <>
+              <dt>Last online check</dt>
+              <dd data-testid="last-online">{formatDateTime(info.lastOnlineAt)}</dd>
+            </>
+          )}
+          {info.expiresAt && (
+            <>
+              <dt>Works offline until</dt>
+              <dd data-testid="offline-until">
+                {formatDateTime(info.expiresAt)} ({relativeTo(info.expiresAt)})
+              </dd>
+            </>
+          )}
+          {info.graceEndsAt && (
+            <>
+              <dt>Grace period ends</dt>
+              <dd data-testid="grace-ends">
+                {formatDateTime(info.graceEndsAt)} ({relativeTo(info.graceEndsAt)})
+              </dd>
+            </>
+          )}
+          <dt>Entitlements</dt>
+          <dd data-testid="entitlements">
+            {info.entitlements.length === 0
+              ? "None"
+              : info.entitlements.map((e) => (
+                  <span key={e} className="tag">
+                    {e}
+                  </span>
+                ))}
+          </dd>
+        </dl>
+      )}
+      {view.licensed && !view.slots && info?.standing !== "online" && (
+        <p className="muted small" data-testid="slots-offline">
+          Machine slots are shown when the license server can be reached.
+        </p>
+      )}
+    </section>
+  );
+}
+
+function ActivationCard({ demoKey, onActivated }: { demoKey: string | null; onActivated: (view: View) => void }) {
   const [key, setKey] = useState("");
   const [busy, setBusy] = useState(false);
-  const [check, setCheck] = useState<LicenseCheck | null>(null);
   const [error, setError] = useState<AppError | null>(null);
+  const [fullSlots, setFullSlots] = useState<Slots | null>(null);
+  const check = checkKey(key);
 
-  async function onSubmit(event: FormEvent) {
+  async function activate(event: FormEvent) {
     event.preventDefault();
+    if (!check.ok) return;
     setBusy(true);
     setError(null);
     try {
-      setCheck(await validateLicense(key));
+      onActivated(await activateLicense(check.key));
+      setFullSlots(null);
     } catch (e) {
-      // What the user typed stays in the field; only the outcome changes.
-      setCheck(null);
-      setError(e as AppError);
+      // What the user typed stays; a full license offers to free a slot right here.
+      const failure = toAppError(e);
+      setError(failure);
+      setFullSlots(failure.code === "machine_limit" ? await licenseSlots(check.key).catch(() => null) : null);
     } finally {
       setBusy(false);
     }
   }
 
   return (
-    <section className="card" aria-labelledby="license-heading">
-      <h1 id="license-heading">License</h1>
-      <p className="muted">Enter your license key to check that it is valid.</p>
-      <form className="key-form" onSubmit={onSubmit}>
+    <section className="card" aria-labelledby="activate-heading">
+      <h2 id="activate-heading">Activate this machine</h2>
+      <form className="key-form" onSubmit={activate}>
         <label htmlFor="license-key">License key</label>
         <div className="key-row">
           <input
@@ -42,65 +199,85 @@ export function LicenseView({ demoKey }: { demoKey: string | null }) {
             autoComplete="off"
             autoCapitalize="characters"
             spellCheck={false}
+            aria-invalid={!check.ok && check.hint !== null}
+            aria-describedby="key-hint"
           />
-          <button type="submit" data-testid="validate-button" className="button primary" disabled={busy}>
-            {busy ? "Validating…" : "Validate"}
+          <button type="submit" data-testid="activate-button" className="button primary" disabled={busy || !check.ok}>
+            {busy ? "Activating…" : "Activate"}
           </button>
         </div>
+        <p id="key-hint" className="hint" data-testid="key-hint">
+          {check.ok ? `Ready: ${check.key}` : (check.hint ?? "Paste the key from your purchase e-mail.")}
+        </p>
         {demoKey && (
           <p className="hint">
-            Trying Licentric out? The local server holds a demo license:{" "}
-            <code data-testid="demo-key">{demoKey}</code>{" "}
+            Trying Licentric out? The local server holds a demo license: <code data-testid="demo-key">{demoKey}</code>{" "}
             <button type="button" className="button link" onClick={() => setKey(demoKey)}>
               Use it
             </button>
           </p>
         )}
       </form>
-
-      <div aria-live="polite">
-        {error && (
-          <div className="alert alert-error" role="alert" data-testid="error-message">
-            {error.message}
-          </div>
-        )}
-        {check && <CheckResult check={check} />}
-      </div>
+      {error && (
+        <div className="alert alert-error" role="alert" data-testid="error-message">
+          {error.message}
+        </div>
+      )}
+      {fullSlots && check.ok && (
+        <>
+          <p className="hint" data-testid="free-a-slot">
+            Choose a machine to deactivate, then activate again.
+          </p>
+          <SlotsCard slots={fullSlots} licenseKey={check.key} onChanged={setFullSlots} />
+        </>
+      )}
     </section>
   );
 }
 
-function CheckResult({ check }: { check: LicenseCheck }) {
-  const { result, explanation } = check;
-  const license = result.license;
+function DeactivateThis({ onDone }: { onDone: (view: View) => void }) {
+  const [asking, setAsking] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<AppError | null>(null);
+
+  async function confirm() {
+    setBusy(true);
+    try {
+      onDone(await deactivateThisMachine());
+    } catch (e) {
+      setError(toAppError(e));
+    } finally {
+      setBusy(false);
+      setAsking(false);
+    }
+  }
+
   return (
-    <div className={`result ${result.valid ? "result-valid" : "result-invalid"}`} data-testid="validation-result">
-      <div className="result-head">
-        <span className="status-badge" data-testid="validation-code">
-          {result.code}
-        </span>
-        <strong data-testid="validation-title">{explanation.title}</strong>
+    <section className="card subtle">
+      <div className="card-head">
+        <div>
+          <h2>Move this license</h2>
+          <p className="muted small">Deactivating frees this machine's seat and removes the key from this machine.</p>
+        </div>
+        <button type="button" className="button" data-testid="deactivate-this-button" onClick={() => setAsking(true)}>
+          Deactivate this machine
+        </button>
       </div>
-      <p>{explanation.cause}</p>
-      {!result.valid && (
-        <p className="next-step" data-testid="validation-next-step">
-          <strong>What to do:</strong> {explanation.nextStep}
-        </p>
+      {error && (
+        <div className="alert alert-error" role="alert">
+          {error.message}
+        </div>
       )}
-      {license && (
-        <dl className="facts">
-          <dt>Status</dt>
-          <dd>{license.status}</dd>
-          <dt>Expires</dt>
-          <dd data-testid="license-expiry">
-            {license.expiresAt
-              ? `${formatDateTime(license.expiresAt)} (${relativeTo(license.expiresAt)})`
-              : "Never"}
-          </dd>
-          <dt>License ID</dt>
-          <dd className="mono">{license.id}</dd>
-        </dl>
+      {asking && (
+        <ConfirmDialog
+          title="Deactivate this machine?"
+          body="The license stops working here until you activate it again; its seat becomes free for another machine."
+          confirmLabel="Deactivate"
+          busy={busy}
+          onConfirm={confirm}
+          onCancel={() => setAsking(false)}
+        />
       )}
-    </div>
+    </section>
   );
 }
