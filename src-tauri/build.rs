@@ -9,6 +9,8 @@ const COMMANDS: &[&str] = &[
     "license_slots",
     "deactivate_machine",
     "deactivate_this_machine",
+    "offline_request",
+    "import_license_file",
 ];
 
 fn main() {

@@ -37,6 +37,8 @@ pub fn run() {
             commands::license::license_slots,
             commands::license::deactivate_machine,
             commands::license::deactivate_this_machine,
+            commands::offline::offline_request,
+            commands::offline::import_license_file,
         ])
         .run(tauri::generate_context!())
         .expect("the Tauri runtime failed to start");

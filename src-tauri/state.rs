@@ -44,6 +44,7 @@ pub enum ServerMode {
 /// The app's managed state.
 #[derive(Debug)]
 pub struct AppState {
+    data_dir: std::path::PathBuf,
     license: Result<Arc<LicenseClient>, String>,
     server: ServerInfo,
     heartbeat: Mutex<Option<HeartbeatHandle>>,
@@ -72,6 +73,7 @@ impl AppState {
             .err()
             .map(|e| e.to_string());
         Self {
+            data_dir: config.data_dir.clone(),
             license,
             server: ServerInfo {
                 mode: ServerMode::Remote,
@@ -100,6 +102,7 @@ impl AppState {
                     public_key,
                 };
                 Self {
+                    data_dir: config.data_dir.clone(),
                     license: license_client(config, &url, &product),
                     server: ServerInfo {
                         mode: ServerMode::Local,
@@ -115,6 +118,7 @@ impl AppState {
                 tracing::error!(error = %format!("{error:#}"), "local server did not start");
                 let problem = format!("{error:#}");
                 Self {
+                    data_dir: config.data_dir.clone(),
                     license: Err(problem.clone()),
                     server: ServerInfo {
                         mode: ServerMode::Local,
@@ -134,6 +138,11 @@ impl AppState {
         self.license
             .as_ref()
             .map_err(|problem| Error::LocalServer(problem.clone()))
+    }
+
+    /// Where the app keeps its files.
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.data_dir
     }
 
     /// Which server the app uses.

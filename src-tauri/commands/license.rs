@@ -78,7 +78,7 @@ fn slots(overview: LicenseOverview, fingerprint: Option<&str>) -> Slots {
     }
 }
 
-async fn view(state: &AppState) -> Result<LicenseView, Error> {
+pub(crate) async fn view(state: &AppState) -> Result<LicenseView, Error> {
     let client = state.license()?;
     let licensed = client.check_license().await;
     state.keep_heartbeat(licensed);

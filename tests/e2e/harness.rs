@@ -37,6 +37,7 @@ pub const PRODUCT_SALT: &str = "e2e-product-salt";
 pub struct TestServer {
     pub demo: DemoData,
     pub account_id: String,
+    pub api_key: String,
     running: Option<RunningServer>,
     runtime: tokio::runtime::Runtime,
     _dir: tempfile::TempDir,
@@ -47,7 +48,7 @@ impl TestServer {
         let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
         let dir = tempfile::tempdir().expect("temp dir");
         let db_path = dir.path().join("licentric.db");
-        let (running, demo, account_id) = runtime.block_on(async {
+        let (running, demo, account_id, api_key) = runtime.block_on(async {
             let db = db::connect(db_path.to_str().unwrap())
                 .await
                 .expect("database");
@@ -66,11 +67,17 @@ impl TestServer {
                 .await
                 .expect("server")
                 .spawn();
-            (running, created.demo.expect("demo"), created.account_id)
+            (
+                running,
+                created.demo.expect("demo"),
+                created.account_id,
+                created.api_key,
+            )
         });
         Self {
             demo,
             account_id,
+            api_key,
             running: Some(running),
             runtime,
             _dir: dir,
@@ -105,6 +112,26 @@ impl TestServer {
                 self.jwks(),
             )),
         }
+    }
+
+    /// The same product, for an app on an air-gapped machine: its server URL leads nowhere.
+    pub fn launch_air_gapped(&self) -> Launch {
+        Launch {
+            server_url: Some("http://127.0.0.1:9".to_owned()),
+            ..self.launch()
+        }
+    }
+
+    /// Support's side of offline activation: the request in, the signed file out.
+    pub fn issue_offline_file(&self, request: &str) -> String {
+        let admin = licentric_client::Licentric::builder()
+            .base_url(self.url())
+            .api_key(&self.api_key)
+            .build()
+            .expect("client");
+        self.block_on(admin.offline_activation(request))
+            .expect("offline activation")
+            .certificate
     }
 
     /// Activates another machine on the demo license, as a second computer would.

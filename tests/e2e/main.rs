@@ -10,4 +10,5 @@
 
 mod harness;
 mod license;
+mod offline;
 mod webdriver;

@@ -3,10 +3,14 @@ import { appInfo } from "./api/app";
 import type { AppError } from "./api/invoke";
 import type { AppInfo } from "./bindings/AppInfo";
 import { LicenseView } from "./views/LicenseView";
+import { OfflineWizard } from "./views/OfflineWizard";
+
+type Tab = "license" | "offline";
 
 export function App() {
   const [info, setInfo] = useState<AppInfo | null>(null);
   const [error, setError] = useState<AppError | null>(null);
+  const [tab, setTab] = useState<Tab>("license");
 
   useEffect(() => {
     appInfo().then(setInfo, setError);
@@ -19,6 +23,14 @@ export function App() {
           <KeyMark />
           <span className="brand-name">Licentric</span>
         </div>
+        <nav className="tabs" aria-label="Views">
+          <button type="button" className={tab === "license" ? "tab active" : "tab"} aria-current={tab === "license" ? "page" : undefined} data-testid="tab-license" onClick={() => setTab("license")}>
+            License
+          </button>
+          <button type="button" className={tab === "offline" ? "tab active" : "tab"} aria-current={tab === "offline" ? "page" : undefined} data-testid="tab-offline" onClick={() => setTab("offline")}>
+            Offline activation
+          </button>
+        </nav>
         <ServerBadge info={info} />
       </header>
       <main className="content">
@@ -27,7 +39,11 @@ export function App() {
             {error.message}
           </div>
         )}
-        <LicenseView demoKey={info?.server.demoLicenseKey ?? null} />
+        {tab === "license" ? (
+          <LicenseView demoKey={info?.server.demoLicenseKey ?? null} />
+        ) : (
+          <OfflineWizard onDone={() => setTab("license")} />
+        )}
       </main>
       <footer className="footer">{info ? `Licentric ${info.version}` : " "}</footer>
     </div>

@@ -965,9 +965,52 @@ impl LicenseClient {
         }
     }
 
+    /// The offline activation request of this machine for `key`, as text to show, copy,
+    /// encode as a QR code or save: support turns it into a license file for this machine.
+    pub fn activation_request(&self, key: &str) -> Result<String, LicenseError> {
+        let key = LicenseKey::parse(key).map_err(|e| {
+            LicenseError::new(
+                LicenseErrorCode::NotFound,
+                format!("That is not a license key: {e}."),
+            )
+        })?;
+        let name: String = self
+            .machine
+            .name()
+            .unwrap_or_default()
+            .chars()
+            .filter(|c| c.is_ascii_graphic() || *c == ' ')
+            .take(64)
+            .collect();
+        let name = if name.trim().is_empty() {
+            "Unnamed machine".to_owned()
+        } else {
+            name.trim().to_owned()
+        };
+        licentric_core::ActivationRequest::new(
+            &self.fingerprint()?,
+            licentric_core::LicenseReference::Key(key),
+            &name,
+            self.machine.platform(),
+            self.clock.now(),
+        )
+        .map(|request| request.to_text())
+        .map_err(|refusal| {
+            LicenseError::new(
+                LicenseErrorCode::NotActivated,
+                format!("Cannot make an activation request: {refusal}"),
+            )
+        })
+    }
+
     /// Imports a `.lic` file for offline activation: verified locally (signature, this
-    /// product, this machine, dates, trusted time) and kept for offline checks.
-    pub fn import_license_file(&self, text: &str) -> Result<LicenseInfo, LicenseError> {
+    /// product, this machine, dates, trusted time) and kept for offline checks. The key,
+    /// when given, is stored too, so the machine validates online once it can.
+    pub fn import_license_file(
+        &self,
+        text: &str,
+        key: Option<&str>,
+    ) -> Result<LicenseInfo, LicenseError> {
         let Some(keys) = &self.public_keys else {
             return Err(LicenseError::new(
                 LicenseErrorCode::InvalidToken,
@@ -994,6 +1037,11 @@ impl LicenseClient {
                     format!("The license file is valid but could not be saved: {e}"),
                 )
             })?;
+        if let Some(key) = key.and_then(|k| LicenseKey::parse(k).ok()) {
+            if let Err(problem) = self.secrets.save(key.as_str()) {
+                tracing::warn!(%problem, "the license file was imported but its key could not be stored");
+            }
+        }
         let info = LicenseInfo {
             product_id: self.product_id.clone(),
             ..state.info.clone().unwrap_or_default()

@@ -410,11 +410,11 @@ async fn an_imported_license_file_licenses_an_air_gapped_machine_and_a_bad_one_s
     server.down().await;
 
     let tampered = file.certificate.replacen('A', "B", 1);
-    let refused = client.import_license_file(&tampered).unwrap_err();
+    let refused = client.import_license_file(&tampered, None).unwrap_err();
     assert_eq!(refused.code, LicenseErrorCode::InvalidToken);
     assert!(!refused.message.is_empty());
     let wrong = elsewhere
-        .import_license_file(&file.certificate)
+        .import_license_file(&file.certificate, None)
         .unwrap_err();
     assert!(
         wrong.message.to_lowercase().contains("machine"),
@@ -422,7 +422,7 @@ async fn an_imported_license_file_licenses_an_air_gapped_machine_and_a_bad_one_s
         wrong.message
     );
 
-    let info = client.import_license_file(&file.certificate).unwrap();
+    let info = client.import_license_file(&file.certificate, None).unwrap();
     assert_eq!(info.standing, Some(Standing::OfflineFile));
     assert_eq!(
         info.license_id.as_deref(),
