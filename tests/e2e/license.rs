@@ -70,6 +70,20 @@ fn activate_see_the_slots_fill_and_free_another_machine() {
         "only this machine is left"
     );
     app.screenshot("freed");
+
+    // The smallest window the app allows is still usable: nothing runs off the side.
+    app.session.set_window_size(800, 600);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let width = app
+        .session
+        .execute("return [window.innerWidth, document.documentElement.scrollWidth];");
+    let (inner, scroll) = (
+        width[0].as_u64().unwrap_or(0),
+        width[1].as_u64().unwrap_or(u64::MAX),
+    );
+    assert!(inner <= 820, "the window did not shrink: {width}");
+    assert!(scroll <= inner, "horizontal overflow at 800x600: {width}");
+    app.screenshot("800x600");
 }
 
 #[test]

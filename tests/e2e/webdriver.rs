@@ -183,6 +183,26 @@ impl Session {
             .map_err(|e| e.to_string())
     }
 
+    /// Resizes the app's window.
+    pub fn set_window_size(&self, width: u32, height: u32) {
+        self.send(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({ "width": width, "height": height })),
+        )
+        .expect("set window rect");
+    }
+
+    /// Runs a script in the page and returns its result.
+    pub fn execute(&self, script: &str) -> Value {
+        self.send(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({ "script": script, "args": [] })),
+        )
+        .expect("execute script")
+    }
+
     /// Ends the session, closing the app.
     pub fn close(&self) {
         let _ = self.send(reqwest::Method::DELETE, "", None);
