@@ -134,6 +134,20 @@ impl TestServer {
             .certificate
     }
 
+    /// How many machines the server has on the demo license.
+    pub fn machines_in_use(&self) -> u32 {
+        let admin = licentric_client::Licentric::builder()
+            .base_url(self.url())
+            .api_key(&self.api_key)
+            .build()
+            .expect("client");
+        let params =
+            licentric_client::ListParams::new().filter("licenseId", self.demo.license_id.clone());
+        self.block_on(admin.list_machines(&params))
+            .expect("machines")
+            .total
+    }
+
     /// Activates another machine on the demo license, as a second computer would.
     pub fn activate_elsewhere(&self, fingerprint: &str, name: &str) {
         let api = licentric_client::Licentric::builder()

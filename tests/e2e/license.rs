@@ -183,3 +183,36 @@ fn the_local_server_offers_a_demo_key_that_activates() {
     wait_text(&app, SLOTS, "1 of 3 seats used");
     app.screenshot("activated");
 }
+
+#[test]
+#[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: run scripts/test"]
+fn deactivating_this_machine_frees_its_seat_and_forgets_the_key() {
+    let server = TestServer::start();
+    let mut app = App::launch("license-deactivate-this", server.launch());
+    activate(&app, &server.demo.license_key);
+    wait_text(&app, SLOTS, "1 of 3 seats used");
+    click(&app, "[data-testid=deactivate-this-button]");
+    wait_text(
+        &app,
+        "[data-testid=confirm-dialog]",
+        "Deactivate this machine?",
+    );
+    click(&app, CONFIRM);
+    wait_text(&app, STATUS, "Not activated");
+    assert!(
+        app.session.find(SLOTS).is_none(),
+        "no slots without a license"
+    );
+    let input = app.session.wait_for(KEY_INPUT, UI_TIMEOUT);
+    assert_eq!(
+        app.session.property(&input, "value"),
+        "",
+        "the key is gone from this machine"
+    );
+    assert_eq!(
+        server.machines_in_use(),
+        0,
+        "the seat is free on the server"
+    );
+    app.screenshot("deactivated");
+}
