@@ -506,7 +506,6 @@ impl LicenseClient {
             match authenticate_token(token, keys, &self.product_id, &fingerprint) {
                 Ok(verified) => {
                     info.expires_at = Some(verified.claims().expires_at);
-                    info.heartbeat_interval = None;
                 }
                 Err(refusal) => {
                     let error = LicenseError::new(

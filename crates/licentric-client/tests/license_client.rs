@@ -364,6 +364,13 @@ async fn the_heartbeat_loop_survives_an_outage_and_stops_cleanly() {
         Some(first + Duration::seconds(10)),
         "no beats after stop"
     );
+    // A later check (the desktop app runs one right after activating) keeps the policy's
+    // heartbeat requirement, so the loop can still be started.
+    assert!(client.check_license().await);
+    assert_eq!(
+        client.get_license_info().unwrap().heartbeat_interval,
+        Some(600)
+    );
     assert!(
         client.start_heartbeat_if_required().is_some(),
         "the policy asks for heartbeats"
