@@ -114,6 +114,15 @@ impl TestServer {
         }
     }
 
+    /// The vendor's management client (all scopes).
+    fn admin(&self) -> licentric_client::Licentric {
+        licentric_client::Licentric::builder()
+            .base_url(self.url())
+            .api_key(&self.api_key)
+            .build()
+            .expect("client")
+    }
+
     /// The same product, for an app on an air-gapped machine: its server URL leads nowhere.
     pub fn launch_air_gapped(&self) -> Launch {
         Launch {
@@ -124,11 +133,7 @@ impl TestServer {
 
     /// Support's side of offline activation: the request in, the signed file out.
     pub fn issue_offline_file(&self, request: &str) -> String {
-        let admin = licentric_client::Licentric::builder()
-            .base_url(self.url())
-            .api_key(&self.api_key)
-            .build()
-            .expect("client");
+        let admin = self.admin();
         self.block_on(admin.offline_activation(request))
             .expect("offline activation")
             .certificate
@@ -136,11 +141,7 @@ impl TestServer {
 
     /// How many machines the server has on the demo license.
     pub fn machines_in_use(&self) -> u32 {
-        let admin = licentric_client::Licentric::builder()
-            .base_url(self.url())
-            .api_key(&self.api_key)
-            .build()
-            .expect("client");
+        let admin = self.admin();
         let params =
             licentric_client::ListParams::new().filter("licenseId", self.demo.license_id.clone());
         self.block_on(admin.list_machines(&params))

@@ -331,10 +331,6 @@ pub struct LicenseClient {
     outcome: Mutex<Outcome>,
 }
 
-fn network_message(error: &Error) -> String {
-    format!("{error}")
-}
-
 impl LicenseClient {
     /// A client with the defaults: storage under the user's config folder, the OS keyring,
     /// the system clock and machine.
@@ -445,7 +441,7 @@ impl LicenseClient {
                     &fingerprint,
                     &mut state,
                     info,
-                    Some(network_message(&error)),
+                    Some(error.to_string()),
                 );
             }
             Some(Err(error)) => {
@@ -453,7 +449,7 @@ impl LicenseClient {
                     false,
                     Some(LicenseError::new(
                         LicenseErrorCode::Network,
-                        network_message(&error),
+                        error.to_string(),
                     )),
                     Some(info),
                 );

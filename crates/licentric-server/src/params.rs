@@ -59,6 +59,23 @@ pub struct Page {
 }
 
 impl Paging {
+    /// Paging from a list's query parameters.
+    pub fn from_query(limit: Option<u32>, offset: Option<u32>, sort: Option<String>) -> Self {
+        Self {
+            limit,
+            offset,
+            sort,
+        }
+    }
+
+    /// Checks limit, offset and sort against `sortable`; a 400 names what is wrong.
+    pub fn page(&self, sortable: &[(&str, &str)]) -> Result<Page, ApiError> {
+        let mut problems = Problems::default();
+        let page = self.check(sortable, &mut problems);
+        problems.finish()?;
+        Ok(page)
+    }
+
     /// Checks limit and sort; `sortable` maps API field names to SQL columns.
     pub fn check(&self, sortable: &[(&str, &str)], problems: &mut Problems) -> Page {
         let limit = self.limit.unwrap_or(DEFAULT_LIMIT);

@@ -82,14 +82,7 @@ pub async fn list(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<ListApiKeys>,
 ) -> Result<Json<Page<ApiKey>>, ApiError> {
-    let mut problems = Problems::default();
-    let page = Paging {
-        limit: q.limit,
-        offset: q.offset,
-        sort: q.sort,
-    }
-    .check(SORTABLE, &mut problems);
-    problems.finish()?;
+    let page = Paging::from_query(q.limit, q.offset, q.sort).page(SORTABLE)?;
     let (records, total) = db::api_keys::list(&state.db, &auth.tenant, &page).await?;
     let data = records
         .into_iter()

@@ -48,14 +48,7 @@ pub async fn list(
     ApiQuery(q): ApiQuery<ListEntitlements>,
 ) -> Result<Json<Page<Entitlement>>, ApiError> {
     auth.require(Scope::EntitlementsRead)?;
-    let mut problems = Problems::default();
-    let page = Paging {
-        limit: q.limit,
-        offset: q.offset,
-        sort: q.sort,
-    }
-    .check(db::entitlements::SORTABLE, &mut problems);
-    problems.finish()?;
+    let page = Paging::from_query(q.limit, q.offset, q.sort).page(db::entitlements::SORTABLE)?;
     let (data, total) = db::entitlements::list(&state.db, &auth.tenant, &page).await?;
     Ok(Json(page.wrap(data, total)))
 }

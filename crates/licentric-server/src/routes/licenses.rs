@@ -95,14 +95,7 @@ pub async fn list(
     ApiQuery(q): ApiQuery<ListLicenses>,
 ) -> Result<Json<Page<License>>, ApiError> {
     auth.require(Scope::LicensesRead)?;
-    let mut problems = Problems::default();
-    let page = Paging {
-        limit: q.limit,
-        offset: q.offset,
-        sort: q.sort,
-    }
-    .check(db::licenses::SORTABLE, &mut problems);
-    problems.finish()?;
+    let page = Paging::from_query(q.limit, q.offset, q.sort).page(db::licenses::SORTABLE)?;
     let filters = db::licenses::Filters {
         product_id: q.product_id.as_deref(),
         policy_id: q.policy_id.as_deref(),

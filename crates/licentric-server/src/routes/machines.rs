@@ -171,14 +171,7 @@ pub async fn list(
             Some(auth.license_id.clone())
         }
     };
-    let mut problems = Problems::default();
-    let page = Paging {
-        limit: q.limit,
-        offset: q.offset,
-        sort: q.sort,
-    }
-    .check(db::machines::SORTABLE, &mut problems);
-    problems.finish()?;
+    let page = Paging::from_query(q.limit, q.offset, q.sort).page(db::machines::SORTABLE)?;
     let tenant = caller.tenant();
     let (records, total) =
         db::machines::list(&state.db, tenant, license_id.as_deref(), &page).await?;

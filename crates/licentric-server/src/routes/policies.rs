@@ -105,14 +105,7 @@ pub async fn list(
     ApiQuery(q): ApiQuery<ListPolicies>,
 ) -> Result<Json<Page<Policy>>, ApiError> {
     auth.require(Scope::PoliciesRead)?;
-    let mut problems = Problems::default();
-    let page = Paging {
-        limit: q.limit,
-        offset: q.offset,
-        sort: q.sort,
-    }
-    .check(db::policies::SORTABLE, &mut problems);
-    problems.finish()?;
+    let page = Paging::from_query(q.limit, q.offset, q.sort).page(db::policies::SORTABLE)?;
     let (data, total) =
         db::policies::list(&state.db, &auth.tenant, q.product_id.as_deref(), &page).await?;
     Ok(Json(page.wrap(data, total)))

@@ -54,14 +54,7 @@ pub async fn list(
     ApiQuery(q): ApiQuery<ListProducts>,
 ) -> Result<Json<Page<Product>>, ApiError> {
     auth.require(Scope::ProductsRead)?;
-    let mut problems = Problems::default();
-    let page = Paging {
-        limit: q.limit,
-        offset: q.offset,
-        sort: q.sort,
-    }
-    .check(db::products::SORTABLE, &mut problems);
-    problems.finish()?;
+    let page = Paging::from_query(q.limit, q.offset, q.sort).page(db::products::SORTABLE)?;
     let (records, total) = db::products::list(&state.db, &auth.tenant, &page).await?;
     let key = signing_key(&state, &auth.tenant).await?;
     let data = records

@@ -93,14 +93,7 @@ pub async fn list(
     ApiQuery(q): ApiQuery<ListWebhooks>,
 ) -> Result<Json<Page<Webhook>>, ApiError> {
     auth.require(Scope::WebhooksRead)?;
-    let mut problems = Problems::default();
-    let page = Paging {
-        limit: q.limit,
-        offset: q.offset,
-        sort: q.sort,
-    }
-    .check(db::webhooks::SORTABLE, &mut problems);
-    problems.finish()?;
+    let page = Paging::from_query(q.limit, q.offset, q.sort).page(db::webhooks::SORTABLE)?;
     let (data, total) = db::webhooks::list(&state.db, &auth.tenant, &page).await?;
     Ok(Json(page.wrap(data, total)))
 }
@@ -236,14 +229,8 @@ pub async fn deliveries(
     db::webhooks::get(&state.db, &auth.tenant, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("webhook"))?;
-    let mut problems = Problems::default();
-    let page = Paging {
-        limit: q.limit,
-        offset: q.offset,
-        sort: q.sort,
-    }
-    .check(db::webhooks::DELIVERY_SORTABLE, &mut problems);
-    problems.finish()?;
+    let page =
+        Paging::from_query(q.limit, q.offset, q.sort).page(db::webhooks::DELIVERY_SORTABLE)?;
     let (data, total) = db::webhooks::deliveries(&state.db, &id, &page).await?;
     Ok(Json(page.wrap(data, total)))
 }

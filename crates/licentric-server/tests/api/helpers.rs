@@ -267,7 +267,6 @@ pub fn error_code(status: u16, body: &Value, expected_status: u16) -> String {
 pub struct Receiver {
     pub url: String,
     pub received: Arc<Mutex<Vec<(HeaderMap, String)>>>,
-    statuses: Arc<Mutex<Vec<u16>>>,
 }
 
 impl Receiver {
@@ -290,11 +289,7 @@ impl Receiver {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Self {
-            url,
-            received,
-            statuses,
-        }
+        Self { url, received }
     }
 
     pub fn count(&self) -> usize {
@@ -310,10 +305,5 @@ impl Receiver {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         panic!("expected {n} deliveries, got {}", self.count());
-    }
-
-    #[allow(dead_code)]
-    pub fn pending_statuses(&self) -> usize {
-        self.statuses.lock().unwrap().len()
     }
 }
