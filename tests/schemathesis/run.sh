@@ -2,6 +2,9 @@
 # Fuzzes the real server over HTTP from its own OpenAPI document (schemathesis).
 # Usage: tests/schemathesis/run.sh PATH/TO/licentric-server [MAX_EXAMPLES]
 #
+# One worker: with two, schemathesis (4.32, CPython 3.11) now and then crashes in its own
+# code generation ("AST constructor recursion depth mismatch"), failing a run whose every
+# case passed.
 # Checked: no 5xx ever; every status, content type, header and body matches the document;
 # schema-invalid requests are refused; endpoints that declare auth reject requests
 # without it; deleted records stay gone. Not checked: positive_data_acceptance, because
@@ -30,7 +33,7 @@ done
   --header "Authorization: Bearer $key" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,negative_data_rejection,ignored_auth,use_after_free \
   --max-examples "$examples" \
-  --workers 2 \
+  --workers 1 \
   --seed 20261122 \
   --suppress-health-check all \
   --warnings off
