@@ -11,6 +11,11 @@ const COMMANDS: &[&str] = &[
     "deactivate_this_machine",
     "offline_request",
     "import_license_file",
+    "get_settings",
+    "check_settings",
+    "save_settings",
+    "test_connection",
+    "export_diagnostics",
 ];
 
 fn main() {

@@ -5,10 +5,15 @@
 //! - `LICENTRIC_PRODUCT_ID`, `LICENTRIC_PRODUCT_SALT`, `LICENTRIC_PUBLIC_KEY` (the vendor's
 //!   JWKS): the product this app licenses, when using another server. The local server
 //!   brings its own demo product.
+//! - `LICENTRIC_TEST_CLOCK_OFFSET_DAYS` (debug builds only): the app's clock runs this many
+//!   days ahead, so end-to-end tests can see a grace period run out. Release builds ignore
+//!   it.
+//!
+//! These are the defaults of Settings: once the user saves Settings, `settings.json` wins.
 
 use std::path::PathBuf;
 
-use crate::error::Error;
+use crate::{error::Error, settings::Settings};
 
 /// The app's start-up configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +24,8 @@ pub struct AppConfig {
     pub server_url: Option<String>,
     /// The product licensed through a remote server.
     pub product: Option<ProductConfig>,
+    /// How far ahead of the system clock the app's clock runs (tests only).
+    pub clock_offset: Option<chrono::Duration>,
 }
 
 /// The product this app licenses.
@@ -64,7 +71,36 @@ impl AppConfig {
                 public_key: var("LICENTRIC_PUBLIC_KEY"),
             });
         }
+        if cfg!(debug_assertions) {
+            if let Some(days) = var("LICENTRIC_TEST_CLOCK_OFFSET_DAYS") {
+                let days: i64 = days.parse().map_err(|_| {
+                    Error::InvalidInput(format!(
+                        "LICENTRIC_TEST_CLOCK_OFFSET_DAYS must be a whole number of days, not {days:?}."
+                    ))
+                })?;
+                config.clock_offset = Some(chrono::Duration::days(days));
+            }
+        }
         Ok(config)
+    }
+
+    /// The settings the environment gives, used until the user saves Settings.
+    pub fn default_settings(&self) -> Settings {
+        let product = self.product.clone();
+        Settings {
+            local_server: self.server_url.is_none(),
+            server_url: self.server_url.clone().unwrap_or_default(),
+            product_id: product
+                .as_ref()
+                .map(|p| p.product_id.clone())
+                .unwrap_or_default(),
+            product_salt: product
+                .as_ref()
+                .map(|p| p.product_salt.clone())
+                .unwrap_or_default(),
+            public_key: product.and_then(|p| p.public_key).unwrap_or_default(),
+            ..Settings::default()
+        }
     }
 
     /// The same, from explicit values (empty strings count as unset).
@@ -78,6 +114,7 @@ impl AppConfig {
             data_dir: set(data_dir).map_or(default_data_dir, PathBuf::from),
             server_url: set(server_url),
             product: None,
+            clock_offset: None,
         }
     }
 }
@@ -96,6 +133,7 @@ mod tests {
                 data_dir: default.clone(),
                 server_url: None,
                 product: None,
+                clock_offset: None,
             }
         );
 
@@ -114,6 +152,7 @@ mod tests {
                 data_dir: default,
                 server_url: None,
                 product: None,
+                clock_offset: None,
             }
         );
     }

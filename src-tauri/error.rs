@@ -11,12 +11,16 @@ pub enum Error {
     /// The license server could not be reached, or refused the call.
     #[error(transparent)]
     Client(#[from] licentric_client::Error),
-    /// The local license server did not start; the message says why.
-    #[error("The local license server did not start: {0}. Restart the app; if it keeps happening, set a server URL in Settings.")]
-    LocalServer(String),
+    /// No license server can be used: the local one did not start, or Settings are
+    /// incomplete. The message says why and what to do.
+    #[error("{0}")]
+    ServerUnavailable(String),
     /// What the user entered cannot be used; the message says how to fix it.
     #[error("{0}")]
     InvalidInput(String),
+    /// A file of the app's could not be read or written (disk full, permissions).
+    #[error("The app could not save its files: {0}. Free some disk space or check the folder's permissions, then try again.")]
+    Storage(String),
     /// A licensing outcome (`machine_limit`, `not_found`, …) from the SDK.
     #[error("{}", .0.message)]
     License(licentric_client::LicenseError),
@@ -44,8 +48,9 @@ impl Error {
                 Client::UnexpectedResponse { .. } => "unexpected_response",
                 Client::Configuration(_) => "configuration",
             },
-            Self::LocalServer(_) => "local_server_unavailable",
+            Self::ServerUnavailable(_) => "server_unavailable",
             Self::InvalidInput(_) => "invalid_input",
+            Self::Storage(_) => "storage",
             Self::License(error) => error.code.as_str(),
         }
     }

@@ -9,9 +9,33 @@ pub mod commands;
 pub mod config;
 pub mod error;
 pub mod local_server;
+pub mod notices;
+pub mod settings;
 pub mod state;
 
 use tauri::Manager;
+use tauri_plugin_notification::NotificationExt;
+
+/// Shows notices through the OS notification service (org.freedesktop.Notifications on
+/// Linux). Called from Rust only: the web view is granted no notification permission.
+#[derive(Debug)]
+struct DesktopNotifier(tauri::AppHandle);
+
+impl notices::Notifier for DesktopNotifier {
+    fn show(&self, notice: &notices::Notice) {
+        tracing::info!(title = %notice.title, "showing a desktop notification");
+        if let Err(error) = self
+            .0
+            .notification()
+            .builder()
+            .title(&notice.title)
+            .body(&notice.body)
+            .show()
+        {
+            tracing::warn!(%error, "the desktop notification could not be shown");
+        }
+    }
+}
 
 /// Starts the app; returns when its last window closes.
 pub fn run() {
@@ -24,9 +48,11 @@ pub fn run() {
         .init();
 
     tauri::Builder::default()
+        .plugin(tauri_plugin_notification::init())
         .setup(|app| {
             let config = config::AppConfig::from_env(app.path().app_data_dir()?)?;
-            let state = tauri::async_runtime::block_on(state::AppState::start(config));
+            let notifier = Box::new(DesktopNotifier(app.handle().clone()));
+            let state = tauri::async_runtime::block_on(state::AppState::start(config, notifier));
             app.manage(state);
             Ok(())
         })
@@ -39,6 +65,11 @@ pub fn run() {
             commands::license::deactivate_this_machine,
             commands::offline::offline_request,
             commands::offline::import_license_file,
+            commands::settings::get_settings,
+            commands::settings::check_settings,
+            commands::settings::save_settings,
+            commands::settings::test_connection,
+            commands::settings::export_diagnostics,
         ])
         .run(tauri::generate_context!())
         .expect("the Tauri runtime failed to start");

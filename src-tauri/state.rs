@@ -1,19 +1,34 @@
-//! What lives as long as the app: the license server in use (local or remote), the SDK's
-//! `LicenseClient` for the product this app licenses, and the heartbeat loop.
+//! What lives as long as the app: the settings, the connection they describe (the license
+//! server in use, local or remote, and the SDK's `LicenseClient` for the product), the
+//! heartbeat loop, the recent errors support may ask for, and the notices already shown.
+//!
+//! Saving Settings swaps the connection while the app runs: commands take the current one
+//! at their start, so a command in flight finishes against the server it began with.
 
-use std::sync::{Arc, Mutex};
+use std::{
+    collections::VecDeque,
+    path::{Path, PathBuf},
+    sync::{Arc, Mutex, RwLock},
+};
 
+use chrono::{DateTime, Utc};
 use licentric_client::{HeartbeatHandle, LicenseClient, Licentric};
+use licentric_core::Clock;
 use serde::Serialize;
 
 use crate::{
-    config::{AppConfig, ProductConfig},
+    config::AppConfig,
     error::Error,
-    local_server,
+    local_server::{self, LocalServer},
+    notices::{Notices, Notifier},
+    settings::Settings,
 };
 
 /// The local demo product's fingerprint salt. Real products keep theirs out of the repo.
 pub const DEMO_PRODUCT_SALT: &str = "licentric-local-demo";
+
+/// How many recent errors the diagnostics keep.
+const RECENT_ERRORS: usize = 20;
 
 /// Which license server the app talks to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -37,73 +52,66 @@ pub struct ServerInfo {
 pub enum ServerMode {
     /// Started by the app on loopback.
     Local,
-    /// Given by `LICENTRIC_SERVER_URL` or Settings.
+    /// Given by Settings or `LICENTRIC_SERVER_URL`.
     Remote,
 }
 
-/// The app's managed state.
+/// One error a person met, kept for the diagnostics export.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecentError {
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// What was being done (a command's name, or `license check`).
+    pub during: String,
+    /// The error's code.
+    pub code: String,
+    /// Its message.
+    pub message: String,
+}
+
+/// The license server in use and the product's license client.
 #[derive(Debug)]
-pub struct AppState {
-    data_dir: std::path::PathBuf,
+struct Connection {
     license: Result<Arc<LicenseClient>, String>,
     server: ServerInfo,
     heartbeat: Mutex<Option<HeartbeatHandle>>,
-    // Held so the local server keeps running; it stops when the app drops its state.
-    _local: Option<local_server::LocalServer>,
+    // Held so the local server keeps running; shared with the next connection when that
+    // one is local too, and stopped when the last holder lets go.
+    local: Option<Arc<LocalServer>>,
 }
 
-impl AppState {
-    /// Connects to the configured server, or starts the local one. Never fails: a server
-    /// or product that cannot be used is recorded and reported by every command.
-    pub async fn start(config: AppConfig) -> Self {
-        match config.server_url.clone() {
-            Some(url) => Self::remote(&config, url).await,
-            None => Self::local(&config).await,
+impl Connection {
+    async fn open(
+        data_dir: &Path,
+        settings: &Settings,
+        clock: &Arc<dyn Clock>,
+        running_local: Option<Arc<LocalServer>>,
+    ) -> Self {
+        if !settings.local_server {
+            return Self::remote(data_dir, settings, clock);
         }
-    }
-
-    async fn remote(config: &AppConfig, url: String) -> Self {
-        let license = match &config.product {
-            Some(product) => license_client(config, &url, product),
-            None => Err("No product is configured for this license server: set LICENTRIC_PRODUCT_ID and LICENTRIC_PRODUCT_SALT (and LICENTRIC_PUBLIC_KEY for offline use).".to_owned()),
+        let local = match running_local {
+            Some(local) => Ok(local),
+            None => local_server::start(data_dir).await.map(Arc::new),
         };
-        let problem = Licentric::builder()
-            .base_url(&url)
-            .build()
-            .err()
-            .map(|e| e.to_string());
-        Self {
-            data_dir: config.data_dir.clone(),
-            license,
-            server: ServerInfo {
-                mode: ServerMode::Remote,
-                url: Some(url),
-                problem,
-                demo_license_key: None,
-            },
-            heartbeat: Mutex::new(None),
-            _local: None,
-        }
-    }
-
-    async fn local(config: &AppConfig) -> Self {
-        let started = local_server::start(&config.data_dir).await;
-        match started {
+        match local {
             Ok(local) => {
                 let url = local.running.base_url();
                 // The server runs in this process, so its public key can be trusted as-is.
                 let public_key = match Licentric::builder().base_url(&url).build() {
-                    Ok(api) => api.jwks(&local.demo.account_id).await.ok(),
-                    Err(_) => None,
+                    Ok(api) => api.jwks(&local.demo.account_id).await.unwrap_or_default(),
+                    Err(_) => String::new(),
                 };
-                let product = ProductConfig {
+                let product = Settings {
                     product_id: local.demo.product_id.clone(),
                     product_salt: DEMO_PRODUCT_SALT.to_owned(),
                     public_key,
+                    server_url: url.clone(),
+                    ..settings.clone()
                 };
                 Self {
-                    data_dir: config.data_dir.clone(),
-                    license: license_client(config, &url, &product),
+                    license: license_client(data_dir, &product, clock),
                     server: ServerInfo {
                         mode: ServerMode::Local,
                         url: Some(url),
@@ -111,14 +119,13 @@ impl AppState {
                         demo_license_key: Some(local.demo.license_key.clone()),
                     },
                     heartbeat: Mutex::new(None),
-                    _local: Some(local),
+                    local: Some(local),
                 }
             }
             Err(error) => {
                 tracing::error!(error = %format!("{error:#}"), "local server did not start");
-                let problem = format!("{error:#}");
+                let problem = format!("The local license server did not start: {error:#}. Restart the app; if it keeps happening, turn the local server off in Settings and use your vendor's license server.");
                 Self {
-                    data_dir: config.data_dir.clone(),
                     license: Err(problem.clone()),
                     server: ServerInfo {
                         mode: ServerMode::Local,
@@ -127,52 +134,288 @@ impl AppState {
                         demo_license_key: None,
                     },
                     heartbeat: Mutex::new(None),
-                    _local: None,
+                    local: None,
                 }
             }
         }
     }
 
+    fn remote(data_dir: &Path, settings: &Settings, clock: &Arc<dyn Clock>) -> Self {
+        let license = match settings.check() {
+            Ok(settings) => license_client(data_dir, &settings, clock),
+            Err(problem) => Err(format!(
+                "The license server is not set up: {problem} Open Settings to finish."
+            )),
+        };
+        Self {
+            server: ServerInfo {
+                mode: ServerMode::Remote,
+                url: Some(settings.server_url.clone()).filter(|u| !u.is_empty()),
+                problem: license.as_ref().err().cloned(),
+                demo_license_key: None,
+            },
+            license,
+            heartbeat: Mutex::new(None),
+            local: None,
+        }
+    }
+}
+
+/// The app's managed state.
+#[derive(Debug)]
+pub struct AppState {
+    data_dir: PathBuf,
+    clock: Arc<dyn Clock>,
+    defaults: Settings,
+    settings: RwLock<Settings>,
+    connection: RwLock<Arc<Connection>>,
+    switching: tokio::sync::Mutex<()>,
+    recent_errors: Mutex<VecDeque<RecentError>>,
+    notices: Notices,
+}
+
+impl AppState {
+    /// Opens the saved settings (or the environment's, before the first save) and connects
+    /// accordingly. Never fails: a server or product that cannot be used is recorded and
+    /// reported by every command.
+    pub async fn start(config: AppConfig, notifier: Box<dyn Notifier>) -> Self {
+        let clock: Arc<dyn Clock> = match config.clock_offset {
+            Some(offset) => Arc::new(ShiftedClock { offset }),
+            None => Arc::new(licentric_core::SystemClock),
+        };
+        let defaults = config.default_settings();
+        let mut recent_errors = VecDeque::new();
+        let settings = match Settings::load(&config.data_dir) {
+            Ok(saved) => saved.unwrap_or_else(|| defaults.clone()),
+            Err(error) => {
+                recent_errors.push_back(recent_error(clock.now(), "opening settings", &error));
+                defaults.clone()
+            }
+        };
+        let connection = Connection::open(&config.data_dir, &settings, &clock, None).await;
+        Self {
+            notices: Notices::new(&config.data_dir, notifier),
+            data_dir: config.data_dir,
+            clock,
+            defaults,
+            settings: RwLock::new(settings),
+            connection: RwLock::new(Arc::new(connection)),
+            switching: tokio::sync::Mutex::new(()),
+            recent_errors: Mutex::new(recent_errors),
+        }
+    }
+
+    fn connection(&self) -> Arc<Connection> {
+        self.connection
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     /// The product's license client, or why there is none.
-    pub fn license(&self) -> Result<&Arc<LicenseClient>, Error> {
-        self.license
-            .as_ref()
-            .map_err(|problem| Error::LocalServer(problem.clone()))
+    pub fn license(&self) -> Result<Arc<LicenseClient>, Error> {
+        self.connection()
+            .license
+            .clone()
+            .map_err(Error::ServerUnavailable)
     }
 
     /// Where the app keeps its files.
-    pub fn data_dir(&self) -> &std::path::Path {
+    pub fn data_dir(&self) -> &Path {
         &self.data_dir
     }
 
+    /// The app's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
     /// Which server the app uses.
-    pub fn server(&self) -> &ServerInfo {
-        &self.server
+    pub fn server(&self) -> ServerInfo {
+        self.connection().server.clone()
+    }
+
+    /// The settings in effect.
+    pub fn settings(&self) -> Settings {
+        self.settings
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The settings the environment gives (what "Reset" returns to).
+    pub fn default_settings(&self) -> &Settings {
+        &self.defaults
+    }
+
+    /// Saves `settings` and switches to the server they describe. Heartbeats restart
+    /// with the next license check.
+    pub async fn apply(&self, settings: Settings) -> Result<ServerInfo, Error> {
+        let _one_switch_at_a_time = self.switching.lock().await;
+        let settings = settings.check()?;
+        settings.save(&self.data_dir)?;
+        let running_local = self.connection().local.clone();
+        let next = Connection::open(&self.data_dir, &settings, &self.clock, running_local).await;
+        let server = next.server.clone();
+        *self.settings.write().unwrap_or_else(|p| p.into_inner()) = settings;
+        // The old connection (its heartbeats, and the local server if it is no longer
+        // used) stops when the last command holding it finishes.
+        *self.connection.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(next);
+        Ok(server)
     }
 
     /// Starts heartbeats when the license's policy requires them (once), or stops them
     /// when no license is active.
     pub fn keep_heartbeat(&self, licensed: bool) {
-        let mut heartbeat = self.heartbeat.lock().unwrap_or_else(|p| p.into_inner());
+        let connection = self.connection();
+        let mut heartbeat = connection
+            .heartbeat
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         if !licensed {
             *heartbeat = None;
         } else if heartbeat.is_none() {
-            if let Ok(client) = &self.license {
+            if let Ok(client) = &connection.license {
                 *heartbeat = client.start_heartbeat_if_required();
             }
         }
     }
+
+    /// Whether heartbeats are being sent.
+    pub fn heartbeat_running(&self) -> bool {
+        self.connection()
+            .heartbeat
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+    }
+
+    /// Remembers an error a person met, for the diagnostics export; returns it unchanged.
+    pub fn remember(&self, during: &str, error: Error) -> Error {
+        let entry = recent_error(self.now(), during, &error);
+        let mut errors = self.recent_errors.lock().unwrap_or_else(|p| p.into_inner());
+        // A refusal seen at every refresh is one problem, not twenty.
+        if errors
+            .back()
+            .is_some_and(|last| last.code == entry.code && last.message == entry.message)
+        {
+            errors.pop_back();
+        }
+        errors.push_back(entry);
+        while errors.len() > RECENT_ERRORS {
+            errors.pop_front();
+        }
+        error
+    }
+
+    /// The recent errors, oldest first.
+    pub fn recent_errors(&self) -> Vec<RecentError> {
+        self.recent_errors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    /// The desktop notices about the license's time running out.
+    pub fn notices(&self) -> &Notices {
+        &self.notices
+    }
+}
+
+fn recent_error(at: DateTime<Utc>, during: &str, error: &Error) -> RecentError {
+    let shown = crate::error::CommandError::from(error);
+    RecentError {
+        at,
+        during: during.to_owned(),
+        code: shown.code,
+        message: shown.message,
+    }
 }
 
 fn license_client(
-    config: &AppConfig,
-    url: &str,
-    product: &ProductConfig,
+    data_dir: &Path,
+    settings: &Settings,
+    clock: &Arc<dyn Clock>,
 ) -> Result<Arc<LicenseClient>, String> {
-    let mut builder = LicenseClient::builder(url, &product.product_id, &product.product_salt)
-        .storage_dir(config.data_dir.join("licenses").join(&product.product_id));
-    if let Some(jwks) = &product.public_key {
-        builder = builder.public_key(jwks);
+    let mut builder = LicenseClient::builder(
+        &settings.server_url,
+        &settings.product_id,
+        &settings.product_salt,
+    )
+    .storage_dir(data_dir.join("licenses").join(&settings.product_id))
+    .clock(clock.clone());
+    if !settings.public_key.is_empty() {
+        builder = builder.public_key(&settings.public_key);
+    }
+    if !settings.proxy.is_empty() {
+        builder = builder.proxy(&settings.proxy);
     }
     builder.build().map(Arc::new).map_err(|e| e.to_string())
+}
+
+/// The system clock moved by a fixed offset: how end-to-end tests see days pass.
+#[derive(Debug)]
+struct ShiftedClock {
+    offset: chrono::Duration,
+}
+
+impl Clock for ShiftedClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now() + self.offset
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Silent;
+
+    impl Notifier for Silent {
+        fn show(&self, _: &crate::notices::Notice) {}
+    }
+
+    #[tokio::test]
+    async fn saving_settings_switches_server_and_refused_settings_change_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = AppConfig::from_vars(None, None, dir.path().into());
+        let state = AppState::start(config, Box::new(Silent)).await;
+        let local = state.server();
+        assert_eq!(local.mode, ServerMode::Local);
+
+        // Incomplete settings are refused with what to fix; the app stays where it was.
+        let incomplete = Settings {
+            local_server: false,
+            ..Settings::default()
+        };
+        let error = state.apply(incomplete).await.unwrap_err();
+        assert_eq!(error.code(), "invalid_input");
+        assert_eq!(state.server(), local);
+        assert_eq!(Settings::load(dir.path()).unwrap(), None, "nothing saved");
+
+        // A remote server: saved, and used by the next command.
+        let remote = Settings {
+            local_server: false,
+            server_url: "http://127.0.0.1:9".into(),
+            product_id: "prod".into(),
+            product_salt: "salt".into(),
+            ..Settings::default()
+        };
+        let server = state.apply(remote.clone()).await.unwrap();
+        assert_eq!(server.mode, ServerMode::Remote);
+        assert_eq!(server.url.as_deref(), Some("http://127.0.0.1:9"));
+        assert_eq!(state.settings(), remote);
+        assert_eq!(Settings::load(dir.path()).unwrap(), Some(remote));
+        let client = state.license().unwrap();
+        assert!(!client.check_license().await);
+        assert_eq!(client.get_error().unwrap().code.as_str(), "not_activated");
+
+        // And back: the local server starts again with the same demo data.
+        let back = state.apply(Settings::default()).await.unwrap();
+        assert_eq!(back.mode, ServerMode::Local);
+        assert_eq!(back.demo_license_key, local.demo_license_key);
+    }
 }

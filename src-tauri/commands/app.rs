@@ -16,11 +16,18 @@ pub struct AppInfo {
     pub server: ServerInfo,
 }
 
+impl AppInfo {
+    /// This app, talking to `server`.
+    pub fn new(server: ServerInfo) -> Self {
+        Self {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            server,
+        }
+    }
+}
+
 /// The app's version and which license server it talks to.
 #[tauri::command]
 pub fn app_info(state: State<'_, AppState>) -> AppInfo {
-    AppInfo {
-        version: env!("CARGO_PKG_VERSION").to_owned(),
-        server: state.server().clone(),
-    }
+    AppInfo::new(state.server())
 }

@@ -22,6 +22,10 @@ pub struct LicenseView {
     pub info: Option<LicenseInfo>,
     /// The machine slots, when the server could be asked.
     pub slots: Option<Slots>,
+    /// Whether this app is sending the heartbeats the license's policy requires.
+    pub heartbeats: bool,
+    /// When this was checked, by the app's clock: what "in 3 days" is counted from.
+    pub checked_at: DateTime<Utc>,
 }
 
 /// A license's machine slots.
@@ -84,6 +88,13 @@ pub(crate) async fn view(state: &AppState) -> Result<LicenseView, Error> {
     state.keep_heartbeat(licensed);
     let info = client.get_license_info();
     let fingerprint = client.fingerprint().ok();
+    let error = client.get_error();
+    if let Some(error) = error.clone().filter(|e| e.code.as_str() != "not_activated") {
+        state.remember("license check", Error::License(error));
+    }
+    if let Some(info) = info.as_ref().filter(|_| state.settings().notifications) {
+        state.notices().consider(info, state.now());
+    }
     // Slots come from the server; offline there are none to show.
     let slots = match info.as_ref().and_then(|i| i.last_online_at) {
         Some(_) if licensed || info.as_ref().is_some_and(|i| i.machine_id.is_some()) => client
@@ -95,16 +106,20 @@ pub(crate) async fn view(state: &AppState) -> Result<LicenseView, Error> {
     };
     Ok(LicenseView {
         licensed,
-        error: client.get_error(),
+        error,
         info,
         slots,
+        heartbeats: state.heartbeat_running(),
+        checked_at: state.now(),
     })
 }
 
 /// Checks the license (online when possible) and reports everything the view shows.
 #[tauri::command]
 pub async fn license_status(state: State<'_, AppState>) -> Result<LicenseView, Error> {
-    view(&state).await
+    view(&state)
+        .await
+        .map_err(|e| state.remember("license_status", e))
 }
 
 /// Activates `key` on this machine.
@@ -113,9 +128,13 @@ pub async fn activate_license(
     state: State<'_, AppState>,
     key: String,
 ) -> Result<LicenseView, Error> {
-    let key = parse_key(&key)?;
-    state.license()?.activate(key.as_str()).await?;
-    view(&state).await
+    async {
+        let key = parse_key(&key)?;
+        state.license()?.activate(key.as_str()).await?;
+        view(&state).await
+    }
+    .await
+    .map_err(|e| state.remember("activate_license", e))
 }
 
 /// The machine slots of `key` (a key being activated) or of the activated license.
@@ -124,12 +143,16 @@ pub async fn license_slots(
     state: State<'_, AppState>,
     key: Option<String>,
 ) -> Result<Slots, Error> {
-    let client = state.license()?;
-    let key = key.as_deref().map(parse_key).transpose()?;
-    let overview = client
-        .overview(key.as_ref().map(LicenseKey::as_str))
-        .await?;
-    Ok(slots(overview, client.fingerprint().ok().as_deref()))
+    async {
+        let client = state.license()?;
+        let key = key.as_deref().map(parse_key).transpose()?;
+        let overview = client
+            .overview(key.as_ref().map(LicenseKey::as_str))
+            .await?;
+        Ok(slots(overview, client.fingerprint().ok().as_deref()))
+    }
+    .await
+    .map_err(|e| state.remember("license_slots", e))
 }
 
 /// Deactivates another machine of the license, freeing its seat.
@@ -139,22 +162,30 @@ pub async fn deactivate_machine(
     machine_id: String,
     key: Option<String>,
 ) -> Result<Slots, Error> {
-    let client = state.license()?;
-    let key = key.as_deref().map(parse_key).transpose()?;
-    client
-        .deactivate_machine(&machine_id, key.as_ref().map(LicenseKey::as_str))
-        .await?;
-    let overview = client
-        .overview(key.as_ref().map(LicenseKey::as_str))
-        .await?;
-    Ok(slots(overview, client.fingerprint().ok().as_deref()))
+    async {
+        let client = state.license()?;
+        let key = key.as_deref().map(parse_key).transpose()?;
+        client
+            .deactivate_machine(&machine_id, key.as_ref().map(LicenseKey::as_str))
+            .await?;
+        let overview = client
+            .overview(key.as_ref().map(LicenseKey::as_str))
+            .await?;
+        Ok(slots(overview, client.fingerprint().ok().as_deref()))
+    }
+    .await
+    .map_err(|e| state.remember("deactivate_machine", e))
 }
 
 /// Deactivates this machine: frees its seat and forgets the key and the cached license.
 #[tauri::command]
 pub async fn deactivate_this_machine(state: State<'_, AppState>) -> Result<LicenseView, Error> {
-    state.license()?.deactivate().await?;
-    view(&state).await
+    async {
+        state.license()?.deactivate().await?;
+        view(&state).await
+    }
+    .await
+    .map_err(|e| state.remember("deactivate_this_machine", e))
 }
 
 fn parse_key(key: &str) -> Result<LicenseKey, Error> {

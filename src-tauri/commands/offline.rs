@@ -2,12 +2,14 @@
 //! code, file), the signed license file in, verified locally with a precise reason when
 //! it is refused.
 
-use std::path::{Path, PathBuf};
-
 use serde::Serialize;
 use tauri::State;
 
-use super::license::{view, LicenseView};
+use super::{
+    export_folder,
+    license::{view, LicenseView},
+    save_export,
+};
 use crate::{error::Error, state::AppState};
 
 /// This machine's activation request, ready to hand to support.
@@ -29,12 +31,18 @@ pub async fn offline_request(
     state: State<'_, AppState>,
     key: String,
 ) -> Result<OfflineRequest, Error> {
-    let text = state.license()?.activation_request(&key)?;
+    let text = state
+        .license()?
+        .activation_request(&key)
+        .map_err(|e| state.remember("offline_request", e.into()))?;
     let qr_svg = qr_svg(&text)?;
-    let saved_to = save_request(&request_folder(state.data_dir()), &text, chrono::Utc::now())
-        .map_err(|e| tracing::warn!(error = %e, "cannot save the activation request"))
-        .ok()
-        .map(|p| p.display().to_string());
+    let saved_to = save_export(
+        &export_folder(state.data_dir(), "requests"),
+        "licentric-activation-request",
+        "txt",
+        &text,
+        state.now(),
+    );
     Ok(OfflineRequest {
         text,
         qr_svg,
@@ -51,7 +59,8 @@ pub async fn import_license_file(
 ) -> Result<LicenseView, Error> {
     state
         .license()?
-        .import_license_file(&normalize_pasted(&text), key.as_deref())?;
+        .import_license_file(&normalize_pasted(&text), key.as_deref())
+        .map_err(|e| state.remember("import_license_file", e.into()))?;
     view(&state).await
 }
 
@@ -66,28 +75,6 @@ fn qr_svg(text: &str) -> Result<String, Error> {
         .min_dimensions(220, 220)
         .quiet_zone(true)
         .build())
-}
-
-/// The user's Downloads folder, or the app's data folder when there is none.
-fn request_folder(data_dir: &Path) -> PathBuf {
-    directories::UserDirs::new()
-        .and_then(|dirs| dirs.download_dir().map(Path::to_path_buf))
-        .filter(|dir| dir.is_dir())
-        .unwrap_or_else(|| data_dir.join("requests"))
-}
-
-fn save_request(
-    folder: &Path,
-    text: &str,
-    now: chrono::DateTime<chrono::Utc>,
-) -> std::io::Result<PathBuf> {
-    std::fs::create_dir_all(folder)?;
-    let path = folder.join(format!(
-        "licentric-activation-request-{}.txt",
-        now.format("%Y%m%d-%H%M%S")
-    ));
-    std::fs::write(&path, format!("{text}\n"))?;
-    Ok(path)
 }
 
 /// A pasted file loses or gains line endings on the way (clipboards, text boxes): restore
@@ -121,7 +108,14 @@ mod tests {
         let now = chrono::DateTime::parse_from_rfc3339("2026-03-01T09:00:00Z")
             .unwrap()
             .to_utc();
-        let path = save_request(&dir.path().join("requests"), "LICENTRIC-REQ1.abc", now).unwrap();
+        let path = save_export(
+            &dir.path().join("requests"),
+            "licentric-activation-request",
+            "txt",
+            "LICENTRIC-REQ1.abc",
+            now,
+        )
+        .unwrap();
         assert!(path.ends_with("licentric-activation-request-20260301-090000.txt"));
         assert_eq!(
             std::fs::read_to_string(path).unwrap(),

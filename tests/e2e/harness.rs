@@ -111,6 +111,7 @@ impl TestServer {
                 PRODUCT_SALT.to_owned(),
                 self.jwks(),
             )),
+            ..Launch::default()
         }
     }
 
@@ -173,12 +174,46 @@ impl TestServer {
 }
 
 /// How to start the app.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Launch {
     /// `LICENTRIC_SERVER_URL`; `None` lets the app start its local server.
     pub server_url: Option<String>,
     /// `LICENTRIC_PRODUCT_ID`, `LICENTRIC_PRODUCT_SALT`, `LICENTRIC_PUBLIC_KEY`.
     pub product: Option<(String, String, String)>,
+    /// `LICENTRIC_TEST_CLOCK_OFFSET_DAYS`: the app's clock runs this far ahead.
+    pub clock_offset_days: Option<i64>,
+    /// The app's data folder and keyring, kept by the test to restart the app on them;
+    /// by default fresh ones that go with the app.
+    pub home: Option<Home>,
+}
+
+/// A data folder and a keyring that outlive one run of the app, as a user's do.
+#[derive(Clone)]
+pub struct Home {
+    pub data_dir: PathBuf,
+    pub keyring_dir: PathBuf,
+}
+
+/// The folders behind a [`Home`]; removed when dropped.
+pub struct HomeDirs {
+    data: tempfile::TempDir,
+    keyring: tempfile::TempDir,
+}
+
+impl HomeDirs {
+    pub fn new() -> Self {
+        Self {
+            data: tempfile::tempdir().expect("temp dir"),
+            keyring: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn home(&self) -> Option<Home> {
+        Some(Home {
+            data_dir: self.data.path().to_path_buf(),
+            keyring_dir: self.keyring.path().to_path_buf(),
+        })
+    }
 }
 
 /// The running app, driven over WebDriver.
@@ -187,7 +222,8 @@ pub struct App {
     name: String,
     step: usize,
     driver: Child,
-    _data_dir: tempfile::TempDir,
+    notifications: PathBuf,
+    _data_dir: Option<tempfile::TempDir>,
 }
 
 fn free_port() -> u16 {
@@ -219,10 +255,19 @@ impl App {
         ] {
             require(tool);
         }
-        let data_dir = tempfile::tempdir().expect("temp dir");
+        let (own_dir, data_dir) = match &launch.home {
+            Some(home) => (None, home.data_dir.clone()),
+            None => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let path = dir.path().to_path_buf();
+                (Some(dir), path)
+            }
+        };
         let logs = artifacts_dir().join("logs");
         std::fs::create_dir_all(&logs).expect("logs dir");
         let log = std::fs::File::create(logs.join(format!("{name}.log"))).expect("log file");
+        let notifications = logs.join(format!("{name}.notifications.log"));
+        let _ = std::fs::remove_file(&notifications);
         let (port, native_port) = (free_port(), free_port());
 
         let mut command = Command::new("xvfb-run");
@@ -237,8 +282,11 @@ impl App {
             .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/driver.sh"))
             .args([port.to_string(), native_port.to_string()])
             .env("NO_AT_BRIDGE", "1")
-            .env("LICENTRIC_DATA_DIR", data_dir.path())
+            .env("LICENTRIC_DATA_DIR", &data_dir)
+            .env("LICENTRIC_E2E_NOTIFICATIONS", &notifications)
             .env_remove("LICENTRIC_SERVER_URL")
+            .env_remove("LICENTRIC_TEST_CLOCK_OFFSET_DAYS")
+            .env_remove("LICENTRIC_E2E_KEYRING_HOME")
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
             .stderr(log);
@@ -258,6 +306,12 @@ impl App {
                 .env("LICENTRIC_PRODUCT_SALT", salt)
                 .env("LICENTRIC_PUBLIC_KEY", jwks);
         }
+        if let Some(days) = launch.clock_offset_days {
+            command.env("LICENTRIC_TEST_CLOCK_OFFSET_DAYS", days.to_string());
+        }
+        if let Some(home) = &launch.home {
+            command.env("LICENTRIC_E2E_KEYRING_HOME", &home.keyring_dir);
+        }
         std::os::unix::process::CommandExt::process_group(&mut command, 0);
         let driver = command.spawn().expect("start xvfb-run");
 
@@ -266,11 +320,70 @@ impl App {
             name: name.to_owned(),
             step: 0,
             driver,
-            _data_dir: data_dir,
+            notifications,
+            _data_dir: own_dir,
         };
         let driver_url = format!("http://127.0.0.1:{port}");
         app.session = connect(&driver_url);
         app
+    }
+
+    /// Waits until the first element matching `css` shows text containing `expected`.
+    pub fn wait_text(&self, css: &str, expected: &str) -> String {
+        self.session
+            .wait_for_text(css, UI_TIMEOUT, |text| text.contains(expected))
+    }
+
+    /// Clicks the first element matching `css`, once there is one.
+    pub fn click(&self, css: &str) {
+        let element = self.session.wait_for(css, UI_TIMEOUT);
+        self.session.click(&element);
+    }
+
+    /// Types `text` into the field matching `css`, replacing what was there.
+    pub fn type_in(&self, css: &str, text: &str) {
+        let element = self.session.wait_for(css, UI_TIMEOUT);
+        self.session.type_into(&element, text);
+    }
+
+    /// A property (`value`…) of the element matching `css`, as text.
+    pub fn property(&self, css: &str, name: &str) -> String {
+        let element = self.session.wait_for(css, UI_TIMEOUT);
+        self.session.property(&element, name)
+    }
+
+    /// Waits until no element matches `css`.
+    pub fn wait_gone(&self, css: &str) {
+        let deadline = Instant::now() + UI_TIMEOUT;
+        while self.session.find(css).is_some() {
+            assert!(Instant::now() < deadline, "{css} is still shown");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Waits until the desktop's notification daemon has shown a notification whose
+    /// title contains `title`; returns everything it logged about it.
+    pub fn wait_for_notification(&self, title: &str) -> String {
+        let deadline = Instant::now() + UI_TIMEOUT;
+        loop {
+            let log = std::fs::read_to_string(&self.notifications).unwrap_or_default();
+            // dunst -print writes one block per notification: `summary: '…'`, `body: '…'`, …
+            if let Some(at) = log.find(&format!("summary: '{title}")) {
+                let start = log[..at].rfind("{").unwrap_or(at);
+                let end = log[at..].find('}').map_or(log.len(), |e| at + e);
+                return log[start..end].to_owned();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no notification titled {title:?} was shown; the daemon logged: {log:?}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Everything the notification daemon logged.
+    pub fn notifications(&self) -> String {
+        std::fs::read_to_string(&self.notifications).unwrap_or_default()
     }
 
     /// Saves a screenshot of the web view as `NN-step.png` in this test's folder.

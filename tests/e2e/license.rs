@@ -1,7 +1,7 @@
 //! The end user's journeys in the License view: activate, see the slots fill, free a slot
 //! from the list, meet a full license, and keep working when the server is gone.
 
-use crate::harness::{App, Launch, TestServer, UI_TIMEOUT};
+use crate::harness::{App, HomeDirs, Launch, TestServer, UI_TIMEOUT};
 
 const KEY_INPUT: &str = "[data-testid=license-key-input]";
 const KEY_HINT: &str = "[data-testid=key-hint]";
@@ -140,11 +140,58 @@ fn with_the_server_gone_the_license_keeps_working_offline() {
         !message.contains("os error"),
         "no socket errors for end users: {message}"
     );
-    app.session
-        .wait_for("[data-testid=offline-until]", UI_TIMEOUT);
+    // The demo policy allows 14 days offline, counted from the last online check.
+    wait_text(&app, "[data-testid=offline-until]", "(in 14 days)");
     app.session
         .wait_for("[data-testid=slots-offline]", UI_TIMEOUT);
     app.screenshot("offline");
+}
+
+#[test]
+#[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: run scripts/test"]
+fn days_offline_later_the_grace_period_counts_down_and_the_desktop_says_so() {
+    let mut server = TestServer::start();
+    let home = HomeDirs::new();
+    let launch = Launch {
+        home: home.home(),
+        ..server.launch()
+    };
+    {
+        let app = App::launch("license-grace-activate", launch.clone());
+        activate(&app, &server.demo.license_key);
+        wait_text(&app, STATUS, "Active");
+    }
+    server.stop();
+
+    // 18 days on, with the server still gone: the token (14 days) has run out, and 3 of
+    // the policy's 7 days of grace are left.
+    let mut app = App::launch(
+        "license-grace",
+        Launch {
+            clock_offset_days: Some(18),
+            ..launch
+        },
+    );
+    wait_text(&app, STATUS, "Grace period");
+    wait_text(&app, "[data-testid=grace-ends]", "(in 3 days)");
+    let message = app.session.text(&app.session.wait_for(MESSAGE, UI_TIMEOUT));
+    assert!(!message.is_empty(), "the grace state explains itself");
+    let notice = app.wait_for_notification("Grace period ends in 3 days");
+    assert!(notice.contains("Connect to the internet"), "{notice}");
+    app.screenshot("grace");
+
+    // Shown once: a refresh does not repeat it.
+    click(&app, REFRESH);
+    wait_text(&app, STATUS, "Grace period");
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    assert_eq!(
+        app.notifications()
+            .matches("summary: 'Grace period")
+            .count(),
+        1,
+        "{}",
+        app.notifications()
+    );
 }
 
 #[test]

@@ -11,4 +11,5 @@
 mod harness;
 mod license;
 mod offline;
+mod settings;
 mod webdriver;

@@ -8,6 +8,10 @@ use serde_json::{json, Value};
 /// The key under which W3C WebDriver returns element references.
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
+/// W3C key codes for [`Session::press`].
+pub const TAB: &str = "\u{E004}";
+pub const ENTER: &str = "\u{E007}";
+
 /// An open WebDriver session.
 pub struct Session {
     http: reqwest::blocking::Client,
@@ -101,7 +105,11 @@ impl Session {
             &format!("/element/{element}/text"),
             None,
         )
-        .map(|v| v.as_str().unwrap_or_default().to_owned())
+        .map(|v| match v {
+            Value::String(text) => text,
+            Value::Null => String::new(),
+            other => other.to_string(),
+        })
         .unwrap_or_default()
     }
 
@@ -154,6 +162,27 @@ impl Session {
             Some(json!({ "text": text })),
         )
         .expect("send keys");
+    }
+
+    /// Presses keys on whatever has the focus, as a keyboard-only user does. WebDriver
+    /// key codes work: `TAB`, `ENTER`, `SHIFT`…
+    pub fn press(&self, keys: &str) {
+        let actions: Vec<Value> = keys
+            .chars()
+            .flat_map(|c| {
+                let key = c.to_string();
+                [
+                    json!({ "type": "keyDown", "value": key }),
+                    json!({ "type": "keyUp", "value": key }),
+                ]
+            })
+            .collect();
+        self.send(
+            reqwest::Method::POST,
+            "/actions",
+            Some(json!({ "actions": [{ "type": "key", "id": "keyboard", "actions": actions }] })),
+        )
+        .expect("key actions");
     }
 
     /// Clicks an element.

@@ -1,20 +1,41 @@
 import { useEffect, useState } from "react";
 import { appInfo } from "./api/app";
 import type { AppError } from "./api/invoke";
+import { getSettings } from "./api/settings";
 import type { AppInfo } from "./bindings/AppInfo";
+import { applyTheme } from "./lib/theme";
 import { LicenseView } from "./views/LicenseView";
 import { OfflineWizard } from "./views/OfflineWizard";
+import { SettingsView } from "./views/SettingsView";
 
-type Tab = "license" | "offline";
+type Tab = "license" | "offline" | "settings";
+
+const TABS: Array<{ id: Tab; label: string }> = [
+  { id: "license", label: "License" },
+  { id: "offline", label: "Offline activation" },
+  { id: "settings", label: "Settings" },
+];
 
 export function App() {
   const [info, setInfo] = useState<AppInfo | null>(null);
   const [error, setError] = useState<AppError | null>(null);
   const [tab, setTab] = useState<Tab>("license");
+  // Bumped when Settings switch the server, so the License view checks afresh.
+  const [connection, setConnection] = useState(0);
 
   useEffect(() => {
     appInfo().then(setInfo, setError);
+    getSettings().then(
+      (view) => applyTheme(view.settings.theme),
+      () => applyTheme("system"),
+    );
   }, []);
+
+  function switched(next: AppInfo) {
+    setInfo(next);
+    setError(null);
+    setConnection((n) => n + 1);
+  }
 
   return (
     <div className="shell">
@@ -24,12 +45,18 @@ export function App() {
           <span className="brand-name">Licentric</span>
         </div>
         <nav className="tabs" aria-label="Views">
-          <button type="button" className={tab === "license" ? "tab active" : "tab"} aria-current={tab === "license" ? "page" : undefined} data-testid="tab-license" onClick={() => setTab("license")}>
-            License
-          </button>
-          <button type="button" className={tab === "offline" ? "tab active" : "tab"} aria-current={tab === "offline" ? "page" : undefined} data-testid="tab-offline" onClick={() => setTab("offline")}>
-            Offline activation
-          </button>
+          {TABS.map((t) => (
+            <button
+              key={t.id}
+              type="button"
+              className={tab === t.id ? "tab active" : "tab"}
+              aria-current={tab === t.id ? "page" : undefined}
+              data-testid={`tab-${t.id}`}
+              onClick={() => setTab(t.id)}
+            >
+              {t.label}
+            </button>
+          ))}
         </nav>
         <ServerBadge info={info} />
       </header>
@@ -39,11 +66,17 @@ export function App() {
             {error.message}
           </div>
         )}
-        {tab === "license" ? (
-          <LicenseView demoKey={info?.server.demoLicenseKey ?? null} />
-        ) : (
-          <OfflineWizard onDone={() => setTab("license")} />
+        {info?.server.problem && tab !== "settings" && (
+          <div className="alert alert-error" role="alert" data-testid="server-problem">
+            {info.server.problem}{" "}
+            <button type="button" className="button link" onClick={() => setTab("settings")}>
+              Open Settings
+            </button>
+          </div>
         )}
+        {tab === "license" && <LicenseView key={connection} demoKey={info?.server.demoLicenseKey ?? null} />}
+        {tab === "offline" && <OfflineWizard key={connection} onDone={() => setTab("license")} />}
+        {tab === "settings" && <SettingsView onSaved={switched} />}
       </main>
       <footer className="footer">{info ? `Licentric ${info.version}` : " "}</footer>
     </div>

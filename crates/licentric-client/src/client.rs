@@ -185,6 +185,18 @@ fn api_base(base_url: &str) -> Result<String, Error> {
     Ok(format!("{root}/api/v1"))
 }
 
+/// What `GET /api/v1/health` answers.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerHealth {
+    /// `ok` when the server and its database answer.
+    pub status: String,
+    /// The server's version.
+    pub version: String,
+    /// The server's clock.
+    pub time: chrono::DateTime<chrono::Utc>,
+}
+
 /// Which credential a request carries.
 #[derive(Clone, Copy)]
 pub(crate) enum Credential<'a> {
@@ -420,6 +432,25 @@ impl Licentric {
             idempotent: true,
         })
         .await
+    }
+
+    /// Asks the server whether it is up (`GET /api/v1/health`), with its version and clock.
+    /// No credential: a settings screen uses it to test a server URL before saving it.
+    pub async fn health(&self) -> Result<ServerHealth, Error> {
+        let (_, bytes) = self
+            .send(&Call::<()> {
+                method: Method::GET,
+                path: "/health".to_owned(),
+                credential: Credential::None,
+                query: &[],
+                body: None,
+                idempotent: true,
+            })
+            .await?;
+        serde_json::from_slice(&bytes).map_err(|e| Error::UnexpectedResponse {
+            url: format!("{}/health", self.api_base),
+            reason: format!("this does not look like a Licentric server ({e})"),
+        })
     }
 
     /// The JWKS (as published JSON) of an account's signing keys, for pinning. No

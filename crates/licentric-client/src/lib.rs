@@ -42,7 +42,7 @@ pub mod secrets;
 pub mod storage;
 
 pub use client::{
-    Licentric, LicentricBuilder, RetryPolicy, DEFAULT_BASE_URL, DEFAULT_CHECKOUT_TTL,
+    Licentric, LicentricBuilder, RetryPolicy, ServerHealth, DEFAULT_BASE_URL, DEFAULT_CHECKOUT_TTL,
     DEFAULT_TIMEOUT,
 };
 pub use error::{ApiError, Error};

@@ -366,6 +366,14 @@ impl LicenseClient {
         self.storage.dir()
     }
 
+    /// The key ids of the pinned public keys (empty when the client works online only).
+    pub fn public_key_ids(&self) -> Vec<String> {
+        self.public_keys
+            .iter()
+            .flat_map(|keys| keys.iter().map(|k| k.key_id().to_owned()))
+            .collect()
+    }
+
     /// This machine's fingerprint: HMAC-SHA256 of the OS machine id keyed by the product
     /// salt. The raw machine id never leaves this machine.
     pub fn fingerprint(&self) -> Result<String, LicenseError> {
@@ -678,10 +686,9 @@ impl LicenseClient {
             LicenseState::Grace { ends_at, time_left } => {
                 info.standing = Some(Standing::Grace);
                 info.grace_ends_at = Some(ends_at);
-                let days = time_left.num_days();
                 let message = format!(
                     "Offline grace period: {} left (until {}). Connect to the internet so the license can be checked.{offline_note}",
-                    if days >= 1 { format!("{days} day(s)") } else { format!("{} hour(s)", time_left.num_hours().max(0)) },
+                    time_left_in_words(time_left),
                     ends_at.format("%Y-%m-%d %H:%M UTC")
                 );
                 info.message = Some(message.clone());
@@ -1117,6 +1124,18 @@ impl Drop for HeartbeatHandle {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+    }
+}
+
+/// "3 days", "1 day", "5 hours": whole days rounded (as the desktop app shows dates),
+/// hours under a day.
+fn time_left_in_words(time_left: chrono::Duration) -> String {
+    let plural = |n: i64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    let seconds = time_left.num_seconds().max(0);
+    if seconds >= 86_400 {
+        plural((seconds + 43_200) / 86_400, "day")
+    } else {
+        plural(seconds / 3_600, "hour")
     }
 }
 

@@ -183,3 +183,25 @@ async fn requests_go_through_the_configured_proxy() {
         ["http://licensing.invalid/api/v1/licenses/validate-key"]
     );
 }
+
+#[tokio::test]
+async fn health_says_whether_a_url_is_a_licentric_server() {
+    let server = Server::start().await;
+    let client = Licentric::builder().base_url(server.url()).build().unwrap();
+    let health = client.health().await.unwrap();
+    assert_eq!(health.status, "ok");
+    assert_eq!(health.version, env!("CARGO_PKG_VERSION"));
+    assert_eq!(health.time, server.now(), "the server tells its own clock");
+
+    // Something else answering 200 on that path is not mistaken for a license server.
+    let other = axum::Router::new().route("/api/v1/health", axum::routing::get(|| async { "OK" }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let other_url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, other).await.unwrap() });
+    let client = Licentric::builder().base_url(other_url).build().unwrap();
+    let error = client.health().await.unwrap_err();
+    assert!(
+        matches!(&error, Error::UnexpectedResponse { reason, .. } if reason.contains("does not look like a Licentric server")),
+        "{error:?}"
+    );
+}

@@ -22,4 +22,12 @@ info: LicenseInfo | null,
 /**
  * The machine slots, when the server could be asked.
  */
-slots: Slots | null, };
+slots: Slots | null, 
+/**
+ * Whether this app is sending the heartbeats the license's policy requires.
+ */
+heartbeats: boolean, 
+/**
+ * When this was checked, by the app's clock: what "in 3 days" is counted from.
+ */
+checkedAt: string, };

@@ -14,6 +14,8 @@ const notActivated: View = {
   error: { code: "not_activated", message: "No license is activated on this machine." },
   info: null,
   slots: null,
+  heartbeats: false,
+  checkedAt: new Date().toISOString(),
 };
 
 const slots: Slots = {
@@ -32,7 +34,7 @@ const activeInfo: NonNullable<View["info"]> = {
     fingerprint: "f", heartbeatInterval: null,
 };
 
-const active: View = { licensed: true, error: null, info: activeInfo, slots };
+const active: View = { licensed: true, error: null, info: activeInfo, slots, heartbeats: false, checkedAt: new Date().toISOString() };
 
 afterEach(() => vi.restoreAllMocks());
 

@@ -48,7 +48,12 @@ export function LicenseView({ demoKey }: { demoKey: string | null }) {
     return (
       <section className="card" aria-busy={loading}>
         <h1>License</h1>
-        {failure ? (
+        {failure?.code === "server_unavailable" ? (
+          // The app shows why above, with the way to Settings.
+          <p className="muted" data-testid="no-server">
+            Your license appears here once a license server is set up.
+          </p>
+        ) : failure ? (
           <div className="alert alert-error" role="alert" data-testid="error-message">
             {failure.message}
           </div>
@@ -86,6 +91,8 @@ function StatusCard({ view, loading, onRefresh }: { view: View; loading: boolean
   const words = statusWords(view);
   const info = view.info;
   const message = view.licensed ? (view.error?.message ?? info?.message) : view.error?.message;
+  // "In 3 days" counts from the app's clock, which decided the status.
+  const now = new Date(view.checkedAt);
   return (
     <section className={`card status-card tone-${words.tone}`} aria-labelledby="license-heading" aria-busy={loading}>
       <div className="card-head">
@@ -111,7 +118,7 @@ function StatusCard({ view, loading, onRefresh }: { view: View; loading: boolean
             <>
               <dt>Expires</dt>
               <dd data-testid="license-expiry">
-                {formatDateTime(info.licenseExpiresAt)} ({relativeTo(info.licenseExpiresAt)})
+                {formatDateTime(info.licenseExpiresAt)} ({relativeTo(info.licenseExpiresAt, now)})
               </dd>
             </>
           )}
@@ -125,7 +132,7 @@ function StatusCard({ view, loading, onRefresh }: { view: View; loading: boolean
             <>
               <dt>Works offline until</dt>
               <dd data-testid="offline-until">
-                {formatDateTime(info.expiresAt)} ({relativeTo(info.expiresAt)})
+                {formatDateTime(info.expiresAt)} ({relativeTo(info.expiresAt, now)})
               </dd>
             </>
           )}
@@ -133,7 +140,16 @@ function StatusCard({ view, loading, onRefresh }: { view: View; loading: boolean
             <>
               <dt>Grace period ends</dt>
               <dd data-testid="grace-ends">
-                {formatDateTime(info.graceEndsAt)} ({relativeTo(info.graceEndsAt)})
+                {formatDateTime(info.graceEndsAt)} ({relativeTo(info.graceEndsAt, now)})
+              </dd>
+            </>
+          )}
+          {info.heartbeatInterval !== null && (
+            <>
+              <dt>Heartbeat</dt>
+              <dd data-testid="heartbeat">
+                Every {describeInterval(info.heartbeatInterval)}
+                {view.heartbeats ? ", sent while the app runs" : ", not being sent (activate this machine to start)"}
               </dd>
             </>
           )}
@@ -280,4 +296,10 @@ function DeactivateThis({ onDone }: { onDone: (view: View) => void }) {
       )}
     </section>
   );
+}
+
+function describeInterval(seconds: number): string {
+  if (seconds % 3600 === 0) return seconds === 3600 ? "hour" : `${seconds / 3600} hours`;
+  if (seconds % 60 === 0) return seconds === 60 ? "minute" : `${seconds / 60} minutes`;
+  return `${seconds} seconds`;
 }

@@ -5,6 +5,7 @@ import type { LicenseView } from "../bindings/LicenseView";
 import type { OfflineRequest } from "../bindings/OfflineRequest";
 import { checkKey } from "../lib/licenseKey";
 import { formatDateTime, relativeTo } from "../lib/time";
+import { copyText } from "../lib/clipboard";
 
 type Step = 1 | 2 | 3;
 
@@ -35,15 +36,7 @@ export function OfflineWizard({ onDone }: { onDone: () => void }) {
 
   async function copy() {
     if (!request) return;
-    try {
-      await navigator.clipboard.writeText(request.text);
-      setCopied(true);
-    } catch {
-      // Some web views refuse the clipboard API: select the text so Ctrl+C works.
-      const box = document.getElementById("request-text") as HTMLTextAreaElement | null;
-      box?.select();
-      setCopied(document.execCommand("copy"));
-    }
+    setCopied(await copyText(request.text, "request-text"));
   }
 
   async function importFile() {
@@ -175,7 +168,7 @@ export function OfflineWizard({ onDone }: { onDone: () => void }) {
             <dd className="mono">{result.info.licenseId}</dd>
             <dt>Works offline until</dt>
             <dd data-testid="file-expiry">
-              {result.info.expiresAt ? `${formatDateTime(result.info.expiresAt)} (${relativeTo(result.info.expiresAt)})` : "—"}
+              {result.info.expiresAt ? `${formatDateTime(result.info.expiresAt)} (${relativeTo(result.info.expiresAt, new Date(result.checkedAt))})` : "—"}
             </dd>
             <dt>License expires</dt>
             <dd>{result.info.licenseExpiresAt ? formatDateTime(result.info.licenseExpiresAt) : "Never"}</dd>
