@@ -54,6 +54,13 @@ pub fn run() {
             let notifier = Box::new(DesktopNotifier(app.handle().clone()));
             let state = tauri::async_runtime::block_on(state::AppState::start(config, notifier));
             app.manage(state);
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                for hour in 0.. {
+                    tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+                    handle.state::<state::AppState>().hourly(hour).await;
+                }
+            });
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![

@@ -318,9 +318,29 @@ impl AppState {
             .collect()
     }
 
-    /// The desktop notices about the license's time running out.
-    pub fn notices(&self) -> &Notices {
-        &self.notices
+    /// Shows the notice due for the license's latest facts, if any and if wanted.
+    pub fn review_notices(&self, info: &licentric_client::LicenseInfo) {
+        if self.settings().notifications {
+            self.notices.consider(info, self.now());
+        }
+    }
+
+    /// What runs every hour while the app is open, so notices come even when nobody
+    /// presses Refresh: the cached facts each time, a license check every sixth time
+    /// (which also notices the move from offline to grace) or when nothing is cached.
+    pub async fn hourly(&self, hour: u64) {
+        let Ok(client) = self.license() else {
+            return;
+        };
+        // A client that has not checked yet (just after Settings switched server) knows
+        // nothing to review.
+        if hour % 6 == 5 || client.get_license_info().is_none() {
+            let licensed = client.check_license().await;
+            self.keep_heartbeat(licensed);
+        }
+        if let Some(info) = client.get_license_info() {
+            self.review_notices(&info);
+        }
     }
 }
 
@@ -376,6 +396,44 @@ mod tests {
 
     impl Notifier for Silent {
         fn show(&self, _: &crate::notices::Notice) {}
+    }
+
+    #[derive(Debug, Default, Clone)]
+    struct Recorder(Arc<Mutex<Vec<crate::notices::Notice>>>);
+
+    impl Notifier for Recorder {
+        fn show(&self, notice: &crate::notices::Notice) {
+            self.0.lock().unwrap().push(notice.clone());
+        }
+    }
+
+    #[tokio::test]
+    async fn the_hourly_review_notifies_without_a_refresh_and_only_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = AppConfig::from_vars(None, None, dir.path().into());
+        // The demo license runs a year; 355 days on, it has 10 days left.
+        config.clock_offset = Some(chrono::Duration::days(355));
+        let recorder = Recorder::default();
+        let state = AppState::start(config, Box::new(recorder.clone())).await;
+        let key = state.server().demo_license_key.unwrap();
+        state.license().unwrap().activate(&key).await.unwrap();
+        assert!(recorder.0.lock().unwrap().is_empty());
+
+        // Turned off in Settings: nothing is shown.
+        let quiet = Settings {
+            notifications: false,
+            ..Settings::default()
+        };
+        state.apply(quiet).await.unwrap();
+        state.hourly(0).await;
+        assert!(recorder.0.lock().unwrap().is_empty());
+
+        state.apply(Settings::default()).await.unwrap();
+        state.hourly(1).await;
+        state.hourly(2).await;
+        let shown = recorder.0.lock().unwrap().clone();
+        assert_eq!(shown.len(), 1, "{shown:?}");
+        assert_eq!(shown[0].title, "Your license expires in 10 days");
     }
 
     #[tokio::test]

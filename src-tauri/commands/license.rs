@@ -92,8 +92,8 @@ pub(crate) async fn view(state: &AppState) -> Result<LicenseView, Error> {
     if let Some(error) = error.clone().filter(|e| e.code.as_str() != "not_activated") {
         state.remember("license check", Error::License(error));
     }
-    if let Some(info) = info.as_ref().filter(|_| state.settings().notifications) {
-        state.notices().consider(info, state.now());
+    if let Some(info) = &info {
+        state.review_notices(info);
     }
     // Slots come from the server; offline there are none to show.
     let slots = match info.as_ref().and_then(|i| i.last_online_at) {

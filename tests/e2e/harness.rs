@@ -361,6 +361,27 @@ impl App {
         }
     }
 
+    /// Shrinks the window and checks that nothing runs off its side.
+    pub fn assert_usable_at(&self, width: u32, height: u32) {
+        self.session.set_window_size(width, height);
+        std::thread::sleep(Duration::from_millis(300));
+        let sizes = self
+            .session
+            .execute("return [window.innerWidth, document.documentElement.scrollWidth];");
+        let (inner, scroll) = (
+            sizes[0].as_u64().unwrap_or(0),
+            sizes[1].as_u64().unwrap_or(u64::MAX),
+        );
+        assert!(
+            inner <= u64::from(width) + 20,
+            "the window did not shrink: {sizes}"
+        );
+        assert!(
+            scroll <= inner,
+            "horizontal overflow at {width}x{height}: {sizes}"
+        );
+    }
+
     /// Waits until the desktop's notification daemon has shown a notification whose
     /// title contains `title`; returns everything it logged about it.
     pub fn wait_for_notification(&self, title: &str) -> String {

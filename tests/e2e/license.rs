@@ -72,17 +72,7 @@ fn activate_see_the_slots_fill_and_free_another_machine() {
     app.screenshot("freed");
 
     // The smallest window the app allows is still usable: nothing runs off the side.
-    app.session.set_window_size(800, 600);
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    let width = app
-        .session
-        .execute("return [window.innerWidth, document.documentElement.scrollWidth];");
-    let (inner, scroll) = (
-        width[0].as_u64().unwrap_or(0),
-        width[1].as_u64().unwrap_or(u64::MAX),
-    );
-    assert!(inner <= 820, "the window did not shrink: {width}");
-    assert!(scroll <= inner, "horizontal overflow at 800x600: {width}");
+    app.assert_usable_at(800, 600);
     app.screenshot("800x600");
 }
 
@@ -192,6 +182,40 @@ fn days_offline_later_the_grace_period_counts_down_and_the_desktop_says_so() {
         "{}",
         app.notifications()
     );
+}
+
+#[test]
+#[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: run scripts/test"]
+fn a_clock_set_back_does_not_buy_time_and_says_what_to_do() {
+    let mut server = TestServer::start();
+    let home = HomeDirs::new();
+    let launch = Launch {
+        home: home.home(),
+        ..server.launch()
+    };
+    {
+        let app = App::launch("license-clock-activate", launch.clone());
+        activate(&app, &server.demo.license_key);
+        wait_text(&app, STATUS, "Active");
+    }
+    server.stop();
+
+    // Offline, with the clock three days behind what the app has already seen.
+    let mut app = App::launch(
+        "license-clock-back",
+        Launch {
+            clock_offset_days: Some(-3),
+            ..launch
+        },
+    );
+    wait_text(&app, STATUS, "Clock problem");
+    let message = wait_text(&app, MESSAGE, "behind a time this app already trusted");
+    assert!(message.contains("Set the clock"), "{message}");
+    assert!(
+        app.session.find("[data-testid=offline-until]").is_none(),
+        "no offline days are counted from a clock set back"
+    );
+    app.screenshot("clock-set-back");
 }
 
 #[test]

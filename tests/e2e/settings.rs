@@ -126,6 +126,10 @@ fn a_keyboard_alone_activates_and_the_dark_theme_applies() {
     app.click(SAVE);
     app.wait_text("[data-testid=settings-saved]", "Settings saved");
     app.screenshot("dark-settings");
+    app.click("[data-testid=server-remote]");
+    app.assert_usable_at(800, 600);
+    app.screenshot("settings-800x600");
+    app.click("[data-testid=server-local]");
     app.click("[data-testid=tab-license]");
     app.wait_text(STATUS, "Active");
     assert_eq!(app.session.execute(background), "rgb(21, 22, 28)");

@@ -107,3 +107,19 @@ function nth(elements: HTMLElement[], index: number): HTMLElement {
   if (!element) throw new Error(`no element ${index}`);
   return element;
 }
+
+test("with the clock set back, dates are shown but nothing is counted from that clock", async () => {
+  const tampered: View = {
+    ...active,
+    licensed: false,
+    slots: null,
+    error: { code: "clock_tampered", message: "The system clock is behind a time this app already trusted. Set the clock to the correct time." },
+    info: { ...activeInfo, standing: "clock_tampered", expiresAt: "2026-12-06T11:52:00Z" },
+  };
+  vi.spyOn(license, "licenseStatus").mockResolvedValue(tampered);
+  render(<LicenseView demoKey={null} />);
+  expect(await screen.findByTestId("status-label")).toHaveTextContent("Clock problem");
+  expect(screen.getByTestId("status-message")).toHaveTextContent("Set the clock");
+  expect(screen.getByTestId("license-expiry").textContent).not.toMatch(/\(in /);
+  expect(screen.queryByTestId("offline-until")).toBeNull();
+});

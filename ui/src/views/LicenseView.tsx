@@ -91,8 +91,11 @@ function StatusCard({ view, loading, onRefresh }: { view: View; loading: boolean
   const words = statusWords(view);
   const info = view.info;
   const message = view.licensed ? (view.error?.message ?? info?.message) : view.error?.message;
-  // "In 3 days" counts from the app's clock, which decided the status.
+  // "In 3 days" counts from the app's clock, which decided the status; a clock set back
+  // cannot count anything, so then only dates are shown.
   const now = new Date(view.checkedAt);
+  const clockTrusted = info?.standing !== "clock_tampered";
+  const when = (iso: string) => (clockTrusted ? `${formatDateTime(iso)} (${relativeTo(iso, now)})` : formatDateTime(iso));
   return (
     <section className={`card status-card tone-${words.tone}`} aria-labelledby="license-heading" aria-busy={loading}>
       <div className="card-head">
@@ -118,7 +121,7 @@ function StatusCard({ view, loading, onRefresh }: { view: View; loading: boolean
             <>
               <dt>Expires</dt>
               <dd data-testid="license-expiry">
-                {formatDateTime(info.licenseExpiresAt)} ({relativeTo(info.licenseExpiresAt, now)})
+                {when(info.licenseExpiresAt)}
               </dd>
             </>
           )}
@@ -128,19 +131,19 @@ function StatusCard({ view, loading, onRefresh }: { view: View; loading: boolean
               <dd data-testid="last-online">{formatDateTime(info.lastOnlineAt)}</dd>
             </>
           )}
-          {info.expiresAt && (
+          {info.expiresAt && clockTrusted && (
             <>
               <dt>Works offline until</dt>
               <dd data-testid="offline-until">
-                {formatDateTime(info.expiresAt)} ({relativeTo(info.expiresAt, now)})
+                {when(info.expiresAt)}
               </dd>
             </>
           )}
-          {info.graceEndsAt && (
+          {info.graceEndsAt && clockTrusted && (
             <>
               <dt>Grace period ends</dt>
               <dd data-testid="grace-ends">
-                {formatDateTime(info.graceEndsAt)} ({relativeTo(info.graceEndsAt, now)})
+                {when(info.graceEndsAt)}
               </dd>
             </>
           )}
