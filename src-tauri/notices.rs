@@ -59,7 +59,8 @@ impl Deadline {
             1 => "in 1 day".to_owned(),
             n => format!("in {n} days"),
         };
-        let date = at.format("%-d %B %Y");
+        // The day as the user's calendar has it, like the License view's dates.
+        let date = at.with_timezone(&chrono::Local).format("%-d %B %Y");
         match self {
             Self::LicenseExpires => Notice {
                 title: format!("Your license expires {when}"),
@@ -83,10 +84,16 @@ impl Deadline {
     }
 }
 
-/// The most urgent notice due for `info` at `now`, with the deadline's key and threshold.
-fn due(info: &LicenseInfo, now: DateTime<Utc>) -> Option<(String, i64, Notice)> {
+/// The notices due for `info` at `now`, most urgent first, each with its deadline's key
+/// and the threshold reached.
+fn due(info: &LicenseInfo, now: DateTime<Utc>) -> Vec<(String, i64, Notice)> {
     let mut deadlines = Vec::new();
-    if let Some(at) = info.license_expires_at {
+    // A suspended, revoked or banned license will not be saved by renewing it.
+    let renewable = !matches!(
+        info.status.as_deref(),
+        Some("suspended" | "revoked" | "banned")
+    );
+    if let Some(at) = info.license_expires_at.filter(|_| renewable) {
         deadlines.push((Deadline::LicenseExpires, at));
     }
     match info.standing {
@@ -98,7 +105,7 @@ fn due(info: &LicenseInfo, now: DateTime<Utc>) -> Option<(String, i64, Notice)> 
         }
         _ => {}
     }
-    deadlines
+    let mut due: Vec<_> = deadlines
         .into_iter()
         .filter_map(|(deadline, at)| {
             let seconds = (at - now).num_seconds();
@@ -113,10 +120,13 @@ fn due(info: &LicenseInfo, now: DateTime<Utc>) -> Option<(String, i64, Notice)> 
                 .filter(|t| days <= *t)
                 .min()?;
             let key = format!("{}@{}", deadline.name(), at.to_rfc3339());
-            Some((days, key, threshold, deadline.notice(seconds, at)))
+            Some((seconds, key, threshold, deadline.notice(seconds, at)))
         })
-        .min_by_key(|(days, ..)| *days)
+        .collect();
+    due.sort_by_key(|(seconds, ..)| *seconds);
+    due.into_iter()
         .map(|(_, key, threshold, notice)| (key, threshold, notice))
+        .collect()
 }
 
 /// The notices shown so far, and where they are shown.
@@ -144,21 +154,28 @@ impl Notices {
 
     /// Shows the notice due for `info` at `now`, unless it was shown already. Returns it.
     pub fn consider(&self, info: &LicenseInfo, now: DateTime<Utc>) -> Option<Notice> {
-        let (key, threshold, notice) = due(info, now)?;
         let mut shown = self.shown.lock().unwrap_or_else(|p| p.into_inner());
-        if shown.get(&key).is_some_and(|sent| *sent <= threshold) {
-            return None;
-        }
+        // The most urgent deadline not yet told at its current threshold.
+        let (key, threshold, notice) = due(info, now)
+            .into_iter()
+            .find(|(key, threshold, _)| shown.get(key).is_none_or(|sent| sent > threshold))?;
         shown.insert(key, threshold);
-        if let Err(error) = serde_json::to_vec(&*shown)
-            .map_err(std::io::Error::other)
-            .and_then(|bytes| std::fs::write(&self.file, bytes))
-        {
+        if let Err(error) = self.remember(&shown) {
             tracing::warn!(%error, "cannot remember the notice shown; it may be shown again");
         }
         drop(shown);
         self.notifier.show(&notice);
         Some(notice)
+    }
+
+    /// Writes what was shown atomically: a crash mid-write must not bring old notices back.
+    fn remember(&self, shown: &BTreeMap<String, i64>) -> std::io::Result<()> {
+        let folder = self.file.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(folder)?;
+        let mut temp = tempfile::NamedTempFile::new_in(folder)?;
+        std::io::Write::write_all(&mut temp, &serde_json::to_vec(shown)?)?;
+        temp.persist(&self.file).map_err(|e| e.error)?;
+        Ok(())
     }
 }
 
@@ -258,6 +275,12 @@ mod tests {
             .consider(&offline, at(0) + chrono::Duration::hours(1))
             .unwrap();
         assert_eq!(notice.title, "Connect to the internet in 2 days");
+
+        // A suspended license is not told to renew.
+        let mut suspended = info(Standing::NotLicensed);
+        suspended.status = Some("suspended".into());
+        suspended.license_expires_at = Some(at(5));
+        assert_eq!(notices.consider(&suspended, at(0)), None);
 
         // The most urgent deadline wins when two are near.
         let mut both = info(Standing::Grace);

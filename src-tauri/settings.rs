@@ -51,7 +51,7 @@ impl Default for Settings {
 }
 
 /// The colour theme.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 pub enum Theme {
@@ -61,6 +61,18 @@ pub enum Theme {
     Light,
     /// Always dark.
     Dark,
+}
+
+impl<'de> Deserialize<'de> for Theme {
+    /// A theme this version does not know (saved by a newer one) reads as `system`, rather
+    /// than making the whole settings file unreadable.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(match String::deserialize(deserializer)?.as_str() {
+            "light" => Self::Light,
+            "dark" => Self::Dark,
+            _ => Self::System,
+        })
+    }
 }
 
 /// One problem with one field, for the Settings view to show beside it.
@@ -106,6 +118,40 @@ impl Settings {
             proxy: self.proxy.trim().to_owned(),
             ..self.clone()
         }
+    }
+
+    /// The proxy in use: none for the local server, which is on this computer.
+    pub fn effective_proxy(&self) -> &str {
+        if self.local_server {
+            ""
+        } else {
+            self.proxy.trim()
+        }
+    }
+
+    /// Refuses a server URL or proxy that should not be contacted (credentials in it,
+    /// not http): what Test connection checks before it sends anything.
+    pub fn check_addresses(&self) -> Result<(), Error> {
+        match self
+            .problems()
+            .into_iter()
+            .find(|p| p.blocking && (p.field == "serverUrl" || p.field == "proxy"))
+        {
+            Some(problem) => Err(Error::InvalidInput(problem.message)),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether both describe the same connection (server, product, key and proxy).
+    pub fn connection_eq(&self, other: &Self) -> bool {
+        let (a, b) = (self.normalized(), other.normalized());
+        a.local_server == b.local_server
+            && a.proxy == b.proxy
+            && (a.local_server
+                || (a.server_url == b.server_url
+                    && a.product_id == b.product_id
+                    && a.product_salt == b.product_salt
+                    && a.public_key == b.public_key))
     }
 
     /// Every problem with these settings: errors block saving, warnings do not.
@@ -173,7 +219,7 @@ impl Settings {
         match std::fs::read(file(data_dir)) {
             Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
                 Error::InvalidInput(format!(
-                    "The saved settings in {} cannot be read ({e}). Fix or delete that file, then restart the app.",
+                    "The saved settings in {} cannot be read ({e}).",
                     file(data_dir).display()
                 ))
             }),
@@ -203,6 +249,26 @@ impl Settings {
             ))
         })
     }
+}
+
+/// `url` as it may be shown: without a user name or password, should it carry one.
+pub fn shown_url(text: &str) -> String {
+    match url::Url::parse(text.trim()) {
+        Ok(mut url) if !url.username().is_empty() || url.password().is_some() => {
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            url.to_string().trim_end_matches('/').to_owned()
+        }
+        _ => text.trim().to_owned(),
+    }
+}
+
+/// Moves an unreadable settings file aside (`settings.json.bad`), so that the next save
+/// does not destroy what the user may want to repair. Returns where it went.
+pub fn set_aside(data_dir: &Path) -> std::io::Result<PathBuf> {
+    let aside = data_dir.join("settings.json.bad");
+    std::fs::rename(file(data_dir), &aside)?;
+    Ok(aside)
 }
 
 /// Where the settings are saved.
@@ -354,6 +420,37 @@ mod tests {
     }
 
     #[test]
+    fn credentials_are_never_shown_and_addresses_are_checked_before_contact() {
+        assert_eq!(
+            shown_url("https://user:secret@licensing.example.com/"),
+            "https://licensing.example.com"
+        );
+        assert_eq!(shown_url("not a url"), "not a url");
+        let proxy_with_password = Settings {
+            proxy: "http://user:secret@proxy.example.com:3128".into(),
+            ..remote()
+        };
+        let message = proxy_with_password
+            .check_addresses()
+            .unwrap_err()
+            .to_string();
+        assert!(!message.contains("secret"), "{message}");
+        // A missing product does not stop a connection test.
+        let no_product = Settings {
+            product_id: String::new(),
+            ..remote()
+        };
+        assert!(no_product.check_addresses().is_ok());
+        // The local server is on this computer: never through the proxy.
+        let local = Settings {
+            local_server: true,
+            proxy: "http://proxy.example.com:3128".into(),
+            ..remote()
+        };
+        assert_eq!(local.effective_proxy(), "");
+    }
+
+    #[test]
     fn plain_http_is_a_warning_except_on_this_computer() {
         let far = Settings {
             server_url: "http://licensing.example.com".into(),
@@ -408,6 +505,14 @@ mod tests {
 
         std::fs::write(file(dir.path()), "{ half a file").unwrap();
         let message = Settings::load(dir.path()).unwrap_err().to_string();
-        assert!(message.contains("Fix or delete that file"), "{message}");
+        assert!(message.contains("cannot be read"), "{message}");
+        let aside = set_aside(dir.path()).unwrap();
+        assert_eq!(std::fs::read_to_string(aside).unwrap(), "{ half a file");
+        assert_eq!(Settings::load(dir.path()).unwrap(), None);
+
+        // A theme from a newer version is not a broken file.
+        std::fs::write(file(dir.path()), r#"{"theme": "sepia"}"#).unwrap();
+        let loaded = Settings::load(dir.path()).unwrap().unwrap();
+        assert_eq!(loaded.theme, Theme::System);
     }
 }

@@ -70,9 +70,10 @@ pub struct RecentError {
     pub message: String,
 }
 
-/// The license server in use and the product's license client.
+/// The license server in use and the product's license client. A command takes the
+/// current one when it starts (`AppState::connection`) and uses it throughout.
 #[derive(Debug)]
-struct Connection {
+pub struct Connection {
     license: Result<Arc<LicenseClient>, String>,
     server: ServerInfo,
     heartbeat: Mutex<Option<HeartbeatHandle>>,
@@ -82,6 +83,39 @@ struct Connection {
 }
 
 impl Connection {
+    /// The product's license client, or why there is none.
+    pub fn license(&self) -> Result<&Arc<LicenseClient>, Error> {
+        self.license
+            .as_ref()
+            .map_err(|problem| Error::ServerUnavailable(problem.clone()))
+    }
+
+    /// Which server this connection talks to.
+    pub fn server(&self) -> &ServerInfo {
+        &self.server
+    }
+
+    /// Starts heartbeats when the license's policy requires them (once), or stops them
+    /// when no license is active.
+    pub fn keep_heartbeat(&self, licensed: bool) {
+        let mut heartbeat = self.heartbeat.lock().unwrap_or_else(|p| p.into_inner());
+        if !licensed {
+            *heartbeat = None;
+        } else if heartbeat.is_none() {
+            if let Ok(client) = &self.license {
+                *heartbeat = client.start_heartbeat_if_required();
+            }
+        }
+    }
+
+    /// Whether heartbeats are being sent.
+    pub fn heartbeat_running(&self) -> bool {
+        self.heartbeat
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+    }
+
     async fn open(
         data_dir: &Path,
         settings: &Settings,
@@ -108,6 +142,7 @@ impl Connection {
                     product_salt: DEMO_PRODUCT_SALT.to_owned(),
                     public_key,
                     server_url: url.clone(),
+                    proxy: String::new(),
                     ..settings.clone()
                 };
                 Self {
@@ -150,7 +185,8 @@ impl Connection {
         Self {
             server: ServerInfo {
                 mode: ServerMode::Remote,
-                url: Some(settings.server_url.clone()).filter(|u| !u.is_empty()),
+                url: Some(crate::settings::shown_url(&settings.server_url))
+                    .filter(|u| !u.is_empty()),
                 problem: license.as_ref().err().cloned(),
                 demo_license_key: None,
             },
@@ -171,6 +207,7 @@ pub struct AppState {
     connection: RwLock<Arc<Connection>>,
     switching: tokio::sync::Mutex<()>,
     recent_errors: Mutex<VecDeque<RecentError>>,
+    settings_problem: Mutex<Option<String>>,
     notices: Notices,
 }
 
@@ -185,10 +222,23 @@ impl AppState {
         };
         let defaults = config.default_settings();
         let mut recent_errors = VecDeque::new();
+        let mut settings_problem = None;
         let settings = match Settings::load(&config.data_dir) {
             Ok(saved) => saved.unwrap_or_else(|| defaults.clone()),
             Err(error) => {
-                recent_errors.push_back(recent_error(clock.now(), "opening settings", &error));
+                let kept = match crate::settings::set_aside(&config.data_dir) {
+                    Ok(aside) => format!("They were kept as {}", aside.display()),
+                    Err(e) => format!("They could not be moved aside ({e})"),
+                };
+                let problem = format!(
+                    "{error} {kept}, and the app uses its default settings: check Settings and save them again."
+                );
+                recent_errors.push_back(recent_error(
+                    clock.now(),
+                    "opening settings",
+                    &Error::InvalidInput(problem.clone()),
+                ));
+                settings_problem = Some(problem);
                 defaults.clone()
             }
         };
@@ -202,22 +252,25 @@ impl AppState {
             connection: RwLock::new(Arc::new(connection)),
             switching: tokio::sync::Mutex::new(()),
             recent_errors: Mutex::new(recent_errors),
+            settings_problem: Mutex::new(settings_problem),
         }
     }
 
-    fn connection(&self) -> Arc<Connection> {
-        self.connection
-            .read()
+    /// Why the saved settings were not used at start, until the user saves new ones.
+    pub fn settings_problem(&self) -> Option<String> {
+        self.settings_problem
+            .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
     }
 
-    /// The product's license client, or why there is none.
-    pub fn license(&self) -> Result<Arc<LicenseClient>, Error> {
-        self.connection()
-            .license
+    /// The connection in use now. A command holds it until it ends, so a switch of
+    /// server in Settings never pulls the server from under it.
+    pub fn connection(&self) -> Arc<Connection> {
+        self.connection
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
             .clone()
-            .map_err(Error::ServerUnavailable)
     }
 
     /// Where the app keeps its files.
@@ -254,6 +307,15 @@ impl AppState {
         let _one_switch_at_a_time = self.switching.lock().await;
         let settings = settings.check()?;
         settings.save(&self.data_dir)?;
+        *self
+            .settings_problem
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = None;
+        if settings.connection_eq(&self.settings()) {
+            // Only notifications or the theme changed: the connection stays as it is.
+            *self.settings.write().unwrap_or_else(|p| p.into_inner()) = settings;
+            return Ok(self.server());
+        }
         let running_local = self.connection().local.clone();
         let next = Connection::open(&self.data_dir, &settings, &self.clock, running_local).await;
         let server = next.server.clone();
@@ -262,32 +324,6 @@ impl AppState {
         // used) stops when the last command holding it finishes.
         *self.connection.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(next);
         Ok(server)
-    }
-
-    /// Starts heartbeats when the license's policy requires them (once), or stops them
-    /// when no license is active.
-    pub fn keep_heartbeat(&self, licensed: bool) {
-        let connection = self.connection();
-        let mut heartbeat = connection
-            .heartbeat
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        if !licensed {
-            *heartbeat = None;
-        } else if heartbeat.is_none() {
-            if let Ok(client) = &connection.license {
-                *heartbeat = client.start_heartbeat_if_required();
-            }
-        }
-    }
-
-    /// Whether heartbeats are being sent.
-    pub fn heartbeat_running(&self) -> bool {
-        self.connection()
-            .heartbeat
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_some()
     }
 
     /// Remembers an error a person met, for the diagnostics export; returns it unchanged.
@@ -329,14 +365,15 @@ impl AppState {
     /// presses Refresh: the cached facts each time, a license check every sixth time
     /// (which also notices the move from offline to grace) or when nothing is cached.
     pub async fn hourly(&self, hour: u64) {
-        let Ok(client) = self.license() else {
+        let connection = self.connection();
+        let Ok(client) = connection.license() else {
             return;
         };
         // A client that has not checked yet (just after Settings switched server) knows
         // nothing to review.
         if hour % 6 == 5 || client.get_license_info().is_none() {
             let licensed = client.check_license().await;
-            self.keep_heartbeat(licensed);
+            connection.keep_heartbeat(licensed);
         }
         if let Some(info) = client.get_license_info() {
             self.review_notices(&info);
@@ -416,7 +453,14 @@ mod tests {
         let recorder = Recorder::default();
         let state = AppState::start(config, Box::new(recorder.clone())).await;
         let key = state.server().demo_license_key.unwrap();
-        state.license().unwrap().activate(&key).await.unwrap();
+        state
+            .connection()
+            .license()
+            .unwrap()
+            .clone()
+            .activate(&key)
+            .await
+            .unwrap();
         assert!(recorder.0.lock().unwrap().is_empty());
 
         // Turned off in Settings: nothing is shown.
@@ -434,6 +478,30 @@ mod tests {
         let shown = recorder.0.lock().unwrap().clone();
         assert_eq!(shown.len(), 1, "{shown:?}");
         assert_eq!(shown[0].title, "Your license expires in 10 days");
+    }
+
+    #[tokio::test]
+    async fn broken_saved_settings_are_kept_aside_and_said_until_saved_again() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(crate::settings::file(dir.path()), "{ torn").unwrap();
+        let config = AppConfig::from_vars(None, None, dir.path().into());
+        let state = AppState::start(config, Box::new(Silent)).await;
+        let problem = state.settings_problem().unwrap();
+        assert!(problem.contains("settings.json.bad"), "{problem}");
+        assert!(problem.contains("check Settings and save"), "{problem}");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("settings.json.bad")).unwrap(),
+            "{ torn"
+        );
+        assert_eq!(
+            state.server().mode,
+            ServerMode::Local,
+            "the defaults are in use"
+        );
+        assert_eq!(state.recent_errors()[0].during, "opening settings");
+
+        state.apply(Settings::default()).await.unwrap();
+        assert_eq!(state.settings_problem(), None);
     }
 
     #[tokio::test]
@@ -462,14 +530,47 @@ mod tests {
             product_salt: "salt".into(),
             ..Settings::default()
         };
+        // A command that began on the local server keeps it while the switch happens.
+        let in_flight = state.connection();
         let server = state.apply(remote.clone()).await.unwrap();
         assert_eq!(server.mode, ServerMode::Remote);
+        let key = local.demo_license_key.clone().unwrap();
+        let slots = in_flight.license().unwrap().overview(Some(&key)).await;
+        assert!(slots.is_ok(), "{slots:?}");
+        // When it ends, the local server, used by nothing any more, stops.
+        let health = format!("{}/api/v1/health", local.url.clone().unwrap());
+        assert!(reqwest::get(&health).await.is_ok(), "up while in use");
+        drop(in_flight);
+        let mut stopped = false;
+        for _ in 0..50 {
+            if reqwest::get(&health).await.is_err() {
+                stopped = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(stopped, "the old local server still answers");
         assert_eq!(server.url.as_deref(), Some("http://127.0.0.1:9"));
         assert_eq!(state.settings(), remote);
-        assert_eq!(Settings::load(dir.path()).unwrap(), Some(remote));
-        let client = state.license().unwrap();
+        assert_eq!(Settings::load(dir.path()).unwrap(), Some(remote.clone()));
+        let connection = state.connection();
+        let client = connection.license().unwrap();
         assert!(!client.check_license().await);
         assert_eq!(client.get_error().unwrap().code.as_str(), "not_activated");
+
+        // Notifications and theme alone keep the connection (and its cached license).
+        let before = state.connection().license().unwrap().clone();
+        let quieter = Settings {
+            notifications: false,
+            theme: crate::settings::Theme::Dark,
+            ..remote.clone()
+        };
+        state.apply(quieter.clone()).await.unwrap();
+        assert!(Arc::ptr_eq(
+            &before,
+            &state.connection().license().unwrap().clone()
+        ));
+        assert_eq!(state.settings(), quieter);
 
         // And back: the local server starts again with the same demo data.
         let back = state.apply(Settings::default()).await.unwrap();

@@ -14,14 +14,17 @@ pub struct AppInfo {
     pub version: String,
     /// The license server in use.
     pub server: ServerInfo,
+    /// Why the saved settings could not be used, until new ones are saved.
+    pub settings_problem: Option<String>,
 }
 
 impl AppInfo {
     /// This app, talking to `server`.
-    pub fn new(server: ServerInfo) -> Self {
+    pub fn new(server: ServerInfo, settings_problem: Option<String>) -> Self {
         Self {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             server,
+            settings_problem,
         }
     }
 }
@@ -29,5 +32,5 @@ impl AppInfo {
 /// The app's version and which license server it talks to.
 #[tauri::command]
 pub fn app_info(state: State<'_, AppState>) -> AppInfo {
-    AppInfo::new(state.server())
+    AppInfo::new(state.server(), state.settings_problem())
 }

@@ -7,7 +7,10 @@ use licentric_core::wire::{HeartbeatStatus, LicenseOverview, Platform};
 use serde::Serialize;
 use tauri::State;
 
-use crate::{error::Error, state::AppState};
+use crate::{
+    error::Error,
+    state::{AppState, Connection},
+};
 
 /// What the License view shows.
 #[derive(Debug, Clone, Serialize)]
@@ -82,10 +85,10 @@ fn slots(overview: LicenseOverview, fingerprint: Option<&str>) -> Slots {
     }
 }
 
-pub(crate) async fn view(state: &AppState) -> Result<LicenseView, Error> {
-    let client = state.license()?;
+pub(crate) async fn view(state: &AppState, connection: &Connection) -> Result<LicenseView, Error> {
+    let client = connection.license()?;
     let licensed = client.check_license().await;
-    state.keep_heartbeat(licensed);
+    connection.keep_heartbeat(licensed);
     let info = client.get_license_info();
     let fingerprint = client.fingerprint().ok();
     let error = client.get_error();
@@ -109,7 +112,7 @@ pub(crate) async fn view(state: &AppState) -> Result<LicenseView, Error> {
         error,
         info,
         slots,
-        heartbeats: state.heartbeat_running(),
+        heartbeats: connection.heartbeat_running(),
         checked_at: state.now(),
     })
 }
@@ -117,7 +120,7 @@ pub(crate) async fn view(state: &AppState) -> Result<LicenseView, Error> {
 /// Checks the license (online when possible) and reports everything the view shows.
 #[tauri::command]
 pub async fn license_status(state: State<'_, AppState>) -> Result<LicenseView, Error> {
-    view(&state)
+    view(&state, &state.connection())
         .await
         .map_err(|e| state.remember("license_status", e))
 }
@@ -130,8 +133,9 @@ pub async fn activate_license(
 ) -> Result<LicenseView, Error> {
     async {
         let key = parse_key(&key)?;
-        state.license()?.activate(key.as_str()).await?;
-        view(&state).await
+        let connection = state.connection();
+        connection.license()?.activate(key.as_str()).await?;
+        view(&state, &connection).await
     }
     .await
     .map_err(|e| state.remember("activate_license", e))
@@ -144,7 +148,8 @@ pub async fn license_slots(
     key: Option<String>,
 ) -> Result<Slots, Error> {
     async {
-        let client = state.license()?;
+        let connection = state.connection();
+        let client = connection.license()?;
         let key = key.as_deref().map(parse_key).transpose()?;
         let overview = client
             .overview(key.as_ref().map(LicenseKey::as_str))
@@ -163,7 +168,8 @@ pub async fn deactivate_machine(
     key: Option<String>,
 ) -> Result<Slots, Error> {
     async {
-        let client = state.license()?;
+        let connection = state.connection();
+        let client = connection.license()?;
         let key = key.as_deref().map(parse_key).transpose()?;
         client
             .deactivate_machine(&machine_id, key.as_ref().map(LicenseKey::as_str))
@@ -181,8 +187,9 @@ pub async fn deactivate_machine(
 #[tauri::command]
 pub async fn deactivate_this_machine(state: State<'_, AppState>) -> Result<LicenseView, Error> {
     async {
-        state.license()?.deactivate().await?;
-        view(&state).await
+        let connection = state.connection();
+        connection.license()?.deactivate().await?;
+        view(&state, &connection).await
     }
     .await
     .map_err(|e| state.remember("deactivate_this_machine", e))

@@ -32,6 +32,7 @@ pub async fn offline_request(
     key: String,
 ) -> Result<OfflineRequest, Error> {
     let text = state
+        .connection()
         .license()?
         .activation_request(&key)
         .map_err(|e| state.remember("offline_request", e.into()))?;
@@ -57,11 +58,12 @@ pub async fn import_license_file(
     text: String,
     key: Option<String>,
 ) -> Result<LicenseView, Error> {
-    state
+    let connection = state.connection();
+    connection
         .license()?
         .import_license_file(&normalize_pasted(&text), key.as_deref())
         .map_err(|e| state.remember("import_license_file", e.into()))?;
-    view(&state).await
+    view(&state, &connection).await
 }
 
 fn qr_svg(text: &str) -> Result<String, Error> {

@@ -79,7 +79,7 @@ pub async fn save_settings(
         .apply(settings)
         .await
         .map_err(|e| state.remember("save_settings", e))?;
-    Ok(AppInfo::new(server))
+    Ok(AppInfo::new(server, state.settings_problem()))
 }
 
 /// Asks the server the settings name (through their proxy) whether it is up.
@@ -88,14 +88,17 @@ pub async fn test_connection(
     state: State<'_, AppState>,
     settings: Settings,
 ) -> Result<ConnectionTest, Error> {
-    let url = if settings.local_server {
-        state.server().url.unwrap_or_default()
-    } else {
-        settings.server_url.clone()
-    };
-    probe(&url, &settings.proxy, state.now())
-        .await
-        .map_err(|e| state.remember("test_connection", e))
+    async {
+        settings.check_addresses()?;
+        let url = if settings.local_server {
+            state.server().url.unwrap_or_default()
+        } else {
+            settings.server_url.clone()
+        };
+        probe(&url, settings.effective_proxy(), state.now()).await
+    }
+    .await
+    .map_err(|e| state.remember("test_connection", e))
 }
 
 async fn probe(url: &str, proxy: &str, now: DateTime<Utc>) -> Result<ConnectionTest, Error> {
@@ -151,10 +154,11 @@ pub async fn export_diagnostics(state: State<'_, AppState>) -> Result<Diagnostic
 
 async fn diagnostics(state: &AppState) -> String {
     let settings = state.settings();
-    let server = state.server();
+    let connection = state.connection();
+    let server = connection.server().clone();
     let now = state.now();
     let reachable = match &server.url {
-        Some(url) => match probe(url, &settings.proxy, now).await {
+        Some(url) => match probe(url, settings.effective_proxy(), now).await {
             Ok(test) => json!({ "ok": true, "version": test.version, "note": test.message }),
             Err(error) => {
                 json!({ "ok": false, "code": error.code(), "note": crate::error::CommandError::from(&error).message })
@@ -162,7 +166,7 @@ async fn diagnostics(state: &AppState) -> String {
         },
         None => json!({ "ok": false, "note": "no server in use" }),
     };
-    let client = state.license().ok();
+    let client = connection.license().ok();
     let info = client.as_ref().and_then(|c| c.get_license_info());
     let error = client.as_ref().and_then(|c| c.get_error());
     let fingerprint = client.as_ref().and_then(|c| c.fingerprint().ok());
@@ -212,7 +216,7 @@ async fn diagnostics(state: &AppState) -> String {
             "maxMachines": i.max_machines,
             "entitlements": i.entitlements,
             "heartbeatIntervalSeconds": i.heartbeat_interval,
-            "heartbeatsRunning": state.heartbeat_running(),
+            "heartbeatsRunning": connection.heartbeat_running(),
         })),
         "outcome": error.as_ref().map(|e| json!({ "code": e.code.as_str(), "message": e.message })),
         "settings": {
@@ -292,7 +296,8 @@ mod tests {
         );
         let state = AppState::start(config, Box::new(Silent)).await;
         let key = state.server().demo_license_key.unwrap();
-        let client = state.license().unwrap();
+        let connection = state.connection();
+        let client = connection.license().unwrap();
         client.activate(&key).await.unwrap();
         assert!(client.check_license().await);
         // An error that quotes the key, as a careless message might.

@@ -150,6 +150,29 @@ impl TestServer {
             .total
     }
 
+    /// Makes the demo policy require a heartbeat every `seconds` (60 at the least).
+    pub fn require_heartbeats(&self, seconds: u32) {
+        let update = licentric_core::wire::PolicyUpdate {
+            require_heartbeat: Some(true),
+            heartbeat_interval: Some(seconds),
+            ..Default::default()
+        };
+        self.block_on(self.admin().update_policy(&self.demo.policy_id, &update))
+            .expect("update policy");
+    }
+
+    /// The last heartbeat of each machine on the demo license.
+    pub fn last_heartbeats(&self) -> Vec<Option<chrono::DateTime<chrono::Utc>>> {
+        let params =
+            licentric_client::ListParams::new().filter("licenseId", self.demo.license_id.clone());
+        self.block_on(self.admin().list_machines(&params))
+            .expect("machines")
+            .data
+            .into_iter()
+            .map(|m| m.last_heartbeat_at)
+            .collect()
+    }
+
     /// Activates another machine on the demo license, as a second computer would.
     pub fn activate_elsewhere(&self, fingerprint: &str, name: &str) {
         let api = licentric_client::Licentric::builder()
@@ -223,7 +246,8 @@ pub struct App {
     step: usize,
     driver: Child,
     notifications: PathBuf,
-    _data_dir: Option<tempfile::TempDir>,
+    data_dir: PathBuf,
+    _own_data_dir: Option<tempfile::TempDir>,
 }
 
 fn free_port() -> u16 {
@@ -321,11 +345,34 @@ impl App {
             step: 0,
             driver,
             notifications,
-            _data_dir: own_dir,
+            data_dir: data_dir.clone(),
+            _own_data_dir: own_dir,
         };
         let driver_url = format!("http://127.0.0.1:{port}");
         app.session = connect(&driver_url);
         app
+    }
+
+    /// The app's data folder (`LICENTRIC_DATA_DIR`).
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// Clicks Refresh and waits until the License view shows a newer check.
+    pub fn refresh_license(&self) {
+        let card = "[data-testid=status-card]";
+        let before = self.property_attr(card, "data-checked-at");
+        self.click("[data-testid=refresh-button]");
+        let deadline = Instant::now() + UI_TIMEOUT;
+        while self.property_attr(card, "data-checked-at") == before {
+            assert!(Instant::now() < deadline, "Refresh never finished");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn property_attr(&self, css: &str, name: &str) -> String {
+        let element = self.session.wait_for(css, UI_TIMEOUT);
+        self.session.attribute(&element, name)
     }
 
     /// Waits until the first element matching `css` shows text containing `expected`.

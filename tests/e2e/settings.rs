@@ -42,8 +42,17 @@ fn settings_switch_to_the_vendors_server_and_the_choice_survives_a_restart() {
     app.wait_gone(URL_PROBLEM);
     app.type_in("[data-testid=product-id]", &server.demo.product_id);
     app.type_in("[data-testid=product-salt]", crate::harness::PRODUCT_SALT);
-    app.type_in("[data-testid=public-key]", &server.jwks());
+    let jwks = server.jwks();
+    app.type_in("[data-testid=public-key]", &jwks);
     app.wait_gone("[data-testid=problem-publicKey]");
+    // A server that is not there: the test says so before anything is saved.
+    app.type_in("[data-testid=server-url]", "http://127.0.0.1:9");
+    app.click("[data-testid=test-connection]");
+    app.wait_text(
+        "[data-testid=connection-result]",
+        "Cannot reach the license server",
+    );
+    app.type_in("[data-testid=server-url]", &server.url());
     app.click("[data-testid=test-connection]");
     app.wait_text("[data-testid=connection-result]", "Connected to Licentric");
     assert_eq!(app.session.execute(save_disabled), false);
@@ -64,19 +73,26 @@ fn settings_switch_to_the_vendors_server_and_the_choice_survives_a_restart() {
     app.click("[data-testid=tab-settings]");
     app.click("[data-testid=export-diagnostics]");
     app.wait_text("[data-testid=diagnostics-saved]", "licentric-diagnostics-");
-    let report = app.property("[data-testid=diagnostics-text]", "value");
-    for fact in [
-        "fingerprintSha256",
-        &server.url(),
-        "\"standing\": \"online\"",
-        "recentErrors",
-    ] {
-        assert!(report.contains(fact), "the report lacks {fact}: {report}");
-    }
+    let text = app.property("[data-testid=diagnostics-text]", "value");
+    let report: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(report["server"]["url"], server.url().as_str());
+    assert_eq!(report["server"]["reachable"]["ok"], true);
+    assert_eq!(report["license"]["standing"], "online");
+    let hash = report["machine"]["fingerprintSha256"]
+        .as_str()
+        .unwrap_or_default();
     assert!(
-        !report.contains(&server.demo.license_key),
-        "the report holds the license key: {report}"
+        hash.len() == 64 && hash.chars().all(|c| c.is_ascii_hexdigit()),
+        "{hash:?}"
     );
+    assert_eq!(report["recentErrors"][0]["during"], "test_connection");
+    assert_eq!(report["recentErrors"][0]["code"], "network");
+    for secret in [
+        server.demo.license_key.as_str(),
+        crate::harness::PRODUCT_SALT,
+    ] {
+        assert!(!text.contains(secret), "the report holds {secret}: {text}");
+    }
     app.session.execute(
         "document.querySelector('[data-testid=diagnostics-text]').scrollIntoView({block: 'center'})",
     );
@@ -125,6 +141,8 @@ fn a_keyboard_alone_activates_and_the_dark_theme_applies() {
     assert_eq!(app.session.execute(background), "rgb(21, 22, 28)");
     app.click(SAVE);
     app.wait_text("[data-testid=settings-saved]", "Settings saved");
+    let saved = std::fs::read_to_string(app.data_dir().join("settings.json")).unwrap();
+    assert!(saved.contains("\"theme\": \"dark\""), "{saved}");
     app.screenshot("dark-settings");
     app.click("[data-testid=server-remote]");
     app.assert_usable_at(800, 600);

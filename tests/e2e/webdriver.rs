@@ -124,6 +124,18 @@ impl Session {
         .unwrap_or_default()
     }
 
+    /// An attribute of an element, or empty when it has none.
+    pub fn attribute(&self, element: &str, name: &str) -> String {
+        self.send(
+            reqwest::Method::GET,
+            &format!("/element/{element}/attribute/{name}"),
+            None,
+        )
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+    }
+
     /// Waits until the element matching `css` shows text for which `done` holds; returns it.
     pub fn wait_for_text(
         &self,

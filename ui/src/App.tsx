@@ -32,9 +32,10 @@ export function App() {
   }, []);
 
   function switched(next: AppInfo) {
+    // A new server (or a server that failed before) means a fresh license check.
+    if (JSON.stringify(next.server) !== JSON.stringify(info?.server)) setConnection((n) => n + 1);
     setInfo(next);
     setError(null);
-    setConnection((n) => n + 1);
   }
 
   return (
@@ -66,6 +67,11 @@ export function App() {
             {error.message}
           </div>
         )}
+        {info?.settingsProblem && (
+          <div className="alert alert-warn" role="alert" data-testid="settings-problem">
+            {info.settingsProblem}
+          </div>
+        )}
         {info?.server.problem && tab !== "settings" && (
           <div className="alert alert-error" role="alert" data-testid="server-problem">
             {info.server.problem}{" "}
@@ -76,7 +82,10 @@ export function App() {
         )}
         {tab === "license" && <LicenseView key={connection} demoKey={info?.server.demoLicenseKey ?? null} />}
         {tab === "offline" && <OfflineWizard key={connection} onDone={() => setTab("license")} />}
-        {tab === "settings" && <SettingsView onSaved={switched} />}
+        {/* Kept mounted, so a half-edited form survives a look at the License view. */}
+        <div hidden={tab !== "settings"}>
+          <SettingsView onSaved={switched} serverProblem={info?.server.problem ?? null} />
+        </div>
       </main>
       <footer className="footer">{info ? `Licentric ${info.version}` : " "}</footer>
     </div>

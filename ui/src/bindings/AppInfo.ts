@@ -12,4 +12,8 @@ version: string,
 /**
  * The license server in use.
  */
-server: ServerInfo, };
+server: ServerInfo, 
+/**
+ * Why the saved settings could not be used, until new ones are saved.
+ */
+settingsProblem: string | null, };

@@ -2,10 +2,12 @@
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-/** "in 364 days", "in 5 hours", "3 days ago", "today". */
+/** "in 364 days", "in 5 hours", "3 days ago", "just now". */
 export function relativeTo(iso: string, now: Date = new Date()): string {
   const diff = new Date(iso).getTime() - now.getTime();
   const abs = Math.abs(diff);
+  // A heartbeat sent seconds ago was not "1 minute ago"; a deadline seconds away is.
+  if (diff <= 0 && abs < 60000) return "just now";
   const [value, unit] =
     abs >= DAY_MS
       ? // Rounded, so a license bought a year ago today reads "365 days", not "364".

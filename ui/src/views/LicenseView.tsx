@@ -97,7 +97,13 @@ function StatusCard({ view, loading, onRefresh }: { view: View; loading: boolean
   const clockTrusted = info?.standing !== "clock_tampered";
   const when = (iso: string) => (clockTrusted ? `${formatDateTime(iso)} (${relativeTo(iso, now)})` : formatDateTime(iso));
   return (
-    <section className={`card status-card tone-${words.tone}`} aria-labelledby="license-heading" aria-busy={loading}>
+    <section
+      className={`card status-card tone-${words.tone}`}
+      aria-labelledby="license-heading"
+      aria-busy={loading}
+      data-testid="status-card"
+      data-checked-at={view.checkedAt}
+    >
       <div className="card-head">
         <h1 id="license-heading">License</h1>
         <button type="button" className="button" data-testid="refresh-button" onClick={onRefresh} disabled={loading}>

@@ -31,14 +31,18 @@ function problems(settings: Settings): FieldProblem[] {
 afterEach(() => vi.restoreAllMocks());
 
 test("problems appear as fields are edited, untouched ones are listed, and Save waits for a valid form", async () => {
-  vi.spyOn(api, "getSettings").mockResolvedValue({ settings: local, defaults: local, problems: [] });
+  const saved = { ...local, localServer: false, serverUrl: "https://licensing.example.com", productId: "prod-1" };
+  vi.spyOn(api, "getSettings")
+    .mockResolvedValueOnce({ settings: local, defaults: local, problems: [] })
+    .mockResolvedValueOnce({ settings: saved, defaults: local, problems: [] });
   vi.spyOn(api, "checkSettings").mockImplementation(async (s) => problems(s));
   const save = vi.spyOn(api, "saveSettings").mockResolvedValue({
     version: "0.1.0",
     server: { mode: "remote", url: "https://licensing.example.com", problem: null, demoLicenseKey: null },
+    settingsProblem: null,
   });
   const onSaved = vi.fn();
-  render(<SettingsView onSaved={onSaved} />);
+  render(<SettingsView onSaved={onSaved} serverProblem={null} />);
 
   const saveButton = await screen.findByTestId("save-settings");
   expect(saveButton).toBeDisabled();
@@ -59,6 +63,7 @@ test("problems appear as fields are edited, untouched ones are listed, and Save 
   expect(await screen.findByTestId("settings-saved")).toHaveTextContent("now uses https://licensing.example.com");
   expect(onSaved).toHaveBeenCalled();
   expect(saveButton).toBeDisabled();
+  expect(screen.getByTestId("server-url")).toHaveValue("https://licensing.example.com");
 });
 
 test("a failed connection test says why, and editing the address clears the verdict", async () => {
@@ -66,18 +71,25 @@ test("a failed connection test says why, and editing the address clears the verd
   vi.spyOn(api, "getSettings").mockResolvedValue({ settings: remote, defaults: local, problems: [] });
   vi.spyOn(api, "checkSettings").mockResolvedValue([]);
   vi.spyOn(api, "testConnection").mockRejectedValue({ code: "network", message: "Cannot reach the license server at https://licensing.example.com." });
-  render(<SettingsView onSaved={() => undefined} />);
+  render(<SettingsView onSaved={() => undefined} serverProblem={null} />);
   await userEvent.click(await screen.findByTestId("test-connection"));
   expect(await screen.findByTestId("connection-result")).toHaveTextContent("Cannot reach the license server");
   await userEvent.type(screen.getByTestId("server-url"), "/");
   expect(screen.queryByTestId("connection-result")).toBeNull();
 });
 
+test("after a failed start, Save retries without a pretend edit", async () => {
+  vi.spyOn(api, "getSettings").mockResolvedValue({ settings: local, defaults: local, problems: [] });
+  vi.spyOn(api, "checkSettings").mockResolvedValue([]);
+  render(<SettingsView onSaved={() => undefined} serverProblem="The local license server did not start." />);
+  expect(await screen.findByTestId("save-settings")).toBeEnabled();
+});
+
 test("the diagnostics report is shown with where it was saved", async () => {
   vi.spyOn(api, "getSettings").mockResolvedValue({ settings: local, defaults: local, problems: [] });
   vi.spyOn(api, "checkSettings").mockResolvedValue([]);
   vi.spyOn(api, "exportDiagnostics").mockResolvedValue({ text: '{"app": {}}', savedTo: "/home/u/Downloads/licentric-diagnostics.json" });
-  render(<SettingsView onSaved={() => undefined} />);
+  render(<SettingsView onSaved={() => undefined} serverProblem={null} />);
   await userEvent.click(await screen.findByTestId("export-diagnostics"));
   expect(await screen.findByTestId("diagnostics-text")).toHaveValue('{"app": {}}');
   expect(screen.getByTestId("diagnostics-saved")).toHaveTextContent("Downloads/licentric-diagnostics.json");

@@ -1,4 +1,4 @@
-import { type FormEvent, type ReactNode, useEffect, useState } from "react";
+import { type FormEvent, type ReactNode, useEffect, useRef, useState } from "react";
 import { type AppError, toAppError } from "../api/invoke";
 import { checkSettings, exportDiagnostics, getSettings, saveSettings, testConnection } from "../api/settings";
 import type { AppInfo } from "../bindings/AppInfo";
@@ -25,7 +25,7 @@ const FIELD_NAMES: Record<string, string> = {
 };
 
 /** Settings: the license server, the product, a proxy, notifications, theme and support. */
-export function SettingsView({ onSaved }: { onSaved: (info: AppInfo) => void }) {
+export function SettingsView({ onSaved, serverProblem }: { onSaved: (info: AppInfo) => void; serverProblem: string | null }) {
   const [saved, setSaved] = useState<Settings | null>(null);
   const [defaults, setDefaults] = useState<Settings | null>(null);
   const [draft, setDraft] = useState<Settings | null>(null);
@@ -49,11 +49,17 @@ export function SettingsView({ onSaved }: { onSaved: (info: AppInfo) => void }) 
     );
   }, []);
 
-  // Problems are checked by the Rust side as the user types (one rule book).
+  // Problems are checked by the Rust side as the user types (one rule book). Only the
+  // answer about the latest draft counts.
+  const checking = useRef(0);
   useEffect(() => {
     if (!draft) return;
     const timer = window.setTimeout(() => {
-      checkSettings(draft).then(setProblems, () => undefined);
+      const ticket = ++checking.current;
+      checkSettings(draft).then(
+        (found) => ticket === checking.current && setProblems(found),
+        (e: unknown) => ticket === checking.current && setError(toAppError(e)),
+      );
     }, 200);
     return () => window.clearTimeout(timer);
   }, [draft]);
@@ -91,10 +97,14 @@ export function SettingsView({ onSaved }: { onSaved: (info: AppInfo) => void }) 
     setError(null);
     try {
       const info = await saveSettings(draft);
-      setSaved(draft);
+      // What was saved, as Rust normalised it (trimmed, no trailing slash).
+      const view = await getSettings();
+      setSaved(view.settings);
+      setDraft(view.settings);
+      setTouched(new Set());
       setNotice(
         info.server.problem
-          ? "Settings saved, but the license server cannot be used yet: see the message above."
+          ? `Settings saved, but the license server cannot be used: ${info.server.problem}`
           : info.server.mode === "local"
             ? "Settings saved. The app uses its local demo server."
             : `Settings saved. The app now uses ${info.server.url ?? "your license server"}.`,
@@ -155,6 +165,7 @@ export function SettingsView({ onSaved }: { onSaved: (info: AppInfo) => void }) 
                 <div className="key-row">
                   <input
                     id="serverUrl"
+                    {...describedBy("serverUrl", shownProblems)}
                     data-testid="server-url"
                     className="text-input"
                     value={draft.serverUrl}
@@ -169,6 +180,7 @@ export function SettingsView({ onSaved }: { onSaved: (info: AppInfo) => void }) 
               <Field id="productId" label="Product id" problems={shownProblems}>
                 <input
                   id="productId"
+                  {...describedBy("productId", shownProblems)}
                   data-testid="product-id"
                   className="text-input"
                   value={draft.productId}
@@ -180,6 +192,7 @@ export function SettingsView({ onSaved }: { onSaved: (info: AppInfo) => void }) 
               <Field id="productSalt" label="Product fingerprint salt" problems={shownProblems}>
                 <input
                   id="productSalt"
+                  {...describedBy("productSalt", shownProblems)}
                   data-testid="product-salt"
                   className="text-input"
                   value={draft.productSalt}
@@ -190,6 +203,7 @@ export function SettingsView({ onSaved }: { onSaved: (info: AppInfo) => void }) 
               <Field id="publicKey" label="Vendor's public key (JWKS)" problems={shownProblems}>
                 <textarea
                   id="publicKey"
+                  {...describedBy("publicKey", shownProblems)}
                   data-testid="public-key"
                   rows={3}
                   value={draft.publicKey}
@@ -202,11 +216,13 @@ export function SettingsView({ onSaved }: { onSaved: (info: AppInfo) => void }) 
           )}
         </fieldset>
 
-        <fieldset>
-          <legend>Network</legend>
+        {!draft.localServer && (
+          <fieldset>
+            <legend>Network</legend>
           <Field id="proxy" label="Proxy" problems={shownProblems} hint="Leave empty to use the system's proxy settings.">
             <input
               id="proxy"
+              {...describedBy("proxy", shownProblems)}
               data-testid="proxy"
               className="text-input"
               value={draft.proxy}
@@ -216,6 +232,7 @@ export function SettingsView({ onSaved }: { onSaved: (info: AppInfo) => void }) 
             />
           </Field>
         </fieldset>
+        )}
 
         <fieldset>
           <legend>Notifications and appearance</legend>
@@ -268,7 +285,13 @@ export function SettingsView({ onSaved }: { onSaved: (info: AppInfo) => void }) 
           <button type="button" className="button" onClick={() => discard(saved)} disabled={busy || !dirty}>
             Discard changes
           </button>
-          <button type="submit" className="button primary" data-testid="save-settings" disabled={busy || !dirty || blocked}>
+          <button
+            type="submit"
+            className="button primary"
+            data-testid="save-settings"
+            disabled={busy || blocked || (!dirty && !serverProblem)}
+            title={!dirty && serverProblem ? "Save again to retry the connection" : undefined}
+          >
             {busy ? "Saving…" : "Save"}
           </button>
         </div>
@@ -278,6 +301,15 @@ export function SettingsView({ onSaved }: { onSaved: (info: AppInfo) => void }) 
   );
 }
 
+/** Ties a field to its problems for screen readers. */
+function describedBy(id: string, problems: FieldProblem[]) {
+  const mine = problems.filter((p) => p.field === id);
+  return {
+    "aria-invalid": mine.some((p) => p.blocking),
+    "aria-describedby": mine.length > 0 ? `${id}-problems` : undefined,
+  };
+}
+
 function Field(props: { id: string; label: string; problems: FieldProblem[]; hint?: string; children: ReactNode }) {
   const mine = props.problems.filter((p) => p.field === props.id);
   return (
@@ -285,16 +317,13 @@ function Field(props: { id: string; label: string; problems: FieldProblem[]; hin
       <label htmlFor={props.id}>{props.label}</label>
       {props.children}
       {props.hint && mine.length === 0 && <p className="hint">{props.hint}</p>}
-      {mine.map((p) => (
-        <p
-          key={p.message}
-          className={p.blocking ? "field-problem error" : "field-problem warning"}
-          data-testid={`problem-${props.id}`}
-          role={p.blocking ? "alert" : undefined}
-        >
-          {p.message}
-        </p>
-      ))}
+      <div id={`${props.id}-problems`} aria-live="polite">
+        {mine.map((p) => (
+          <p key={p.message} className={p.blocking ? "field-problem error" : "field-problem warning"} data-testid={`problem-${props.id}`}>
+            {p.message}
+          </p>
+        ))}
+      </div>
     </div>
   );
 }
