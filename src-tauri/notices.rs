@@ -179,20 +179,24 @@ impl Notices {
     }
 }
 
+/// A notifier for tests: it keeps what it was asked to show, in place of the desktop's.
+#[cfg(test)]
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Recorder(pub std::sync::Arc<Mutex<Vec<Notice>>>);
+
+#[cfg(test)]
+impl Notifier for Recorder {
+    fn show(&self, notice: &Notice) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(notice.clone());
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
-
-    #[derive(Debug, Default, Clone)]
-    struct Recorder(Arc<Mutex<Vec<Notice>>>);
-
-    impl Notifier for Recorder {
-        fn show(&self, notice: &Notice) {
-            self.0.lock().unwrap().push(notice.clone());
-        }
-    }
 
     fn at(day: i64) -> DateTime<Utc> {
         "2026-11-01T12:00:00Z".parse::<DateTime<Utc>>().unwrap() + chrono::Duration::days(day)

@@ -427,22 +427,7 @@ impl Clock for ShiftedClock {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[derive(Debug)]
-    struct Silent;
-
-    impl Notifier for Silent {
-        fn show(&self, _: &crate::notices::Notice) {}
-    }
-
-    #[derive(Debug, Default, Clone)]
-    struct Recorder(Arc<Mutex<Vec<crate::notices::Notice>>>);
-
-    impl Notifier for Recorder {
-        fn show(&self, notice: &crate::notices::Notice) {
-            self.0.lock().unwrap().push(notice.clone());
-        }
-    }
+    use crate::notices::Recorder;
 
     #[tokio::test]
     async fn the_hourly_review_notifies_without_a_refresh_and_only_once() {
@@ -485,7 +470,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(crate::settings::file(dir.path()), "{ torn").unwrap();
         let config = AppConfig::from_vars(None, None, dir.path().into());
-        let state = AppState::start(config, Box::new(Silent)).await;
+        let state = AppState::start(config, Box::new(Recorder::default())).await;
         let problem = state.settings_problem().unwrap();
         assert!(problem.contains("settings.json.bad"), "{problem}");
         assert!(problem.contains("check Settings and save"), "{problem}");
@@ -508,7 +493,7 @@ mod tests {
     async fn saving_settings_switches_server_and_refused_settings_change_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let config = AppConfig::from_vars(None, None, dir.path().into());
-        let state = AppState::start(config, Box::new(Silent)).await;
+        let state = AppState::start(config, Box::new(Recorder::default())).await;
         let local = state.server();
         assert_eq!(local.mode, ServerMode::Local);
 

@@ -257,14 +257,7 @@ fn mask_keys(text: &str) -> String {
 fn mask_key(key: &str) -> String {
     let key = key.trim().to_ascii_uppercase();
     let prefix = key.split('-').next().unwrap_or_default();
-    let tail: String = key
-        .chars()
-        .rev()
-        .take(4)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
+    let tail = key.get(key.len().saturating_sub(4)..).unwrap_or_default();
     format!("{prefix}-…-{tail}")
 }
 
@@ -279,13 +272,6 @@ fn os_release() -> Option<String> {
 mod tests {
     use super::*;
 
-    #[derive(Debug)]
-    struct Silent;
-
-    impl crate::notices::Notifier for Silent {
-        fn show(&self, _: &crate::notices::Notice) {}
-    }
-
     #[tokio::test]
     async fn diagnostics_hold_the_facts_support_needs_and_no_secret() {
         let dir = tempfile::tempdir().unwrap();
@@ -294,7 +280,7 @@ mod tests {
             None,
             dir.path().into(),
         );
-        let state = AppState::start(config, Box::new(Silent)).await;
+        let state = AppState::start(config, Box::new(crate::notices::Recorder::default())).await;
         let key = state.server().demo_license_key.unwrap();
         let connection = state.connection();
         let client = connection.license().unwrap();

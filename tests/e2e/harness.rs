@@ -361,16 +361,16 @@ impl App {
     /// Clicks Refresh and waits until the License view shows a newer check.
     pub fn refresh_license(&self) {
         let card = "[data-testid=status-card]";
-        let before = self.property_attr(card, "data-checked-at");
+        let before = self.attribute(card, "data-checked-at");
         self.click("[data-testid=refresh-button]");
         let deadline = Instant::now() + UI_TIMEOUT;
-        while self.property_attr(card, "data-checked-at") == before {
+        while self.attribute(card, "data-checked-at") == before {
             assert!(Instant::now() < deadline, "Refresh never finished");
             std::thread::sleep(Duration::from_millis(100));
         }
     }
 
-    fn property_attr(&self, css: &str, name: &str) -> String {
+    fn attribute(&self, css: &str, name: &str) -> String {
         let element = self.session.wait_for(css, UI_TIMEOUT);
         self.session.attribute(&element, name)
     }

@@ -1,9 +1,7 @@
 import { useEffect, useState } from "react";
 import { appInfo } from "./api/app";
 import type { AppError } from "./api/invoke";
-import { getSettings } from "./api/settings";
 import type { AppInfo } from "./bindings/AppInfo";
-import { applyTheme } from "./lib/theme";
 import { LicenseView } from "./views/LicenseView";
 import { OfflineWizard } from "./views/OfflineWizard";
 import { SettingsView } from "./views/SettingsView";
@@ -24,11 +22,8 @@ export function App() {
   const [connection, setConnection] = useState(0);
 
   useEffect(() => {
+    // The theme is applied by the Settings view, which is always mounted.
     appInfo().then(setInfo, setError);
-    getSettings().then(
-      (view) => applyTheme(view.settings.theme),
-      () => applyTheme("system"),
-    );
   }, []);
 
   function switched(next: AppInfo) {

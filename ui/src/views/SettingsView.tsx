@@ -44,8 +44,12 @@ export function SettingsView({ onSaved, serverProblem }: { onSaved: (info: AppIn
         setDefaults(view.defaults);
         setDraft(view.settings);
         setProblems(view.problems);
+        applyTheme(view.settings.theme);
       },
-      (e: unknown) => setError(toAppError(e)),
+      (e: unknown) => {
+        setError(toAppError(e));
+        applyTheme("system");
+      },
     );
   }, []);
 
@@ -161,57 +165,44 @@ export function SettingsView({ onSaved, serverProblem }: { onSaved: (info: AppIn
 
           {!draft.localServer && (
             <>
-              <Field id="serverUrl" label="Server URL" problems={shownProblems}>
-                <div className="key-row">
-                  <input
-                    id="serverUrl"
-                    {...describedBy("serverUrl", shownProblems)}
-                    data-testid="server-url"
-                    className="text-input"
-                    value={draft.serverUrl}
-                    onChange={(e) => edit({ serverUrl: e.target.value })}
-                    placeholder="https://licensing.example.com"
-                    spellCheck={false}
-                    autoComplete="url"
-                  />
-                  <TestConnection settings={draft} disabled={problems.some((p) => p.blocking && p.field === "serverUrl")} />
-                </div>
-              </Field>
-              <Field id="productId" label="Product id" problems={shownProblems}>
-                <input
-                  id="productId"
-                  {...describedBy("productId", shownProblems)}
-                  data-testid="product-id"
-                  className="text-input"
-                  value={draft.productId}
-                  onChange={(e) => edit({ productId: e.target.value })}
-                  placeholder="From your vendor, e.g. 293cd2c5-b863-4a15-…"
-                  spellCheck={false}
-                />
-              </Field>
-              <Field id="productSalt" label="Product fingerprint salt" problems={shownProblems}>
-                <input
-                  id="productSalt"
-                  {...describedBy("productSalt", shownProblems)}
-                  data-testid="product-salt"
-                  className="text-input"
-                  value={draft.productSalt}
-                  onChange={(e) => edit({ productSalt: e.target.value })}
-                  spellCheck={false}
-                />
-              </Field>
-              <Field id="publicKey" label="Vendor's public key (JWKS)" problems={shownProblems}>
-                <textarea
-                  id="publicKey"
-                  {...describedBy("publicKey", shownProblems)}
-                  data-testid="public-key"
-                  rows={3}
-                  value={draft.publicKey}
-                  onChange={(e) => edit({ publicKey: e.target.value })}
-                  placeholder='{"keys": [{"kty": "OKP", "crv": "Ed25519", …}]}'
-                  spellCheck={false}
-                />
-              </Field>
+              <TextSetting
+                field="serverUrl"
+                label="Server URL"
+                testId="server-url"
+                draft={draft}
+                edit={edit}
+                problems={shownProblems}
+                placeholder="https://licensing.example.com"
+              >
+                <TestConnection settings={draft} disabled={problems.some((p) => p.blocking && p.field === "serverUrl")} />
+              </TextSetting>
+              <TextSetting
+                field="productId"
+                label="Product id"
+                testId="product-id"
+                draft={draft}
+                edit={edit}
+                problems={shownProblems}
+                placeholder="From your vendor, e.g. 293cd2c5-b863-4a15-…"
+              />
+              <TextSetting
+                field="productSalt"
+                label="Product fingerprint salt"
+                testId="product-salt"
+                draft={draft}
+                edit={edit}
+                problems={shownProblems}
+              />
+              <TextSetting
+                field="publicKey"
+                label="Vendor's public key (JWKS)"
+                testId="public-key"
+                draft={draft}
+                edit={edit}
+                problems={shownProblems}
+                placeholder='{"keys": [{"kty": "OKP", "crv": "Ed25519", …}]}'
+                multiline
+              />
             </>
           )}
         </fieldset>
@@ -219,19 +210,17 @@ export function SettingsView({ onSaved, serverProblem }: { onSaved: (info: AppIn
         {!draft.localServer && (
           <fieldset>
             <legend>Network</legend>
-          <Field id="proxy" label="Proxy" problems={shownProblems} hint="Leave empty to use the system's proxy settings.">
-            <input
-              id="proxy"
-              {...describedBy("proxy", shownProblems)}
-              data-testid="proxy"
-              className="text-input"
-              value={draft.proxy}
-              onChange={(e) => edit({ proxy: e.target.value })}
+            <TextSetting
+              field="proxy"
+              label="Proxy"
+              testId="proxy"
+              draft={draft}
+              edit={edit}
+              problems={shownProblems}
               placeholder="http://proxy.example.com:3128"
-              spellCheck={false}
+              hint="Leave empty to use the system's proxy settings."
             />
-          </Field>
-        </fieldset>
+          </fieldset>
         )}
 
         <fieldset>
@@ -301,25 +290,50 @@ export function SettingsView({ onSaved, serverProblem }: { onSaved: (info: AppIn
   );
 }
 
-/** Ties a field to its problems for screen readers. */
-function describedBy(id: string, problems: FieldProblem[]) {
-  const mine = problems.filter((p) => p.field === id);
-  return {
+/** A text setting with its label, its problems (tied to it for screen readers) and, in a
+ * row beside it, any `children` (the Test connection button). */
+function TextSetting(props: {
+  field: "serverUrl" | "productId" | "productSalt" | "publicKey" | "proxy";
+  label: string;
+  testId: string;
+  draft: Settings;
+  edit: (change: Partial<Settings>) => void;
+  problems: FieldProblem[];
+  placeholder?: string;
+  hint?: string;
+  multiline?: boolean;
+  children?: ReactNode;
+}) {
+  const mine = props.problems.filter((p) => p.field === props.field);
+  const input = {
+    id: props.field,
+    "data-testid": props.testId,
+    value: props.draft[props.field],
+    placeholder: props.placeholder,
+    spellCheck: false,
     "aria-invalid": mine.some((p) => p.blocking),
-    "aria-describedby": mine.length > 0 ? `${id}-problems` : undefined,
+    "aria-describedby": mine.length > 0 ? `${props.field}-problems` : undefined,
   };
-}
-
-function Field(props: { id: string; label: string; problems: FieldProblem[]; hint?: string; children: ReactNode }) {
-  const mine = props.problems.filter((p) => p.field === props.id);
+  const control = props.multiline ? (
+    <textarea {...input} rows={3} onChange={(e) => props.edit({ [props.field]: e.target.value })} />
+  ) : (
+    <input {...input} className="text-input" onChange={(e) => props.edit({ [props.field]: e.target.value })} />
+  );
   return (
     <div className="field">
-      <label htmlFor={props.id}>{props.label}</label>
-      {props.children}
+      <label htmlFor={props.field}>{props.label}</label>
+      {props.children ? (
+        <div className="key-row">
+          {control}
+          {props.children}
+        </div>
+      ) : (
+        control
+      )}
       {props.hint && mine.length === 0 && <p className="hint">{props.hint}</p>}
-      <div id={`${props.id}-problems`} aria-live="polite">
+      <div id={`${props.field}-problems`} aria-live="polite">
         {mine.map((p) => (
-          <p key={p.message} className={p.blocking ? "field-problem error" : "field-problem warning"} data-testid={`problem-${props.id}`}>
+          <p key={p.message} className={p.blocking ? "field-problem error" : "field-problem warning"} data-testid={`problem-${props.field}`}>
             {p.message}
           </p>
         ))}
