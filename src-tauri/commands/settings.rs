@@ -192,7 +192,7 @@ async fn diagnostics(state: &AppState) -> String {
             "mode": server.mode,
             "url": server.url,
             "problem": server.problem,
-            "proxy": if settings.proxy.is_empty() { "system settings" } else { "configured" },
+            "proxy": if settings.effective_proxy().is_empty() { "system settings" } else { "configured" },
             "reachable": reachable,
         },
         "product": {
@@ -281,6 +281,12 @@ mod tests {
             dir.path().into(),
         );
         let state = AppState::start(config, Box::new(crate::notices::Recorder::default())).await;
+        // A proxy saved for later remote use: the local server is never reached through it.
+        let with_proxy = Settings {
+            proxy: "http://proxy.example.com:3128".into(),
+            ..Settings::default()
+        };
+        state.apply(with_proxy).await.unwrap();
         let key = state.server().demo_license_key.unwrap();
         let connection = state.connection();
         let client = connection.license().unwrap();
@@ -296,6 +302,7 @@ mod tests {
         let json: serde_json::Value = serde_json::from_str(&report).unwrap();
         assert_eq!(json["license"]["standing"], "online");
         assert_eq!(json["server"]["mode"], "local");
+        assert_eq!(json["server"]["proxy"], "system settings");
         assert_eq!(json["server"]["reachable"]["ok"], true);
         assert_eq!(json["recentErrors"][0]["during"], "activate_license");
         let fingerprint = client.fingerprint().unwrap();
