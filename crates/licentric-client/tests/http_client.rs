@@ -25,6 +25,7 @@ fn tight() -> Settings {
             api_key: quota,
             license_key: quota,
             anonymous: quota,
+            ..RateLimits::default()
         },
         ..Settings::default()
     }

@@ -135,12 +135,48 @@ async fn license_auth(state: &AppState, key: &str) -> Result<LicenseAuth, ApiErr
         })
 }
 
+/// What the request's credential turned out to be, found once per request by the rate
+/// limiter (which must know before it picks a budget) and reused by the extractors.
+#[derive(Debug, Clone)]
+pub(crate) struct Verified(pub(crate) Result<Caller, String>);
+
+/// Checks the request's credential: `None` when it carries none, else the caller or the
+/// 401 message. Only a storage failure is an error.
+pub(crate) async fn verify(state: &AppState, parts: &Parts) -> Result<Option<Verified>, ApiError> {
+    let checked = match credential(parts) {
+        Ok(None) => return Ok(None),
+        Ok(Some(Credential::Bearer(token))) => api_key_auth(state, token).await.map(Caller::ApiKey),
+        Ok(Some(Credential::License(key))) => license_auth(state, key).await.map(Caller::License),
+        Err(error) => Err(error),
+    };
+    match checked {
+        Ok(caller) => Ok(Some(Verified(Ok(caller)))),
+        Err(ApiError::Unauthorized(message)) => Ok(Some(Verified(Err(message)))),
+        Err(other) => Err(other),
+    }
+}
+
+/// The verified caller of a request that carries a credential.
+async fn verified(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
+    let verified = match parts.extensions.get::<Verified>() {
+        Some(verified) => verified.clone(),
+        None => match verify(state, parts).await? {
+            Some(verified) => verified,
+            None => return Err(ApiError::Unauthorized(NEEDS_API_KEY.into())),
+        },
+    };
+    verified.0.map_err(ApiError::Unauthorized)
+}
+
 impl FromRequestParts<AppState> for ApiKeyAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         match credential(parts)? {
-            Some(Credential::Bearer(token)) => api_key_auth(state, token).await,
+            Some(Credential::Bearer(_)) => match verified(parts, state).await? {
+                Caller::ApiKey(auth) => Ok(auth),
+                Caller::License(_) => Err(ApiError::Unauthorized(NEEDS_API_KEY.into())),
+            },
             _ => Err(ApiError::Unauthorized(NEEDS_API_KEY.into())),
         }
     }
@@ -150,11 +186,17 @@ impl FromRequestParts<AppState> for LicenseAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        match credential(parts)? {
-            Some(Credential::License(key)) => license_auth(state, key).await,
-            _ => Err(ApiError::Unauthorized(
+        let needs_license = || {
+            ApiError::Unauthorized(
                 "This endpoint needs a license key: send Authorization: License PREFIX-XXXX-XXXX-XXXX-XXXX.".into(),
-            )),
+            )
+        };
+        match credential(parts)? {
+            Some(Credential::License(_)) => match verified(parts, state).await? {
+                Caller::License(auth) => Ok(auth),
+                Caller::ApiKey(_) => Err(needs_license()),
+            },
+            _ => Err(needs_license()),
         }
     }
 }
@@ -164,8 +206,7 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         match credential(parts)? {
-            Some(Credential::Bearer(token)) => api_key_auth(state, token).await.map(Self::ApiKey),
-            Some(Credential::License(key)) => license_auth(state, key).await.map(Self::License),
+            Some(_) => verified(parts, state).await,
             None => Err(ApiError::Unauthorized(
                 "Missing credentials: send Authorization: Bearer lk_live_… (API key) or License PREFIX-XXXX-XXXX-XXXX-XXXX (license key).".into(),
             )),

@@ -57,6 +57,15 @@ pub enum Command {
             default_value = "300/60s"
         )]
         rate_limit_anonymous: Quota,
+        /// Failed authentications (401s, validations of unknown keys) allowed per client
+        /// address per period; one more locks the address out of unauthenticated requests
+        /// for the period.
+        #[arg(
+            long,
+            env = "LICENTRIC_RATE_LIMIT_AUTH_FAILURES",
+            default_value = "30/300s"
+        )]
+        rate_limit_auth_failures: Quota,
         #[arg(long, env = "LICENTRIC_SECRET_FILE", help = SECRET_FILE_HELP)]
         secret_file: Option<PathBuf>,
     },
@@ -88,6 +97,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             rate_limit_api_key,
             rate_limit_license_key,
             rate_limit_anonymous,
+            rate_limit_auth_failures,
             secret_file,
         } => {
             let settings = Settings {
@@ -95,6 +105,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     api_key: rate_limit_api_key,
                     license_key: rate_limit_license_key,
                     anonymous: rate_limit_anonymous,
+                    auth_failures: rate_limit_auth_failures,
                 },
                 ..Settings::default()
             };

@@ -49,10 +49,20 @@ pub enum ApiError {
     /// 413: the body is larger than the server accepts.
     #[error("the request body is too large")]
     PayloadTooLarge,
+    /// 408: the body did not arrive in time; the connection is closed.
+    #[error("The request body did not arrive within 30 seconds; send the request again.")]
+    RequestTimeout,
     /// 429: too many requests; `Retry-After` says how many seconds to wait.
     #[error("too many requests; retry after {retry_after_secs} seconds")]
     RateLimited {
         /// Seconds until a retry may succeed.
+        retry_after_secs: u64,
+    },
+    /// 429 with `Retry-After`: this client address failed authentication too often and is
+    /// locked out of requests without a valid credential for a while.
+    #[error("Too many failed authentication attempts from this address: requests without a valid credential are refused for {retry_after_secs} seconds. Check that the license or API key is copied in full; a valid key still works meanwhile.")]
+    TooManyFailures {
+        /// Seconds until the lockout ends.
         retry_after_secs: u64,
     },
     /// 500: a fault on our side. The cause is logged, never sent.
@@ -96,7 +106,10 @@ impl ApiError {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            Self::RateLimited { .. } | Self::TooManyFailures { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -111,7 +124,9 @@ impl ApiError {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict { code, .. } => code,
             Self::PayloadTooLarge => "payload_too_large",
+            Self::RequestTimeout => "request_timeout",
             Self::RateLimited { .. } => "rate_limited",
+            Self::TooManyFailures { .. } => "too_many_failures",
             Self::Internal(_) => "internal_error",
         }
     }
@@ -151,7 +166,9 @@ impl IntoResponse for ApiError {
         }
         let status = self.status();
         let mut response = (status, Json(ErrorEnvelope { error: self.body() })).into_response();
-        if let Self::RateLimited { retry_after_secs } = self {
+        if let Self::RateLimited { retry_after_secs } | Self::TooManyFailures { retry_after_secs } =
+            self
+        {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));

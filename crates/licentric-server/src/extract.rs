@@ -98,7 +98,19 @@ async fn read_body<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes,
 }
 
 /// Parses a JSON body, telling malformed JSON apart from JSON of the wrong shape.
+///
+/// Every body of the API is an object: serde would otherwise read a struct from an array
+/// of its fields in order (`["x"]` as `{"name": "x"}`), so anything else is refused.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first != Some(&b'{') {
+        // Still tell "not JSON at all" apart from "JSON, but not an object".
+        serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(|e| malformed(&e))?;
+        return Err(ApiError::invalid(
+            "The request body must be a JSON object ({…}), not an array, string, number or null.",
+            json!({ "body": "must be a JSON object" }),
+        ));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
@@ -155,7 +167,22 @@ mod tests {
         assert_eq!(code(parse_json(b"{\"key\": 5}")), "invalid_request");
         assert_eq!(code(parse_json(b"{}")), "invalid_request");
         assert_eq!(code(parse_json(b"[]")), "invalid_request");
+        assert_eq!(code(parse_json(b"[\"a\"]")), "invalid_request");
+        assert_eq!(code(parse_json(b"[\"a\"")), "malformed_json");
+        assert_eq!(code(parse_json(b"null")), "invalid_request");
+        assert_eq!(code(parse_json(b" \"a\"")), "invalid_request");
         assert!(parse_json::<Body>(b"{\"key\": \"a\", \"count\": 2}").is_ok());
+    }
+
+    #[test]
+    fn an_array_of_the_fields_in_order_is_not_an_object() {
+        // serde's derive reads `["a", 2]` as `{"key": "a", "count": 2}`; the API must not.
+        let ApiError::BadRequest { details, .. } = parse_json::<Body>(b" [\"a\", 2]").unwrap_err()
+        else {
+            panic!("expected a 400");
+        };
+        assert_eq!(details.unwrap()["body"], "must be a JSON object");
+        assert!(parse_json::<Body>(b" {\"key\": \"a\"}").is_ok());
     }
 
     #[test]

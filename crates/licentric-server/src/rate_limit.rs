@@ -2,12 +2,19 @@
 //! unauthenticated calls. Every answer carries `X-RateLimit-Limit`, `-Remaining` and
 //! `-Reset`; a refusal is a 429 with `Retry-After` in seconds.
 //!
+//! Only a credential that verified gets a budget of its own. A request with no credential,
+//! or one that does not verify, spends its client address's budget, so made-up credentials
+//! buy no extra requests. Failed authentication (a 401, or a validation of a key that does
+//! not exist) is also counted per address: when an address has used up its
+//! `auth_failures` quota it is locked out of every unauthenticated request for one period,
+//! and the lockout is recorded in the audit trail.
+//!
 //! Buckets live in this process's memory: behind a load balancer each server counts on
 //! its own, so the effective limit is the configured one times the number of servers.
 
 use std::{
     collections::HashMap,
-    net::SocketAddr,
+    net::IpAddr,
     str::FromStr,
     sync::Mutex,
     time::{Duration, Instant},
@@ -15,14 +22,13 @@ use std::{
 
 use axum::{
     extract::{ConnectInfo, MatchedPath, Request, State},
-    http::{HeaderMap, HeaderValue},
+    http::{HeaderMap, HeaderValue, StatusCode},
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use licentric_core::LicenseKey;
-use sha2::{Digest, Sha256};
+use serde_json::json;
 
-use crate::{auth, ApiError, AppState};
+use crate::{auth, db, listener::ClientAddr, ApiError, AppState};
 
 /// `requests` per `period`, refilled continuously.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,8 +78,11 @@ pub struct RateLimits {
     pub api_key: Quota,
     /// Per license key.
     pub license_key: Quota,
-    /// Per client address, for calls without credentials (validate-key).
+    /// Per client address, for calls without credentials (validate-key) or with ones
+    /// that do not verify.
     pub anonymous: Quota,
+    /// Failed authentications per client address before it is locked out for one period.
+    pub auth_failures: Quota,
 }
 
 impl Default for RateLimits {
@@ -92,6 +101,10 @@ impl Default for RateLimits {
                 requests: 300,
                 period: minute,
             },
+            auth_failures: Quota {
+                requests: 30,
+                period: Duration::from_secs(300),
+            },
         }
     }
 }
@@ -107,7 +120,14 @@ struct Bucket {
 pub struct RateLimiter {
     limits: RateLimits,
     buckets: Mutex<HashMap<String, Bucket>>,
+    /// Client addresses locked out after too many failed authentications, and until when.
+    lockouts: Mutex<HashMap<IpAddr, Instant>>,
 }
+
+/// Marks a response as a failed authentication that did not answer 401 (a validation of
+/// a license key that does not exist), so the limiter counts it against the address.
+#[derive(Debug, Clone, Copy)]
+pub struct FailedAuthentication;
 
 /// What one check decided.
 #[derive(Debug, Clone, Copy)]
@@ -133,7 +153,37 @@ impl RateLimiter {
         Self {
             limits,
             buckets: Mutex::new(HashMap::new()),
+            lockouts: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Seconds left of `address`'s lockout, if it is locked out.
+    pub fn locked_out(&self, address: IpAddr, now: Instant) -> Option<u64> {
+        let mut lockouts = self.lockouts.lock().unwrap_or_else(|p| p.into_inner());
+        match lockouts.get(&address) {
+            Some(until) if *until > now => Some(until.duration_since(now).as_secs().max(1)),
+            Some(_) => {
+                lockouts.remove(&address);
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// Counts one failed authentication from `address`; true when it used up the
+    /// address's quota and so began a lockout.
+    pub fn record_failure(&self, address: IpAddr, now: Instant) -> bool {
+        let quota = self.limits.auth_failures;
+        let decision = self.check(&format!("fail:{address}"), quota, now);
+        if decision.allowed && decision.remaining > 0 {
+            return false;
+        }
+        let mut lockouts = self.lockouts.lock().unwrap_or_else(|p| p.into_inner());
+        if lockouts.len() > PRUNE_ABOVE {
+            lockouts.retain(|_, until| *until > now);
+        }
+        lockouts.insert(address, now + quota.period);
+        true
     }
 
     /// Takes one token from `key`'s bucket if it has one.
@@ -172,45 +222,53 @@ impl RateLimiter {
     }
 }
 
-fn short_hash(value: &str) -> String {
-    hex::encode(&Sha256::digest(value.as_bytes())[..12])
-}
-
 /// Public endpoints: always counted per client address, whatever credential is sent, so
 /// that fetching a JWKS never spends an API key's budget.
 const PUBLIC_PATHS: &[&str] = &["/api/v1/accounts/{accountId}/jwks.json"];
 
-/// The middleware: picks the caller's bucket from its credential (checked or not: bad
-/// credentials are limited too) or its address, and answers 429 when it is empty.
+/// The middleware: verifies the caller's credential (once; the extractors reuse the
+/// result), picks its bucket, answers 429 when it is empty or the address is locked out,
+/// and counts failed authentications against the client's address.
 pub async fn limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
     let limits = state.rate_limiter.limits;
+    let address = parts
+        .extensions
+        .get::<ConnectInfo<ClientAddr>>()
+        .map_or(IpAddr::from([0, 0, 0, 0]), |ConnectInfo(ClientAddr(a))| {
+            a.ip()
+        });
     let public = parts
         .extensions
         .get::<MatchedPath>()
         .is_some_and(|path| PUBLIC_PATHS.contains(&path.as_str()));
-    let credential = if public {
-        Ok(None)
+    let verified = if public {
+        None
     } else {
-        auth::credential(&parts)
-    };
-    let (key, quota) = match credential {
-        Ok(Some(auth::Credential::Bearer(token))) => {
-            (format!("api:{}", short_hash(token)), limits.api_key)
+        match auth::verify(&state, &parts).await {
+            Ok(verified) => verified,
+            Err(error) => return error.into_response(),
         }
-        Ok(Some(auth::Credential::License(key))) => (
-            format!("lic:{}", short_hash(&LicenseKey::normalize(key))),
-            limits.license_key,
-        ),
+    };
+    let now = Instant::now();
+    let (key, quota) = match verified.as_ref().map(|v| &v.0) {
+        Some(Ok(auth::Caller::ApiKey(caller))) => {
+            (format!("api:{}", caller.key_id), limits.api_key)
+        }
+        Some(Ok(auth::Caller::License(caller))) => {
+            (format!("lic:{}", caller.license_id), limits.license_key)
+        }
         _ => {
-            let address = parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map_or_else(|| "unknown".to_owned(), |ConnectInfo(a)| a.ip().to_string());
+            if let Some(retry_after_secs) = state.rate_limiter.locked_out(address, now) {
+                return ApiError::TooManyFailures { retry_after_secs }.into_response();
+            }
             (format!("ip:{address}"), limits.anonymous)
         }
     };
-    let decision = state.rate_limiter.check(&key, quota, Instant::now());
+    let decision = state.rate_limiter.check(&key, quota, now);
+    if let Some(verified) = verified {
+        parts.extensions.insert(verified);
+    }
     let mut response = if decision.allowed {
         next.run(Request::from_parts(parts, body)).await
     } else {
@@ -219,8 +277,39 @@ pub async fn limit(State(state): State<AppState>, request: Request, next: Next) 
         }
         .into_response()
     };
+    let failed = response.status() == StatusCode::UNAUTHORIZED
+        || response
+            .extensions()
+            .get::<FailedAuthentication>()
+            .is_some();
+    if failed && state.rate_limiter.record_failure(address, Instant::now()) {
+        lockout_event(&state, address).await;
+    }
     add_headers(response.headers_mut(), &decision);
     response
+}
+
+/// Logs a lockout and records it in the audit trail; a failure to record is logged, not
+/// answered (the client's request has been answered already).
+async fn lockout_event(state: &AppState, address: IpAddr) {
+    let quota = state.rate_limiter.limits.auth_failures;
+    let address = address.to_string();
+    tracing::warn!(%address, "client address locked out after repeated failed authentication");
+    let event = db::audit::NewEvent {
+        occurred_at: state.clock.now(),
+        actor_type: "address",
+        actor_id: Some(&address),
+        action: "auth.locked_out",
+        client_address: Some(&address),
+        details: Some(json!({
+            "failures": quota.requests,
+            "periodSeconds": quota.period.as_secs(),
+            "lockedOutSeconds": quota.period.as_secs(),
+        })),
+    };
+    if let Err(error) = db::audit::record_server_event(&state.db, &event).await {
+        tracing::error!(%error, "cannot record the lockout in the audit trail");
+    }
 }
 
 fn add_headers(headers: &mut HeaderMap, decision: &Decision) {
@@ -287,6 +376,37 @@ mod tests {
             !limiter
                 .check("k", quota, start + Duration::from_secs(1))
                 .allowed
+        );
+    }
+
+    #[test]
+    fn repeated_failures_lock_an_address_out_for_one_period() {
+        let limiter = RateLimiter::new(RateLimits {
+            auth_failures: Quota {
+                requests: 3,
+                period: Duration::from_secs(60),
+            },
+            ..RateLimits::default()
+        });
+        let attacker: IpAddr = [10, 0, 0, 7].into();
+        let neighbour: IpAddr = [10, 0, 0, 8].into();
+        let start = Instant::now();
+        assert!(!limiter.record_failure(attacker, start));
+        assert!(!limiter.record_failure(attacker, start));
+        assert_eq!(limiter.locked_out(attacker, start), None);
+        assert!(
+            limiter.record_failure(attacker, start),
+            "the third failure locks"
+        );
+        assert_eq!(limiter.locked_out(attacker, start), Some(60));
+        assert_eq!(
+            limiter.locked_out(attacker, start + Duration::from_secs(45)),
+            Some(15)
+        );
+        assert_eq!(limiter.locked_out(neighbour, start), None);
+        assert_eq!(
+            limiter.locked_out(attacker, start + Duration::from_secs(60)),
+            None
         );
     }
 }

@@ -16,8 +16,11 @@ use tokio::{
 use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
 
 use crate::{
-    db, delivery, extract::MAX_BODY_BYTES, rate_limit, routes, signing, ApiError, AppState,
-    ServerConfig,
+    db, delivery,
+    extract::MAX_BODY_BYTES,
+    guards,
+    listener::{ClientAddr, EnvelopeListener},
+    rate_limit, routes, signing, ApiError, AppState, ServerConfig,
 };
 
 /// A server that is bound and ready to serve.
@@ -86,9 +89,9 @@ impl Application {
             stopped,
         ));
         let served = axum::serve(
-            self.listener,
+            EnvelopeListener(self.listener),
             self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
+                .into_make_service_with_connect_info::<ClientAddr>(),
         )
         .with_graceful_shutdown(shutdown)
         .await;
@@ -171,6 +174,8 @@ pub fn router(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(|_panic: Box<dyn Any + Send>| {
             ApiError::Internal(anyhow::anyhow!("a request handler panicked")).into_response()
         }))
+        .layer(middleware::from_fn(guards::read_body_first))
+        .layer(middleware::map_response(guards::ensure_envelope))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

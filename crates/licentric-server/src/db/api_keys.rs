@@ -139,27 +139,38 @@ pub async fn touch(
 }
 
 /// One page of the tenant's unrevoked keys, and how many there are.
+/// Keys whose every scope is in the JSON array bound to the placeholder: the keys a
+/// caller holding those scopes may see.
+const WITHIN_SCOPES: &str = "NOT EXISTS (SELECT 1 FROM json_each(api_keys.scopes) AS held
+     WHERE held.value NOT IN (SELECT value FROM json_each(?)))";
+
+/// The tenant's unrevoked keys whose scopes all lie within `within`.
 pub async fn list(
     db: &SqlitePool,
     tenant: &Tenant,
+    within: &BTreeSet<Scope>,
     page: &Page,
 ) -> sqlx::Result<(Vec<ApiKeyRecord>, u32)> {
+    let within = serde_json::to_string(within).map_err(|e| sqlx::Error::Encode(e.into()))?;
     let rows = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM api_keys WHERE account_id = ? AND environment = ? AND revoked_at IS NULL
-         ORDER BY {} LIMIT ? OFFSET ?",
+         AND {WITHIN_SCOPES} ORDER BY {} LIMIT ? OFFSET ?",
         page.order_by
     ))
     .bind(&tenant.account_id)
     .bind(tenant.environment.as_str())
+    .bind(&within)
     .bind(page.limit)
     .bind(page.offset)
     .fetch_all(db)
     .await?;
-    let total: u32 = sqlx::query_scalar(
-        "SELECT count(*) FROM api_keys WHERE account_id = ? AND environment = ? AND revoked_at IS NULL",
-    )
+    let total: u32 = sqlx::query_scalar(&format!(
+        "SELECT count(*) FROM api_keys WHERE account_id = ? AND environment = ? AND revoked_at IS NULL
+         AND {WITHIN_SCOPES}"
+    ))
     .bind(&tenant.account_id)
     .bind(tenant.environment.as_str())
+    .bind(&within)
     .fetch_one(db)
     .await?;
     Ok((rows, total))

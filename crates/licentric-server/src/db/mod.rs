@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod activity;
 pub mod api_keys;
+pub mod audit;
 pub mod entitlements;
 pub mod licenses;
 pub mod machines;
@@ -42,7 +43,10 @@ pub async fn connect(database_url: &str) -> anyhow::Result<SqlitePool> {
         .foreign_keys(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
-        .busy_timeout(Duration::from_secs(5));
+        .busy_timeout(Duration::from_secs(5))
+        // Deleted and overwritten content is zeroed, not left in free space: a replaced
+        // webhook secret must not linger in the file (see forget_overwritten).
+        .pragma("secure_delete", "ON");
     let file = options.get_filename().to_path_buf();
     let in_memory = url.contains(":memory:");
     if !in_memory {
@@ -63,6 +67,19 @@ pub async fn connect(database_url: &str) -> anyhow::Result<SqlitePool> {
         .await
         .context("cannot migrate the database to this server version")?;
     Ok(pool)
+}
+
+/// Copies the write-ahead log into the database file and empties it, so content that a
+/// write just replaced (a rotated secret) lives on in neither. With `secure_delete` the
+/// replaced bytes are zeroed in the file itself. Best effort: with readers active the log
+/// cannot be emptied now, and the next checkpoint does it.
+pub async fn forget_overwritten(db: &SqlitePool) {
+    if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(db)
+        .await
+    {
+        tracing::warn!(%error, "cannot checkpoint the database after replacing a secret");
+    }
 }
 
 /// The database file a URL names; `None` for an in-memory database.

@@ -129,7 +129,8 @@ pub async fn update(db: &SqlitePool, tenant: &Tenant, webhook: &Webhook) -> anyh
     Ok(())
 }
 
-/// Replaces an endpoint's signing secret.
+/// Replaces an endpoint's signing secret, and clears the old one from the database file
+/// and its write-ahead log.
 pub async fn set_secret(
     db: &SqlitePool,
     tenant: &Tenant,
@@ -145,6 +146,9 @@ pub async fn set_secret(
         .bind(tenant.environment.as_str())
         .execute(db)
         .await?;
+    if done.rows_affected() == 1 {
+        super::forget_overwritten(db).await;
+    }
     Ok(done.rows_affected() == 1)
 }
 

@@ -1,5 +1,7 @@
-//! `/api/v1/api-keys`: a key can list the keys of its account and environment, and create,
-//! rotate or revoke keys whose scopes it holds itself, so no key can widen its own powers.
+//! `/api/v1/api-keys`: a key sees, creates, rotates and revokes only keys of its account
+//! and environment whose scopes it holds itself, so no key can widen its own powers or
+//! learn of keys more powerful than itself (least privilege: an `analytics:read` key sees
+//! only `analytics:read` keys). Any other key is a 404, as if it did not exist.
 
 use std::collections::BTreeSet;
 
@@ -52,10 +54,16 @@ fn forbid_escalation(
     }
 }
 
+/// The key with this id, if the caller may see it (its scopes lie within the caller's).
 async fn load(state: &AppState, auth: &ApiKeyAuth, id: &str) -> Result<ApiKeyRecord, ApiError> {
-    db::api_keys::get(&state.db, &auth.tenant, id)
+    let record = db::api_keys::get(&state.db, &auth.tenant, id)
         .await?
-        .ok_or_else(|| ApiError::not_found("API key"))
+        .ok_or_else(|| ApiError::not_found("API key"))?;
+    if record.scope_set()?.is_subset(&auth.scopes) {
+        Ok(record)
+    } else {
+        Err(ApiError::not_found("API key"))
+    }
 }
 
 /// Query of `GET /api-keys`.
@@ -83,7 +91,7 @@ pub async fn list(
     ApiQuery(q): ApiQuery<ListApiKeys>,
 ) -> Result<Json<Page<ApiKey>>, ApiError> {
     let page = Paging::from_query(q.limit, q.offset, q.sort).page(SORTABLE)?;
-    let (records, total) = db::api_keys::list(&state.db, &auth.tenant, &page).await?;
+    let (records, total) = db::api_keys::list(&state.db, &auth.tenant, &auth.scopes, &page).await?;
     let data = records
         .into_iter()
         .map(ApiKeyRecord::into_wire)
@@ -151,8 +159,9 @@ pub async fn revoke(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let target = load(&state, &auth, &id).await?;
-    forbid_escalation(&auth, &target.scope_set()?, "revoke")?;
+    // A key more powerful than the caller is not found, so it can be neither revoked
+    // nor rotated by it.
+    load(&state, &auth, &id).await?;
     db::api_keys::revoke(&state.db, &auth.tenant, &id, state.clock.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -166,8 +175,9 @@ pub async fn rotate(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<ApiKey>, ApiError> {
-    let target = load(&state, &auth, &id).await?;
-    forbid_escalation(&auth, &target.scope_set()?, "rotate")?;
+    // A key more powerful than the caller is not found, so it can be neither revoked
+    // nor rotated by it.
+    load(&state, &auth, &id).await?;
     let key = api_key::generate(auth.tenant.environment);
     db::api_keys::rotate(&state.db, &auth.tenant, &id, &key.hash, &key.display_prefix).await?;
     let mut rotated = load(&state, &auth, &id).await?.into_wire()?;

@@ -120,7 +120,12 @@ pub async fn update(
     if !db::entitlements::rename(&state.db, &auth.tenant, &id, &name, state.clock.now()).await? {
         return Err(ApiError::not_found("entitlement"));
     }
-    get(auth, State(state), Path(id)).await
+    // The answer is the record just written: `entitlements:write` covers it, and no scope
+    // check may come after the write (a 403 must never follow a committed change).
+    let entitlement = db::entitlements::get(&state.db, &auth.tenant, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("entitlement"))?;
+    Ok(Json(entitlement))
 }
 
 /// Deletes an entitlement; licenses and policies lose it.

@@ -4,7 +4,8 @@
 use axum::{
     extract::{Path, State},
     http::StatusCode,
-    Json,
+    response::{IntoResponse, Response},
+    Extension, Json,
 };
 use chrono::Duration;
 use licentric_core::{
@@ -30,7 +31,7 @@ use crate::{
     issuance,
     openapi::ErrorResponses,
     params::{ApiQuery, Paging, Problems},
-    ApiError, AppState,
+    rate_limit, ApiError, AppState,
 };
 
 /// Longest key accepted before it is refused as bad input rather than looked up.
@@ -607,11 +608,13 @@ pub async fn me(
 pub async fn validate_key(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<ValidateKeyRequest>,
-) -> Result<Json<ValidationResult>, ApiError> {
+) -> Result<Response, ApiError> {
     check_request(&request)?;
     let key = LicenseKey::normalize(&request.key);
     let Some(record) = db::licenses::find_by_key(&state.db, &key).await? else {
-        return Ok(Json(ValidationResult {
+        // A key that does not exist is a failed guess: the rate limiter counts it against
+        // the client's address like a bad credential.
+        let not_found = Json(ValidationResult {
             valid: false,
             code: ValidationCode::NotFound,
             license: None,
@@ -619,7 +622,8 @@ pub async fn validate_key(
             entitlements: vec![],
             server_time: Some(state.clock.now()),
             token: None,
-        }));
+        });
+        return Ok((Extension(rate_limit::FailedAuthentication), not_found).into_response());
     };
     let tenant = record.tenant()?;
     let policy = db::policies::get(&state.db, &tenant, &record.policy_id)
@@ -712,7 +716,8 @@ pub async fn validate_key(
         entitlements,
         server_time: Some(now),
         token,
-    }))
+    })
+    .into_response())
 }
 
 fn check_request(request: &ValidateKeyRequest) -> Result<(), ApiError> {

@@ -471,9 +471,10 @@ pub async fn deactivate(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Records a heartbeat: the machine is alive for another interval.
+/// Records a heartbeat: the machine is alive for another interval. A license that is
+/// suspended, revoked, banned or expired answers 409 with that state's code.
 #[utoipa::path(post, path = "/api/v1/machines/{id}/heartbeat", tag = "machines", params(("id" = String, Path)),
-    responses((status = 200, body = Machine), ErrorResponses), security(("license_key" = []), ("api_key" = [])))]
+    responses((status = 200, body = Machine), (status = 409, body = licentric_core::wire::ErrorEnvelope), ErrorResponses), security(("license_key" = []), ("api_key" = [])))]
 pub async fn heartbeat(
     caller: Caller,
     State(state): State<AppState>,
@@ -484,8 +485,11 @@ pub async fn heartbeat(
     }
     let (_, license, policy) = visible(&state, &caller, &id).await?;
     let tenant = caller.tenant();
-    cull_dead(&state, tenant, &license, &policy).await?;
     let now = state.clock.now();
+    // A machine of a license that cannot be used is not kept alive: the 409 tells the
+    // application why, as activation does.
+    refuse_unusable(&license, now)?;
+    cull_dead(&state, tenant, &license, &policy).await?;
     db::machines::heartbeat_now(&state.db, &id, now).await?;
     let machine = db::machines::get(&state.db, tenant, &id)
         .await?

@@ -19,6 +19,7 @@ mod openapi;
 mod products;
 mod rate_limits;
 mod scopes;
+mod security;
 mod seeds;
 mod trust;
 mod validate_key;

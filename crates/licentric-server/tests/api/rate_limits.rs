@@ -21,6 +21,7 @@ fn tight() -> Settings {
             api_key: quota(3),
             license_key: quota(2),
             anonymous: quota(2),
+            ..RateLimits::default()
         },
         ..test_settings()
     }

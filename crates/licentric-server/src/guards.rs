@@ -1,0 +1,178 @@
+//! Guards around every request: the body is read in full before anything answers, and
+//! every error answer is the JSON envelope, whoever produced it.
+//!
+//! Reading the body first matters for keep-alive connections. A handler that refuses a
+//! request from its headers alone (a bad credential, a rate limit) would otherwise answer
+//! while the body is still on its way, and the connection's next request would wait
+//! behind bytes nobody reads. A body that cannot be read in full (too large, too slow) is
+//! refused with `Connection: close`, so the client opens a fresh connection.
+
+use std::time::Duration;
+
+use axum::{
+    body::{to_bytes, Body},
+    extract::Request,
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    middleware::Next,
+    response::{IntoResponse, Response},
+    Json,
+};
+use licentric_core::wire::{ErrorBody, ErrorEnvelope};
+
+use crate::{extract::MAX_BODY_BYTES, ApiError};
+
+/// How long a client may take to send a request's body once its headers arrived.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Reads the whole request body (at most [`MAX_BODY_BYTES`], within [`BODY_TIMEOUT`])
+/// before the request goes on, so no answer leaves unread bytes on the connection.
+pub async fn read_body_first(request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let declared_too_large = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|length| length > MAX_BODY_BYTES as u64);
+    if declared_too_large {
+        return closing(ApiError::PayloadTooLarge.into_response());
+    }
+    match tokio::time::timeout(BODY_TIMEOUT, to_bytes(body, MAX_BODY_BYTES)).await {
+        Ok(Ok(bytes)) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
+        Ok(Err(error)) => {
+            let too_large = std::error::Error::source(&error)
+                .is_some_and(|e| e.is::<http_body_util::LengthLimitError>());
+            closing(
+                if too_large {
+                    ApiError::PayloadTooLarge
+                } else {
+                    ApiError::BadRequest {
+                        code: "unreadable_body",
+                        message: "The request body could not be read; send it again.".into(),
+                        details: None,
+                    }
+                }
+                .into_response(),
+            )
+        }
+        Err(_) => closing(ApiError::RequestTimeout.into_response()),
+    }
+}
+
+fn closing(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+/// Turns an error answer that is not already JSON (axum's own rejections, such as a path
+/// that is not valid UTF-8) into the documented envelope, keeping its status and headers.
+pub async fn ensure_envelope(response: Response) -> Response {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) || is_json(response.headers()) {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = to_bytes(body, 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let (code, message) = describe(status, &text);
+    let envelope = Json(ErrorEnvelope {
+        error: ErrorBody {
+            code: code.to_owned(),
+            message,
+            details: None,
+        },
+    })
+    .into_response();
+    let (json_parts, json_body) = envelope.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        json_parts.headers[header::CONTENT_TYPE].clone(),
+    );
+    Response::from_parts(parts, json_body)
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"))
+}
+
+/// The envelope's code and message for a bare status and its plain-text reason.
+fn describe(status: StatusCode, text: &str) -> (&'static str, String) {
+    let reason = if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_owned()
+    } else {
+        text.to_owned()
+    };
+    match status {
+        StatusCode::BAD_REQUEST => (
+            "invalid_request",
+            format!("The request is malformed: {reason}. Check the path, the query and the headers."),
+        ),
+        StatusCode::NOT_FOUND => (
+            "not_found",
+            format!("Not found: {reason}. Every endpoint is under /api/v1; see /api/v1/openapi.json."),
+        ),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "This endpoint does not accept this HTTP method; see /api/v1/openapi.json.".into(),
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", ApiError::PayloadTooLarge.to_string()),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported_media_type",
+            "Send the body as JSON with the header Content-Type: application/json.".into(),
+        ),
+        s if s.is_server_error() => (
+            "internal_error",
+            "Something went wrong on the license server. Try again; if it keeps happening, contact the server's operator.".into(),
+        ),
+        _ => ("invalid_request", format!("The request was refused: {reason}.")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body_of(response: Response) -> serde_json::Value {
+        let bytes = to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_plain_text_rejection_becomes_the_envelope_with_its_status_and_headers() {
+        let mut plain = (StatusCode::BAD_REQUEST, "Invalid URL: bad UTF-8").into_response();
+        plain
+            .headers_mut()
+            .insert("x-request-id", HeaderValue::from_static("r1"));
+        let response = ensure_envelope(plain).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(response.headers()["x-request-id"], "r1");
+        assert!(is_json(response.headers()));
+        let body = body_of(response).await;
+        assert_eq!(body["error"]["code"], "invalid_request");
+        assert!(body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Invalid URL: bad UTF-8"));
+    }
+
+    #[tokio::test]
+    async fn json_errors_and_successes_pass_untouched() {
+        let ok = ensure_envelope((StatusCode::OK, "fine").into_response()).await;
+        assert!(!is_json(ok.headers()));
+        let own = ensure_envelope(ApiError::not_found("product").into_response()).await;
+        assert_eq!(body_of(own).await["error"]["code"], "not_found");
+        let empty = ensure_envelope(StatusCode::INTERNAL_SERVER_ERROR.into_response()).await;
+        assert_eq!(body_of(empty).await["error"]["code"], "internal_error");
+    }
+}
