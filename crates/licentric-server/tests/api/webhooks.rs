@@ -405,10 +405,11 @@ async fn a_name_that_turns_to_loopback_after_saving_is_refused_when_delivering()
         webhook["id"].as_str().unwrap()
     );
     let delivery = wait_for_delivery(&app, &log, |d| d["attempts"] == 1).await;
-    let error = delivery["lastError"].as_str().unwrap();
+    let error = delivery["lastError"].as_str().unwrap_or_default();
     assert!(
         error.starts_with("refused:") && error.contains("loopback"),
-        "{delivery}"
+        "not refused: {delivery} (the receiver got {})",
+        receiver.count()
     );
     assert!(delivery["lastStatusCode"].is_null());
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -442,9 +443,9 @@ async fn an_internal_url_saved_before_is_refused_when_delivering() {
     assert!(
         delivery["lastError"]
             .as_str()
-            .unwrap()
-            .starts_with("refused:"),
-        "{delivery}"
+            .is_some_and(|e| e.starts_with("refused:")),
+        "not refused: {delivery} (the receiver got {})",
+        receiver.count()
     );
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     assert_eq!(receiver.count(), 0, "nothing reached loopback");
