@@ -10,10 +10,14 @@ use clap::{Parser, Subcommand};
 
 use crate::{
     auth::Tenant,
-    config, db, provision,
+    config, db,
+    delivery::DeliveryConfig,
+    provision,
     rate_limit::{Quota, RateLimits},
     secret::{SecretOrigin, ServerSecret, DEFAULT_SECRET_FILE, SECRET_ENV},
-    signing, AppState, Application, ProvisionOptions, Settings,
+    signing,
+    webhook_target::PrivateTargets,
+    AppState, Application, ProvisionOptions, Settings,
 };
 
 /// What `--secret-file` says, shared by `serve` and `init`.
@@ -68,6 +72,21 @@ pub enum Command {
         rate_limit_auth_failures: Quota,
         #[arg(long, env = "LICENTRIC_SECRET_FILE", help = SECRET_FILE_HELP)]
         secret_file: Option<PathBuf>,
+        /// Which non-public addresses webhooks may be sent to: none (the default: public
+        /// addresses only), loopback (this machine), or all (also private networks:
+        /// 10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7). The flag alone means all;
+        /// true and false also work. Link-local and cloud metadata addresses are always
+        /// refused.
+        #[arg(
+            long,
+            env = "LICENTRIC_ALLOW_PRIVATE_WEBHOOK_TARGETS",
+            value_name = "none|loopback|all",
+            default_value = "none",
+            num_args = 0..=1,
+            require_equals = true,
+            default_missing_value = "all"
+        )]
+        allow_private_webhook_targets: PrivateTargets,
     },
     /// Create an account with a live and a test API key holding every scope (shown once).
     Init {
@@ -99,6 +118,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             rate_limit_anonymous,
             rate_limit_auth_failures,
             secret_file,
+            allow_private_webhook_targets,
         } => {
             let settings = Settings {
                 rate_limits: RateLimits {
@@ -106,6 +126,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     license_key: rate_limit_license_key,
                     anonymous: rate_limit_anonymous,
                     auth_failures: rate_limit_auth_failures,
+                },
+                deliveries: DeliveryConfig {
+                    private_targets: allow_private_webhook_targets,
+                    ..DeliveryConfig::default()
                 },
                 ..Settings::default()
             };
@@ -243,4 +267,43 @@ async fn init(
         println!("  expires at  {}", demo.license_expires_at.to_rfc3339());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn private_targets(args: &[&str]) -> Result<PrivateTargets, clap::Error> {
+        let cli = Cli::try_parse_from(["licentric-server", "serve"].iter().chain(args))?;
+        match cli.command {
+            Command::Serve {
+                allow_private_webhook_targets,
+                ..
+            } => Ok(allow_private_webhook_targets),
+            Command::Init { .. } => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn private_webhook_targets_are_refused_unless_the_flag_says_otherwise() {
+        assert_eq!(private_targets(&[]).unwrap(), PrivateTargets::None);
+        let flag = "--allow-private-webhook-targets";
+        assert_eq!(private_targets(&[flag]).unwrap(), PrivateTargets::All);
+        for (value, expected) in [
+            ("loopback", PrivateTargets::Loopback),
+            ("all", PrivateTargets::All),
+            ("none", PrivateTargets::None),
+            ("true", PrivateTargets::All),
+        ] {
+            assert_eq!(
+                private_targets(&[&format!("{flag}={value}")]).unwrap(),
+                expected
+            );
+        }
+        let error = private_targets(&[&format!("{flag}=lan")]).unwrap_err();
+        assert!(
+            error.to_string().contains("none, loopback or all"),
+            "{error}"
+        );
+    }
 }

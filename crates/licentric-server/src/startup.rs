@@ -85,6 +85,7 @@ impl Application {
             self.state.db.clone(),
             self.state.clock.clone(),
             self.state.settings.deliveries.clone(),
+            self.state.dns.clone(),
             self.state.deliveries.clone(),
             stopped,
         ));

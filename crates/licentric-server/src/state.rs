@@ -10,6 +10,7 @@ use crate::{
     delivery::DeliveryConfig,
     rate_limit::{RateLimiter, RateLimits},
     secret::ServerSecret,
+    webhook_target::{Lookup, SystemLookup},
 };
 
 /// Tunable behaviour of a server (the rest of [`crate::ServerConfig`]).
@@ -38,6 +39,8 @@ pub struct AppState {
     pub rate_limiter: Arc<RateLimiter>,
     /// Wakes the webhook worker when an event is queued.
     pub deliveries: Arc<Notify>,
+    /// Resolves webhook hosts, when saved and when delivered to; tests replace it.
+    pub dns: Arc<dyn Lookup>,
 }
 
 impl AppState {
@@ -54,6 +57,7 @@ impl AppState {
             rate_limiter: Arc::new(RateLimiter::new(settings.rate_limits)),
             settings: Arc::new(settings),
             deliveries: Arc::new(Notify::new()),
+            dns: Arc::new(SystemLookup),
         }
     }
 }

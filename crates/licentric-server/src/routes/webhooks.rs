@@ -22,7 +22,7 @@ use crate::{
     extract::ApiJson,
     openapi::ErrorResponses,
     params::{ApiQuery, Paging, Problems},
-    ApiError, AppState,
+    webhook_target, ApiError, AppState,
 };
 
 fn new_secret() -> String {
@@ -34,13 +34,22 @@ fn new_secret() -> String {
     format!("whsec_{random}")
 }
 
-fn check_url(problems: &mut Problems, url: &str) -> String {
+/// Checks a webhook URL: its form, then where it leads (`webhook_target`: no credentials,
+/// no loopback, private or metadata address unless the server allows it).
+async fn check_url(problems: &mut Problems, state: &AppState, url: &str) -> String {
     let url = url.trim();
     match reqwest::Url::parse(url) {
-        Ok(parsed)
-            if matches!(parsed.scheme(), "http" | "https")
-                && parsed.host().is_some()
-                && url.len() <= 2048 => {}
+        Ok(parsed) if url.len() <= 2048 => {
+            if let Err(refusal) = webhook_target::check_saved(
+                &parsed,
+                state.settings.deliveries.private_targets,
+                state.dns.as_ref(),
+            )
+            .await
+            {
+                problems.add("url", refusal.to_string());
+            }
+        }
         _ => problems.add(
             "url",
             "must be an http:// or https:// URL with a host, at most 2048 characters",
@@ -108,7 +117,7 @@ pub async fn create(
 ) -> Result<Created<Webhook>, ApiError> {
     auth.require(Scope::WebhooksWrite)?;
     let mut problems = Problems::default();
-    let url = check_url(&mut problems, &body.url);
+    let url = check_url(&mut problems, &state, &body.url).await;
     let events = body.events.unwrap_or_else(|| vec!["*".to_owned()]);
     check_events(&mut problems, &events);
     let description = body
@@ -163,7 +172,7 @@ pub async fn update(
         .ok_or_else(|| ApiError::not_found("webhook"))?;
     let mut problems = Problems::default();
     if let Some(url) = &body.url {
-        webhook.url = check_url(&mut problems, url);
+        webhook.url = check_url(&mut problems, &state, url).await;
     }
     if let Some(events) = body.events {
         check_events(&mut problems, &events);

@@ -1,6 +1,9 @@
 //! `spawn_app()`: a fresh server and a fresh database for each test, and a small client.
 
 use std::{
+    collections::HashMap,
+    io,
+    net::IpAddr,
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -9,8 +12,11 @@ use axum::{http::HeaderMap, routing::post, Router};
 use chrono::{DateTime, Utc};
 use licentric_core::{ManualClock, PublicKeySet};
 use licentric_server::{
-    db, delivery::DeliveryConfig, provision, AppState, Application, DemoData, ProvisionOptions,
-    RunningServer, Settings,
+    db,
+    delivery::DeliveryConfig,
+    provision,
+    webhook_target::{Lookup, LookupFuture, PrivateTargets, SystemLookup},
+    AppState, Application, DemoData, ProvisionOptions, RunningServer, Settings,
 };
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -24,16 +30,25 @@ pub fn start_time() -> DateTime<Utc> {
 }
 
 /// Settings for tests: webhooks are polled quickly and retried on a short schedule that the
-/// manual clock steps through.
+/// manual clock steps through, and may go to loopback, where the tests' receivers listen.
+/// Tests of the refusal use [`refusing_settings`].
 pub fn test_settings() -> Settings {
     Settings {
         deliveries: DeliveryConfig {
             poll_interval: Duration::from_millis(20),
             retry_schedule: vec![Duration::from_secs(60), Duration::from_secs(600)],
             timeout: Duration::from_secs(2),
+            private_targets: PrivateTargets::Loopback,
         },
         ..Settings::default()
     }
+}
+
+/// [`test_settings`] with the server's default for webhook targets: public addresses only.
+pub fn refusing_settings() -> Settings {
+    let mut settings = test_settings();
+    settings.deliveries.private_targets = PrivateTargets::default();
+    settings
 }
 
 /// Which credential a request carries.
@@ -65,6 +80,11 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(settings: Settings) -> TestApp {
+    spawn_app_with_dns(settings, Arc::new(SystemLookup)).await
+}
+
+/// A server whose webhook host names are resolved by `dns`.
+pub async fn spawn_app_with_dns(settings: Settings, dns: Arc<dyn Lookup>) -> TestApp {
     // A 500's cause is logged, never sent: show it in the failing test's output.
     let _ = tracing_subscriber::fmt()
         .with_test_writer()
@@ -84,7 +104,8 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
     )
     .await
     .unwrap();
-    let state = AppState::with_settings(db.clone(), Arc::new(clock.clone()), settings);
+    let mut state = AppState::with_settings(db.clone(), Arc::new(clock.clone()), settings);
+    state.dns = dns;
     let server = Application::with_state("127.0.0.1:0".parse().unwrap(), state)
         .await
         .unwrap()
@@ -305,5 +326,29 @@ impl Receiver {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         panic!("expected {n} deliveries, got {}", self.count());
+    }
+}
+
+/// A resolver whose answers the test sets, and may change (as a rebinding attacker's DNS
+/// server would); a name without an answer does not resolve.
+#[derive(Debug, Default)]
+pub struct FakeDns(Mutex<HashMap<String, Vec<IpAddr>>>);
+
+impl FakeDns {
+    /// From now on `name` resolves to `addresses`.
+    pub fn answer(&self, name: &str, addresses: &[&str]) {
+        self.0.lock().unwrap().insert(
+            name.to_owned(),
+            addresses.iter().map(|a| a.parse().unwrap()).collect(),
+        );
+    }
+}
+
+impl Lookup for FakeDns {
+    fn lookup<'a>(&'a self, host: &'a str) -> LookupFuture<'a> {
+        let answer = self.0.lock().unwrap().get(host).cloned();
+        Box::pin(async move {
+            answer.ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no such name"))
+        })
     }
 }

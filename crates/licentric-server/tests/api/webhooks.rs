@@ -6,7 +6,17 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use sha2::Sha256;
 
-use crate::helpers::{error_code, spawn_app, Receiver};
+use std::sync::Arc;
+
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpListener,
+};
+
+use crate::helpers::{
+    error_code, refusing_settings, spawn_app, spawn_app_with, spawn_app_with_dns, FakeDns,
+    Receiver, TestApp,
+};
 
 fn verify(secret: &str, header: &str, body: &str) -> i64 {
     let mut parts = header.split(',');
@@ -162,11 +172,7 @@ async fn a_retry_that_succeeds_is_logged_as_delivered() {
     assert!(delivery["deliveredAt"].is_string());
 }
 
-async fn wait_for_delivery(
-    app: &crate::helpers::TestApp,
-    log: &str,
-    done: impl Fn(&Value) -> bool,
-) -> Value {
+async fn wait_for_delivery(app: &TestApp, log: &str, done: impl Fn(&Value) -> bool) -> Value {
     for _ in 0..250 {
         let (_, page) = app.admin(Method::GET, log, None).await;
         if let Some(d) = page["data"].as_array().and_then(|d| d.first()) {
@@ -221,4 +227,311 @@ async fn endpoints_are_validated_updated_rotated_and_deleted() {
     assert!(rotated["secret"].as_str().unwrap().starts_with("whsec_"));
     assert_eq!(app.admin(Method::DELETE, &path, None).await.0, 204);
     assert_eq!(app.admin(Method::GET, &path, None).await.0, 404);
+}
+
+/// URLs that lead into the server's own machine or network, or to a cloud metadata
+/// service: issue 12's list, and the other spellings of the same places.
+fn internal_urls(app: &TestApp) -> Vec<String> {
+    let mut urls: Vec<String> = [
+        "http://169.254.169.254/latest/meta-data/iam/security-credentials/",
+        "http://[fd00:ec2::254]/latest/meta-data/",
+        "http://metadata.google.internal/computeMetadata/v1/",
+        "http://metadata.google.internal./computeMetadata/v1/",
+        "http://127.0.0.1:6379/",
+        "http://[::1]/",
+        "http://0.0.0.0:8787/",
+        "http://[::]/",
+        "http://2130706433/",
+        "http://0x7f000001/",
+        "http://127.1/",
+        "http://0177.0.0.1/",
+        "http://10.0.0.1/",
+        "http://10.255.255.255/",
+        "http://172.16.0.1/",
+        "http://172.31.255.254/",
+        "http://192.168.1.1/",
+        "http://100.64.0.1/",
+        "http://[fd12:3456::1]/",
+        "http://[fe80::1]/",
+        "http://224.0.0.1/",
+        "http://255.255.255.255/",
+        "http://user:pass@127.0.0.1/",
+        "http://user:pass@hooks.example.com/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://[::ffff:7f00:1]/",
+        "http://[::ffff:169.254.169.254]/",
+        "http://localhost/",
+        "http://LOCALHOST.:8787/",
+        "http://redis:6379/",
+        "http://db.internal/",
+        "gopher://127.0.0.1:6379/_INFO",
+        "file:///etc/passwd",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    // The server's own routes.
+    urls.push(app.url("/api/v1/licenses/validate-key"));
+    urls
+}
+
+/// A server with the default for webhook targets (public only), resolving with `dns`.
+async fn refusing_app(dns: &Arc<FakeDns>) -> TestApp {
+    spawn_app_with_dns(refusing_settings(), dns.clone()).await
+}
+
+#[tokio::test]
+async fn internal_urls_are_refused_when_an_endpoint_is_created_or_updated() {
+    let dns = Arc::new(FakeDns::default());
+    dns.answer("hooks.example.com", &["93.184.216.34"]);
+    let app = refusing_app(&dns).await;
+    let webhook = app
+        .create(
+            "/api/v1/webhooks",
+            json!({ "url": "https://hooks.example.com/licentric" }),
+        )
+        .await;
+    let path = format!("/api/v1/webhooks/{}", webhook["id"].as_str().unwrap());
+    for url in internal_urls(&app) {
+        for (method, path) in [
+            (Method::POST, "/api/v1/webhooks"),
+            (Method::PATCH, path.as_str()),
+        ] {
+            let (status, body) = app
+                .admin(method.clone(), path, Some(json!({ "url": url })))
+                .await;
+            assert_eq!(
+                error_code(status, &body, 400),
+                "invalid_request",
+                "{method} {url}"
+            );
+            assert!(
+                body["error"]["details"]["url"].is_string(),
+                "{method} {url}: {body}"
+            );
+        }
+    }
+    let (_, list) = app.admin(Method::GET, "/api/v1/webhooks", None).await;
+    assert_eq!(list["total"], 1, "nothing refused was created: {list}");
+    assert_eq!(
+        list["data"][0]["url"], "https://hooks.example.com/licentric",
+        "nothing refused was saved"
+    );
+}
+
+#[tokio::test]
+async fn a_refusal_says_why_and_how_the_operator_can_allow_private_targets() {
+    let dns = Arc::new(FakeDns::default());
+    dns.answer("intranet.example.com", &["93.184.216.34", "10.1.2.3"]);
+    let app = refusing_app(&dns).await;
+    let refusal = |url: &'static str| {
+        let app = &app;
+        async move {
+            let (status, body) = app
+                .admin(
+                    Method::POST,
+                    "/api/v1/webhooks",
+                    Some(json!({ "url": url })),
+                )
+                .await;
+            assert_eq!(error_code(status, &body, 400), "invalid_request", "{url}");
+            body["error"]["message"].as_str().unwrap().to_owned()
+        }
+    };
+    let message = refusal("http://127.0.0.1:6379/").await;
+    assert!(
+        message.contains("127.0.0.1")
+            && message.contains("loopback")
+            && message.contains("--allow-private-webhook-targets=loopback"),
+        "{message}"
+    );
+    let message = refusal("https://intranet.example.com/hook").await;
+    assert!(
+        message.contains("resolves to a private-network address")
+            && message.contains("--allow-private-webhook-targets=all"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("10.1.2.3"),
+        "what a name resolves to is the server's business: {message}"
+    );
+    let message = refusal("http://169.254.169.254/latest/meta-data/").await;
+    assert!(
+        message.contains("metadata") && message.contains("never"),
+        "{message}"
+    );
+    let message = refusal("https://user:pass@hooks.example.com/").await;
+    assert!(message.contains("password"), "{message}");
+}
+
+#[tokio::test]
+async fn a_public_url_is_saved_and_so_is_a_name_that_does_not_resolve_yet() {
+    let dns = Arc::new(FakeDns::default());
+    dns.answer(
+        "hooks.example.com",
+        &["93.184.216.34", "2606:2800:220:1::1"],
+    );
+    let app = refusing_app(&dns).await;
+    for url in [
+        "https://hooks.example.com/licentric",
+        "https://not-yet.example.com/licentric",
+        "http://93.184.216.34:8080/hook",
+        "https://[2606:2800:220:1::1]/hook",
+    ] {
+        app.create("/api/v1/webhooks", json!({ "url": url })).await;
+    }
+}
+
+#[tokio::test]
+async fn a_name_that_turns_to_loopback_after_saving_is_refused_when_delivering() {
+    // DNS rebinding: the name resolves to a public address when the endpoint is saved and
+    // to loopback when the delivery connects. The real resolver cannot be made to do this
+    // here, so the server is given one that can (`FakeDns`).
+    let receiver = Receiver::start(vec![]).await;
+    let port = receiver.url.rsplit(':').next().unwrap();
+    let dns = Arc::new(FakeDns::default());
+    dns.answer("rebind.example.com", &["93.184.216.34"]);
+    let app = refusing_app(&dns).await;
+    let webhook = app
+        .create(
+            "/api/v1/webhooks",
+            json!({ "url": format!("http://rebind.example.com:{port}") }),
+        )
+        .await;
+    dns.answer("rebind.example.com", &["127.0.0.1"]);
+
+    app.activate(&app.demo.license_key, "rebinding").await;
+    let log = format!(
+        "/api/v1/webhooks/{}/deliveries",
+        webhook["id"].as_str().unwrap()
+    );
+    let delivery = wait_for_delivery(&app, &log, |d| d["attempts"] == 1).await;
+    let error = delivery["lastError"].as_str().unwrap_or_default();
+    assert!(
+        error.starts_with("refused:") && error.contains("loopback"),
+        "not refused: {delivery} (the receiver got {})",
+        receiver.count()
+    );
+    assert!(delivery["lastStatusCode"].is_null());
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_eq!(receiver.count(), 0, "nothing reached loopback");
+}
+
+#[tokio::test]
+async fn an_internal_url_saved_before_is_refused_when_delivering() {
+    // An endpoint saved under an earlier version, or while the server allowed private
+    // targets: the address in the URL is checked again when connecting.
+    let receiver = Receiver::start(vec![]).await;
+    let app = spawn_app_with(refusing_settings()).await;
+    let webhook = app
+        .create(
+            "/api/v1/webhooks",
+            json!({ "url": "https://hooks.example.com/licentric" }),
+        )
+        .await;
+    let id = webhook["id"].as_str().unwrap();
+    sqlx::query("UPDATE webhooks SET url = ? WHERE id = ?")
+        .bind(&receiver.url)
+        .bind(id)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    app.activate(&app.demo.license_key, "saved-before").await;
+    let delivery = wait_for_delivery(&app, &format!("/api/v1/webhooks/{id}/deliveries"), |d| {
+        d["attempts"] == 1
+    })
+    .await;
+    assert!(
+        delivery["lastError"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("refused:")),
+        "not refused: {delivery} (the receiver got {})",
+        receiver.count()
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_eq!(receiver.count(), 0, "nothing reached loopback");
+}
+
+#[tokio::test]
+async fn with_loopback_allowed_a_receiver_on_this_machine_gets_deliveries() {
+    // `spawn_app` runs with --allow-private-webhook-targets=loopback.
+    let app = spawn_app().await;
+    let receiver = Receiver::start(vec![]).await;
+    let port = receiver.url.rsplit(':').next().unwrap();
+    app.create(
+        "/api/v1/webhooks",
+        json!({ "url": format!("http://localhost:{port}"), "events": ["machine.activated"] }),
+    )
+    .await;
+    app.activate(&app.demo.license_key, "loopback-allowed")
+        .await;
+    let received = receiver.wait_for(1).await;
+    assert_eq!(received[0].0["licentric-event"], "machine.activated");
+    // Loopback only: the private network stays refused.
+    let (status, body) = app
+        .admin(
+            Method::POST,
+            "/api/v1/webhooks",
+            Some(json!({ "url": "http://192.168.1.1/hook" })),
+        )
+        .await;
+    assert_eq!(error_code(status, &body, 400), "invalid_request");
+}
+
+#[tokio::test]
+async fn a_closed_port_and_a_port_that_does_not_speak_http_read_the_same_in_the_log() {
+    let app = spawn_app().await;
+    let closed = {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        listener.local_addr().unwrap()
+    };
+    // An SSH-like service: it greets, reads what comes, answers something that is not HTTP.
+    let not_http = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let not_http_addr = not_http.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = not_http.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let _ = socket.write_all(b"SSH-2.0-OpenSSH_9.6\r\n").await;
+                let mut buffer = [0; 1024];
+                let _ = socket.read(&mut buffer).await;
+                let _ = socket.write_all(b"Protocol mismatch.\n").await;
+            });
+        }
+    });
+    let mut errors = Vec::new();
+    for (name, addr) in [("closed", closed), ("not-http", not_http_addr)] {
+        let webhook = app
+            .create(
+                "/api/v1/webhooks",
+                json!({ "url": format!("http://{addr}/hook"), "events": ["license.updated"] }),
+            )
+            .await;
+        app.admin(
+            Method::PATCH,
+            &format!("/api/v1/licenses/{}", app.demo.license_id),
+            Some(json!({ "name": name })),
+        )
+        .await;
+        let log = format!(
+            "/api/v1/webhooks/{}/deliveries",
+            webhook["id"].as_str().unwrap()
+        );
+        let delivery = wait_for_delivery(&app, &log, |d| d["attempts"] == 1).await;
+        assert!(delivery["lastStatusCode"].is_null(), "{delivery}");
+        errors.push(delivery["lastError"].as_str().unwrap().to_owned());
+        app.admin(
+            Method::PATCH,
+            &format!("/api/v1/webhooks/{}", webhook["id"].as_str().unwrap()),
+            Some(json!({ "enabled": false })),
+        )
+        .await;
+    }
+    assert_eq!(errors[0], errors[1], "{errors:?}");
+    assert!(errors[0].starts_with("failed:"), "{errors:?}");
+    assert!(
+        !errors[0].contains("os error") && !errors[0].contains("refused"),
+        "{errors:?}"
+    );
 }
