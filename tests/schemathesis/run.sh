@@ -19,7 +19,7 @@ trap 'kill "$server_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 key="$("$server_bin" init --database-url "$work/licentric.db" --demo --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["apiKey"])')"
 "$server_bin" serve --listen 127.0.0.1:0 --database-url "$work/licentric.db" \
-  --rate-limit-api-key 1000000/1s --rate-limit-license-key 1000000/1s --rate-limit-anonymous 1000000/1s \
+  --rate-limit-api-key 1000000/1s --rate-limit-license-key 1000000/1s --rate-limit-anonymous 1000000/1s --rate-limit-auth-failures 1000000/1s \
   > "$work/stdout" 2> "$work/server.log" &
 server_pid=$!
 for _ in $(seq 100); do
