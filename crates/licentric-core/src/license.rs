@@ -36,6 +36,14 @@ impl LicenseStatus {
     }
 }
 
+/// For rows read from a database: the stored text, parsed.
+impl TryFrom<String> for LicenseStatus {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
 impl FromStr for LicenseStatus {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self, Self::Err> {

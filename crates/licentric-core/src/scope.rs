@@ -135,6 +135,14 @@ impl Environment {
     }
 }
 
+/// For rows read from a database: the stored text, parsed.
+impl TryFrom<String> for Environment {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
 impl FromStr for Environment {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self, Self::Err> {

@@ -8,18 +8,9 @@ use std::collections::BTreeSet;
 
 use axum::{extract::FromRequestParts, http::request::Parts};
 use chrono::Duration;
-use licentric_core::{Environment, LicenseKey, Scope};
+use licentric_core::{LicenseKey, Scope};
 
-use crate::{api_key, db, ApiError, AppState};
-
-/// The account and environment a request acts for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tenant {
-    /// The account (tenant).
-    pub account_id: String,
-    /// Live or test data.
-    pub environment: Environment,
-}
+use crate::{api_key, db, tenant::Tenant, ApiError, AppState};
 
 /// A request authenticated with an API key.
 #[derive(Debug, Clone)]
@@ -120,19 +111,30 @@ async fn api_key_auth(state: &AppState, token: &str) -> Result<ApiKeyAuth, ApiEr
     let now = state.clock.now();
     // At most one write a minute per key: last-used is for people, not for accounting.
     db::api_keys::touch(&state.db, &row.id, now, now - Duration::minutes(1)).await?;
-    let auth = row.into_auth().map_err(ApiError::Internal)?;
-    Ok(auth)
+    Ok(ApiKeyAuth {
+        scopes: row.scope_set()?,
+        tenant: row.tenant()?,
+        key_id: row.id,
+    })
 }
 
 async fn license_auth(state: &AppState, key: &str) -> Result<LicenseAuth, ApiError> {
     let key = LicenseKey::normalize(key);
-    db::licenses::find_auth_by_key(&state.db, &key)
+    let owner = db::licenses::find_owner_by_key(&state.db, &key)
         .await?
         .ok_or_else(|| {
             ApiError::Unauthorized(
                 "Invalid license key. Check it for typos; test keys do not exist in live, and vice versa.".into(),
             )
-        })
+        })?;
+    Ok(LicenseAuth {
+        license_id: owner.license_id,
+        product_id: owner.product_id,
+        tenant: Tenant {
+            account_id: owner.account_id,
+            environment: owner.environment,
+        },
+    })
 }
 
 /// What the request's credential turned out to be, found once per request by the rate

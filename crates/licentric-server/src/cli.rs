@@ -9,13 +9,13 @@ use sqlx::SqlitePool;
 use clap::{Parser, Subcommand};
 
 use crate::{
-    auth::Tenant,
     config, db,
     delivery::DeliveryConfig,
     provision,
     rate_limit::{Quota, RateLimits},
     secret::{SecretOrigin, ServerSecret, DEFAULT_SECRET_FILE, SECRET_ENV},
     signing,
+    tenant::Tenant,
     webhook_target::PrivateTargets,
     AppState, Application, ProvisionOptions, Settings,
 };

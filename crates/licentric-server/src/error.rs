@@ -153,6 +153,12 @@ impl ApiError {
     }
 }
 
+impl From<crate::db::Error> for ApiError {
+    fn from(error: crate::db::Error) -> Self {
+        Self::Internal(error.into())
+    }
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
         Self::Internal(error.into())

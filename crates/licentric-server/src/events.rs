@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::{auth::Tenant, db, ApiError, AppState};
+use crate::{db, tenant::Tenant, ApiError, AppState};
 
 /// Every event type a webhook endpoint can subscribe to (or `*` for all).
 pub const EVENT_TYPES: &[&str] = &[

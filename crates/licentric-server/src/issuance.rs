@@ -13,7 +13,7 @@ use chrono::{DateTime, Duration, SubsecRound, Utc};
 use licentric_core::{issue_token, wire::Policy, LicenseFile, LicensePayload, TokenClaims};
 
 use crate::{
-    auth::Tenant, db::licenses::LicenseRecord, params::Problems, signing, ApiError, AppState,
+    db::licenses::LicenseRecord, params::Problems, signing, tenant::Tenant, ApiError, AppState,
 };
 
 /// A file's lifetime when none is asked for: 14 days (seed 000's checkout default).
@@ -80,7 +80,7 @@ pub async fn token(
         expires_at,
         fingerprint: subject.fingerprint.to_owned(),
         machine_id: subject.machine_id.map(str::to_owned),
-        status: subject.license.status()?,
+        status: subject.license.status,
         entitlements: subject.entitlements.clone(),
         license_expires_at: subject.license.expires_at.map(|at| at.trunc_subsecs(0)),
         grace_days: subject.policy.grace_days,
@@ -146,7 +146,7 @@ pub async fn license_file(
         license_id: subject.license.id.clone(),
         product_id: subject.license.product_id.clone(),
         account_id: subject.license.account_id.clone(),
-        status: subject.license.status()?,
+        status: subject.license.status,
         license_expires_at,
         entitlements: subject.entitlements.clone(),
         max_machines: subject.license.max_machines(),

@@ -25,6 +25,7 @@ pub mod secret;
 pub mod signing;
 pub mod startup;
 pub mod state;
+pub mod tenant;
 pub mod webhook_target;
 
 pub use config::ServerConfig;

@@ -11,7 +11,7 @@ use serde::Serialize;
 use sqlx::SqlitePool;
 use uuid::Uuid;
 
-use crate::{api_key, auth::Tenant, db};
+use crate::{api_key, db, tenant::Tenant};
 
 /// What to create.
 #[derive(Debug, Clone)]

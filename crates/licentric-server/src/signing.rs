@@ -16,9 +16,9 @@ use rand::rngs::OsRng;
 use sqlx::SqlitePool;
 
 use crate::{
-    auth::Tenant,
     db::{self, signing_keys::SigningKeyRow},
     secret::ServerSecret,
+    tenant::Tenant,
 };
 
 /// The sealing scheme this server writes and reads (see `secret.rs`).

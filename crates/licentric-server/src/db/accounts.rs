@@ -9,7 +9,7 @@ pub async fn insert_account(
     id: &str,
     name: &str,
     now: DateTime<Utc>,
-) -> sqlx::Result<()> {
+) -> super::Result<()> {
     sqlx::query("INSERT INTO accounts (id, name, created_at) VALUES (?, ?, ?)")
         .bind(id)
         .bind(name)
@@ -20,7 +20,7 @@ pub async fn insert_account(
 }
 
 /// Whether an account with this id exists.
-pub async fn exists(db: &SqlitePool, account_id: &str) -> sqlx::Result<bool> {
+pub async fn exists(db: &SqlitePool, account_id: &str) -> super::Result<bool> {
     let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM accounts WHERE id = ?")
         .bind(account_id)
         .fetch_optional(db)

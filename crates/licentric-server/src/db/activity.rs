@@ -7,7 +7,7 @@ use licentric_core::{
 };
 use sqlx::SqlitePool;
 
-use crate::auth::Tenant;
+use crate::tenant::Tenant;
 
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,7 +28,7 @@ pub async fn record(
     product_id: &str,
     license_id: &str,
     now: DateTime<Utc>,
-) -> sqlx::Result<()> {
+) -> super::Result<()> {
     let (kind, code) = match kind {
         Kind::Validation(code) => ("validation", Some(code.as_str())),
         Kind::Activation => ("activation", None),
@@ -92,7 +92,7 @@ pub async fn activations_by_day(
     from: NaiveDate,
     to: NaiveDate,
     product_id: Option<&str>,
-) -> sqlx::Result<Vec<ActivationsOnDay>> {
+) -> super::Result<Vec<ActivationsOnDay>> {
     let rows: Vec<(String, u32, u32)> = sqlx::query_as(
         "SELECT day, sum(kind = 'activation'), sum(kind = 'deactivation') FROM activity
          WHERE account_id = ? AND environment = ? AND kind IN ('activation', 'deactivation')
@@ -122,7 +122,7 @@ pub async fn product_usage(
     db: &SqlitePool,
     tenant: &Tenant,
     now: DateTime<Utc>,
-) -> sqlx::Result<Vec<ProductUsage>> {
+) -> super::Result<Vec<ProductUsage>> {
     let rows: Vec<(String, String, u32, u32, u32, u32)> = sqlx::query_as(
         "SELECT pr.id, pr.name,
                 count(l.id),

@@ -6,10 +6,7 @@ use chrono::{DateTime, Utc};
 use licentric_core::{wire::ApiKey, Environment, Scope};
 use sqlx::SqlitePool;
 
-use crate::{
-    auth::{ApiKeyAuth, Tenant},
-    params::Page,
-};
+use crate::{params::Page, tenant::Tenant};
 
 /// What is stored of a new API key: never the key itself.
 #[derive(Debug)]
@@ -33,7 +30,7 @@ pub async fn insert(
     db: &SqlitePool,
     key: &NewApiKeyRow<'_>,
     now: DateTime<Utc>,
-) -> sqlx::Result<()> {
+) -> super::Result<()> {
     let scopes = serde_json::to_string(key.scopes).map_err(|e| sqlx::Error::Encode(e.into()))?;
     sqlx::query(
         "INSERT INTO api_keys (id, account_id, environment, name, key_hash, display_prefix, scopes, created_at)
@@ -79,15 +76,11 @@ impl ApiKeyRecord {
         Ok(serde_json::from_str(&self.scopes)?)
     }
 
-    /// What an authenticated request knows of it.
-    pub fn into_auth(self) -> anyhow::Result<ApiKeyAuth> {
-        Ok(ApiKeyAuth {
-            scopes: self.scope_set()?,
-            tenant: Tenant {
-                environment: self.environment.parse()?,
-                account_id: self.account_id,
-            },
-            key_id: self.id,
+    /// The tenant it acts for.
+    pub fn tenant(&self) -> anyhow::Result<Tenant> {
+        Ok(Tenant {
+            environment: self.environment.parse()?,
+            account_id: self.account_id.clone(),
         })
     }
 
@@ -113,13 +106,14 @@ const COLUMNS: &str =
 pub async fn find_active_by_hash(
     db: &SqlitePool,
     hash: &str,
-) -> sqlx::Result<Option<ApiKeyRecord>> {
+) -> super::Result<Option<ApiKeyRecord>> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL"
     ))
     .bind(hash)
     .fetch_optional(db)
     .await
+    .map_err(Into::into)
 }
 
 /// Records a use, unless one was recorded after `older_than`.
@@ -128,7 +122,7 @@ pub async fn touch(
     id: &str,
     now: DateTime<Utc>,
     older_than: DateTime<Utc>,
-) -> sqlx::Result<()> {
+) -> super::Result<()> {
     sqlx::query("UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)")
         .bind(now)
         .bind(id)
@@ -150,7 +144,7 @@ pub async fn list(
     tenant: &Tenant,
     within: &BTreeSet<Scope>,
     page: &Page,
-) -> sqlx::Result<(Vec<ApiKeyRecord>, u32)> {
+) -> super::Result<(Vec<ApiKeyRecord>, u32)> {
     let within = serde_json::to_string(within).map_err(|e| sqlx::Error::Encode(e.into()))?;
     let rows = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM api_keys WHERE account_id = ? AND environment = ? AND revoked_at IS NULL
@@ -177,7 +171,11 @@ pub async fn list(
 }
 
 /// The tenant's unrevoked key with this id.
-pub async fn get(db: &SqlitePool, tenant: &Tenant, id: &str) -> sqlx::Result<Option<ApiKeyRecord>> {
+pub async fn get(
+    db: &SqlitePool,
+    tenant: &Tenant,
+    id: &str,
+) -> super::Result<Option<ApiKeyRecord>> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM api_keys WHERE id = ? AND account_id = ? AND environment = ? AND revoked_at IS NULL"
     ))
@@ -186,6 +184,7 @@ pub async fn get(db: &SqlitePool, tenant: &Tenant, id: &str) -> sqlx::Result<Opt
     .bind(tenant.environment.as_str())
     .fetch_optional(db)
     .await
+    .map_err(Into::into)
 }
 
 /// Revokes a key; it stops working at once.
@@ -194,7 +193,7 @@ pub async fn revoke(
     tenant: &Tenant,
     id: &str,
     now: DateTime<Utc>,
-) -> sqlx::Result<bool> {
+) -> super::Result<bool> {
     let done = sqlx::query(
         "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND account_id = ? AND environment = ? AND revoked_at IS NULL",
     )
@@ -214,7 +213,7 @@ pub async fn rotate(
     id: &str,
     hash: &str,
     display_prefix: &str,
-) -> sqlx::Result<bool> {
+) -> super::Result<bool> {
     let done = sqlx::query(
         "UPDATE api_keys SET key_hash = ?, display_prefix = ?, last_used_at = NULL
          WHERE id = ? AND account_id = ? AND environment = ? AND revoked_at IS NULL",

@@ -22,7 +22,7 @@ pub struct NewEvent<'a> {
 }
 
 /// Records a server-wide event (one of no account).
-pub async fn record_server_event(db: &SqlitePool, event: &NewEvent<'_>) -> sqlx::Result<()> {
+pub async fn record_server_event(db: &SqlitePool, event: &NewEvent<'_>) -> super::Result<()> {
     sqlx::query(
         "INSERT INTO audit_events (occurred_at, actor_type, actor_id, action, client_address, details)
          VALUES (?, ?, ?, ?, ?, ?)",

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use licentric_core::wire::Entitlement;
 use sqlx::SqlitePool;
 
-use crate::{auth::Tenant, params::Page};
+use crate::{params::Page, tenant::Tenant};
 
 /// Sortable fields of an entitlement list.
 pub const SORTABLE: &[(&str, &str)] = &[
@@ -35,7 +35,7 @@ impl From<Row> for Entitlement {
 }
 
 /// Inserts an entitlement; `false` when the code is taken.
-pub async fn insert(db: &SqlitePool, tenant: &Tenant, e: &Entitlement) -> sqlx::Result<bool> {
+pub async fn insert(db: &SqlitePool, tenant: &Tenant, e: &Entitlement) -> super::Result<bool> {
     let done = sqlx::query(
         "INSERT OR IGNORE INTO entitlements (id, account_id, environment, code, name, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -53,7 +53,7 @@ pub async fn insert(db: &SqlitePool, tenant: &Tenant, e: &Entitlement) -> sqlx::
 }
 
 /// The tenant's entitlement with this id.
-pub async fn get(db: &SqlitePool, tenant: &Tenant, id: &str) -> sqlx::Result<Option<Entitlement>> {
+pub async fn get(db: &SqlitePool, tenant: &Tenant, id: &str) -> super::Result<Option<Entitlement>> {
     let row: Option<Row> = sqlx::query_as(
         "SELECT id, code, name, created_at, updated_at FROM entitlements WHERE id = ? AND account_id = ? AND environment = ?",
     )
@@ -70,7 +70,7 @@ pub async fn list(
     db: &SqlitePool,
     tenant: &Tenant,
     page: &Page,
-) -> sqlx::Result<(Vec<Entitlement>, u32)> {
+) -> super::Result<(Vec<Entitlement>, u32)> {
     let rows: Vec<Row> = sqlx::query_as(&format!(
         "SELECT id, code, name, created_at, updated_at FROM entitlements WHERE account_id = ? AND environment = ?
          ORDER BY {} LIMIT ? OFFSET ?",
@@ -99,7 +99,7 @@ pub async fn rename(
     id: &str,
     name: &str,
     now: DateTime<Utc>,
-) -> sqlx::Result<bool> {
+) -> super::Result<bool> {
     let done = sqlx::query("UPDATE entitlements SET name = ?, updated_at = ? WHERE id = ? AND account_id = ? AND environment = ?")
         .bind(name)
         .bind(now)
@@ -112,7 +112,7 @@ pub async fn rename(
 }
 
 /// Deletes an entitlement; licenses and policies lose it.
-pub async fn delete(db: &SqlitePool, tenant: &Tenant, id: &str) -> sqlx::Result<bool> {
+pub async fn delete(db: &SqlitePool, tenant: &Tenant, id: &str) -> super::Result<bool> {
     let done =
         sqlx::query("DELETE FROM entitlements WHERE id = ? AND account_id = ? AND environment = ?")
             .bind(id)
@@ -128,7 +128,7 @@ pub async fn resolve(
     db: &SqlitePool,
     tenant: &Tenant,
     codes: &[String],
-) -> sqlx::Result<(Vec<String>, Vec<String>)> {
+) -> super::Result<(Vec<String>, Vec<String>)> {
     let mut ids = Vec::new();
     let mut missing = Vec::new();
     for code in codes {
@@ -153,7 +153,7 @@ pub async fn codes_of_license(
     db: &SqlitePool,
     license_id: &str,
     policy_id: &str,
-) -> sqlx::Result<Vec<String>> {
+) -> super::Result<Vec<String>> {
     sqlx::query_scalar(
         "SELECT code FROM entitlements WHERE id IN (
              SELECT entitlement_id FROM license_entitlements WHERE license_id = ?
@@ -164,6 +164,7 @@ pub async fn codes_of_license(
     .bind(policy_id)
     .fetch_all(db)
     .await
+    .map_err(Into::into)
 }
 
 /// Gives a license these entitlements (beyond its policy's).
@@ -171,7 +172,7 @@ pub async fn attach_to_license(
     db: &SqlitePool,
     license_id: &str,
     entitlement_ids: &[String],
-) -> sqlx::Result<()> {
+) -> super::Result<()> {
     for id in entitlement_ids {
         sqlx::query(
             "INSERT OR IGNORE INTO license_entitlements (license_id, entitlement_id) VALUES (?, ?)",
@@ -189,7 +190,7 @@ pub async fn detach_from_license(
     db: &SqlitePool,
     license_id: &str,
     entitlement_ids: &[String],
-) -> sqlx::Result<()> {
+) -> super::Result<()> {
     for id in entitlement_ids {
         sqlx::query("DELETE FROM license_entitlements WHERE license_id = ? AND entitlement_id = ?")
             .bind(license_id)

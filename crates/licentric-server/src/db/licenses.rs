@@ -1,13 +1,10 @@
 //! Licenses.
 
 use chrono::{DateTime, Utc};
-use licentric_core::{wire::License, LicenseStatus};
+use licentric_core::{wire::License, Environment, LicenseStatus};
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 
-use crate::{
-    auth::{LicenseAuth, Tenant},
-    params::Page,
-};
+use crate::{params::Page, tenant::Tenant};
 
 /// Sortable fields of a license list.
 pub const SORTABLE: &[(&str, &str)] = &[
@@ -43,7 +40,7 @@ pub async fn insert(
     tenant: &Tenant,
     license: &NewLicenseRow<'_>,
     now: DateTime<Utc>,
-) -> sqlx::Result<bool> {
+) -> super::Result<bool> {
     let done = sqlx::query(
         "INSERT OR IGNORE INTO licenses (id, account_id, environment, product_id, policy_id, key, name, status,
                                          expires_at, metadata, created_at, updated_at)
@@ -72,8 +69,9 @@ pub struct LicenseRecord {
     pub id: String,
     /// The owning account.
     pub account_id: String,
-    /// `live` or `test`.
-    pub environment: String,
+    /// Live or test.
+    #[sqlx(try_from = "String")]
+    pub environment: Environment,
     /// Its key.
     pub key: String,
     /// Its label.
@@ -82,8 +80,9 @@ pub struct LicenseRecord {
     pub product_id: String,
     /// The governing policy.
     pub policy_id: String,
-    /// `active`, `suspended`, `revoked` or `banned`.
-    pub status: String,
+    /// Active, suspended, revoked or banned.
+    #[sqlx(try_from = "String")]
+    pub status: LicenseStatus,
     /// When it expires.
     pub expires_at: Option<DateTime<Utc>>,
     /// Validations so far.
@@ -105,11 +104,6 @@ pub struct LicenseRecord {
 }
 
 impl LicenseRecord {
-    /// The status as a type.
-    pub fn status(&self) -> anyhow::Result<LicenseStatus> {
-        Ok(self.status.parse()?)
-    }
-
     /// Machines allowed: the policy's limit when floating, one when node-locked.
     pub fn max_machines(&self) -> Option<u32> {
         if self.floating {
@@ -120,17 +114,17 @@ impl LicenseRecord {
     }
 
     /// The tenant it belongs to.
-    pub fn tenant(&self) -> anyhow::Result<Tenant> {
-        Ok(Tenant {
+    pub fn tenant(&self) -> Tenant {
+        Tenant {
             account_id: self.account_id.clone(),
-            environment: self.environment.parse()?,
-        })
+            environment: self.environment,
+        }
     }
 
     /// The wire form, given its entitlement codes.
     pub fn into_wire(self, entitlements: Vec<String>) -> anyhow::Result<License> {
         Ok(License {
-            status: self.status()?,
+            status: self.status,
             max_machines: self.max_machines(),
             metadata: serde_json::from_str(&self.metadata)?,
             id: self.id,
@@ -161,7 +155,7 @@ pub async fn get(
     db: &SqlitePool,
     tenant: &Tenant,
     id: &str,
-) -> sqlx::Result<Option<LicenseRecord>> {
+) -> super::Result<Option<LicenseRecord>> {
     sqlx::query_as(&format!(
         "{SELECT} WHERE l.id = ? AND l.account_id = ? AND l.environment = ?"
     ))
@@ -170,36 +164,40 @@ pub async fn get(
     .bind(tenant.environment.as_str())
     .fetch_optional(db)
     .await
+    .map_err(Into::into)
 }
 
 /// A license by its (normalised) key, in any account: the key is the credential.
-pub async fn find_by_key(db: &SqlitePool, key: &str) -> sqlx::Result<Option<LicenseRecord>> {
+pub async fn find_by_key(db: &SqlitePool, key: &str) -> super::Result<Option<LicenseRecord>> {
     sqlx::query_as(&format!("{SELECT} WHERE l.key = ?"))
         .bind(key)
         .fetch_optional(db)
         .await
+        .map_err(Into::into)
 }
 
 /// What a request authenticated by this license key acts for.
-pub async fn find_auth_by_key(db: &SqlitePool, key: &str) -> sqlx::Result<Option<LicenseAuth>> {
-    let row: Option<(String, String, String, String)> = sqlx::query_as(
-        "SELECT id, product_id, account_id, environment FROM licenses WHERE key = ?",
+pub async fn find_owner_by_key(db: &SqlitePool, key: &str) -> super::Result<Option<KeyOwner>> {
+    Ok(sqlx::query_as(
+        "SELECT id AS license_id, product_id, account_id, environment FROM licenses WHERE key = ?",
     )
     .bind(key)
     .fetch_optional(db)
-    .await?;
-    Ok(
-        row.and_then(|(license_id, product_id, account_id, environment)| {
-            Some(LicenseAuth {
-                license_id,
-                product_id,
-                tenant: Tenant {
-                    account_id,
-                    environment: environment.parse().ok()?,
-                },
-            })
-        }),
-    )
+    .await?)
+}
+
+/// Whose license a key is: what authenticating with it establishes.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct KeyOwner {
+    /// The license.
+    pub license_id: String,
+    /// Its product.
+    pub product_id: String,
+    /// Its account.
+    pub account_id: String,
+    /// Its environment.
+    #[sqlx(try_from = "String")]
+    pub environment: Environment,
 }
 
 /// Filters of a license list.
@@ -241,7 +239,7 @@ pub async fn list(
     tenant: &Tenant,
     filters: &Filters<'_>,
     page: &Page,
-) -> sqlx::Result<(Vec<LicenseRecord>, u32)> {
+) -> super::Result<(Vec<LicenseRecord>, u32)> {
     let mut query = QueryBuilder::new(SELECT);
     push_filters(&mut query, tenant, filters);
     query
@@ -261,7 +259,7 @@ pub async fn update(
     db: &SqlitePool,
     license: &LicenseRecord,
     now: DateTime<Utc>,
-) -> sqlx::Result<()> {
+) -> super::Result<()> {
     sqlx::query(
         "UPDATE licenses SET name = ?, expires_at = ?, metadata = ?, policy_id = ?, uses = ?, status = ?, updated_at = ?
          WHERE id = ?",
@@ -271,7 +269,7 @@ pub async fn update(
     .bind(&license.metadata)
     .bind(&license.policy_id)
     .bind(license.uses)
-    .bind(&license.status)
+    .bind(license.status.as_str())
     .bind(now)
     .bind(&license.id)
     .execute(db)
@@ -280,15 +278,16 @@ pub async fn update(
 }
 
 /// Counts a validation; returns the new count.
-pub async fn increment_uses(db: &SqlitePool, id: &str) -> sqlx::Result<u32> {
+pub async fn increment_uses(db: &SqlitePool, id: &str) -> super::Result<u32> {
     sqlx::query_scalar("UPDATE licenses SET uses = uses + 1 WHERE id = ? RETURNING uses")
         .bind(id)
         .fetch_one(db)
         .await
+        .map_err(Into::into)
 }
 
 /// Deletes a license and its machines.
-pub async fn delete(db: &SqlitePool, tenant: &Tenant, id: &str) -> sqlx::Result<bool> {
+pub async fn delete(db: &SqlitePool, tenant: &Tenant, id: &str) -> super::Result<bool> {
     let done =
         sqlx::query("DELETE FROM licenses WHERE id = ? AND account_id = ? AND environment = ?")
             .bind(id)

@@ -4,7 +4,7 @@ use chrono::{DateTime, Duration, Utc};
 use licentric_core::wire::{HeartbeatStatus, Machine, Platform};
 use sqlx::SqlitePool;
 
-use crate::{auth::Tenant, params::Page};
+use crate::{params::Page, tenant::Tenant};
 
 /// Sortable fields of a machine list.
 pub const SORTABLE: &[(&str, &str)] = &[
@@ -110,7 +110,7 @@ pub async fn insert_within_limit(
     tenant: &Tenant,
     machine: &MachineRecord,
     max: Option<u32>,
-) -> sqlx::Result<bool> {
+) -> super::Result<bool> {
     let done = sqlx::query(&format!(
         "INSERT INTO machines (account_id, environment, {COLUMNS})
          SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
@@ -139,7 +139,7 @@ pub async fn get(
     db: &SqlitePool,
     tenant: &Tenant,
     id: &str,
-) -> sqlx::Result<Option<MachineRecord>> {
+) -> super::Result<Option<MachineRecord>> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM machines WHERE id = ? AND account_id = ? AND environment = ?"
     ))
@@ -148,6 +148,7 @@ pub async fn get(
     .bind(tenant.environment.as_str())
     .fetch_optional(db)
     .await
+    .map_err(Into::into)
 }
 
 /// The license's machine with this fingerprint.
@@ -155,7 +156,7 @@ pub async fn find_by_fingerprint(
     db: &SqlitePool,
     license_id: &str,
     fingerprint: &str,
-) -> sqlx::Result<Option<MachineRecord>> {
+) -> super::Result<Option<MachineRecord>> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM machines WHERE license_id = ? AND fingerprint = ?"
     ))
@@ -163,16 +164,18 @@ pub async fn find_by_fingerprint(
     .bind(fingerprint)
     .fetch_optional(db)
     .await
+    .map_err(Into::into)
 }
 
 /// All of a license's machines, oldest first.
-pub async fn of_license(db: &SqlitePool, license_id: &str) -> sqlx::Result<Vec<MachineRecord>> {
+pub async fn of_license(db: &SqlitePool, license_id: &str) -> super::Result<Vec<MachineRecord>> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM machines WHERE license_id = ? ORDER BY created_at ASC, rowid ASC"
     ))
     .bind(license_id)
     .fetch_all(db)
     .await
+    .map_err(Into::into)
 }
 
 /// One page of the tenant's machines (optionally of one license), and how many match.
@@ -181,7 +184,7 @@ pub async fn list(
     tenant: &Tenant,
     license_id: Option<&str>,
     page: &Page,
-) -> sqlx::Result<(Vec<MachineRecord>, u32)> {
+) -> super::Result<(Vec<MachineRecord>, u32)> {
     let filter = "account_id = ? AND environment = ? AND (? IS NULL OR license_id = ?)";
     let rows = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM machines WHERE {filter} ORDER BY {} LIMIT ? OFFSET ?",
@@ -206,7 +209,7 @@ pub async fn list(
 }
 
 /// Records a heartbeat.
-pub async fn heartbeat_now(db: &SqlitePool, id: &str, now: DateTime<Utc>) -> sqlx::Result<()> {
+pub async fn heartbeat_now(db: &SqlitePool, id: &str, now: DateTime<Utc>) -> super::Result<()> {
     sqlx::query("UPDATE machines SET last_heartbeat_at = ?, updated_at = ? WHERE id = ?")
         .bind(now)
         .bind(now)
@@ -217,7 +220,7 @@ pub async fn heartbeat_now(db: &SqlitePool, id: &str, now: DateTime<Utc>) -> sql
 }
 
 /// Deletes a machine, freeing its slot.
-pub async fn delete(db: &SqlitePool, id: &str) -> sqlx::Result<bool> {
+pub async fn delete(db: &SqlitePool, id: &str) -> super::Result<bool> {
     let done = sqlx::query("DELETE FROM machines WHERE id = ?")
         .bind(id)
         .execute(db)

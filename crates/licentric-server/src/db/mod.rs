@@ -29,6 +29,32 @@ use sqlx::{
     SqlitePool,
 };
 
+/// The one error of the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The database failed: I/O, locking, a constraint.
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    /// A stored value could not be read back as its type.
+    #[error("a stored value is not valid: {0}")]
+    Corrupt(String),
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(error: serde_json::Error) -> Self {
+        Self::Corrupt(error.to_string())
+    }
+}
+
+impl From<licentric_core::Error> for Error {
+    fn from(error: licentric_core::Error) -> Self {
+        Self::Corrupt(error.to_string())
+    }
+}
+
+/// A storage-layer result.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
 /// The schema migrations, embedded at compile time from `migrations/`.
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 

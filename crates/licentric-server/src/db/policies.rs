@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use licentric_core::wire::Policy;
 use sqlx::SqlitePool;
 
-use crate::{auth::Tenant, params::Page};
+use crate::{params::Page, tenant::Tenant};
 
 /// Sortable fields of a policy list.
 pub const SORTABLE: &[(&str, &str)] = &[
@@ -57,7 +57,7 @@ impl Row {
 }
 
 /// Inserts a policy (its entitlements are set separately).
-pub async fn insert(db: &SqlitePool, tenant: &Tenant, policy: &Policy) -> sqlx::Result<()> {
+pub async fn insert(db: &SqlitePool, tenant: &Tenant, policy: &Policy) -> super::Result<()> {
     sqlx::query(&format!(
         "INSERT INTO policies (account_id, environment, {COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
@@ -83,7 +83,7 @@ pub async fn insert(db: &SqlitePool, tenant: &Tenant, policy: &Policy) -> sqlx::
 }
 
 /// Saves a changed policy (its entitlements are set separately).
-pub async fn update(db: &SqlitePool, tenant: &Tenant, policy: &Policy) -> sqlx::Result<()> {
+pub async fn update(db: &SqlitePool, tenant: &Tenant, policy: &Policy) -> super::Result<()> {
     sqlx::query(
         "UPDATE policies SET name = ?, max_machines = ?, floating = ?, require_heartbeat = ?, heartbeat_interval_secs = ?,
             cull_dead_machines = ?, duration_secs = ?, offline_max_days = ?, grace_days = ?, max_uses = ?, updated_at = ?
@@ -113,7 +113,7 @@ pub async fn set_entitlements(
     db: &SqlitePool,
     policy_id: &str,
     entitlement_ids: &[String],
-) -> sqlx::Result<()> {
+) -> super::Result<()> {
     let mut tx = db.begin().await?;
     sqlx::query("DELETE FROM policy_entitlements WHERE policy_id = ?")
         .bind(policy_id)
@@ -128,10 +128,10 @@ pub async fn set_entitlements(
         .execute(&mut *tx)
         .await?;
     }
-    tx.commit().await
+    tx.commit().await.map_err(Into::into)
 }
 
-async fn entitlement_codes(db: &SqlitePool, policy_id: &str) -> sqlx::Result<Vec<String>> {
+async fn entitlement_codes(db: &SqlitePool, policy_id: &str) -> super::Result<Vec<String>> {
     sqlx::query_scalar(
         "SELECT e.code FROM policy_entitlements pe JOIN entitlements e ON e.id = pe.entitlement_id
          WHERE pe.policy_id = ? ORDER BY e.code",
@@ -139,10 +139,11 @@ async fn entitlement_codes(db: &SqlitePool, policy_id: &str) -> sqlx::Result<Vec
     .bind(policy_id)
     .fetch_all(db)
     .await
+    .map_err(Into::into)
 }
 
 /// The tenant's policy with this id.
-pub async fn get(db: &SqlitePool, tenant: &Tenant, id: &str) -> sqlx::Result<Option<Policy>> {
+pub async fn get(db: &SqlitePool, tenant: &Tenant, id: &str) -> super::Result<Option<Policy>> {
     let row: Option<Row> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM policies WHERE id = ? AND account_id = ? AND environment = ?"
     ))
@@ -161,7 +162,7 @@ pub async fn get(db: &SqlitePool, tenant: &Tenant, id: &str) -> sqlx::Result<Opt
 }
 
 /// A policy by id alone, for callers that already hold a license of it.
-pub async fn get_unscoped(db: &SqlitePool, id: &str) -> sqlx::Result<Option<Policy>> {
+pub async fn get_unscoped(db: &SqlitePool, id: &str) -> super::Result<Option<Policy>> {
     let row: Option<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM policies WHERE id = ?"))
         .bind(id)
         .fetch_optional(db)
@@ -181,7 +182,7 @@ pub async fn list(
     tenant: &Tenant,
     product_id: Option<&str>,
     page: &Page,
-) -> sqlx::Result<(Vec<Policy>, u32)> {
+) -> super::Result<(Vec<Policy>, u32)> {
     let filter = "account_id = ? AND environment = ? AND (? IS NULL OR product_id = ?)";
     let rows: Vec<Row> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM policies WHERE {filter} ORDER BY {} LIMIT ? OFFSET ?",
@@ -211,15 +212,16 @@ pub async fn list(
 }
 
 /// How many licenses use the policy.
-pub async fn license_count(db: &SqlitePool, policy_id: &str) -> sqlx::Result<u32> {
+pub async fn license_count(db: &SqlitePool, policy_id: &str) -> super::Result<u32> {
     sqlx::query_scalar("SELECT count(*) FROM licenses WHERE policy_id = ?")
         .bind(policy_id)
         .fetch_one(db)
         .await
+        .map_err(Into::into)
 }
 
 /// Deletes a policy.
-pub async fn delete(db: &SqlitePool, tenant: &Tenant, id: &str) -> sqlx::Result<bool> {
+pub async fn delete(db: &SqlitePool, tenant: &Tenant, id: &str) -> super::Result<bool> {
     let done =
         sqlx::query("DELETE FROM policies WHERE id = ? AND account_id = ? AND environment = ?")
             .bind(id)

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use licentric_core::wire::{CurrentSigningKey, Product};
 use sqlx::SqlitePool;
 
-use crate::{auth::Tenant, params::Page};
+use crate::{params::Page, tenant::Tenant};
 
 /// Sortable fields of a product list.
 pub const SORTABLE: &[(&str, &str)] = &[
@@ -51,7 +51,7 @@ pub async fn insert(
     name: &str,
     key_prefix: &str,
     now: DateTime<Utc>,
-) -> sqlx::Result<()> {
+) -> super::Result<()> {
     sqlx::query(
         "INSERT INTO products (id, account_id, environment, name, key_prefix, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -73,7 +73,7 @@ pub async fn get(
     db: &SqlitePool,
     tenant: &Tenant,
     id: &str,
-) -> sqlx::Result<Option<ProductRecord>> {
+) -> super::Result<Option<ProductRecord>> {
     sqlx::query_as(
         "SELECT id, name, key_prefix, created_at, updated_at FROM products WHERE id = ? AND account_id = ? AND environment = ?",
     )
@@ -82,6 +82,7 @@ pub async fn get(
     .bind(tenant.environment.as_str())
     .fetch_optional(db)
     .await
+    .map_err(Into::into)
 }
 
 /// One page of the tenant's products, and how many there are.
@@ -89,7 +90,7 @@ pub async fn list(
     db: &SqlitePool,
     tenant: &Tenant,
     page: &Page,
-) -> sqlx::Result<(Vec<ProductRecord>, u32)> {
+) -> super::Result<(Vec<ProductRecord>, u32)> {
     let rows = sqlx::query_as(&format!(
         "SELECT id, name, key_prefix, created_at, updated_at FROM products WHERE account_id = ? AND environment = ?
          ORDER BY {} LIMIT ? OFFSET ?",
@@ -112,7 +113,11 @@ pub async fn list(
 }
 
 /// Saves a changed product.
-pub async fn update(db: &SqlitePool, tenant: &Tenant, product: &ProductRecord) -> sqlx::Result<()> {
+pub async fn update(
+    db: &SqlitePool,
+    tenant: &Tenant,
+    product: &ProductRecord,
+) -> super::Result<()> {
     sqlx::query("UPDATE products SET name = ?, key_prefix = ?, updated_at = ? WHERE id = ? AND account_id = ? AND environment = ?")
         .bind(&product.name)
         .bind(&product.key_prefix)
@@ -126,15 +131,16 @@ pub async fn update(db: &SqlitePool, tenant: &Tenant, product: &ProductRecord) -
 }
 
 /// How many licenses the product has.
-pub async fn license_count(db: &SqlitePool, product_id: &str) -> sqlx::Result<u32> {
+pub async fn license_count(db: &SqlitePool, product_id: &str) -> super::Result<u32> {
     sqlx::query_scalar("SELECT count(*) FROM licenses WHERE product_id = ?")
         .bind(product_id)
         .fetch_one(db)
         .await
+        .map_err(Into::into)
 }
 
 /// Deletes a product and its policies.
-pub async fn delete(db: &SqlitePool, tenant: &Tenant, id: &str) -> sqlx::Result<bool> {
+pub async fn delete(db: &SqlitePool, tenant: &Tenant, id: &str) -> super::Result<bool> {
     let done =
         sqlx::query("DELETE FROM products WHERE id = ? AND account_id = ? AND environment = ?")
             .bind(id)

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::SqlitePool;
 
-use crate::auth::Tenant;
+use crate::tenant::Tenant;
 
 /// A signing key as stored.
 #[derive(Clone, sqlx::FromRow)]
@@ -45,7 +45,7 @@ impl std::fmt::Debug for SigningKeyRow {
 const COLUMNS: &str = "account_id, environment, kid, public_key, sealing, seed_nonce, sealed_seed, created_at, retired_at";
 
 /// The tenant's active key.
-pub async fn active(db: &SqlitePool, tenant: &Tenant) -> sqlx::Result<Option<SigningKeyRow>> {
+pub async fn active(db: &SqlitePool, tenant: &Tenant) -> super::Result<Option<SigningKeyRow>> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM signing_keys WHERE account_id = ? AND environment = ? AND retired_at IS NULL"
     ))
@@ -53,10 +53,11 @@ pub async fn active(db: &SqlitePool, tenant: &Tenant) -> sqlx::Result<Option<Sig
     .bind(tenant.environment.as_str())
     .fetch_optional(db)
     .await
+    .map_err(Into::into)
 }
 
 /// All of the tenant's keys, newest first.
-pub async fn all(db: &SqlitePool, tenant: &Tenant) -> sqlx::Result<Vec<SigningKeyRow>> {
+pub async fn all(db: &SqlitePool, tenant: &Tenant) -> super::Result<Vec<SigningKeyRow>> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM signing_keys WHERE account_id = ? AND environment = ?
          ORDER BY created_at DESC, rowid DESC"
@@ -65,21 +66,23 @@ pub async fn all(db: &SqlitePool, tenant: &Tenant) -> sqlx::Result<Vec<SigningKe
     .bind(tenant.environment.as_str())
     .fetch_all(db)
     .await
+    .map_err(Into::into)
 }
 
 /// The most recently created key of any account: what start-up unseals to check the
 /// server secret.
-pub async fn newest(db: &SqlitePool) -> sqlx::Result<Option<SigningKeyRow>> {
+pub async fn newest(db: &SqlitePool) -> super::Result<Option<SigningKeyRow>> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM signing_keys ORDER BY retired_at IS NOT NULL, created_at DESC, rowid DESC LIMIT 1"
     ))
     .fetch_optional(db)
     .await
+    .map_err(Into::into)
 }
 
 /// Inserts `row` as the tenant's active key unless it already has one (or the key id is
 /// taken); `false` then. Two racing first uses cannot both create a key.
-pub async fn insert_if_none_active(db: &SqlitePool, row: &SigningKeyRow) -> sqlx::Result<bool> {
+pub async fn insert_if_none_active(db: &SqlitePool, row: &SigningKeyRow) -> super::Result<bool> {
     let done = sqlx::query(&format!(
         "INSERT OR IGNORE INTO signing_keys ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)"
     ))
@@ -102,7 +105,7 @@ pub async fn rotate(
     db: &SqlitePool,
     row: &SigningKeyRow,
     now: DateTime<Utc>,
-) -> sqlx::Result<bool> {
+) -> super::Result<bool> {
     let mut tx = db.begin().await?;
     sqlx::query(
         "UPDATE signing_keys SET retired_at = ? WHERE account_id = ? AND environment = ? AND retired_at IS NULL",
@@ -139,7 +142,7 @@ pub async fn retire(
     tenant: &Tenant,
     kid: &str,
     now: DateTime<Utc>,
-) -> sqlx::Result<()> {
+) -> super::Result<()> {
     sqlx::query(
         "UPDATE signing_keys SET retired_at = ? WHERE account_id = ? AND environment = ? AND kid = ? AND retired_at IS NULL",
     )

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use licentric_core::wire::{DeliveryStatus, Webhook, WebhookDelivery};
 use sqlx::SqlitePool;
 
-use crate::{auth::Tenant, params::Page};
+use crate::{params::Page, tenant::Tenant};
 
 /// Sortable fields of a webhook list.
 pub const SORTABLE: &[(&str, &str)] = &[
@@ -137,7 +137,7 @@ pub async fn set_secret(
     id: &str,
     secret: &str,
     now: DateTime<Utc>,
-) -> sqlx::Result<bool> {
+) -> super::Result<bool> {
     let done = sqlx::query("UPDATE webhooks SET secret = ?, updated_at = ? WHERE id = ? AND account_id = ? AND environment = ?")
         .bind(secret)
         .bind(now)
@@ -153,7 +153,7 @@ pub async fn set_secret(
 }
 
 /// Deletes an endpoint and its delivery log.
-pub async fn delete(db: &SqlitePool, tenant: &Tenant, id: &str) -> sqlx::Result<bool> {
+pub async fn delete(db: &SqlitePool, tenant: &Tenant, id: &str) -> super::Result<bool> {
     let done =
         sqlx::query("DELETE FROM webhooks WHERE id = ? AND account_id = ? AND environment = ?")
             .bind(id)
@@ -209,7 +209,7 @@ pub async fn queue(
     db: &SqlitePool,
     delivery: &NewDelivery<'_>,
     now: DateTime<Utc>,
-) -> sqlx::Result<()> {
+) -> super::Result<()> {
     sqlx::query(
         "INSERT INTO webhook_deliveries (id, account_id, webhook_id, event_id, event, payload, status, next_attempt_at, created_at)
          VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
@@ -249,7 +249,7 @@ pub async fn due(
     db: &SqlitePool,
     now: DateTime<Utc>,
     limit: u32,
-) -> sqlx::Result<Vec<DueDelivery>> {
+) -> super::Result<Vec<DueDelivery>> {
     sqlx::query_as(
         "SELECT d.id, d.event, d.payload, d.attempts, w.url, w.secret
          FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
@@ -260,6 +260,7 @@ pub async fn due(
     .bind(limit)
     .fetch_all(db)
     .await
+    .map_err(Into::into)
 }
 
 /// Records one attempt's outcome.
@@ -273,7 +274,7 @@ pub async fn record_attempt(
     error: Option<&str>,
     next_attempt_at: Option<DateTime<Utc>>,
     delivered_at: Option<DateTime<Utc>>,
-) -> sqlx::Result<()> {
+) -> super::Result<()> {
     let status = match status {
         DeliveryStatus::Pending => "pending",
         DeliveryStatus::Succeeded => "succeeded",
@@ -315,7 +316,7 @@ pub async fn deliveries(
     db: &SqlitePool,
     webhook_id: &str,
     page: &Page,
-) -> sqlx::Result<(Vec<WebhookDelivery>, u32)> {
+) -> super::Result<(Vec<WebhookDelivery>, u32)> {
     let rows: Vec<DeliveryRow> = sqlx::query_as(&format!(
         "SELECT id, webhook_id, event_id, event, status, attempts, last_status_code, last_error, next_attempt_at,
                 created_at, delivered_at

@@ -24,14 +24,16 @@ use uuid::Uuid;
 
 use super::{machines, Created};
 use crate::{
-    auth::{ApiKeyAuth, Caller, LicenseAuth, Tenant},
+    auth::{ApiKeyAuth, Caller, LicenseAuth},
     db::{self, activity::Kind, licenses::LicenseRecord, machines::HeartbeatRule},
     events,
     extract::ApiJson,
     issuance,
     openapi::ErrorResponses,
     params::{ApiQuery, Paging, Problems},
-    rate_limit, ApiError, AppState,
+    rate_limit,
+    tenant::Tenant,
+    ApiError, AppState,
 };
 
 /// Longest key accepted before it is refused as bad input rather than looked up.
@@ -348,7 +350,7 @@ async fn transition(
 ) -> Result<Json<License>, ApiError> {
     auth.require(Scope::LicensesWrite)?;
     let mut record = load(&state, &auth.tenant, &id).await?;
-    let status = record.status()?;
+    let status = record.status;
     if !t.from.contains(&status) {
         return Err(ApiError::Conflict {
             code: "invalid_transition",
@@ -365,7 +367,7 @@ async fn transition(
             details: Some(json!({ "status": status })),
         });
     }
-    record.status = t.to.as_str().to_owned();
+    record.status = t.to;
     db::licenses::update(&state.db, &record, state.clock.now()).await?;
     let license = wire(&state, load(&state, &auth.tenant, &id).await?).await?;
     emit(&state, &auth.tenant, t.event, &license).await?;
@@ -392,6 +394,7 @@ pub async fn suspend(
         },
     )
     .await
+    .map_err(Into::into)
 }
 
 /// Reinstates a suspended license.
@@ -476,7 +479,7 @@ pub async fn renew(
 ) -> Result<Json<License>, ApiError> {
     auth.require(Scope::LicensesWrite)?;
     let mut record = load(&state, &auth.tenant, &id).await?;
-    if record.status()? == LicenseStatus::Revoked {
+    if record.status == LicenseStatus::Revoked {
         return Err(ApiError::conflict(
             "invalid_transition",
             "Cannot renew a revoked license; issue a new license instead.",
@@ -625,7 +628,7 @@ pub async fn validate_key(
         });
         return Ok((Extension(rate_limit::FailedAuthentication), not_found).into_response());
     };
-    let tenant = record.tenant()?;
+    let tenant = record.tenant();
     let policy = db::policies::get(&state.db, &tenant, &record.policy_id)
         .await?
         .ok_or_else(|| ApiError::not_found("policy"))?;
@@ -659,7 +662,7 @@ pub async fn validate_key(
             heartbeat_overdue: m.is_dead(rule, now),
         },
     };
-    let status = record.status()?;
+    let status = record.status;
     let facts = LicenseFacts {
         status,
         expires_at: record.expires_at,

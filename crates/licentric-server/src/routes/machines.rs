@@ -17,7 +17,7 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use crate::{
-    auth::{Caller, Tenant},
+    auth::Caller,
     db::{
         self,
         activity::Kind,
@@ -29,6 +29,7 @@ use crate::{
     issuance,
     openapi::ErrorResponses,
     params::{ApiQuery, Paging, Problems},
+    tenant::Tenant,
     ApiError, AppState,
 };
 
@@ -367,7 +368,7 @@ async fn activation_token(
     let entitlements =
         db::entitlements::codes_of_license(&state.db, &license.id, &license.policy_id).await?;
     let facts = LicenseFacts {
-        status: license.status()?,
+        status: license.status,
         expires_at: license.expires_at,
         uses: u64::from(license.uses),
         max_uses: license.max_uses.map(u64::from),
@@ -397,7 +398,7 @@ pub fn refuse_unusable(
     license: &LicenseRecord,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), ApiError> {
-    let (code, message) = match license.status()? {
+    let (code, message) = match license.status {
         LicenseStatus::Active => match license.expires_at {
             Some(expiry) if expiry <= now => (
                 "license_expired",

@@ -19,12 +19,13 @@ use serde_json::json;
 
 use super::machines;
 use crate::{
-    auth::{ApiKeyAuth, Tenant},
+    auth::ApiKeyAuth,
     db::{self, licenses::LicenseRecord, machines::HeartbeatRule},
     extract::{ApiJson, OptionalApiJson},
     issuance::{self, Subject},
     openapi::ErrorResponses,
     params::Problems,
+    tenant::Tenant,
     ApiError, AppState,
 };
 
@@ -274,7 +275,6 @@ async fn find_by_key(
 ) -> Result<Option<LicenseRecord>, ApiError> {
     let found = db::licenses::find_by_key(&state.db, key.as_str()).await?;
     Ok(found.filter(|license| {
-        license.account_id == tenant.account_id
-            && license.environment == tenant.environment.as_str()
+        license.account_id == tenant.account_id && license.environment == tenant.environment
     }))
 }

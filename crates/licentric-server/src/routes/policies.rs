@@ -16,11 +16,12 @@ use uuid::Uuid;
 
 use super::Created;
 use crate::{
-    auth::{ApiKeyAuth, Tenant},
+    auth::ApiKeyAuth,
     db,
     extract::ApiJson,
     openapi::ErrorResponses,
     params::{ApiQuery, Paging, Problems},
+    tenant::Tenant,
     ApiError, AppState,
 };
 

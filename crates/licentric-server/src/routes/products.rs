@@ -15,12 +15,14 @@ use uuid::Uuid;
 
 use super::Created;
 use crate::{
-    auth::{ApiKeyAuth, Tenant},
+    auth::ApiKeyAuth,
     db::{self, products::ProductRecord},
     extract::ApiJson,
     openapi::ErrorResponses,
     params::{ApiQuery, Paging, Problems},
-    signing, ApiError, AppState,
+    signing,
+    tenant::Tenant,
+    ApiError, AppState,
 };
 
 /// The tenant's current signing key, which every product shows so vendors can pin it.

@@ -16,11 +16,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::Created;
 use crate::{
-    auth::{ApiKeyAuth, Tenant},
-    db,
-    openapi::ErrorResponses,
-    params::ApiQuery,
-    signing, ApiError, AppState,
+    auth::ApiKeyAuth, db, openapi::ErrorResponses, params::ApiQuery, signing, tenant::Tenant,
+    ApiError, AppState,
 };
 
 /// Lists the account's signing keys in the key's environment, newest first: the active

@@ -9,7 +9,7 @@ use licentric_core::{
     verify_license_file, verify_token, Environment, ManualClock, OfflineRefusal, TrustedTime,
 };
 use licentric_server::{
-    auth::Tenant, db, provision, secret::SecretOrigin, signing, AppState, Application,
+    db, provision, secret::SecretOrigin, signing, tenant::Tenant, AppState, Application,
     ProvisionOptions, ServerSecret, Settings,
 };
 use reqwest::Method;
