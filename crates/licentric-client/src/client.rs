@@ -2,8 +2,9 @@
 
 use std::time::Duration;
 
-use licentric_core::wire::{
-    LicenseOverview, Machine, NewMachine, ValidateKeyRequest, ValidationResult,
+use licentric_core::{
+    wire::{LicenseOverview, Machine, NewMachine, ValidateKeyRequest, ValidationResult},
+    Nonce,
 };
 use reqwest::{header::RETRY_AFTER, Method, StatusCode};
 use serde::{de::DeserializeOwned, Serialize};
@@ -345,17 +346,46 @@ impl Licentric {
     ///
     /// A key that does not exist is not an error: the result's `code` is `NOT_FOUND`.
     /// Only a 429 is retried, because every validation counts towards `maxUses`.
+    ///
+    /// The answer is not authenticated: a `VALID` here proves nothing by itself. Use
+    /// [`Self::validate_with_nonce`] and [`licentric_core::authenticate_answer`] (as
+    /// [`crate::LicenseClient`] does) before licensing anything on it.
     pub async fn validate(
         &self,
         key: &str,
         fingerprint: Option<&str>,
         entitlements: &[&str],
     ) -> Result<ValidationResult, Error> {
+        self.validate_request(key, fingerprint, entitlements, None)
+            .await
+    }
+
+    /// [`Self::validate`], sending `nonce`: the server signs it into the answer's token,
+    /// so the answer can be told from a replayed one.
+    pub async fn validate_with_nonce(
+        &self,
+        key: &str,
+        fingerprint: Option<&str>,
+        entitlements: &[&str],
+        nonce: &Nonce,
+    ) -> Result<ValidationResult, Error> {
+        self.validate_request(key, fingerprint, entitlements, Some(nonce))
+            .await
+    }
+
+    async fn validate_request(
+        &self,
+        key: &str,
+        fingerprint: Option<&str>,
+        entitlements: &[&str],
+        nonce: Option<&Nonce>,
+    ) -> Result<ValidationResult, Error> {
         let body = ValidateKeyRequest {
             key: key.to_owned(),
             fingerprint: fingerprint.map(str::to_owned),
             entitlements: (!entitlements.is_empty())
                 .then(|| entitlements.iter().map(|e| (*e).to_owned()).collect()),
+            nonce: nonce.map(|n| n.as_str().to_owned()),
         };
         self.json(&Call {
             method: Method::POST,

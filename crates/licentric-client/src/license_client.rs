@@ -5,6 +5,14 @@
 //! applies the grace period; a clock turned back behind trusted time is refused as
 //! `clock_tampered`. `get_error()`, `get_status()`, `get_message()` and
 //! `get_license_info()` report the outcome. The license key lives in the OS keyring.
+//!
+//! Nothing licenses a machine unless the vendor's pinned key proves it. Online, a `VALID`
+//! counts only with a token that verifies with the pinned keys, is for this product and
+//! machine, and carries the fresh nonce sent with this very request; an unsigned, forged
+//! or replayed answer is `invalid_token` and changes nothing on disk. A refusal (`REVOKED`,
+//! `NOT_FOUND`, …) is believed unsigned: an impostor can deny service, which it could do
+//! anyway by not answering, but never grant it. Only
+//! [`LicenseClientBuilder::dangerously_skip_signature_verification`] turns this off.
 
 use std::{
     path::PathBuf,
@@ -14,9 +22,10 @@ use std::{
 
 use chrono::{DateTime, Utc};
 use licentric_core::{
-    authenticate_token, fingerprint, verify_license_file, wire::ValidationResult, Clock,
-    LicenseKey, LicenseState, NotLicensedReason, OfflineRefusal, PublicKeySet, SystemClock,
-    TokenSource, TrustedTime, ValidationCode,
+    authenticate_answer, authenticate_token, fingerprint, verify_license_file,
+    wire::ValidationResult, Clock, LicenseKey, LicenseState, Nonce, NotLicensedReason,
+    OfflineRefusal, PublicKeySet, SystemClock, TokenSource, TrustedTime, ValidationCode,
+    VerifiedToken,
 };
 use serde::{Deserialize, Serialize};
 
@@ -50,7 +59,8 @@ pub enum LicenseErrorCode {
     MachineLimit,
     /// No network, timeout or server error, and no usable cache.
     Network,
-    /// The cached token is corrupt, signed by an unknown key, or its grace period ended.
+    /// The cached token is corrupt, signed by an unknown key, or its grace period ended;
+    /// or the server's answer was not signed by the vendor's key for this request.
     InvalidToken,
     /// No license is activated on this machine.
     NotActivated,
@@ -212,6 +222,7 @@ pub struct LicenseClientBuilder {
     key_storage: KeyStorage,
     timeout: Duration,
     proxy: Option<String>,
+    skip_signature_verification: bool,
 }
 
 impl LicenseClientBuilder {
@@ -228,8 +239,9 @@ impl LicenseClientBuilder {
     }
 
     /// The vendor's public keys as the JWKS the server publishes at
-    /// `/api/v1/accounts/{accountId}/jwks.json`. Without them a cached token cannot be
-    /// trusted offline, and the client works online only.
+    /// `/api/v1/accounts/{accountId}/jwks.json`. Without them nothing can be verified, so
+    /// the client licenses nothing, online or offline (unless
+    /// [`Self::dangerously_skip_signature_verification`]).
     pub fn public_key(mut self, jwks_json: &str) -> Self {
         match serde_json::from_str(jwks_json)
             .map_err(|e| e.to_string())
@@ -280,6 +292,19 @@ impl LicenseClientBuilder {
         self
     }
 
+    /// Believes the license server's online answers without proof: a `VALID` licenses
+    /// the app whether or not it carries a token signed by the vendor's key for this
+    /// request. Anyone who can answer in the server's place (a hosts-file entry, a DNS
+    /// record, a proxy) can then license the app, even a revoked copy.
+    ///
+    /// Only for development against a server whose key is not at hand. A token that does
+    /// come is still checked against keys that are pinned, and offline checks still need
+    /// a pinned key: there is nothing else to check a cached token against.
+    pub fn dangerously_skip_signature_verification(mut self) -> Self {
+        self.skip_signature_verification = true;
+        self
+    }
+
     /// Builds the client.
     pub fn build(self) -> Result<LicenseClient, Error> {
         if let Some(problem) = self.public_key_problem {
@@ -303,6 +328,12 @@ impl LicenseClientBuilder {
         )
         .map_err(|e| Error::Configuration(e.to_string()))?;
         let secrets = SecretStore::new(&self.product_id, storage.clone(), self.key_storage);
+        if self.skip_signature_verification {
+            tracing::warn!(
+                product_id = %self.product_id,
+                "signature verification is OFF: any server answering in the license server's place can license this app"
+            );
+        }
         Ok(LicenseClient {
             api: api.build()?,
             product_id: self.product_id,
@@ -312,6 +343,7 @@ impl LicenseClientBuilder {
             public_keys: self.public_keys,
             clock: self.clock,
             machine: self.machine,
+            skip_signature_verification: self.skip_signature_verification,
             outcome: Mutex::new(Outcome::default()),
         })
     }
@@ -328,12 +360,15 @@ pub struct LicenseClient {
     public_keys: Option<PublicKeySet>,
     clock: Arc<dyn Clock>,
     machine: Arc<dyn MachineIdentity>,
+    skip_signature_verification: bool,
     outcome: Mutex<Outcome>,
 }
 
 impl LicenseClient {
     /// A client with the defaults: storage under the user's config folder, the OS keyring,
-    /// the system clock and machine.
+    /// the system clock and machine. It pins no public key, so it can manage machines
+    /// but licenses nothing: use [`Self::builder`] with
+    /// [`LicenseClientBuilder::public_key`] to check licenses.
     pub fn new(server_url: &str, product_id: &str, product_salt: &str) -> Result<Self, Error> {
         Self::builder(server_url, product_id, product_salt).build()
     }
@@ -353,6 +388,7 @@ impl LicenseClient {
             key_storage: KeyStorage::default(),
             timeout: crate::DEFAULT_TIMEOUT,
             proxy: None,
+            skip_signature_verification: false,
         }
     }
 
@@ -441,8 +477,8 @@ impl LicenseClient {
             Some(key) => Some(self.validate_online(key, &fingerprint).await),
             None => None,
         };
-        let result = match online {
-            Some(Ok(result)) => result,
+        let (result, nonce) = match online {
+            Some(Ok(answer)) => answer,
             Some(Err(error)) if is_offline(&error) => {
                 return self.check_offline(
                     now,
@@ -465,8 +501,36 @@ impl LicenseClient {
             None => return self.check_offline(now, &fingerprint, &mut state, info, None),
         };
 
-        if let Some(server_time) = result.server_time {
-            state.trusted_time.reset_to_server_time(server_time);
+        // A VALID is believed only once the vendor's key proves it answers this request;
+        // until then nothing is written, so an impostor cannot replace the cached token,
+        // the trusted time or the license facts.
+        let verified = if result.code == ValidationCode::Valid {
+            match self.authenticate_valid(&result, &fingerprint, &nonce) {
+                Ok(verified) => verified,
+                Err(error) => {
+                    tracing::warn!(code = error.code.as_str(), %error, "refused the license server's answer");
+                    info.standing = Some(Standing::NotLicensed);
+                    info.status = None;
+                    return self.finish(false, Some(error), Some(info));
+                }
+            }
+        } else {
+            None
+        };
+
+        // Only a verified answer may move trusted time, backwards included: its signed
+        // issue time is the server's clock. An unsigned time could wind the mark back
+        // and hide a turned-back clock from the next offline check.
+        match (&verified, result.server_time) {
+            (Some(verified), _) => state
+                .trusted_time
+                .reset_to_server_time(verified.claims().issued_at),
+            (None, Some(server_time))
+                if self.skip_signature_verification && result.code == ValidationCode::Valid =>
+            {
+                state.trusted_time.reset_to_server_time(server_time);
+            }
+            (None, _) => {}
         }
         info.last_online_at = Some(result.server_time.unwrap_or(now));
         info.license_key = key.as_deref().map(redact);
@@ -482,6 +546,8 @@ impl LicenseClient {
         }
 
         if result.code != ValidationCode::Valid {
+            // A refusal is believed unsigned: it can only deny, which an impostor could do
+            // by not answering at all.
             let error = self.refusal(result.code);
             if matches!(
                 result.code,
@@ -500,28 +566,24 @@ impl LicenseClient {
             return self.finish(false, Some(error), Some(info));
         }
 
-        let Some(token) = result.token.as_deref() else {
-            info.standing = Some(Standing::Online);
-            state.info = Some(info.clone());
-            self.save_state(&state);
-            return self.finish(true, None, Some(info));
-        };
-        if let Some(keys) = &self.public_keys {
-            match authenticate_token(token, keys, &self.product_id, &fingerprint) {
-                Ok(verified) => {
-                    info.expires_at = Some(verified.claims().expires_at);
-                }
-                Err(refusal) => {
-                    let error = LicenseError::new(
-                        LicenseErrorCode::InvalidToken,
-                        format!("The server's token does not verify with the pinned public key ({}). Check that the app pins this server's key: {}", refusal.message(), refusal.next_step()),
-                    );
-                    return self.finish(false, Some(error), Some(info));
-                }
+        if let Some(verified) = &verified {
+            // What licenses the app comes from the signed claims, not the unsigned fields
+            // around them.
+            let claims = verified.claims();
+            info.license_id = Some(claims.license_id.clone());
+            info.status = Some(claims.status.as_str().to_owned());
+            info.license_expires_at = claims.license_expires_at;
+            info.days_remaining = claims.license_expires_at.map(|e| (e - now).num_days());
+            info.entitlements = claims.entitlements.clone();
+            if let Some(machine_id) = &claims.machine_id {
+                info.machine_id = Some(machine_id.clone());
             }
+            info.expires_at = Some(claims.expires_at);
         }
-        if let Err(error) = self.storage.write(TOKEN_FILE, token.as_bytes()) {
-            tracing::warn!(%error, "cannot cache the validation token; offline use will not work");
+        if let Some(token) = result.token.as_deref() {
+            if let Err(error) = self.storage.write(TOKEN_FILE, token.as_bytes()) {
+                tracing::warn!(%error, "cannot cache the validation token; offline use will not work");
+            }
         }
         info.standing = Some(Standing::Online);
         info.grace_ends_at = None;
@@ -531,21 +593,72 @@ impl LicenseClient {
         self.finish(true, None, Some(info))
     }
 
+    /// Whether a `VALID` answer may license this machine: `Ok(Some(token))` when the
+    /// vendor's key proves it answers this request, `Ok(None)` only when verification is
+    /// switched off and there is nothing to verify, else `invalid_token` saying why.
+    fn authenticate_valid(
+        &self,
+        result: &ValidationResult,
+        fingerprint: &str,
+        nonce: &Nonce,
+    ) -> Result<Option<VerifiedToken>, LicenseError> {
+        let token = result.token.as_deref();
+        match (&self.public_keys, self.skip_signature_verification) {
+            (Some(keys), false) => {
+                authenticate_answer(token, keys, &self.product_id, fingerprint, nonce)
+                    .map(Some)
+                    .map_err(|refusal| {
+                        LicenseError::new(
+                            LicenseErrorCode::InvalidToken,
+                            format!("{} {}", refusal.message(), refusal.next_step()),
+                        )
+                    })
+            }
+            (None, false) => Err(LicenseError::new(
+                LicenseErrorCode::InvalidToken,
+                "This app pins no public key of the vendor, so it cannot tell the vendor's license server from an impostor and accepts no license. Ask the vendor for an app update. (For the app's developer: pin the vendor's JWKS with LicenseClientBuilder::public_key.)",
+            )),
+            (Some(keys), true) => match token {
+                Some(token) => authenticate_token(token, keys, &self.product_id, fingerprint)
+                    .map(Some)
+                    .map_err(|refusal| {
+                        LicenseError::new(
+                            LicenseErrorCode::InvalidToken,
+                            format!("The server's token does not verify with the pinned public key ({}). Check that the app pins this server's key: {}", refusal.message(), refusal.next_step()),
+                        )
+                    }),
+                None => Ok(None),
+            },
+            (None, true) => Ok(None),
+        }
+    }
+
+    /// Validates online with a fresh nonce per request; answers the result and the nonce
+    /// it must carry.
     async fn validate_online(
         &self,
         key: &str,
         fingerprint: &str,
-    ) -> Result<ValidationResult, Error> {
-        let result = self.api.validate(key, Some(fingerprint), &[]).await?;
+    ) -> Result<(ValidationResult, Nonce), Error> {
+        let nonce = Nonce::generate(&mut rand::rngs::OsRng);
+        let result = self
+            .api
+            .validate_with_nonce(key, Some(fingerprint), &[], &nonce)
+            .await?;
         if result.code == ValidationCode::HeartbeatRequired {
             // Overdue: check in now and ask again, rather than refusing a live machine.
             if let Some(machine) = &result.machine {
                 if self.api.heartbeat(&machine.id, key).await.is_ok() {
-                    return self.api.validate(key, Some(fingerprint), &[]).await;
+                    let nonce = Nonce::generate(&mut rand::rngs::OsRng);
+                    let result = self
+                        .api
+                        .validate_with_nonce(key, Some(fingerprint), &[], &nonce)
+                        .await?;
+                    return Ok((result, nonce));
                 }
             }
         }
-        Ok(result)
+        Ok((result, nonce))
     }
 
     fn refusal(&self, code: ValidationCode) -> LicenseError {
@@ -591,7 +704,7 @@ impl LicenseClient {
         let Some(keys) = &self.public_keys else {
             let error = LicenseError::new(
                 LicenseErrorCode::InvalidToken,
-                "Cannot verify the cached license offline: the app has no public key pinned. Connect to the internet, or ask the vendor for an app update.",
+                "Cannot verify the cached license: the app has no public key of the vendor pinned, so it accepts no license. Ask the vendor for an app update.",
             );
             return self.finish(false, Some(error), Some(info));
         };

@@ -56,6 +56,7 @@ fn claims(fp: &str) -> TokenClaims {
         license_expires_at: Some(at("2027-01-01T00:00:00Z")),
         grace_days: 7,
         offline_max_days: 30,
+        nonce: None,
     }
 }
 

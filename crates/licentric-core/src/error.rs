@@ -32,6 +32,11 @@ pub enum Error {
     /// A JWKS document holds an Ed25519 key that cannot be used.
     #[error("invalid JWKS: {0}")]
     InvalidJwks(String),
+    /// A request nonce is not 16–128 characters of base64url (`A–Z a–z 0–9 - _`).
+    #[error(
+        "invalid nonce: use 16 to 128 characters of A-Z, a-z, 0-9, '-' or '_' (base64url or hex)"
+    )]
+    InvalidNonce,
     /// What was to be signed breaks a rule of its format, so nothing was signed.
     #[error("cannot sign: {0}")]
     InvalidSigningInput(&'static str),

@@ -8,7 +8,8 @@
 //!
 //! It also owns the trust primitives: account signing keys and the JWKS clients pin
 //! ([`PublicKeySet`]), the signed offline license file ([`LicenseFile`]), the signed
-//! validation token ([`issue_token`], [`authenticate_token`]), offline verification with
+//! validation token ([`issue_token`], [`authenticate_token`], and for an online answer
+//! [`authenticate_answer`] with the request's [`Nonce`]), offline verification with
 //! named refusals ([`verify_license_file`], [`OfflineRefusal`]), the grace period and
 //! clock-tampering state machine ([`LicenseState`], [`TrustedTime`]), offline activation
 //! requests ([`ActivationRequest`]) and machine fingerprints ([`fingerprint()`]).
@@ -28,6 +29,7 @@ pub mod dangerous;
 mod fingerprint;
 mod grace;
 mod license_file;
+mod nonce;
 mod offline;
 mod signing;
 mod token;
@@ -47,6 +49,10 @@ pub use grace::{
     LicenseState, NotLicensedReason, TokenSource, TrustedTime, CLOCK_TOLERANCE, DEFAULT_GRACE_DAYS,
 };
 pub use license_file::{LicenseFile, LicensePayload, VerifiedLicenseFile, LICENSE_FILE_FORMAT};
+pub use nonce::Nonce;
 pub use offline::{verify_license_file, verify_token, OfflineRefusal};
 pub use signing::{derive_key_id, AccountPublicKey, AccountSigningKey, Jwk, Jwks, PublicKeySet};
-pub use token::{authenticate_token, issue_token, TokenClaims, VerifiedToken, TOKEN_ISSUER};
+pub use token::{
+    authenticate_answer, authenticate_token, issue_token, AnswerRefusal, TokenClaims,
+    VerifiedToken, TOKEN_ISSUER,
+};

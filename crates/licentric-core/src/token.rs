@@ -18,11 +18,17 @@
 //! | `lex`    | the license's own expiry, or `null` for a perpetual license    |
 //! | `gdays`  | grace days after `exp` (the policy's; 7 by default)            |
 //! | `omax`   | the policy's offline max days, for display                     |
+//! | `nonce`  | the request's nonce, echoed; absent when the request sent none |
 //!
 //! Any JWT library holding the account's public key (e.g. from the JWKS of
 //! [`crate::PublicKeySet`]) can verify a token. Claims this version does not know are
 //! ignored, as RFC 7519 §4 requires, so a newer server can add claims without locking
 //! out older clients.
+//!
+//! A token received **online** must also answer the request just sent: its `nonce` must be
+//! the one the client made for it ([`authenticate_answer`]), so an answer recorded earlier
+//! and replayed by an impostor server is refused. A cached token is judged offline
+//! without its nonce: by then it is the client's own copy.
 //!
 //! Verification here never reads the system clock: jsonwebtoken's own `exp`/`nbf` checks
 //! are switched off, and times are judged against the caller's `now` (see
@@ -38,7 +44,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     offline::OfflineRefusal,
     signing::{is_valid_key_id, AccountSigningKey},
-    Error, LicenseStatus, PublicKeySet,
+    Error, LicenseStatus, Nonce, PublicKeySet,
 };
 
 /// The `iss` of every Licentric token.
@@ -75,6 +81,8 @@ pub struct TokenClaims {
     pub grace_days: u32,
     /// The policy's offline max days (`omax`).
     pub offline_max_days: u32,
+    /// The nonce of the request the token answers (`nonce`); `None` when it sent none.
+    pub nonce: Option<String>,
 }
 
 /// The claims as they travel; field order is the serialisation order.
@@ -93,6 +101,9 @@ struct WireClaims {
     lex: Option<i64>,
     gdays: u32,
     omax: u32,
+    // Left out when absent, so tokens without one stay byte-identical to before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    nonce: Option<String>,
 }
 
 impl From<&TokenClaims> for WireClaims {
@@ -111,6 +122,7 @@ impl From<&TokenClaims> for WireClaims {
             lex: claims.license_expires_at.map(|at| at.timestamp()),
             gdays: claims.grace_days,
             omax: claims.offline_max_days,
+            nonce: claims.nonce.clone(),
         }
     }
 }
@@ -135,6 +147,7 @@ impl TryFrom<WireClaims> for TokenClaims {
             license_expires_at: wire.lex.map(time).transpose()?,
             grace_days: wire.gdays,
             offline_max_days: wire.omax,
+            nonce: wire.nonce,
         })
     }
 }
@@ -247,6 +260,64 @@ pub fn authenticate_token(
     Ok(VerifiedToken { key_id, claims })
 }
 
+/// Why an online `VALID` answer was not believed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnswerRefusal {
+    /// The answer carries no token: nothing proves the vendor's server sent it.
+    Unsigned,
+    /// The token does not verify with the pinned keys, or is for another product or
+    /// machine.
+    Token(OfflineRefusal),
+    /// The token is genuine but answers another request: its nonce is missing or is not
+    /// the one sent (a replayed answer).
+    NotThisRequest,
+}
+
+impl AnswerRefusal {
+    /// What happened, in a sentence for a person.
+    pub fn message(self) -> String {
+        match self {
+            Self::Unsigned => "The license server answered \"valid\" without a token signed by the vendor's key, so the answer proves nothing and cannot license this app.".to_owned(),
+            Self::Token(refusal @ (OfflineRefusal::WrongProduct | OfflineRefusal::WrongMachine)) => format!(
+                "The license server's answer does not answer this request: its token is {} ({}), so it cannot license this app.",
+                refusal.title().to_lowercase(),
+                refusal.code()
+            ),
+            Self::Token(refusal) => format!(
+                "The license server's answer is not signed by the vendor's key: its token was refused as \"{}\" ({}), so it cannot license this app.",
+                refusal.title(),
+                refusal.code()
+            ),
+            Self::NotThisRequest => "The license server's answer is signed by the vendor's key but does not answer this request: it is a replay of an earlier answer, so it cannot license this app.".to_owned(),
+        }
+    }
+
+    /// What to do about it.
+    pub fn next_step(self) -> &'static str {
+        "Check the license server address the app uses (a proxy or hosts-file entry may send it elsewhere); if it is right, contact the vendor."
+    }
+}
+
+/// Judges a `VALID` answer from the server: it counts only with a token that verifies with
+/// the pinned `keys`, is for this product and this machine, and carries the `nonce` the
+/// client sent with this request. Times and license status are left to
+/// [`crate::LicenseState::assess`], as with [`authenticate_token`].
+pub fn authenticate_answer(
+    token: Option<&str>,
+    keys: &PublicKeySet,
+    expected_product_id: &str,
+    local_fingerprint: &str,
+    nonce: &Nonce,
+) -> Result<VerifiedToken, AnswerRefusal> {
+    let token = token.ok_or(AnswerRefusal::Unsigned)?;
+    let verified = authenticate_token(token, keys, expected_product_id, local_fingerprint)
+        .map_err(AnswerRefusal::Token)?;
+    if verified.claims.nonce.as_deref() != Some(nonce.as_str()) {
+        return Err(AnswerRefusal::NotThisRequest);
+    }
+    Ok(verified)
+}
+
 /// jsonwebtoken's checks, minus everything that would read the system clock or that
 /// [`authenticate_token`] decides itself to give a named outcome.
 fn validation() -> Validation {
@@ -309,6 +380,7 @@ pub(crate) mod tests {
             license_expires_at: Some(at("2027-01-01T00:00:00Z")),
             grace_days: 7,
             offline_max_days: 30,
+            nonce: None,
         }
     }
 
@@ -460,6 +532,114 @@ pub(crate) mod tests {
             authenticate_token(&sign(payload), &keys(), "prod_abc123", FP),
             Err(OfflineRefusal::Malformed)
         );
+    }
+
+    fn nonce(text: &str) -> Nonce {
+        Nonce::parse(text).unwrap()
+    }
+
+    #[test]
+    fn the_nonce_claim_comes_last_and_only_when_sent() {
+        let with = TokenClaims {
+            nonce: Some("n0nce-n0nce-n0nce".into()),
+            ..claims()
+        };
+        let token = issue_token(&with, &test_key()).unwrap();
+        let payload = URL_SAFE_NO_PAD
+            .decode(token.split('.').nth(1).unwrap())
+            .unwrap();
+        let payload = String::from_utf8(payload).unwrap();
+        assert!(
+            payload.ends_with(r#""omax":30,"nonce":"n0nce-n0nce-n0nce"}"#),
+            "{payload}"
+        );
+        let verified = authenticate_token(&token, &keys(), "prod_abc123", FP).unwrap();
+        assert_eq!(verified.claims(), &with);
+        // Without a nonce the token is byte for byte what it was before nonces existed
+        // (the test vector pins those bytes).
+        let without = issue_token(&claims(), &test_key()).unwrap();
+        let payload = URL_SAFE_NO_PAD
+            .decode(without.split('.').nth(1).unwrap())
+            .unwrap();
+        assert!(!String::from_utf8(payload).unwrap().contains("nonce"));
+    }
+
+    #[test]
+    fn an_online_answer_counts_only_when_signed_for_this_request() {
+        let sent = nonce("n0nce-n0nce-n0nce");
+        let answer =
+            |claims: TokenClaims, key: &AccountSigningKey| issue_token(&claims, key).unwrap();
+        let for_this_request = TokenClaims {
+            nonce: Some(sent.as_str().to_owned()),
+            ..claims()
+        };
+
+        let genuine = answer(for_this_request.clone(), &test_key());
+        let verified =
+            authenticate_answer(Some(&genuine), &keys(), "prod_abc123", FP, &sent).unwrap();
+        assert_eq!(verified.claims(), &for_this_request);
+
+        assert_eq!(
+            authenticate_answer(None, &keys(), "prod_abc123", FP, &sent),
+            Err(AnswerRefusal::Unsigned)
+        );
+        // Genuine, but for an earlier request, or from a server that echoes no nonce.
+        let earlier = answer(
+            TokenClaims {
+                nonce: Some("an-earlier-nonce-0001".into()),
+                ..claims()
+            },
+            &test_key(),
+        );
+        let no_nonce = answer(claims(), &test_key());
+        for replayed in [earlier, no_nonce] {
+            assert_eq!(
+                authenticate_answer(Some(&replayed), &keys(), "prod_abc123", FP, &sent),
+                Err(AnswerRefusal::NotThisRequest)
+            );
+        }
+        // Signed with another key, whatever key id it claims.
+        let stranger = answer(for_this_request.clone(), &other_key());
+        assert_eq!(
+            authenticate_answer(Some(&stranger), &keys(), "prod_abc123", FP, &sent),
+            Err(AnswerRefusal::Token(OfflineRefusal::UnknownKeyId))
+        );
+        let impostor = other_key().with_key_id(test_key().key_id()).unwrap();
+        let forged = answer(for_this_request.clone(), &impostor);
+        assert_eq!(
+            authenticate_answer(Some(&forged), &keys(), "prod_abc123", FP, &sent),
+            Err(AnswerRefusal::Token(OfflineRefusal::BadSignature))
+        );
+        assert_eq!(
+            authenticate_answer(
+                Some(&genuine),
+                &keys(),
+                "prod_abc123",
+                "0123456789abcdef",
+                &sent
+            ),
+            Err(AnswerRefusal::Token(OfflineRefusal::WrongMachine))
+        );
+    }
+
+    #[test]
+    fn refused_answers_say_what_happened_and_what_to_do() {
+        let unsigned = AnswerRefusal::Unsigned.message();
+        assert!(
+            unsigned.contains("without a token signed by the vendor's key"),
+            "{unsigned}"
+        );
+        let forged = AnswerRefusal::Token(OfflineRefusal::BadSignature).message();
+        assert!(
+            forged.contains("not signed by the vendor's key"),
+            "{forged}"
+        );
+        assert!(forged.contains("BAD_SIGNATURE"), "{forged}");
+        let replay = AnswerRefusal::NotThisRequest.message();
+        assert!(replay.contains("does not answer this request"), "{replay}");
+        assert!(AnswerRefusal::Unsigned
+            .next_step()
+            .contains("Check the license server address"));
     }
 
     #[test]

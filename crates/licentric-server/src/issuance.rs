@@ -10,7 +10,7 @@
 //! computed from the cut times is exactly the one written down.
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
-use licentric_core::{issue_token, wire::Policy, LicenseFile, LicensePayload, TokenClaims};
+use licentric_core::{issue_token, wire::Policy, LicenseFile, LicensePayload, Nonce, TokenClaims};
 
 use crate::{
     db::licenses::LicenseRecord, params::Problems, signing, tenant::Tenant, ApiError, AppState,
@@ -56,11 +56,13 @@ fn internal(error: impl Into<anyhow::Error>) -> ApiError {
 }
 
 /// A validation token for `subject`, or `None` when the license expires within the
-/// second. Call it only for a license that validates as `VALID`.
+/// second. Call it only for a license that validates as `VALID`. `nonce` is the request's
+/// (already checked), signed in so the client can tell this answer from a replayed one.
 pub async fn token(
     state: &AppState,
     tenant: &Tenant,
     subject: &Subject<'_>,
+    nonce: Option<&Nonce>,
     now: DateTime<Utc>,
 ) -> Result<Option<String>, ApiError> {
     let issued_at = now.trunc_subsecs(0);
@@ -85,6 +87,7 @@ pub async fn token(
         license_expires_at: subject.license.expires_at.map(|at| at.trunc_subsecs(0)),
         grace_days: subject.policy.grace_days,
         offline_max_days: subject.policy.offline_max_days,
+        nonce: nonce.map(|n| n.as_str().to_owned()),
     };
     issue_token(&claims, &key).map(Some).map_err(internal)
 }

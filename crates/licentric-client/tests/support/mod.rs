@@ -116,7 +116,18 @@ impl Server {
 
     /// A client for the demo product on the machine `machine_id`, with its own storage.
     pub async fn client(&self, machine_id: &str, storage: &std::path::Path) -> LicenseClient {
-        LicenseClient::builder(&self.url(), &self.demo.product_id, SALT)
+        self.client_at(&self.url(), machine_id, storage).await
+    }
+
+    /// The same client, but sending its requests to `url` (e.g. an impostor server that a
+    /// hosts-file entry put in the real one's place); it still pins the real account's key.
+    pub async fn client_at(
+        &self,
+        url: &str,
+        machine_id: &str,
+        storage: &std::path::Path,
+    ) -> LicenseClient {
+        LicenseClient::builder(url, &self.demo.product_id, SALT)
             .public_key(&self.jwks().await)
             .storage_dir(storage)
             .clock(Arc::new(self.clock.clone()))

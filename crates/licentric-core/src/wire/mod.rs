@@ -27,6 +27,15 @@ pub struct ValidateKeyRequest {
     /// Entitlement codes the license must have.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entitlements: Option<Vec<String>>,
+    /// A fresh random value (16–128 characters of base64url or hex) the server signs into
+    /// the token as its `nonce` claim, so the client can tell this answer from a replayed
+    /// one. Optional: without it the token carries no nonce.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 16, max_length = 128, pattern = "^[A-Za-z0-9_-]{16,128}$")
+    )]
+    pub nonce: Option<String>,
 }
 
 /// The answer to a validation: a result, not an error, whatever the code.
@@ -52,7 +61,8 @@ pub struct ValidationResult {
     pub server_time: Option<DateTime<Utc>>,
     /// A validation token (an EdDSA-signed JWT, see `docs/formats.md`) for the request's
     /// fingerprint: present only when the code is `VALID` and a fingerprint was given.
-    /// It lasts `offlineMaxDays` days, but never past the license's expiry.
+    /// It lasts `offlineMaxDays` days, but never past the license's expiry, and carries the
+    /// request's `nonce` when one was sent. Clients believe a `VALID` only with this token.
     #[serde(default)]
     pub token: Option<String>,
 }

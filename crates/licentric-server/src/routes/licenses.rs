@@ -14,7 +14,8 @@ use licentric_core::{
         EntitlementCodes, License, LicenseOverview, LicenseSummary, LicenseUpdate, NewLicense,
         Page, ValidateKeyRequest, ValidationResult,
     },
-    FingerprintCheck, KeyPrefix, LicenseFacts, LicenseKey, LicenseStatus, Scope, ValidationCode,
+    FingerprintCheck, KeyPrefix, LicenseFacts, LicenseKey, LicenseStatus, Nonce, Scope,
+    ValidationCode,
 };
 use rand::rngs::OsRng;
 use serde::Deserialize;
@@ -604,7 +605,9 @@ pub async fn me(
 ///
 /// Every answer carries `serverTime`; a `VALID` answer for a fingerprint also carries a
 /// `token`, an EdDSA-signed JWT the machine can check offline against the account's JWKS
-/// (it lasts the policy's `offlineMaxDays`, never past the license's expiry).
+/// (it lasts the policy's `offlineMaxDays`, never past the license's expiry). A request's
+/// `nonce` is signed into the token's `nonce` claim, so the client can tell this answer
+/// from a replayed one; a malformed nonce is a 400 naming `nonce`.
 #[utoipa::path(post, path = "/api/v1/licenses/validate-key", tag = "licenses", request_body = ValidateKeyRequest,
     responses((status = 200, body = ValidationResult), (status = 400, body = licentric_core::wire::ErrorEnvelope),
               (status = 429, body = licentric_core::wire::ErrorEnvelope)), security(()))]
@@ -612,7 +615,7 @@ pub async fn validate_key(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<ValidateKeyRequest>,
 ) -> Result<Response, ApiError> {
-    check_request(&request)?;
+    let nonce = check_request(&request)?;
     let key = LicenseKey::normalize(&request.key);
     let Some(record) = db::licenses::find_by_key(&state.db, &key).await? else {
         // A key that does not exist is a failed guess: the rate limiter counts it against
@@ -707,7 +710,7 @@ pub async fn validate_key(
                 fingerprint: &machine.fingerprint,
                 machine_id: Some(&machine.id),
             };
-            issuance::token(&state, &tenant, &subject, now).await?
+            issuance::token(&state, &tenant, &subject, nonce.as_ref(), now).await?
         }
         _ => None,
     };
@@ -723,7 +726,8 @@ pub async fn validate_key(
     .into_response())
 }
 
-fn check_request(request: &ValidateKeyRequest) -> Result<(), ApiError> {
+/// Checks the request's fields; answers its nonce, when it sent one.
+fn check_request(request: &ValidateKeyRequest) -> Result<Option<Nonce>, ApiError> {
     let mut problems = Problems::default();
     let key = request.key.trim();
     if key.is_empty() {
@@ -739,5 +743,20 @@ fn check_request(request: &ValidateKeyRequest) -> Result<(), ApiError> {
             problems.add("entitlements", "must list at most 100 codes");
         }
     }
-    problems.finish()
+    let nonce = request.nonce.as_deref().and_then(|text| {
+        Nonce::parse(text)
+            .map_err(|_| {
+                problems.add(
+                    "nonce",
+                    format!(
+                        "must be {} to {} characters of A-Z, a-z, 0-9, '-' or '_' (base64url or hex)",
+                        Nonce::MIN_LEN,
+                        Nonce::MAX_LEN
+                    ),
+                )
+            })
+            .ok()
+    });
+    problems.finish()?;
+    Ok(nonce)
 }

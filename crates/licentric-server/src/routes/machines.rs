@@ -389,7 +389,7 @@ async fn activation_token(
         fingerprint: &machine.fingerprint,
         machine_id: Some(&machine.id),
     };
-    issuance::token(state, tenant, &subject, now).await
+    issuance::token(state, tenant, &subject, None, now).await
 }
 
 /// A license that cannot take new machines (or offline files) says why: 409

@@ -115,6 +115,54 @@ async fn a_valid_validation_for_a_fingerprint_carries_a_token_any_jwt_library_ve
 }
 
 #[tokio::test]
+async fn the_requests_nonce_is_signed_into_the_token_and_a_bad_one_is_named() {
+    let app = spawn_app().await;
+    let key = app.demo.license_key.clone();
+    app.activate(&key, "fp-alpha-0001").await;
+    let nonce = "Jx2-dZ_8qLr0mN4vTa9yWb";
+    let (status, result) = app
+        .validate(json!({ "key": key, "fingerprint": "fp-alpha-0001", "nonce": nonce }))
+        .await;
+    assert_eq!(status, 200, "{result}");
+    let claims = verify_with_jsonwebtoken(
+        &app,
+        result["token"].as_str().unwrap(),
+        &app.demo.product_id,
+    )
+    .await;
+    assert_eq!(claims["nonce"], nonce);
+    // Hex is a nonce too; without one the token has no `nonce` claim (pinned above).
+    let hex = "00112233445566778899aabbccddeeff";
+    let (_, result) = app
+        .validate(json!({ "key": key, "fingerprint": "fp-alpha-0001", "nonce": hex }))
+        .await;
+    let claims = verify_with_jsonwebtoken(
+        &app,
+        result["token"].as_str().unwrap(),
+        &app.demo.product_id,
+    )
+    .await;
+    assert_eq!(claims["nonce"], hex);
+
+    for bad in [
+        json!("short"),
+        json!("x".repeat(129)),
+        json!("padded-base64-nonce=="),
+        json!("with spaces in the nonce"),
+        json!(12345678901234567_u64),
+    ] {
+        let (status, response) = app
+            .validate(json!({ "key": key, "fingerprint": "fp-alpha-0001", "nonce": bad }))
+            .await;
+        assert_eq!(error_code(status, &response, 400), "invalid_request");
+        assert!(
+            response["error"]["details"]["nonce"].is_string(),
+            "{bad} -> {response}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn no_token_without_a_fingerprint_or_unless_valid_but_always_server_time() {
     let app = spawn_app().await;
     let key = app.demo.license_key.clone();
