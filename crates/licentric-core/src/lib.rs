@@ -39,7 +39,9 @@ pub use error::Error;
 pub use key::{KeyPrefix, LicenseKey, KEY_ALPHABET};
 pub use license::LicenseStatus;
 pub use scope::{Environment, Scope};
-pub use validation::{evaluate, Explanation, FingerprintCheck, LicenseFacts, ValidationCode};
+pub use validation::{
+    evaluate, failing, Explanation, FingerprintCheck, LicenseFacts, ValidationCode,
+};
 
 pub use activation_request::{
     ActivationRequest, LicenseReference, RequestRefusal, ACTIVATION_REQUEST_PREFIX,

@@ -36,11 +36,14 @@ pub enum Scope {
     WebhooksWrite,
     /// Access license and usage analytics.
     AnalyticsRead,
+    /// Read the audit trail (`GET /events`): a Licentric extension of the 13 scopes of
+    /// seed 000.
+    EventsRead,
 }
 
 impl Scope {
     /// Every scope, in the order the documentation lists them.
-    pub const ALL: [Scope; 13] = [
+    pub const ALL: [Scope; 14] = [
         Self::LicensesRead,
         Self::LicensesWrite,
         Self::MachinesRead,
@@ -54,6 +57,7 @@ impl Scope {
         Self::WebhooksRead,
         Self::WebhooksWrite,
         Self::AnalyticsRead,
+        Self::EventsRead,
     ];
 
     /// The wire spelling, e.g. `licenses:read`.
@@ -72,6 +76,7 @@ impl Scope {
             Self::WebhooksRead => "webhooks:read",
             Self::WebhooksWrite => "webhooks:write",
             Self::AnalyticsRead => "analytics:read",
+            Self::EventsRead => "events:read",
         }
     }
 }

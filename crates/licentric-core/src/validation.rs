@@ -201,8 +201,18 @@ pub struct LicenseFacts {
 /// [`ValidationCode::PRECEDENCE`] when several codes apply. (A key that matches no
 /// license is [`ValidationCode::NotFound`] before any of this is asked.)
 pub fn evaluate(facts: &LicenseFacts, now: DateTime<Utc>) -> ValidationCode {
+    failing(facts, now)
+        .first()
+        .copied()
+        .unwrap_or(ValidationCode::Valid)
+}
+
+/// Every check an existing license fails at `now`, in [`ValidationCode::PRECEDENCE`]
+/// order: what "why is this license failing?" shows, where [`evaluate`] answers only the
+/// first.
+pub fn failing(facts: &LicenseFacts, now: DateTime<Utc>) -> Vec<ValidationCode> {
     let applies = |code: ValidationCode| match code {
-        ValidationCode::NotFound => false,
+        ValidationCode::NotFound | ValidationCode::Valid => false,
         ValidationCode::Banned => facts.status == LicenseStatus::Banned,
         ValidationCode::Revoked => facts.status == LicenseStatus::Revoked,
         ValidationCode::Suspended => facts.status == LicenseStatus::Suspended,
@@ -219,12 +229,11 @@ pub fn evaluate(facts: &LicenseFacts, now: DateTime<Utc>) -> ValidationCode {
         ValidationCode::MachineLimitExceeded => {
             facts.max_machines.is_some_and(|max| facts.machines > max)
         }
-        ValidationCode::Valid => true,
     };
     ValidationCode::PRECEDENCE
         .into_iter()
-        .find(|&code| applies(code))
-        .unwrap_or(ValidationCode::Valid)
+        .filter(|&code| applies(code))
+        .collect()
 }
 
 impl fmt::Display for ValidationCode {
@@ -243,6 +252,24 @@ mod tests {
         DateTime::parse_from_rfc3339("2026-06-01T12:00:00Z")
             .unwrap()
             .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn failing_lists_every_failed_check_in_precedence_order() {
+        let mut facts = healthy();
+        assert!(failing(&facts, now()).is_empty());
+        facts.status = LicenseStatus::Suspended;
+        facts.expires_at = Some(now() - Duration::days(1));
+        facts.machines = 3;
+        assert_eq!(
+            failing(&facts, now()),
+            vec![
+                ValidationCode::Suspended,
+                ValidationCode::Expired,
+                ValidationCode::MachineLimitExceeded
+            ]
+        );
+        assert_eq!(evaluate(&facts, now()), ValidationCode::Suspended);
     }
 
     fn healthy() -> LicenseFacts {

@@ -4,23 +4,36 @@
 //! Both resolve to a [`Tenant`] (account and live/test environment) that every query is
 //! filtered by, so another tenant's record is simply not found (404), never forbidden.
 
-use std::collections::BTreeSet;
+use std::{collections::BTreeSet, net::IpAddr};
 
-use axum::{extract::FromRequestParts, http::request::Parts};
+use axum::{
+    extract::{ConnectInfo, FromRequestParts},
+    http::request::Parts,
+};
 use chrono::Duration;
 use licentric_core::{LicenseKey, Scope};
 
-use crate::{api_key, db, tenant::Tenant, ApiError, AppState};
+use crate::{
+    api_key, db,
+    domain::{Actor, ActorKind},
+    listener::ClientAddr,
+    tenant::Tenant,
+    ApiError, AppState,
+};
 
 /// A request authenticated with an API key.
 #[derive(Debug, Clone)]
 pub struct ApiKeyAuth {
     /// The key's id.
     pub key_id: String,
+    /// The key's name, for the audit trail.
+    pub name: String,
     /// Whose data it may touch.
     pub tenant: Tenant,
     /// What it may do.
     pub scopes: BTreeSet<Scope>,
+    /// The key as the audit trail records it, with the request's address and id.
+    pub actor: Actor,
 }
 
 impl ApiKeyAuth {
@@ -45,6 +58,8 @@ pub struct LicenseAuth {
     pub product_id: String,
     /// Whose data it belongs to.
     pub tenant: Tenant,
+    /// The license as the audit trail records it, with the request's address and id.
+    pub actor: Actor,
 }
 
 /// Either kind of credential, for endpoints that accept both.
@@ -57,6 +72,23 @@ pub enum Caller {
 }
 
 impl Caller {
+    /// Who acts, for the audit trail.
+    pub fn actor(&self) -> &Actor {
+        match self {
+            Self::ApiKey(auth) => &auth.actor,
+            Self::License(auth) => &auth.actor,
+        }
+    }
+
+    fn with_context(mut self, parts: &Parts) -> Self {
+        let actor = match &mut self {
+            Self::ApiKey(auth) => &mut auth.actor,
+            Self::License(auth) => &mut auth.actor,
+        };
+        (actor.client_address, actor.request_id) = context(parts);
+        self
+    }
+
     /// The tenant of either credential.
     pub fn tenant(&self) -> &Tenant {
         match self {
@@ -114,7 +146,15 @@ async fn api_key_auth(state: &AppState, token: &str) -> Result<ApiKeyAuth, ApiEr
     Ok(ApiKeyAuth {
         scopes: row.scope_set()?,
         tenant: row.tenant()?,
+        actor: Actor {
+            kind: ActorKind::ApiKey,
+            id: Some(row.id.clone()),
+            name: Some(row.name.clone()),
+            client_address: None,
+            request_id: None,
+        },
         key_id: row.id,
+        name: row.name,
     })
 }
 
@@ -128,6 +168,13 @@ async fn license_auth(state: &AppState, key: &str) -> Result<LicenseAuth, ApiErr
             )
         })?;
     Ok(LicenseAuth {
+        actor: Actor {
+            kind: ActorKind::License,
+            id: Some(owner.license_id.clone()),
+            name: None,
+            client_address: None,
+            request_id: None,
+        },
         license_id: owner.license_id,
         product_id: owner.product_id,
         tenant: Tenant {
@@ -167,7 +214,40 @@ async fn verified(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
             None => return Err(ApiError::Unauthorized(NEEDS_API_KEY.into())),
         },
     };
-    verified.0.map_err(ApiError::Unauthorized)
+    verified
+        .0
+        .map(|caller| caller.with_context(parts))
+        .map_err(ApiError::Unauthorized)
+}
+
+/// The request's id (set by [`crate::guards::assign_request_id`]) in its extensions.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// The client's address and the request's id.
+fn context(parts: &Parts) -> (Option<IpAddr>, Option<String>) {
+    let address = parts
+        .extensions
+        .get::<ConnectInfo<ClientAddr>>()
+        .map(|ConnectInfo(ClientAddr(a))| a.ip());
+    let request_id = parts.extensions.get::<RequestId>().map(|id| id.0.clone());
+    (address, request_id)
+}
+
+/// Nobody authenticated (`validate-key`): the audit trail records the address.
+impl FromRequestParts<AppState> for Actor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, ApiError> {
+        let (client_address, request_id) = context(parts);
+        Ok(Actor {
+            kind: ActorKind::Anonymous,
+            id: None,
+            name: None,
+            client_address,
+            request_id,
+        })
+    }
 }
 
 impl FromRequestParts<AppState> for ApiKeyAuth {

@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 use crate::{
     config, db,
     delivery::DeliveryConfig,
+    domain::audit::Retention,
     provision,
     rate_limit::{Quota, RateLimits},
     secret::{SecretOrigin, ServerSecret, DEFAULT_SECRET_FILE, SECRET_ENV},
@@ -70,6 +71,10 @@ pub enum Command {
             default_value = "30/300s"
         )]
         rate_limit_auth_failures: Quota,
+        /// Days the audit trail keeps events; older ones are pruned hourly.
+        #[arg(long, env = "LICENTRIC_AUDIT_RETENTION_DAYS", default_value_t = 365,
+              value_parser = clap::value_parser!(u32).range(1..))]
+        audit_retention_days: u32,
         #[arg(long, env = "LICENTRIC_SECRET_FILE", help = SECRET_FILE_HELP)]
         secret_file: Option<PathBuf>,
         /// Which non-public addresses webhooks may be sent to: none (the default: public
@@ -117,6 +122,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             rate_limit_license_key,
             rate_limit_anonymous,
             rate_limit_auth_failures,
+            audit_retention_days,
             secret_file,
             allow_private_webhook_targets,
         } => {
@@ -130,6 +136,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 deliveries: DeliveryConfig {
                     private_targets: allow_private_webhook_targets,
                     ..DeliveryConfig::default()
+                },
+                audit_retention: Retention {
+                    days: audit_retention_days,
+                    ..Retention::default()
                 },
                 ..Settings::default()
             };

@@ -19,10 +19,35 @@ use axum::{
 };
 use licentric_core::wire::{ErrorBody, ErrorEnvelope};
 
-use crate::{extract::MAX_BODY_BYTES, ApiError};
+use crate::{auth::RequestId, extract::MAX_BODY_BYTES, ApiError};
 
 /// How long a client may take to send a request's body once its headers arrived.
 pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Gives every request an id, answered as `X-Request-Id` and recorded with its audit
+/// events. A client's own `X-Request-Id` is kept when it is a short token (letters,
+/// digits, `-`, `_`, `.`), so logs on both sides line up; anything else is replaced.
+pub async fn assign_request_id(mut request: Request, next: Next) -> Response {
+    let given = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            (1..=64).contains(&v.len())
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        })
+        .map(str::to_owned);
+    let id = given.unwrap_or_else(|| format!("req_{}", uuid::Uuid::new_v4().simple()));
+    request.extensions_mut().insert(RequestId(id.clone()));
+    let mut response = next.run(request).await;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    response
+}
+
+const REQUEST_ID: &str = "x-request-id";
 
 /// Reads the whole request body (at most [`MAX_BODY_BYTES`], within [`BODY_TIMEOUT`])
 /// before the request goes on, so no answer leaves unread bytes on the connection.

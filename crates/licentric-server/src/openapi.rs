@@ -23,6 +23,7 @@ use utoipa::{
         (name = "machines", description = "Machine activation, heartbeats and deactivation"),
         (name = "products"), (name = "policies"), (name = "entitlements"),
         (name = "webhooks"), (name = "api-keys"), (name = "analytics"),
+        (name = "events", description = "The audit trail: who changed what, and when"),
         (name = "signing-keys", description = "The account's Ed25519 signing keys, their rotation, and the public JWKS"),
     )
 )]

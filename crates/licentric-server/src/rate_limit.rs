@@ -295,19 +295,26 @@ async fn lockout_event(state: &AppState, address: IpAddr) {
     let quota = state.rate_limiter.limits.auth_failures;
     let address = address.to_string();
     tracing::warn!(%address, "client address locked out after repeated failed authentication");
+    let details = json!({
+        "failures": quota.requests,
+        "periodSeconds": quota.period.as_secs(),
+        "lockedOutSeconds": quota.period.as_secs(),
+    });
     let event = db::audit::NewEvent {
+        account_id: None,
+        environment: None,
         occurred_at: state.clock.now(),
         actor_type: "address",
         actor_id: Some(&address),
+        actor_name: None,
         action: "auth.locked_out",
+        resource_type: None,
+        resource_id: None,
         client_address: Some(&address),
-        details: Some(json!({
-            "failures": quota.requests,
-            "periodSeconds": quota.period.as_secs(),
-            "lockedOutSeconds": quota.period.as_secs(),
-        })),
+        request_id: None,
+        changes: Some(&details),
     };
-    if let Err(error) = db::audit::record_server_event(&state.db, &event).await {
+    if let Err(error) = db::audit::insert(&state.db, &event).await {
         tracing::error!(%error, "cannot record the lockout in the audit trail");
     }
 }

@@ -16,7 +16,7 @@ use tokio::{
 use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
 
 use crate::{
-    db, delivery,
+    db, delivery, domain,
     extract::MAX_BODY_BYTES,
     guards,
     listener::{ClientAddr, EnvelopeListener},
@@ -89,6 +89,12 @@ impl Application {
             self.state.deliveries.clone(),
             stopped,
         ));
+        let pruner = tokio::spawn(domain::audit::prune_until_stopped(
+            self.state.db.clone(),
+            self.state.clock.clone(),
+            self.state.settings.audit_retention.clone(),
+            stop.subscribe(),
+        ));
         let served = axum::serve(
             EnvelopeListener(self.listener),
             self.router
@@ -98,6 +104,7 @@ impl Application {
         .await;
         let _ = stop.send(true);
         let _ = worker.await;
+        let _ = pruner.await;
         served
     }
 
@@ -177,6 +184,7 @@ pub fn router(state: AppState) -> Router {
         }))
         .layer(middleware::from_fn(guards::read_body_first))
         .layer(middleware::map_response(guards::ensure_envelope))
+        .layer(middleware::from_fn(guards::assign_request_id))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -8,6 +8,7 @@ use tokio::sync::Notify;
 
 use crate::{
     delivery::DeliveryConfig,
+    domain::audit::Retention,
     rate_limit::{RateLimiter, RateLimits},
     secret::ServerSecret,
     webhook_target::{Lookup, SystemLookup},
@@ -20,6 +21,8 @@ pub struct Settings {
     pub rate_limits: RateLimits,
     /// How webhooks are delivered and retried.
     pub deliveries: DeliveryConfig,
+    /// How long the audit trail keeps events.
+    pub audit_retention: Retention,
     /// Seals the accounts' signing keys at rest. The default is ephemeral (random, gone
     /// with the process): right for tests and throw-away databases; `serve` reads the
     /// real one from its configuration.

@@ -737,3 +737,59 @@ mod tests {
         assert_eq!(Platform::parse("bsd"), None);
     }
 }
+
+/// One event of the audit trail: who did what to which record, when and from where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub struct AuditEvent {
+    /// The event's id, increasing with time.
+    pub id: String,
+    /// When it happened.
+    pub occurred_at: DateTime<Utc>,
+    /// `api_key`, `license`, `anonymous` (validate-key) or `system` (the server itself).
+    pub actor_type: String,
+    /// The API key's or license's id.
+    pub actor_id: Option<String>,
+    /// The API key's name.
+    pub actor_name: Option<String>,
+    /// What was done, e.g. `license.suspended`.
+    pub action: String,
+    /// The kind of record: `license`, `machine`, `product`, `policy`, `entitlement`,
+    /// `webhook`, `api_key` or `signing_key`.
+    pub resource_type: Option<String>,
+    /// Its id.
+    pub resource_id: Option<String>,
+    /// The client's address.
+    pub client_address: Option<String>,
+    /// The `X-Request-Id` of the request that caused it.
+    pub request_id: Option<String>,
+    /// For an update, `{field: {"before", "after"}}`; other facts of the event otherwise.
+    /// Never a secret.
+    #[cfg_attr(feature = "ts", ts(type = "Record<string, unknown> | null"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub changes: Option<serde_json::Value>,
+}
+
+/// The calling API key (`GET /api-keys/me`): what a client may show and do with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub struct CurrentApiKey {
+    /// The key's id.
+    pub id: String,
+    /// Its label.
+    pub name: String,
+    /// Live or test.
+    pub environment: Environment,
+    /// What it may do.
+    #[cfg_attr(feature = "ts", ts(type = "Array<string>"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+    pub scopes: Vec<Scope>,
+    /// Its first characters, e.g. `lk_live_Ab3d`.
+    pub display_prefix: String,
+    /// The account it belongs to.
+    pub account_id: String,
+}

@@ -11,7 +11,7 @@ use axum::{
     Json,
 };
 use licentric_core::{
-    wire::{ApiKey, NewApiKey, Page},
+    wire::{ApiKey, CurrentApiKey, NewApiKey, Page},
     Scope,
 };
 use serde::Deserialize;
@@ -23,6 +23,7 @@ use crate::{
     api_key,
     auth::ApiKeyAuth,
     db::{self, api_keys::ApiKeyRecord},
+    domain::audit,
     extract::ApiJson,
     openapi::ErrorResponses,
     params::{ApiQuery, Paging, Problems},
@@ -136,11 +137,40 @@ pub async fn create(
     };
     db::api_keys::insert(&state.db, &row, state.clock.now()).await?;
     let mut created = load(&state, &auth, &id).await?.into_wire()?;
+    audit::wrote(
+        &state,
+        &auth.tenant,
+        &auth.actor,
+        "api_key.created",
+        ("api_key", &id),
+        None,
+        Some(&created),
+    )
+    .await?;
     created.key = Some(key.secret);
     Ok((StatusCode::CREATED, Json(created)))
 }
 
 /// Retrieves an API key (never the key itself).
+/// The calling key: its id, name, environment, scopes and account, so a client can show
+/// only what the key may do. Needs no scope.
+#[utoipa::path(get, path = "/api/v1/api-keys/me", tag = "api-keys",
+    responses((status = 200, body = CurrentApiKey), ErrorResponses), security(("api_key" = [])))]
+pub async fn me(
+    auth: ApiKeyAuth,
+    State(state): State<AppState>,
+) -> Result<Json<CurrentApiKey>, ApiError> {
+    let key = load(&state, &auth, &auth.key_id).await?.into_wire()?;
+    Ok(Json(CurrentApiKey {
+        id: key.id,
+        name: key.name,
+        environment: key.environment,
+        scopes: key.scopes,
+        display_prefix: key.display_prefix,
+        account_id: auth.tenant.account_id,
+    }))
+}
+
 #[utoipa::path(get, path = "/api/v1/api-keys/{id}", tag = "api-keys", params(("id" = String, Path)),
     responses((status = 200, body = ApiKey), ErrorResponses), security(("api_key" = [])))]
 pub async fn get(
@@ -161,8 +191,18 @@ pub async fn revoke(
 ) -> Result<StatusCode, ApiError> {
     // A key more powerful than the caller is not found, so it can be neither revoked
     // nor rotated by it.
-    load(&state, &auth, &id).await?;
+    let revoked = load(&state, &auth, &id).await?.into_wire()?;
     db::api_keys::revoke(&state.db, &auth.tenant, &id, state.clock.now()).await?;
+    audit::wrote(
+        &state,
+        &auth.tenant,
+        &auth.actor,
+        "api_key.revoked",
+        ("api_key", &id),
+        Some(&revoked),
+        None,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -181,6 +221,16 @@ pub async fn rotate(
     let key = api_key::generate(auth.tenant.environment);
     db::api_keys::rotate(&state.db, &auth.tenant, &id, &key.hash, &key.display_prefix).await?;
     let mut rotated = load(&state, &auth, &id).await?.into_wire()?;
+    audit::wrote::<ApiKey>(
+        &state,
+        &auth.tenant,
+        &auth.actor,
+        "api_key.rotated",
+        ("api_key", &id),
+        None,
+        None,
+    )
+    .await?;
     rotated.key = Some(key.secret);
     Ok(Json(rotated))
 }

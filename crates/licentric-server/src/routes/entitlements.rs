@@ -17,6 +17,7 @@ use super::Created;
 use crate::{
     auth::ApiKeyAuth,
     db,
+    domain::audit,
     extract::ApiJson,
     openapi::ErrorResponses,
     params::{ApiQuery, Paging, Problems},
@@ -86,6 +87,17 @@ pub async fn create(
             ),
         ));
     }
+    let resource = ("entitlement", entitlement.id.as_str());
+    audit::wrote(
+        &state,
+        &auth.tenant,
+        &auth.actor,
+        "entitlement.created",
+        resource,
+        None,
+        Some(&entitlement),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(entitlement)))
 }
 
@@ -117,6 +129,9 @@ pub async fn update(
     let mut problems = Problems::default();
     let name = problems.text("name", &body.name, 200);
     problems.finish()?;
+    let before = db::entitlements::get(&state.db, &auth.tenant, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("entitlement"))?;
     if !db::entitlements::rename(&state.db, &auth.tenant, &id, &name, state.clock.now()).await? {
         return Err(ApiError::not_found("entitlement"));
     }
@@ -125,6 +140,17 @@ pub async fn update(
     let entitlement = db::entitlements::get(&state.db, &auth.tenant, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("entitlement"))?;
+    let resource = ("entitlement", id.as_str());
+    audit::wrote(
+        &state,
+        &auth.tenant,
+        &auth.actor,
+        "entitlement.updated",
+        resource,
+        Some(&before),
+        Some(&entitlement),
+    )
+    .await?;
     Ok(Json(entitlement))
 }
 
@@ -137,8 +163,22 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     auth.require(Scope::EntitlementsWrite)?;
+    let entitlement = db::entitlements::get(&state.db, &auth.tenant, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("entitlement"))?;
     if !db::entitlements::delete(&state.db, &auth.tenant, &id).await? {
         return Err(ApiError::not_found("entitlement"));
     }
+    let resource = ("entitlement", id.as_str());
+    audit::wrote(
+        &state,
+        &auth.tenant,
+        &auth.actor,
+        "entitlement.deleted",
+        resource,
+        Some(&entitlement),
+        None,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

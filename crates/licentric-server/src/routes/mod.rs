@@ -3,6 +3,7 @@
 pub mod analytics;
 pub mod api_keys;
 pub mod entitlements;
+pub mod events;
 pub mod health;
 pub mod licenses;
 pub mod machines;
@@ -55,9 +56,11 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(webhooks::get, webhooks::update, webhooks::delete))
         .routes(routes!(webhooks::rotate_secret))
         .routes(routes!(webhooks::deliveries))
+        .routes(routes!(api_keys::me))
         .routes(routes!(api_keys::list, api_keys::create))
         .routes(routes!(api_keys::get, api_keys::revoke))
         .routes(routes!(api_keys::rotate))
+        .routes(routes!(events::list))
         .routes(routes!(analytics::validations))
         .routes(routes!(analytics::activations))
         .routes(routes!(analytics::usage))

@@ -10,17 +10,20 @@ use axum::{
 };
 use licentric_core::{
     wire::{
-        CheckoutRequest, ErrorEnvelope, License, LicenseCheckout, OfflineActivation,
+        CheckoutRequest, ErrorEnvelope, LicenseCheckout, OfflineActivation,
         OfflineActivationRequest, OfflineFileRequest, Policy,
     },
     ActivationRequest, LicenseKey, LicenseReference, Scope,
 };
 use serde_json::json;
 
-use super::machines;
 use crate::{
     auth::ApiKeyAuth,
     db::{self, licenses::LicenseRecord, machines::HeartbeatRule},
+    domain::{
+        audit::{self, Actor, Event},
+        licenses, machines,
+    },
     extract::{ApiJson, OptionalApiJson},
     issuance::{self, Subject},
     openapi::ErrorResponses,
@@ -46,17 +49,12 @@ async fn load(
     Ok((license, policy))
 }
 
-async fn wire(state: &AppState, license: LicenseRecord) -> Result<License, ApiError> {
-    let codes =
-        db::entitlements::codes_of_license(&state.db, &license.id, &license.policy_id).await?;
-    Ok(license.into_wire(codes)?)
-}
-
 /// Signs a file for `fingerprint` on `license`, naming the machine when that fingerprint
 /// is activated on it. Returns the file and the seconds it lasts.
 async fn sign_file(
     state: &AppState,
     tenant: &Tenant,
+    actor: &Actor,
     license: &LicenseRecord,
     policy: &Policy,
     fingerprint: &str,
@@ -72,7 +70,21 @@ async fn sign_file(
         fingerprint,
         machine_id: machine.as_ref().map(|m| m.id.as_str()),
     };
-    issuance::license_file(state, tenant, &subject, ttl, state.clock.now()).await
+    let (file, lasts) =
+        issuance::license_file(state, tenant, &subject, ttl, state.clock.now()).await?;
+    audit::record(
+        state,
+        tenant,
+        actor,
+        Event {
+            action: "license.offline_file_issued",
+            resource_type: "license",
+            resource_id: &license.id,
+            changes: Some(json!({ "fingerprint": fingerprint, "ttl": lasts })),
+        },
+    )
+    .await?;
+    Ok((file, lasts))
 }
 
 /// Downloads a signed offline license file (`.lic`) for a license.
@@ -111,7 +123,16 @@ pub async fn offline_file(
         Some(fingerprint) => fingerprint.trim().to_owned(),
         None => only_machine(&state, &license).await?,
     };
-    let (file, _) = sign_file(&state, &auth.tenant, &license, &policy, &fingerprint, ttl).await?;
+    let (file, _) = sign_file(
+        &state,
+        &auth.tenant,
+        &auth.actor,
+        &license,
+        &policy,
+        &fingerprint,
+        ttl,
+    )
+    .await?;
     Ok((
         [
             (header::CONTENT_TYPE, LICENSE_FILE_MEDIA_TYPE),
@@ -171,11 +192,19 @@ pub async fn checkout(
     problems.finish()?;
     machines::refuse_unusable(&license, state.clock.now())?;
     let fingerprint = body.fingerprint.trim().to_owned();
-    let (certificate, ttl) =
-        sign_file(&state, &auth.tenant, &license, &policy, &fingerprint, ttl).await?;
+    let (certificate, ttl) = sign_file(
+        &state,
+        &auth.tenant,
+        &auth.actor,
+        &license,
+        &policy,
+        &fingerprint,
+        ttl,
+    )
+    .await?;
     Ok(Json(LicenseCheckout {
         certificate,
-        license: wire(&state, license).await?,
+        license: licenses::wire(&state, license).await?,
         fingerprint,
         ttl,
     }))
@@ -229,6 +258,7 @@ pub async fn offline_activation(
     let registered = machines::register(
         &state,
         tenant,
+        &auth.actor,
         &license,
         &policy,
         request.fingerprint(),
@@ -241,6 +271,7 @@ pub async fn offline_activation(
     let (certificate, _) = sign_file(
         &state,
         tenant,
+        &auth.actor,
         &license,
         &policy,
         &registered.machine.fingerprint,
@@ -261,7 +292,7 @@ pub async fn offline_activation(
         Json(OfflineActivation {
             certificate,
             machine: registered.machine.into_wire(rule, state.clock.now()),
-            license: wire(&state, license).await?,
+            license: licenses::wire(&state, license).await?,
         }),
     ))
 }

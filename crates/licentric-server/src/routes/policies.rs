@@ -18,6 +18,7 @@ use super::Created;
 use crate::{
     auth::ApiKeyAuth,
     db,
+    domain::audit,
     extract::ApiJson,
     openapi::ErrorResponses,
     params::{ApiQuery, Paging, Problems},
@@ -166,6 +167,17 @@ pub async fn create(
     problems.finish()?;
     db::policies::insert(&state.db, &auth.tenant, &policy).await?;
     db::policies::set_entitlements(&state.db, &policy.id, &ids).await?;
+    let resource = ("policy", policy.id.as_str());
+    audit::wrote(
+        &state,
+        &auth.tenant,
+        &auth.actor,
+        "policy.created",
+        resource,
+        None,
+        Some(&policy),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(policy)))
 }
 
@@ -203,6 +215,7 @@ pub async fn update(
     let mut policy = db::policies::get(&state.db, &auth.tenant, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("policy"))?;
+    let before = policy.clone();
     let mut problems = Problems::default();
     if let Some(name) = &body.name {
         policy.name = problems.text("name", name, 200);
@@ -250,6 +263,17 @@ pub async fn update(
     policy.updated_at = state.clock.now();
     db::policies::update(&state.db, &auth.tenant, &policy).await?;
     db::policies::set_entitlements(&state.db, &policy.id, &ids).await?;
+    let resource = ("policy", policy.id.as_str());
+    audit::wrote(
+        &state,
+        &auth.tenant,
+        &auth.actor,
+        "policy.updated",
+        resource,
+        Some(&before),
+        Some(&policy),
+    )
+    .await?;
     Ok(Json(policy))
 }
 
@@ -262,7 +286,7 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     auth.require(Scope::PoliciesWrite)?;
-    db::policies::get(&state.db, &auth.tenant, &id)
+    let policy = db::policies::get(&state.db, &auth.tenant, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("policy"))?;
     let licenses = db::policies::license_count(&state.db, &id).await?;
@@ -274,5 +298,15 @@ pub async fn delete(
         });
     }
     db::policies::delete(&state.db, &auth.tenant, &id).await?;
+    audit::wrote(
+        &state,
+        &auth.tenant,
+        &auth.actor,
+        "policy.deleted",
+        ("policy", &id),
+        Some(&policy),
+        None,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -17,6 +17,7 @@ use super::Created;
 use crate::{
     auth::ApiKeyAuth,
     db::{self, products::ProductRecord},
+    domain::audit,
     extract::ApiJson,
     openapi::ErrorResponses,
     params::{ApiQuery, Paging, Problems},
@@ -97,10 +98,19 @@ pub async fn create(
     )
     .await?;
     let key = signing_key(&state, &auth.tenant).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(product.into_wire(&auth.tenant, key)),
-    ))
+    let product = product.into_wire(&auth.tenant, key);
+    let resource = ("product", product.id.as_str());
+    audit::wrote(
+        &state,
+        &auth.tenant,
+        &auth.actor,
+        "product.created",
+        resource,
+        None,
+        Some(&product),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(product)))
 }
 
 fn check_prefix(problems: &mut Problems, prefix: &str) -> String {
@@ -142,6 +152,8 @@ pub async fn update(
     let mut product = db::products::get(&state.db, &auth.tenant, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("product"))?;
+    let key = signing_key(&state, &auth.tenant).await?;
+    let before = product.clone().into_wire(&auth.tenant, key.clone());
     let mut problems = Problems::default();
     if let Some(name) = &body.name {
         product.name = problems.text("name", name, 200);
@@ -152,8 +164,19 @@ pub async fn update(
     problems.finish()?;
     product.updated_at = state.clock.now();
     db::products::update(&state.db, &auth.tenant, &product).await?;
-    let key = signing_key(&state, &auth.tenant).await?;
-    Ok(Json(product.into_wire(&auth.tenant, key)))
+    let product = product.into_wire(&auth.tenant, key);
+    let resource = ("product", product.id.as_str());
+    audit::wrote(
+        &state,
+        &auth.tenant,
+        &auth.actor,
+        "product.updated",
+        resource,
+        Some(&before),
+        Some(&product),
+    )
+    .await?;
+    Ok(Json(product))
 }
 
 /// Deletes a product and its policies. Refused while it has licenses.
@@ -165,7 +188,7 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     auth.require(Scope::ProductsWrite)?;
-    db::products::get(&state.db, &auth.tenant, &id)
+    let product = db::products::get(&state.db, &auth.tenant, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("product"))?;
     let licenses = db::products::license_count(&state.db, &id).await?;
@@ -176,5 +199,17 @@ pub async fn delete(
         ));
     }
     db::products::delete(&state.db, &auth.tenant, &id).await?;
+    let key = signing_key(&state, &auth.tenant).await?;
+    let product = product.into_wire(&auth.tenant, key);
+    audit::wrote(
+        &state,
+        &auth.tenant,
+        &auth.actor,
+        "product.deleted",
+        ("product", &id),
+        Some(&product),
+        None,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -16,8 +16,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::Created;
 use crate::{
-    auth::ApiKeyAuth, db, openapi::ErrorResponses, params::ApiQuery, signing, tenant::Tenant,
-    ApiError, AppState,
+    auth::ApiKeyAuth, db, domain::audit, openapi::ErrorResponses, params::ApiQuery, signing,
+    tenant::Tenant, ApiError, AppState,
 };
 
 /// Lists the account's signing keys in the key's environment, newest first: the active
@@ -55,6 +55,17 @@ pub async fn rotate(
         &state.settings.secret,
         &auth.tenant,
         state.clock.now(),
+    )
+    .await?;
+    let resource = ("signing_key", key.key_id.as_str());
+    audit::wrote(
+        &state,
+        &auth.tenant,
+        &auth.actor,
+        "signing_key.rotated",
+        resource,
+        None,
+        Some(&key),
     )
     .await?;
     Ok((StatusCode::CREATED, Json(key)))

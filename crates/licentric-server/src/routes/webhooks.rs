@@ -18,6 +18,7 @@ use super::Created;
 use crate::{
     auth::ApiKeyAuth,
     db,
+    domain::audit,
     events::EVENT_TYPES,
     extract::ApiJson,
     openapi::ErrorResponses,
@@ -138,6 +139,17 @@ pub async fn create(
         updated_at: now,
     };
     db::webhooks::insert(&state.db, &auth.tenant, &webhook, &secret).await?;
+    let resource = ("webhook", webhook.id.as_str());
+    audit::wrote(
+        &state,
+        &auth.tenant,
+        &auth.actor,
+        "webhook.created",
+        resource,
+        None,
+        Some(&webhook),
+    )
+    .await?;
     webhook.secret = Some(secret);
     Ok((StatusCode::CREATED, Json(webhook)))
 }
@@ -170,6 +182,7 @@ pub async fn update(
     let mut webhook = db::webhooks::get(&state.db, &auth.tenant, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("webhook"))?;
+    let before = webhook.clone();
     let mut problems = Problems::default();
     if let Some(url) = &body.url {
         webhook.url = check_url(&mut problems, &state, url).await;
@@ -187,6 +200,17 @@ pub async fn update(
     problems.finish()?;
     webhook.updated_at = state.clock.now();
     db::webhooks::update(&state.db, &auth.tenant, &webhook).await?;
+    let resource = ("webhook", webhook.id.as_str());
+    audit::wrote(
+        &state,
+        &auth.tenant,
+        &auth.actor,
+        "webhook.updated",
+        resource,
+        Some(&before),
+        Some(&webhook),
+    )
+    .await?;
     Ok(Json(webhook))
 }
 
@@ -199,9 +223,23 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     auth.require(Scope::WebhooksWrite)?;
+    let webhook = db::webhooks::get(&state.db, &auth.tenant, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("webhook"))?;
     if !db::webhooks::delete(&state.db, &auth.tenant, &id).await? {
         return Err(ApiError::not_found("webhook"));
     }
+    let resource = ("webhook", id.as_str());
+    audit::wrote(
+        &state,
+        &auth.tenant,
+        &auth.actor,
+        "webhook.deleted",
+        resource,
+        Some(&webhook),
+        None,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -221,6 +259,16 @@ pub async fn rotate_secret(
     let mut webhook = db::webhooks::get(&state.db, &auth.tenant, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("webhook"))?;
+    audit::wrote::<Webhook>(
+        &state,
+        &auth.tenant,
+        &auth.actor,
+        "webhook.secret_rotated",
+        ("webhook", &id),
+        None,
+        None,
+    )
+    .await?;
     webhook.secret = Some(secret);
     Ok(Json(webhook))
 }

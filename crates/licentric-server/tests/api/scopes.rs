@@ -47,6 +47,7 @@ fn operation(app: &TestApp, scope: Scope, n: usize) -> (Method, String, Option<V
             Some(json!({ "url": "http://127.0.0.1:9/hook" })),
         ),
         Scope::AnalyticsRead => (Method::GET, "/api/v1/analytics/usage".into(), None),
+        Scope::EventsRead => (Method::GET, "/api/v1/events".into(), None),
     }
 }
 

@@ -133,7 +133,7 @@ async fn repeated_failed_authentication_locks_the_address_out_and_is_audited() {
 
     // One audit event for the lockout, naming the address.
     let events: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
-        "SELECT action, actor_id, details FROM audit_events WHERE account_id IS NULL",
+        "SELECT action, actor_id, changes FROM audit_events WHERE account_id IS NULL",
     )
     .fetch_all(&app.db)
     .await

@@ -1,0 +1,387 @@
+//! Activation and machine rules: registering a machine within the license's limit,
+//! heartbeats, deactivation, and culling machines that missed their heartbeats.
+
+use licentric_core::{
+    evaluate,
+    wire::{Machine, Platform, Policy},
+    FingerprintCheck, LicenseFacts, LicenseStatus,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::audit::{self, Actor, Event};
+use crate::{
+    db::{
+        self,
+        activity::Kind,
+        licenses::LicenseRecord,
+        machines::{HeartbeatRule, MachineRecord},
+    },
+    events, issuance,
+    params::Problems,
+    tenant::Tenant,
+    ApiError, AppState,
+};
+
+/// Checks a fingerprint: 8–255 characters, no control characters.
+pub fn check_fingerprint(problems: &mut Problems, fingerprint: &str) {
+    let length = fingerprint.trim().chars().count();
+    if length < 8 {
+        problems.add("fingerprint", "must be at least 8 characters");
+    } else if length > 255 {
+        problems.add("fingerprint", "must be at most 255 characters");
+    } else if fingerprint.chars().any(char::is_control) {
+        problems.add("fingerprint", "must not contain control characters");
+    }
+}
+
+/// The heartbeat rule of a policy.
+pub fn rule(policy: &Policy) -> HeartbeatRule {
+    HeartbeatRule {
+        required: policy.require_heartbeat,
+        interval_secs: policy.heartbeat_interval,
+    }
+}
+
+/// The policy of a license.
+pub async fn policy_of(
+    state: &AppState,
+    tenant: &Tenant,
+    license: &LicenseRecord,
+) -> Result<Policy, ApiError> {
+    db::policies::get(&state.db, tenant, &license.policy_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("policy"))
+}
+
+/// Records `action` on `machine` in the audit trail and emits it to webhooks.
+async fn happened(
+    state: &AppState,
+    tenant: &Tenant,
+    actor: &Actor,
+    action: &str,
+    machine: &Machine,
+) -> Result<(), ApiError> {
+    audit::record(
+        state,
+        tenant,
+        actor,
+        Event {
+            action,
+            resource_type: "machine",
+            resource_id: &machine.id,
+            changes: audit::snapshot(machine),
+        },
+    )
+    .await?;
+    events::emit(state, tenant, action, json!({ "machine": machine })).await
+}
+
+/// Removes the license's machines that missed their heartbeat, when its policy says so.
+/// The server does it (the audit trail's actor is `system`), during `actor`'s request.
+pub async fn cull_dead(
+    state: &AppState,
+    tenant: &Tenant,
+    actor: &Actor,
+    license: &LicenseRecord,
+    policy: &Policy,
+) -> Result<u32, ApiError> {
+    if !(policy.cull_dead_machines && policy.require_heartbeat) {
+        return Ok(0);
+    }
+    let now = state.clock.now();
+    let mut culled = 0;
+    for machine in db::machines::of_license(&state.db, &license.id).await? {
+        if machine.is_dead(rule(policy), now)
+            && db::machines::delete(&state.db, &machine.id).await?
+        {
+            culled += 1;
+            db::activity::record(
+                &state.db,
+                tenant,
+                Kind::Deactivation,
+                &license.product_id,
+                &license.id,
+                now,
+            )
+            .await?;
+            let system = Actor {
+                request_id: actor.request_id.clone(),
+                ..Actor::system()
+            };
+            happened(
+                state,
+                tenant,
+                &system,
+                "machine.culled",
+                &machine.into_wire(rule(policy), now),
+            )
+            .await?;
+        }
+    }
+    Ok(culled)
+}
+
+/// A machine registered on a license by [`register`].
+#[derive(Debug)]
+pub struct Registered {
+    /// The machine.
+    pub machine: MachineRecord,
+    /// Whether it was activated just now (else it already was).
+    pub created: bool,
+}
+
+/// Activates `fingerprint` on `license`, or finds it already activated. A machine whose
+/// heartbeat is overdue under a culling policy is replaced. Refuses a license that cannot
+/// take machines (409), and a full one (409 `machine_limit_exceeded`, decided in one
+/// statement so two racing activations cannot both take the last slot). Records the
+/// activation and emits `machine.activated`.
+pub async fn register(
+    state: &AppState,
+    tenant: &Tenant,
+    actor: &Actor,
+    license: &LicenseRecord,
+    policy: &Policy,
+    fingerprint: &str,
+    name: Option<String>,
+    platform: Option<Platform>,
+) -> Result<Registered, ApiError> {
+    let now = state.clock.now();
+    let fingerprint = fingerprint.trim();
+    if let Some(existing) =
+        db::machines::find_by_fingerprint(&state.db, &license.id, fingerprint).await?
+    {
+        if !existing.is_dead(rule(policy), now) || !policy.cull_dead_machines {
+            return Ok(Registered {
+                machine: existing,
+                created: false,
+            });
+        }
+    }
+    refuse_unusable(license, now)?;
+    cull_dead(state, tenant, actor, license, policy).await?;
+
+    let machine = MachineRecord {
+        id: Uuid::new_v4().to_string(),
+        license_id: license.id.clone(),
+        fingerprint: fingerprint.to_owned(),
+        name,
+        platform: platform.map(|p| p.as_str().to_owned()),
+        last_heartbeat_at: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let max = license.max_machines();
+    if !db::machines::insert_within_limit(&state.db, tenant, &machine, max).await? {
+        let used = db::machines::of_license(&state.db, &license.id)
+            .await?
+            .len();
+        return Err(ApiError::Conflict {
+            code: "machine_limit_exceeded",
+            message: format!(
+                "This license is already activated on {used} of {} machine(s). Deactivate one of them to free a slot, or ask the vendor for more seats.",
+                max.unwrap_or_default()
+            ),
+            details: Some(json!({ "maxMachines": max, "machinesUsed": used })),
+        });
+    }
+    db::activity::record(
+        &state.db,
+        tenant,
+        Kind::Activation,
+        &license.product_id,
+        &license.id,
+        now,
+    )
+    .await?;
+    happened(
+        state,
+        tenant,
+        actor,
+        "machine.activated",
+        &machine.clone().into_wire(rule(policy), now),
+    )
+    .await?;
+    Ok(Registered {
+        machine,
+        created: true,
+    })
+}
+
+/// The token an activation answers with: what `validate-key` would give this machine now,
+/// without counting a use. `None` when the license would not validate as `VALID`.
+pub async fn activation_token(
+    state: &AppState,
+    tenant: &Tenant,
+    license_id: &str,
+    policy: &Policy,
+    machine: &MachineRecord,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<String>, ApiError> {
+    let Some(license) = db::licenses::get(&state.db, tenant, license_id).await? else {
+        return Ok(None);
+    };
+    let entitlements =
+        db::entitlements::codes_of_license(&state.db, &license.id, &license.policy_id).await?;
+    let facts = LicenseFacts {
+        status: license.status,
+        expires_at: license.expires_at,
+        uses: u64::from(license.uses),
+        max_uses: license.max_uses.map(u64::from),
+        missing_entitlements: vec![],
+        fingerprint: FingerprintCheck::Activated {
+            heartbeat_overdue: machine.is_dead(rule(policy), now),
+        },
+        machines: u64::from(license.machines_count),
+        max_machines: license.max_machines().map(u64::from),
+    };
+    if !evaluate(&facts, now).is_valid() {
+        return Ok(None);
+    }
+    let subject = issuance::Subject {
+        license: &license,
+        policy,
+        entitlements,
+        fingerprint: &machine.fingerprint,
+        machine_id: Some(&machine.id),
+    };
+    issuance::token(state, tenant, &subject, None, now).await
+}
+
+/// A license that cannot take new machines (or offline files) says why: 409
+/// `license_expired`, `license_suspended`, `license_revoked` or `license_banned`.
+pub fn refuse_unusable(
+    license: &LicenseRecord,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), ApiError> {
+    let (code, message) = match license.status {
+        LicenseStatus::Active => match license.expires_at {
+            Some(expiry) if expiry <= now => (
+                "license_expired",
+                "This license has expired. Renew it before activating machines.",
+            ),
+            _ => return Ok(()),
+        },
+        LicenseStatus::Suspended => (
+            "license_suspended",
+            "This license is suspended. Contact the vendor to have it reinstated.",
+        ),
+        LicenseStatus::Revoked => (
+            "license_revoked",
+            "This license has been revoked and cannot be activated.",
+        ),
+        LicenseStatus::Banned => (
+            "license_banned",
+            "This license is banned and cannot be activated.",
+        ),
+    };
+    Err(ApiError::conflict(code, message))
+}
+
+/// Activates `fingerprint` on the license `license_id` ([`register`]) and answers the
+/// machine with a validation token while the license validates, and whether it is new.
+pub async fn activate(
+    state: &AppState,
+    tenant: &Tenant,
+    actor: &Actor,
+    license_id: &str,
+    fingerprint: &str,
+    name: Option<String>,
+    platform: Option<Platform>,
+) -> Result<(Machine, bool), ApiError> {
+    let license = db::licenses::get(&state.db, tenant, license_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("license"))?;
+    let policy = policy_of(state, tenant, &license).await?;
+    let registered = register(
+        state,
+        tenant,
+        actor,
+        &license,
+        &policy,
+        fingerprint,
+        name,
+        platform,
+    )
+    .await?;
+    let now = state.clock.now();
+    let token = activation_token(
+        state,
+        tenant,
+        &license.id,
+        &policy,
+        &registered.machine,
+        now,
+    )
+    .await?;
+    let mut machine = registered.machine.into_wire(rule(&policy), now);
+    machine.token = token;
+    Ok((machine, registered.created))
+}
+
+/// Deactivates a machine, freeing its slot.
+pub async fn deactivate(
+    state: &AppState,
+    tenant: &Tenant,
+    actor: &Actor,
+    machine: MachineRecord,
+    license: &LicenseRecord,
+    policy: &Policy,
+) -> Result<(), ApiError> {
+    let now = state.clock.now();
+    if db::machines::delete(&state.db, &machine.id).await? {
+        db::activity::record(
+            &state.db,
+            tenant,
+            Kind::Deactivation,
+            &license.product_id,
+            &license.id,
+            now,
+        )
+        .await?;
+        happened(
+            state,
+            tenant,
+            actor,
+            "machine.deactivated",
+            &machine.into_wire(rule(policy), now),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Records a heartbeat: the machine is alive for another interval. A license that is
+/// suspended, revoked, banned or expired is refused (409 with its state's code), so a
+/// machine of a dead license is not kept alive. Heartbeats go to webhooks, not to the
+/// audit trail: they are routine, and their absence (culling) is what is recorded.
+pub async fn heartbeat(
+    state: &AppState,
+    tenant: &Tenant,
+    actor: &Actor,
+    machine_id: &str,
+    license: &LicenseRecord,
+    policy: &Policy,
+) -> Result<Machine, ApiError> {
+    let now = state.clock.now();
+    refuse_unusable(license, now)?;
+    cull_dead(state, tenant, actor, license, policy).await?;
+    db::machines::heartbeat_now(&state.db, machine_id, now).await?;
+    let machine = db::machines::get(&state.db, tenant, machine_id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::NotFound(
+                "This machine was deactivated because it missed its heartbeats. Activate it again."
+                    .into(),
+            )
+        })?;
+    let machine = machine.into_wire(rule(policy), now);
+    events::emit(
+        state,
+        tenant,
+        "machine.heartbeat",
+        json!({ "machine": machine }),
+    )
+    .await?;
+    Ok(machine)
+}

@@ -1,0 +1,12 @@
+//! The licensing rules, between the HTTP handlers and the storage layer.
+//!
+//! A handler parses, authorises, calls one function here and answers. Every write passes
+//! through this layer, which records its audit event ([`audit`]) next to the webhook event
+//! it emits, so "who changed this, and when?" has one answer for every route.
+
+pub mod audit;
+pub mod licenses;
+pub mod machines;
+pub mod validation;
+
+pub use audit::{Actor, ActorKind};

@@ -1,0 +1,330 @@
+//! Validation: gathering a license's facts for a request (its status, expiry, uses,
+//! entitlements, the machine a fingerprint names) and deciding its code with the core's
+//! precedence; recording the outcome and signing a token for a valid machine.
+
+use chrono::{DateTime, Utc};
+use licentric_core::{
+    evaluate, failing,
+    wire::{LicenseSummary, Policy, ValidationResult},
+    FingerprintCheck, LicenseFacts, LicenseKey, Nonce, ValidationCode,
+};
+use serde_json::json;
+
+use super::{
+    audit::{self, Actor, Event},
+    licenses, machines,
+};
+use crate::{
+    db::{self, activity::Kind, licenses::LicenseRecord, machines::MachineRecord},
+    events, issuance,
+    tenant::Tenant,
+    ApiError, AppState,
+};
+
+/// What is asked of a license.
+#[derive(Debug, Clone, Default)]
+pub struct Question {
+    /// The machine that asks, when it names itself.
+    pub fingerprint: Option<String>,
+    /// Entitlement codes the license must have.
+    pub entitlements: Vec<String>,
+}
+
+/// A license's facts for one question, and what they decide.
+#[derive(Debug)]
+struct Gathered {
+    record: LicenseRecord,
+    policy: Policy,
+    entitlements: Vec<String>,
+    machine: Option<MachineRecord>,
+    facts: LicenseFacts,
+    now: DateTime<Utc>,
+}
+
+/// Reads what decides a validation of `record` for `question`. `uses` is the count to
+/// judge `maxUses` by (a validation judges the count including itself).
+async fn gather(
+    state: &AppState,
+    record: LicenseRecord,
+    policy: Policy,
+    question: &Question,
+    uses: u32,
+) -> Result<Gathered, ApiError> {
+    let now = state.clock.now();
+    let rule = machines::rule(&policy);
+    let entitlements =
+        db::entitlements::codes_of_license(&state.db, &record.id, &record.policy_id).await?;
+    let missing_entitlements = question
+        .entitlements
+        .iter()
+        .filter(|wanted| !entitlements.contains(wanted))
+        .cloned()
+        .collect();
+    let machine = match question.fingerprint.as_deref().map(str::trim) {
+        Some(fingerprint) => {
+            db::machines::find_by_fingerprint(&state.db, &record.id, fingerprint).await?
+        }
+        None => None,
+    };
+    let fingerprint = match (&question.fingerprint, &machine) {
+        (None, _) => FingerprintCheck::NotRequested,
+        (Some(_), None) => FingerprintCheck::NotActivated,
+        (Some(_), Some(m)) => FingerprintCheck::Activated {
+            heartbeat_overdue: m.is_dead(rule, now),
+        },
+    };
+    let facts = LicenseFacts {
+        status: record.status,
+        expires_at: record.expires_at,
+        uses: u64::from(uses),
+        max_uses: record.max_uses.map(u64::from),
+        missing_entitlements,
+        fingerprint,
+        machines: u64::from(record.machines_count),
+        max_machines: record.max_machines().map(u64::from),
+    };
+    Ok(Gathered {
+        record,
+        policy,
+        entitlements,
+        machine,
+        facts,
+        now,
+    })
+}
+
+/// Validates a license key (`validate-key`): counts a use, records the outcome in the
+/// activity log and the audit trail, emits `license.validated`, and signs a token (with
+/// the client's nonce) for a valid machine. `None` when no license has this key.
+pub async fn validate_key(
+    state: &AppState,
+    actor: &Actor,
+    key: &str,
+    question: &Question,
+    nonce: Option<&Nonce>,
+) -> Result<Option<ValidationResult>, ApiError> {
+    let key = LicenseKey::normalize(key);
+    let Some(record) = db::licenses::find_by_key(&state.db, &key).await? else {
+        return Ok(None);
+    };
+    let tenant = record.tenant();
+    let policy = machines::policy_of(state, &tenant, &record).await?;
+    machines::cull_dead(state, &tenant, actor, &record, &policy).await?;
+    let uses = db::licenses::increment_uses(&state.db, &record.id).await?;
+    let record = licenses::load(state, &tenant, &record.id).await?;
+    let g = gather(state, record, policy, question, uses).await?;
+    let code = evaluate(&g.facts, g.now);
+    db::activity::record(
+        &state.db,
+        &tenant,
+        Kind::Validation(code),
+        &g.record.product_id,
+        &g.record.id,
+        g.now,
+    )
+    .await?;
+    let summary = LicenseSummary {
+        id: g.record.id.clone(),
+        status: g.record.status,
+        product_id: g.record.product_id.clone(),
+        policy_id: g.record.policy_id.clone(),
+        expires_at: g.record.expires_at,
+    };
+    audit::record(
+        state,
+        &tenant,
+        actor,
+        Event {
+            action: "license.validated",
+            resource_type: "license",
+            resource_id: &g.record.id,
+            changes: Some(json!({ "code": code, "fingerprint": question.fingerprint })),
+        },
+    )
+    .await?;
+    events::emit(
+        state,
+        &tenant,
+        "license.validated",
+        json!({ "license": summary, "code": code, "fingerprint": question.fingerprint }),
+    )
+    .await?;
+    // A VALID answer for a fingerprint is worth a token: the machine can prove it offline.
+    let token = match &g.machine {
+        Some(machine) if code.is_valid() => {
+            let subject = issuance::Subject {
+                license: &g.record,
+                policy: &g.policy,
+                entitlements: g.entitlements.clone(),
+                fingerprint: &machine.fingerprint,
+                machine_id: Some(&machine.id),
+            };
+            issuance::token(state, &tenant, &subject, nonce, g.now).await?
+        }
+        _ => None,
+    };
+    let rule = machines::rule(&g.policy);
+    Ok(Some(ValidationResult {
+        valid: code.is_valid(),
+        code,
+        license: Some(summary),
+        machine: g.machine.map(|m| m.into_wire(rule, g.now)),
+        entitlements: g.entitlements,
+        server_time: Some(g.now),
+        token,
+    }))
+}
+
+/// The answer to "why is this license failing?": the code `validate-key` would give, and
+/// every check with its outcome.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Diagnosis {
+    /// Whether the license would validate.
+    pub valid: bool,
+    /// The code a validation would answer (the first failing check, or `VALID`).
+    pub code: ValidationCode,
+    /// Every check, in the order validation applies them.
+    pub checks: Vec<Check>,
+}
+
+/// One check of a [`Diagnosis`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Check {
+    /// What is checked: `status`, `expiry`, `uses`, `entitlements`, `fingerprint`,
+    /// `heartbeat` or `machineLimit`.
+    pub check: &'static str,
+    /// Whether it passed; `null` when it was not asked (no fingerprint given).
+    pub passed: Option<bool>,
+    /// The code it fails with.
+    pub code: ValidationCode,
+    /// What was found, in words.
+    pub detail: String,
+}
+
+/// Evaluates a license like `validate-key` without counting a use, recording a
+/// validation or emitting anything, and lists every check with its outcome.
+pub async fn diagnose(
+    state: &AppState,
+    tenant: &Tenant,
+    id: &str,
+    question: &Question,
+) -> Result<Diagnosis, ApiError> {
+    let record = licenses::load(state, tenant, id).await?;
+    let policy = machines::policy_of(state, tenant, &record).await?;
+    let uses = record.uses;
+    let g = gather(state, record, policy, question, uses).await?;
+    let failed = failing(&g.facts, g.now);
+    let f = &g.facts;
+    let fails = |code| Some(!failed.contains(&code));
+    let status = f.status;
+    let mut checks = vec![
+        Check {
+            check: "status",
+            passed: Some(!failed.iter().any(|c| {
+                matches!(
+                    c,
+                    ValidationCode::Banned | ValidationCode::Revoked | ValidationCode::Suspended
+                )
+            })),
+            code: match status {
+                licentric_core::LicenseStatus::Banned => ValidationCode::Banned,
+                licentric_core::LicenseStatus::Revoked => ValidationCode::Revoked,
+                _ => ValidationCode::Suspended,
+            },
+            detail: format!("The license is {status}."),
+        },
+        Check {
+            check: "expiry",
+            passed: fails(ValidationCode::Expired),
+            code: ValidationCode::Expired,
+            detail: match f.expires_at {
+                Some(at) if at <= g.now => format!("It expired at {}.", at.to_rfc3339()),
+                Some(at) => format!("It expires at {}.", at.to_rfc3339()),
+                None => "It never expires.".into(),
+            },
+        },
+        Check {
+            check: "uses",
+            passed: fails(ValidationCode::UsesExceeded),
+            code: ValidationCode::UsesExceeded,
+            detail: match f.max_uses {
+                Some(max) => format!("{} of {max} validations used.", f.uses),
+                None => format!("{} validations; the policy sets no limit.", f.uses),
+            },
+        },
+        Check {
+            check: "entitlements",
+            passed: fails(ValidationCode::EntitlementsMissing),
+            code: ValidationCode::EntitlementsMissing,
+            detail: if f.missing_entitlements.is_empty() {
+                format!(
+                    "Has {} entitlement(s); none asked for is missing.",
+                    g.entitlements.len()
+                )
+            } else {
+                format!("Missing: {}.", f.missing_entitlements.join(", "))
+            },
+        },
+    ];
+    let (fingerprint, heartbeat) = match f.fingerprint {
+        FingerprintCheck::NotRequested => (
+            (
+                None,
+                "No fingerprint given: the machine checks were not asked.".to_owned(),
+            ),
+            (None, "No fingerprint given.".to_owned()),
+        ),
+        FingerprintCheck::NotActivated => (
+            (
+                Some(false),
+                "No machine with this fingerprint is activated on the license.".to_owned(),
+            ),
+            (None, "The machine is not activated.".to_owned()),
+        ),
+        FingerprintCheck::Activated { heartbeat_overdue } => (
+            (
+                Some(true),
+                "The machine is activated on the license.".to_owned(),
+            ),
+            (
+                Some(!heartbeat_overdue),
+                if heartbeat_overdue {
+                    "Its heartbeat is overdue: the machine is dead.".to_owned()
+                } else if g.policy.require_heartbeat {
+                    "Its heartbeats are on time.".to_owned()
+                } else {
+                    "The policy requires no heartbeat.".to_owned()
+                },
+            ),
+        ),
+    };
+    checks.push(Check {
+        check: "fingerprint",
+        passed: fingerprint.0,
+        code: ValidationCode::FingerprintNotFound,
+        detail: fingerprint.1,
+    });
+    checks.push(Check {
+        check: "heartbeat",
+        passed: heartbeat.0,
+        code: ValidationCode::HeartbeatRequired,
+        detail: heartbeat.1,
+    });
+    checks.push(Check {
+        check: "machineLimit",
+        passed: fails(ValidationCode::MachineLimitExceeded),
+        code: ValidationCode::MachineLimitExceeded,
+        detail: match f.max_machines {
+            Some(max) => format!("{} of {max} machine slot(s) in use.", f.machines),
+            None => format!("{} machine(s); the policy sets no limit.", f.machines),
+        },
+    });
+    let code = failed.first().copied().unwrap_or(ValidationCode::Valid);
+    Ok(Diagnosis {
+        valid: code.is_valid(),
+        code,
+        checks,
+    })
+}

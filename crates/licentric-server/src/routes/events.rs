@@ -1,0 +1,100 @@
+//! `/api/v1/events`: the audit trail, newest first, under the `events:read` scope.
+
+use axum::{extract::State, Json};
+use chrono::{DateTime, Utc};
+use licentric_core::{
+    wire::{AuditEvent, Page},
+    Scope,
+};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::{
+    auth::ApiKeyAuth,
+    db::{self, audit::EventRow},
+    openapi::ErrorResponses,
+    params::{ApiQuery, Paging, Problems},
+    ApiError, AppState,
+};
+
+/// Query of `GET /events`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListEvents {
+    /// Only events of this kind of record: `license`, `machine`, `product`, `policy`,
+    /// `entitlement`, `webhook`, `api_key`, `signing_key`.
+    resource_type: Option<String>,
+    /// Only events of this record.
+    resource_id: Option<String>,
+    /// Only this action, e.g. `license.suspended`.
+    action: Option<String>,
+    /// Only events by this API key or license (its id).
+    actor_id: Option<String>,
+    /// Only events at or after this time (RFC 3339).
+    since: Option<DateTime<Utc>>,
+    /// Only events before this time (RFC 3339).
+    until: Option<DateTime<Utc>>,
+    /// Only events older than this event id: pass the last id of a page for the next one
+    /// (stable while new events arrive).
+    after: Option<String>,
+    /// Page size, 1–100 (default 25).
+    #[param(minimum = 1, maximum = 100)]
+    limit: Option<u32>,
+    /// Records to skip.
+    #[param(minimum = 0, maximum = 2147483647)]
+    offset: Option<u32>,
+}
+
+fn wire(row: EventRow) -> AuditEvent {
+    AuditEvent {
+        id: row.id.to_string(),
+        occurred_at: row.occurred_at,
+        actor_type: row.actor_type,
+        actor_id: row.actor_id,
+        actor_name: row.actor_name,
+        action: row.action,
+        resource_type: row.resource_type,
+        resource_id: row.resource_id,
+        client_address: row.client_address,
+        request_id: row.request_id,
+        changes: row.changes.and_then(|c| serde_json::from_str(&c).ok()),
+    }
+}
+
+/// Lists the audit trail: every management write and runtime event, newest first.
+#[utoipa::path(get, path = "/api/v1/events", tag = "events", params(ListEvents),
+    responses((status = 200, body = Page<AuditEvent>), ErrorResponses), security(("api_key" = [])))]
+pub async fn list(
+    auth: ApiKeyAuth,
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<ListEvents>,
+) -> Result<Json<Page<AuditEvent>>, ApiError> {
+    auth.require(Scope::EventsRead)?;
+    let mut problems = Problems::default();
+    let page =
+        Paging::from_query(q.limit, q.offset, None).check(&[("createdAt", "id")], &mut problems);
+    let before_id = q
+        .after
+        .as_deref()
+        .and_then(|after| match after.parse::<i64>() {
+            Ok(id) => Some(id),
+            Err(_) => {
+                problems.add("after", "must be an event id from an earlier page");
+                None
+            }
+        });
+    problems.finish()?;
+    let filters = db::audit::Filters {
+        resource_type: q.resource_type.as_deref(),
+        resource_id: q.resource_id.as_deref(),
+        action: q.action.as_deref(),
+        actor_id: q.actor_id.as_deref(),
+        since: q.since,
+        until: q.until,
+        before_id,
+    };
+    let (rows, total) =
+        db::audit::list(&state.db, &auth.tenant, &filters, page.limit, page.offset).await?;
+    Ok(Json(page.wrap(rows.into_iter().map(wire).collect(), total)))
+}
