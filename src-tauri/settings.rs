@@ -195,9 +195,10 @@ impl Settings {
                 problems.push(FieldProblem::error("publicKey", problem));
             }
         } else if remote {
-            problems.push(FieldProblem::warning(
+            // The SDK believes only answers this key proves, so without it nothing licenses.
+            problems.push(FieldProblem::error(
                 "publicKey",
-                "Without the vendor's public key the license works only while the server can be reached, and license files cannot be imported.",
+                "Enter the vendor's public key (the JWKS text your vendor gives you): without it the app cannot tell the vendor's license server from an impostor, so it accepts no license.",
             ));
         }
         if !s.proxy.is_empty() {
@@ -350,10 +351,21 @@ mod tests {
             server_url: " https://licensing.example.com/ ".into(),
             product_id: "prod_123".into(),
             product_salt: "salt".into(),
-            public_key: String::new(),
+            public_key: jwks(),
             proxy: String::new(),
             ..Settings::default()
         }
+    }
+
+    /// A valid JWKS to pin.
+    fn jwks() -> String {
+        let key = licentric_core::AccountSigningKey::from_secret_seed(&[7; 32]).public_key();
+        serde_json::to_string(
+            &licentric_core::PublicKeySet::from_keys([key])
+                .unwrap()
+                .to_jwks(),
+        )
+        .unwrap()
     }
 
     fn fields(problems: &[FieldProblem], blocking: bool) -> Vec<&str> {
@@ -370,19 +382,25 @@ mod tests {
     }
 
     #[test]
-    fn a_remote_server_needs_its_url_product_and_salt() {
+    fn a_remote_server_needs_its_url_product_salt_and_key() {
         let empty = Settings {
             local_server: false,
             ..Settings::default()
         };
         assert_eq!(
             fields(&empty.problems(), true),
-            ["serverUrl", "productId", "productSalt"]
+            ["serverUrl", "productId", "productSalt", "publicKey"]
         );
+        // Without a public key nothing could be licensed, so it is not saved.
+        let keyless = Settings {
+            public_key: String::new(),
+            ..remote()
+        };
+        assert_eq!(fields(&keyless.problems(), true), ["publicKey"]);
+        let error = keyless.check().unwrap_err().to_string();
+        assert!(error.contains("impostor"), "{error}");
         let ok = remote();
-        assert_eq!(fields(&ok.problems(), true), Vec::<&str>::new());
-        // Without a public key it still saves, with a warning that says what is lost.
-        assert_eq!(fields(&ok.problems(), false), ["publicKey"]);
+        assert_eq!(ok.problems(), []);
         assert_eq!(
             ok.check().unwrap().server_url,
             "https://licensing.example.com"
@@ -456,7 +474,7 @@ mod tests {
             server_url: "http://licensing.example.com".into(),
             ..remote()
         };
-        assert_eq!(fields(&far.problems(), false), ["serverUrl", "publicKey"]);
+        assert_eq!(fields(&far.problems(), false), ["serverUrl"]);
         for near in [
             "http://127.0.0.1:8080",
             "http://localhost:8080",
@@ -466,7 +484,7 @@ mod tests {
                 server_url: near.into(),
                 ..remote()
             };
-            assert_eq!(fields(&near.problems(), false), ["publicKey"]);
+            assert_eq!(fields(&near.problems(), false), Vec::<&str>::new());
         }
     }
 

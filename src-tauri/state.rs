@@ -132,21 +132,29 @@ impl Connection {
         match local {
             Ok(local) => {
                 let url = local.running.base_url();
-                // The server runs in this process, so its public key can be trusted as-is.
+                // The server runs in this process, so its public key can be trusted as-is;
+                // pinned like a vendor's, it lets the SDK verify the server's answers. Without
+                // it nothing could be licensed, so its absence is the connection's problem.
                 let public_key = match Licentric::builder().base_url(&url).build() {
-                    Ok(api) => api.jwks(&local.demo.account_id).await.unwrap_or_default(),
-                    Err(_) => String::new(),
-                };
-                let product = Settings {
-                    product_id: local.demo.product_id.clone(),
-                    product_salt: DEMO_PRODUCT_SALT.to_owned(),
-                    public_key,
-                    server_url: url.clone(),
-                    proxy: String::new(),
-                    ..settings.clone()
-                };
+                    Ok(api) => api.jwks(&local.demo.account_id).await,
+                    Err(error) => Err(error),
+                }
+                .map_err(|error| {
+                    format!("The local license server did not give its public key ({error}), so no license could be verified. Restart the app.")
+                });
+                let license = public_key.and_then(|public_key| {
+                    let product = Settings {
+                        product_id: local.demo.product_id.clone(),
+                        product_salt: DEMO_PRODUCT_SALT.to_owned(),
+                        public_key,
+                        server_url: url.clone(),
+                        proxy: String::new(),
+                        ..settings.clone()
+                    };
+                    license_client(data_dir, &product, clock)
+                });
                 Self {
-                    license: license_client(data_dir, &product, clock),
+                    license,
                     server: ServerInfo {
                         mode: ServerMode::Local,
                         url: Some(url),
@@ -508,11 +516,16 @@ mod tests {
         assert_eq!(Settings::load(dir.path()).unwrap(), None, "nothing saved");
 
         // A remote server: saved, and used by the next command.
+        let key = licentric_core::AccountSigningKey::from_secret_seed(&[7; 32]).public_key();
         let remote = Settings {
             local_server: false,
             server_url: "http://127.0.0.1:9".into(),
             product_id: "prod".into(),
             product_salt: "salt".into(),
+            public_key: serde_json::to_string(&licentric_core::Jwks {
+                keys: vec![key.to_jwk()],
+            })
+            .unwrap(),
             ..Settings::default()
         };
         // A command that began on the local server keeps it while the switch happens.

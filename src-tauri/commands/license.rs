@@ -202,3 +202,160 @@ fn parse_key(key: &str) -> Result<LicenseKey, Error> {
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use axum::{routing::post, Json, Router};
+    use licentric_core::{dangerous, issue_token, AccountSigningKey, Jwks, PublicKeySet};
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::{config::AppConfig, notices::Recorder, settings::Settings};
+
+    type Answer = Arc<dyn Fn(&Value) -> Value + Send + Sync>;
+
+    /// A fake license server: a real HTTP server on 127.0.0.1 answering `validate-key`
+    /// with whatever `answer` makes of the request. Returns its URL; stops when the task
+    /// is aborted.
+    async fn impostor(answer: Answer) -> (String, tokio::task::JoinHandle<()>) {
+        let app = Router::new().route(
+            "/api/v1/licenses/validate-key",
+            post(move |Json(body): Json<Value>| {
+                let answer = answer.clone();
+                async move { Json(answer(&body)) }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        (url, task)
+    }
+
+    #[tokio::test]
+    async fn an_impostor_server_cannot_license_the_app_and_the_license_survives_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = AppConfig::from_vars(None, None, dir.path().into());
+        let state = AppState::start(config, Box::new(Recorder::default())).await;
+        let local = state.server();
+        let key = local.demo_license_key.clone().unwrap();
+        let connection = state.connection();
+        let client = connection.license().unwrap().clone();
+        client.activate(&key).await.unwrap();
+        assert!(view(&state, &connection).await.unwrap().licensed);
+
+        // What a user who points the app elsewhere (Settings, or a hosts-file entry) could
+        // have at hand: the demo product, its pinned key, and a genuine answer to an
+        // earlier request of this machine.
+        let demo: Value = serde_json::from_slice(
+            &std::fs::read(crate::local_server::directory(dir.path()).join("demo.json")).unwrap(),
+        )
+        .unwrap();
+        let url = local.url.clone().unwrap();
+        let jwks = reqwest::get(format!(
+            "{url}/api/v1/accounts/{}/jwks.json",
+            demo["accountId"].as_str().unwrap()
+        ))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+        let earlier: Value = reqwest::Client::new()
+            .post(format!("{url}/api/v1/licenses/validate-key"))
+            .json(&json!({
+                "key": key,
+                "fingerprint": client.fingerprint().unwrap(),
+                "nonce": "an-earlier-request-0001",
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(earlier["code"], "VALID");
+        drop((client, connection));
+
+        let genuine_kid = PublicKeySet::from_jwks(&serde_json::from_str::<Jwks>(&jwks).unwrap())
+            .unwrap()
+            .iter()
+            .next()
+            .unwrap()
+            .key_id()
+            .to_owned();
+        let posing = AccountSigningKey::from_secret_seed(&[9; 32])
+            .with_key_id(&genuine_kid)
+            .unwrap();
+        let unsigned = {
+            let mut answer = earlier.clone();
+            answer["token"] = Value::Null;
+            answer
+        };
+        let replayed = earlier.clone();
+        let answers: [(&str, Answer, &str); 3] = [
+            (
+                "unsigned VALID",
+                Arc::new(move |_| unsigned.clone()),
+                "without a token signed by the vendor's key",
+            ),
+            (
+                "replayed genuine answer",
+                Arc::new(move |_| replayed.clone()),
+                "does not answer this request",
+            ),
+            (
+                "signed with another key",
+                Arc::new(move |request| {
+                    // The genuine claims, for this very request, under the wrong key.
+                    let token = earlier["token"].as_str().unwrap();
+                    let mut claims = dangerous::decode_token_unverified(token).unwrap();
+                    claims.nonce = request["nonce"].as_str().map(str::to_owned);
+                    let mut answer = earlier.clone();
+                    answer["token"] = issue_token(&claims, &posing).unwrap().into();
+                    answer
+                }),
+                "not signed by the vendor's key",
+            ),
+        ];
+        for (impostor_kind, answer, says) in answers {
+            let (fake_url, server) = impostor(answer).await;
+            let pointed_elsewhere = Settings {
+                local_server: false,
+                server_url: fake_url,
+                product_id: demo["productId"].as_str().unwrap().to_owned(),
+                product_salt: crate::state::DEMO_PRODUCT_SALT.to_owned(),
+                public_key: jwks.clone(),
+                ..Settings::default()
+            };
+            state.apply(pointed_elsewhere).await.unwrap();
+
+            let shown = view(&state, &state.connection()).await.unwrap();
+            assert!(!shown.licensed, "{impostor_kind}");
+            let error = shown.error.unwrap();
+            assert_eq!(error.code.as_str(), "invalid_token", "{impostor_kind}");
+            assert!(error.message.contains(says), "{impostor_kind}: {error:?}");
+            assert!(
+                error.message.contains("Check the license server address"),
+                "{impostor_kind}: {error:?}"
+            );
+            assert_ne!(
+                shown.info.and_then(|i| i.status).as_deref(),
+                Some("active"),
+                "{impostor_kind}"
+            );
+            let remembered = state.recent_errors().pop().unwrap();
+            assert_eq!(remembered.code, "invalid_token", "{impostor_kind}");
+            server.abort();
+        }
+
+        // Back on the genuine server, the license the impostors could not touch still works.
+        state.apply(Settings::default()).await.unwrap();
+        let shown = view(&state, &state.connection()).await.unwrap();
+        assert!(shown.licensed, "{:?}", shown.error);
+        assert_eq!(shown.info.and_then(|i| i.status).as_deref(), Some("active"));
+    }
+}

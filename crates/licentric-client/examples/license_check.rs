@@ -27,8 +27,12 @@ async fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let mut builder = LicenseClient::builder(&server_url, &product_id, &product_salt);
-    if let Some(public_key) = env("LICENTRIC_PUBLIC_KEY") {
-        builder = builder.public_key(&public_key);
+    match env("LICENTRIC_PUBLIC_KEY") {
+        Some(public_key) => builder = builder.public_key(&public_key),
+        // Not an error here, so `activate` can still be tried; but nothing will license.
+        None => eprintln!(
+            "warning: LICENTRIC_PUBLIC_KEY is not set; without the vendor's key no answer can be verified, so nothing is licensed"
+        ),
     }
     if let Some(dir) = env("LICENTRIC_STORAGE_DIR") {
         builder = builder.storage_dir(dir);

@@ -402,7 +402,7 @@ impl LicenseClient {
         self.storage.dir()
     }
 
-    /// The key ids of the pinned public keys (empty when the client works online only).
+    /// The key ids of the pinned public keys (empty when none is pinned).
     pub fn public_key_ids(&self) -> Vec<String> {
         self.public_keys
             .iter()

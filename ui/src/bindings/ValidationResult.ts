@@ -36,6 +36,7 @@ serverTime: string | null,
 /**
  * A validation token (an EdDSA-signed JWT, see `docs/formats.md`) for the request's
  * fingerprint: present only when the code is `VALID` and a fingerprint was given.
- * It lasts `offlineMaxDays` days, but never past the license's expiry.
+ * It lasts `offlineMaxDays` days, but never past the license's expiry, and carries the
+ * request's `nonce` when one was sent. Clients believe a `VALID` only with this token.
  */
 token: string | null, };
