@@ -8,6 +8,7 @@ pub mod api_key;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod csv_rows;
 pub mod db;
 pub mod delivery;
 pub mod domain;
