@@ -98,14 +98,48 @@ struct SeedLicense {
 }
 
 const FIRST_NAMES: &[&str] = &[
-    "Ada", "Grace", "Linus", "Margaret", "Dennis", "Barbara", "Ken", "Frances", "Alan", "Radia",
-    "Guido", "Katherine", "Edsger", "Hedy", "Tim", "Joan", "Bjarne", "Sophie", "Niklaus", "Annie",
+    "Ada",
+    "Grace",
+    "Linus",
+    "Margaret",
+    "Dennis",
+    "Barbara",
+    "Ken",
+    "Frances",
+    "Alan",
+    "Radia",
+    "Guido",
+    "Katherine",
+    "Edsger",
+    "Hedy",
+    "Tim",
+    "Joan",
+    "Bjarne",
+    "Sophie",
+    "Niklaus",
+    "Annie",
 ];
 const COMPANY_WORDS: &[&str] = &[
-    "Acme", "Globex", "Initech", "Umbrella", "Hooli", "Vandelay", "Stark", "Wayne", "Tyrell",
-    "Cyberdyne", "Soylent", "Wonka", "Aperture", "Black Mesa", "Gringotts", "Monarch",
+    "Acme",
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Hooli",
+    "Vandelay",
+    "Stark",
+    "Wayne",
+    "Tyrell",
+    "Cyberdyne",
+    "Soylent",
+    "Wonka",
+    "Aperture",
+    "Black Mesa",
+    "Gringotts",
+    "Monarch",
 ];
-const COMPANY_KINDS: &[&str] = &["GmbH", "Ltd", "Inc.", "SAS", "AB", "Studio", "Labs", "Group"];
+const COMPANY_KINDS: &[&str] = &[
+    "GmbH", "Ltd", "Inc.", "SAS", "AB", "Studio", "Labs", "Group",
+];
 const PLANS: &[&str] = &["starter", "pro", "team", "enterprise", "education"];
 const REGIONS: &[&str] = &["eu-west", "us-east", "us-west", "ap-south", "sa-east"];
 const PLATFORMS: &[(Option<&str>, u32)] = &[
@@ -307,7 +341,15 @@ async fn catalogue(
             "PHOTON",
             500,
             vec![
-                ("Personal (node-locked)", None, false, false, Some(365), 1, 40),
+                (
+                    "Personal (node-locked)",
+                    None,
+                    false,
+                    false,
+                    Some(365),
+                    1,
+                    40,
+                ),
                 ("Team (5 seats)", Some(5), true, false, Some(365), 2, 45),
                 ("Perpetual (3 seats)", Some(3), true, false, None, 1, 15),
             ],
@@ -317,7 +359,15 @@ async fn catalogue(
             "ATLAS",
             300,
             vec![
-                ("Developer (3 machines)", Some(3), true, false, Some(365), 0, 70),
+                (
+                    "Developer (3 machines)",
+                    Some(3),
+                    true,
+                    false,
+                    Some(365),
+                    0,
+                    70,
+                ),
                 ("CI (unlimited)", None, true, true, Some(30), 0, 30),
             ],
         ),
@@ -326,8 +376,24 @@ async fn catalogue(
             "NIMBUS",
             150,
             vec![
-                ("Site (10 nodes, heartbeat)", Some(10), true, true, Some(365), 3, 60),
-                ("Trial (2 nodes, 30 days)", Some(2), true, true, Some(30), 0, 40),
+                (
+                    "Site (10 nodes, heartbeat)",
+                    Some(10),
+                    true,
+                    true,
+                    Some(365),
+                    3,
+                    60,
+                ),
+                (
+                    "Trial (2 nodes, 30 days)",
+                    Some(2),
+                    true,
+                    true,
+                    Some(30),
+                    0,
+                    40,
+                ),
             ],
         ),
     ];
@@ -490,7 +556,11 @@ fn plan_activity(
     now: DateTime<Utc>,
     rng: &mut StdRng,
 ) -> Vec<Activity> {
-    let kinds = [("validation", 900), ("activation", 70), ("deactivation", 30)];
+    let kinds = [
+        ("validation", 900),
+        ("activation", 70),
+        ("deactivation", 30),
+    ];
     let mut rows = Vec::with_capacity(count);
     if licenses.is_empty() {
         return rows;
@@ -524,11 +594,16 @@ async fn insert_all<T>(
     bind: impl for<'q> Fn(
         sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
         &'q T,
-    ) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+    )
+        -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
 ) -> anyhow::Result<()> {
     let row = format!("({})", vec!["?"; columns].join(", "));
-    let statement =
-        |n: usize| format!("INSERT INTO {head} VALUES {}", vec![row.as_str(); n].join(", "));
+    let statement = |n: usize| {
+        format!(
+            "INSERT INTO {head} VALUES {}",
+            vec![row.as_str(); n].join(", ")
+        )
+    };
     let full = statement(ROWS_PER_STATEMENT);
     for transaction in rows.chunks(ROWS_PER_TRANSACTION) {
         let mut tx = conn.begin().await?;
@@ -631,8 +706,7 @@ async fn write_machines(
         let policy = &products[license.product].policies[license.policy];
         for n in 0..license.machines {
             let platform = *pick(rng, PLATFORMS);
-            let created_at =
-                license.created_at + (now - license.created_at) / rng.gen_range(2..20);
+            let created_at = license.created_at + (now - license.created_at) / rng.gen_range(2..20);
             let last_heartbeat_at = if policy.require_heartbeat {
                 // Most heartbeats are on time; some machines have gone quiet.
                 let late = if rng.gen_ratio(4, 5) {
