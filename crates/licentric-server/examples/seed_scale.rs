@@ -29,7 +29,7 @@ use licentric_core::{
     wire::{Entitlement, Policy},
     Environment, KeyPrefix, LicenseKey, ValidationCode,
 };
-use licentric_server::{auth::Tenant, cli, db, provision, signing, ProvisionOptions};
+use licentric_server::{cli, db, provision, signing, tenant::Tenant, ProvisionOptions};
 use rand::{rngs::StdRng, seq::SliceRandom, Rng, SeedableRng};
 use serde_json::json;
 use sqlx::{sqlite::SqliteConnection, Connection};

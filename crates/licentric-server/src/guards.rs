@@ -19,7 +19,7 @@ use axum::{
 };
 use licentric_core::wire::{ErrorBody, ErrorEnvelope};
 
-use crate::{auth::RequestId, extract::MAX_BODY_BYTES, ApiError};
+use crate::{auth::RequestId, csv_rows, extract::MAX_BODY_BYTES, ApiError};
 
 /// How long a client may take to send a request's body once its headers arrived.
 pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -53,16 +53,17 @@ const REQUEST_ID: &str = "x-request-id";
 /// before the request goes on, so no answer leaves unread bytes on the connection.
 pub async fn read_body_first(request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
+    let limit = body_limit(parts.uri.path());
     let declared_too_large = parts
         .headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok())
-        .is_some_and(|length| length > MAX_BODY_BYTES as u64);
+        .is_some_and(|length| length > limit as u64);
     if declared_too_large {
-        return closing(ApiError::PayloadTooLarge.into_response());
+        return closing(too_large(limit));
     }
-    match tokio::time::timeout(BODY_TIMEOUT, to_bytes(body, MAX_BODY_BYTES)).await {
+    match tokio::time::timeout(BODY_TIMEOUT, to_bytes(body, limit)).await {
         Ok(Ok(bytes)) => {
             next.run(Request::from_parts(parts, Body::from(bytes)))
                 .await
@@ -70,21 +71,46 @@ pub async fn read_body_first(request: Request, next: Next) -> Response {
         Ok(Err(error)) => {
             let too_large = std::error::Error::source(&error)
                 .is_some_and(|e| e.is::<http_body_util::LengthLimitError>());
-            closing(
-                if too_large {
-                    ApiError::PayloadTooLarge
-                } else {
-                    ApiError::BadRequest {
-                        code: "unreadable_body",
-                        message: "The request body could not be read; send it again.".into(),
-                        details: None,
-                    }
+            closing(if too_large {
+                self::too_large(limit)
+            } else {
+                ApiError::BadRequest {
+                    code: "unreadable_body",
+                    message: "The request body could not be read; send it again.".into(),
+                    details: None,
                 }
-                .into_response(),
-            )
+                .into_response()
+            })
         }
         Err(_) => closing(ApiError::RequestTimeout.into_response()),
     }
+}
+
+/// The largest body a path accepts: a CSV import may be large, everything else is JSON
+/// of at most [`MAX_BODY_BYTES`].
+fn body_limit(path: &str) -> usize {
+    if path == "/api/v1/licenses/import" {
+        csv_rows::MAX_IMPORT_BYTES
+    } else {
+        MAX_BODY_BYTES
+    }
+}
+
+fn too_large(limit: usize) -> Response {
+    if limit == MAX_BODY_BYTES {
+        return ApiError::PayloadTooLarge.into_response();
+    }
+    let mut response = ApiError::BadRequest {
+        code: "payload_too_large",
+        message: format!(
+            "The file is larger than {} MiB. Split it into several imports.",
+            limit / (1024 * 1024)
+        ),
+        details: None,
+    }
+    .into_response();
+    *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+    response
 }
 
 fn closing(mut response: Response) -> Response {

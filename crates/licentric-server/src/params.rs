@@ -56,6 +56,68 @@ pub struct Page {
     pub offset: u32,
     /// A safe `ORDER BY` clause (from the whitelist, never from the request's text).
     pub order_by: String,
+    /// The sort field's API name, e.g. `expiresAt`.
+    pub sort_field: String,
+    /// The SQL expression sorted by (from the whitelist).
+    pub column: String,
+    /// The table's rowid expression that breaks ties, e.g. `l.rowid`.
+    pub rowid: String,
+    /// Whether the sort is descending.
+    pub descending: bool,
+}
+
+/// A position in a sorted list (`after=`): the sort field and direction it belongs to,
+/// and the last row's sort value and rowid. Opaque to clients (base64url JSON).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
+pub struct Cursor {
+    /// The sort field's API name.
+    #[serde(rename = "f")]
+    pub field: String,
+    /// Whether the sort is descending.
+    #[serde(rename = "d")]
+    pub descending: bool,
+    /// The last row's sort value: text, or an integer.
+    #[serde(rename = "v")]
+    pub value: Value,
+    /// The last row's rowid.
+    #[serde(rename = "r")]
+    pub rowid: i64,
+}
+
+impl Cursor {
+    /// The opaque text a client passes back as `after`.
+    pub fn encode(&self) -> String {
+        use base64::Engine;
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
+    }
+
+    /// Reads `after` for a list sorted as `page` is; a problem names `after` otherwise.
+    pub fn decode(text: &str, page: &Page, problems: &mut Problems) -> Option<Self> {
+        use base64::Engine;
+        let cursor = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(text)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<Self>(&bytes).ok());
+        match cursor {
+            Some(cursor)
+                if cursor.field == page.sort_field && cursor.descending == page.descending =>
+            {
+                Some(cursor)
+            }
+            Some(_) => {
+                problems.add("after", "belongs to a list sorted another way: send the same sort as the page it came from");
+                None
+            }
+            None => {
+                problems.add(
+                    "after",
+                    "is not a cursor from this list: pass the nextCursor of the page before",
+                );
+                None
+            }
+        }
+    }
 }
 
 impl Paging {
@@ -110,13 +172,18 @@ impl Paging {
         };
         // Ties (same second, same name) fall back to insertion order, of the same table.
         let rowid = column
-            .rsplit_once('.')
+            .trim_start_matches("ifnull(")
+            .split_once('.')
             .map_or("rowid".to_owned(), |(table, _)| format!("{table}.rowid"));
         let order_by = format!("{column} {direction}, {rowid} {direction}");
         Page {
             limit: limit.clamp(1, MAX_LIMIT),
             offset: self.offset.unwrap_or(0),
             order_by,
+            sort_field: field.to_owned(),
+            column: column.to_owned(),
+            rowid,
+            descending: direction == "DESC",
         }
     }
 }
@@ -133,7 +200,15 @@ impl Page {
             total,
             limit: self.limit,
             offset: self.offset,
+            next_cursor: None,
         }
+    }
+
+    /// The keyset condition of a page after `cursor`: rows past the cursor's position in
+    /// this sort, for a query that binds the cursor's value and rowid in that order.
+    pub fn after_condition(&self) -> String {
+        let op = if self.descending { "<" } else { ">" };
+        format!("({}, {}) {op} (?, ?)", self.column, self.rowid)
     }
 }
 
@@ -265,12 +340,49 @@ mod tests {
 
     #[test]
     fn pages_know_whether_more_follow() {
-        let page = Page {
-            limit: 2,
-            offset: 0,
-            order_by: String::new(),
-        };
+        let page = Paging::from_query(Some(2), None, None)
+            .page(&[("createdAt", "created_at")])
+            .unwrap();
         assert!(page.wrap(vec![1, 2], 3).has_more);
         assert!(!page.wrap(vec![1, 2], 2).has_more);
+    }
+
+    #[test]
+    fn a_cursor_round_trips_and_belongs_to_its_sort() {
+        let sortable = [
+            ("createdAt", "l.created_at"),
+            ("name", "ifnull(l.name, '')"),
+        ];
+        let page = Paging::from_query(None, None, Some("name".into()))
+            .page(&sortable)
+            .unwrap();
+        assert_eq!(
+            page.rowid, "l.rowid",
+            "the rowid of an ifnull() column's table"
+        );
+        assert_eq!(
+            page.after_condition(),
+            "(ifnull(l.name, ''), l.rowid) > (?, ?)"
+        );
+        let cursor = Cursor {
+            field: "name".into(),
+            descending: false,
+            value: "Acme".into(),
+            rowid: 42,
+        };
+        let mut problems = Problems::default();
+        assert_eq!(
+            Cursor::decode(&cursor.encode(), &page, &mut problems),
+            Some(cursor.clone())
+        );
+        let newest = Paging::from_query(None, None, None)
+            .page(&sortable)
+            .unwrap();
+        assert_eq!(
+            Cursor::decode(&cursor.encode(), &newest, &mut problems),
+            None
+        );
+        assert_eq!(Cursor::decode("not-a-cursor", &newest, &mut problems), None);
+        assert!(!problems.is_empty());
     }
 }

@@ -9,8 +9,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::{LicenseStatus, ValidationCode};
 
+mod console;
 mod resources;
 mod trust;
+pub use console::*;
 pub use resources::*;
 pub use trust::*;
 

@@ -33,6 +33,11 @@ pub struct Page<T> {
     pub offset: u32,
     /// Whether more records follow this page.
     pub has_more: bool,
+    /// For lists that page by cursor (licenses, machines): pass it as `after` for the
+    /// next page; stable while records are added. Absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub next_cursor: Option<String>,
 }
 
 /// A product: something a vendor sells licenses for.

@@ -4,15 +4,21 @@ use chrono::{DateTime, Utc};
 use licentric_core::{wire::License, Environment, LicenseStatus};
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 
-use crate::{params::Page, tenant::Tenant};
+use crate::{
+    params::{Cursor, Page},
+    tenant::Tenant,
+};
 
 /// Sortable fields of a license list.
+/// Each has an index leading with the tenant (migration 0006); nullable fields sort as
+/// empty text, so a cursor can compare them.
 pub const SORTABLE: &[(&str, &str)] = &[
     ("createdAt", "l.created_at"),
     ("updatedAt", "l.updated_at"),
-    ("expiresAt", "l.expires_at"),
-    ("name", "l.name"),
+    ("expiresAt", "ifnull(l.expires_at, '')"),
+    ("name", "ifnull(l.name, '')"),
     ("status", "l.status"),
+    ("uses", "l.uses"),
 ];
 
 /// A license to insert.
@@ -35,8 +41,8 @@ pub struct NewLicenseRow<'a> {
 }
 
 /// Inserts an active license; `false` when the key is taken.
-pub async fn insert(
-    db: &SqlitePool,
+pub async fn insert<'e>(
+    db: impl sqlx::SqliteExecutor<'e>,
     tenant: &Tenant,
     license: &NewLicenseRow<'_>,
     now: DateTime<Utc>,
@@ -101,6 +107,8 @@ pub struct LicenseRecord {
     pub floating: bool,
     /// Machines activated now.
     pub machines_count: u32,
+    /// Its position in the table, for list cursors.
+    pub rowid: i64,
 }
 
 impl LicenseRecord {
@@ -147,7 +155,8 @@ const SELECT: &str =
     "SELECT l.id, l.account_id, l.environment, l.key, l.name, l.product_id, l.policy_id, l.status,
         l.expires_at, l.uses, l.metadata, l.created_at, l.updated_at,
         p.max_uses, p.max_machines AS policy_max_machines, p.floating,
-        (SELECT count(*) FROM machines m WHERE m.license_id = l.id) AS machines_count
+        (SELECT count(*) FROM machines m WHERE m.license_id = l.id) AS machines_count,
+        l.rowid AS rowid
     FROM licenses l JOIN policies p ON p.id = l.policy_id";
 
 /// The tenant's license with this id.
@@ -200,7 +209,7 @@ pub struct KeyOwner {
     pub environment: Environment,
 }
 
-/// Filters of a license list.
+/// Filters of a license list; every one given must match.
 #[derive(Debug, Default)]
 pub struct Filters<'a> {
     /// Only this product's.
@@ -209,12 +218,27 @@ pub struct Filters<'a> {
     pub policy_id: Option<&'a str>,
     /// Only with this status.
     pub status: Option<LicenseStatus>,
+    /// A fragment of the key (case and dashes forgiven), the id, the name or any
+    /// metadata value (e.g. a customer's e-mail).
+    pub q: Option<&'a str>,
+    /// Only the license a machine with this fingerprint is activated on.
+    pub fingerprint: Option<&'a str>,
+    /// Only licenses expiring before this time.
+    pub expires_before: Option<DateTime<Utc>>,
+    /// Only licenses expiring after this time.
+    pub expires_after: Option<DateTime<Utc>>,
+}
+
+/// `%text%` for LIKE. LIKE's wildcards in `text` are left as they are: they can only
+/// widen a search, and an ESCAPE clause would keep the trigram index from answering.
+fn contains(text: &str) -> String {
+    format!("%{text}%")
 }
 
 fn push_filters<'a>(
     query: &mut QueryBuilder<'a, Sqlite>,
     tenant: &'a Tenant,
-    filters: &'a Filters<'a>,
+    filters: &Filters<'a>,
 ) {
     query
         .push(" WHERE l.account_id = ")
@@ -231,27 +255,113 @@ fn push_filters<'a>(
     if let Some(status) = filters.status {
         query.push(" AND l.status = ").push_bind(status.as_str());
     }
+    if let Some(before) = filters.expires_before {
+        query.push(" AND l.expires_at < ").push_bind(before);
+    }
+    if let Some(after) = filters.expires_after {
+        query.push(" AND l.expires_at > ").push_bind(after);
+    }
+    if let Some(fingerprint) = filters.fingerprint {
+        query
+            .push(" AND l.id IN (SELECT license_id FROM machines WHERE fingerprint = ")
+            .push_bind(fingerprint)
+            .push(")");
+    }
+    if let Some(q) = filters.q.map(str::trim).filter(|q| !q.is_empty()) {
+        // The trigram index holds the key both as issued and without dashes.
+        query
+            .push(" AND l.rowid IN (SELECT rowid FROM license_search WHERE text LIKE ")
+            .push_bind(contains(q))
+            .push(" OR text LIKE ")
+            .push_bind(contains(&q.replace('-', "")))
+            .push(")");
+    }
 }
 
-/// One page of the tenant's licenses, and how many match.
+/// Binds a cursor's sort value as stored: an integer, or text.
+fn push_cursor(query: &mut QueryBuilder<'_, Sqlite>, page: &Page, cursor: &Cursor) {
+    query.push(" AND ");
+    let condition = page.after_condition();
+    let (head, _) = condition.split_once("(?, ?)").unwrap_or((&condition, ""));
+    query.push(head).push("(");
+    match &cursor.value {
+        serde_json::Value::Number(n) => query.push_bind(n.as_i64().unwrap_or_default()),
+        other => query.push_bind(other.as_str().unwrap_or_default().to_owned()),
+    };
+    query.push(", ").push_bind(cursor.rowid).push(")");
+}
+
+/// One page of the tenant's licenses (after `cursor`, else at the page's offset), how
+/// many match in all, and the cursor of the next page. Only the page's own rows are
+/// read in full: the sort and filters run on indexes first.
 pub async fn list(
     db: &SqlitePool,
     tenant: &Tenant,
     filters: &Filters<'_>,
     page: &Page,
-) -> super::Result<(Vec<LicenseRecord>, u32)> {
-    let mut query = QueryBuilder::new(SELECT);
-    push_filters(&mut query, tenant, filters);
-    query
-        .push(format!(" ORDER BY {} LIMIT ", page.order_by))
-        .push_bind(page.limit);
-    query.push(" OFFSET ").push_bind(page.offset);
-    let rows = query.build_query_as().fetch_all(db).await?;
+    cursor: Option<&Cursor>,
+) -> super::Result<(Vec<LicenseRecord>, u32, Option<Cursor>)> {
+    let (rows, next) = page_of(db, tenant, filters, page, cursor).await?;
+    Ok((rows, count(db, tenant, filters).await?, next))
+}
 
+/// How many of the tenant's licenses match `filters`.
+pub async fn count(db: &SqlitePool, tenant: &Tenant, filters: &Filters<'_>) -> super::Result<u32> {
     let mut count = QueryBuilder::new("SELECT count(*) FROM licenses l");
     push_filters(&mut count, tenant, filters);
-    let total = count.build_query_scalar().fetch_one(db).await?;
-    Ok((rows, total))
+    Ok(count.build_query_scalar().fetch_one(db).await?)
+}
+
+/// One page of the tenant's licenses matching `filters` and the cursor of the next.
+pub async fn page_of(
+    db: &SqlitePool,
+    tenant: &Tenant,
+    filters: &Filters<'_>,
+    page: &Page,
+    cursor: Option<&Cursor>,
+) -> super::Result<(Vec<LicenseRecord>, Option<Cursor>)> {
+    let direction = if page.descending { "DESC" } else { "ASC" };
+    let order = format!("{} {direction}, l.rowid {direction}", page.column);
+    let mut query = QueryBuilder::new(format!(
+        "{SELECT} WHERE l.rowid IN (SELECT l.rowid FROM licenses l"
+    ));
+    push_filters(&mut query, tenant, filters);
+    if let Some(cursor) = cursor {
+        push_cursor(&mut query, page, cursor);
+    }
+    query
+        .push(format!(" ORDER BY {order} LIMIT "))
+        .push_bind(page.limit);
+    if cursor.is_none() {
+        query.push(" OFFSET ").push_bind(page.offset);
+    }
+    query.push(format!(") ORDER BY {order}"));
+    let rows: Vec<LicenseRecord> = query.build_query_as().fetch_all(db).await?;
+
+    let next = match rows.last() {
+        Some(last) if rows.len() == page.limit as usize => {
+            let value = if page.sort_field == "uses" {
+                serde_json::Value::from(last.uses)
+            } else {
+                let text: String = sqlx::query_scalar(&format!(
+                    "SELECT {} FROM licenses l WHERE l.rowid = ?",
+                    page.column
+                ))
+                .bind(last.rowid)
+                .fetch_one(db)
+                .await?;
+                serde_json::Value::from(text)
+            };
+            Some(Cursor {
+                field: page.sort_field.clone(),
+                descending: page.descending,
+                value,
+                rowid: last.rowid,
+            })
+        }
+        _ => None,
+    };
+    Ok((rows, next))
 }
 
 /// Saves the editable fields of a license.

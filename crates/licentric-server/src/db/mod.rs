@@ -92,7 +92,40 @@ pub async fn connect(database_url: &str) -> anyhow::Result<SqlitePool> {
         .run(&pool)
         .await
         .context("cannot migrate the database to this server version")?;
+    check_search(&pool)
+        .await
+        .context("cannot check the license search index")?;
     Ok(pool)
+}
+
+/// Rebuilds the license search index when its rows no longer pair with the licenses'
+/// rowids (a VACUUM run from outside may renumber them). Cheap when all is well.
+pub async fn check_search(db: &SqlitePool) -> Result<()> {
+    let unpaired: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM licenses) -
+                (SELECT count(*) FROM license_search s JOIN licenses l
+                   ON l.rowid = s.rowid AND l.id = s.license_id)",
+    )
+    .fetch_one(db)
+    .await?;
+    if unpaired != 0 {
+        tracing::warn!(unpaired, "rebuilding the license search index");
+        let mut tx = db.begin().await?;
+        sqlx::query("DELETE FROM license_search")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO license_search (rowid, license_id, text)
+             SELECT rowid, id, replace(key, '-', '') || ' ' || key || ' ' || id || ' ' || ifnull(name, '') || ' ' ||
+                    ifnull((SELECT group_concat(value, ' ') FROM json_each(licenses.metadata)
+                            WHERE type IN ('text', 'integer', 'real')), '')
+             FROM licenses",
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+    }
+    Ok(())
 }
 
 /// Copies the write-ahead log into the database file and empties it, so content that a

@@ -37,12 +37,12 @@ pub async fn load(state: &AppState, tenant: &Tenant, id: &str) -> Result<License
 pub async fn wire(state: &AppState, record: LicenseRecord) -> Result<License, ApiError> {
     let codes =
         db::entitlements::codes_of_license(&state.db, &record.id, &record.policy_id).await?;
-    Ok(record.into_wire(codes).map_err(ApiError::Internal)?)
+    record.into_wire(codes).map_err(ApiError::Internal)
 }
 
 /// Records `action` on `license` in the audit trail and emits it to webhooks (without the
 /// key: receivers get the id).
-async fn happened(
+pub(super) async fn happened(
     state: &AppState,
     tenant: &Tenant,
     actor: &Actor,

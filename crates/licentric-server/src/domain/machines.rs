@@ -122,6 +122,17 @@ pub async fn cull_dead(
     Ok(culled)
 }
 
+/// The machine an activation asks for.
+#[derive(Debug, Clone)]
+pub struct NewMachineAsked<'a> {
+    /// Its fingerprint.
+    pub fingerprint: &'a str,
+    /// Its name, if it gave one.
+    pub name: Option<String>,
+    /// Its platform, if it said.
+    pub platform: Option<Platform>,
+}
+
 /// A machine registered on a license by [`register`].
 #[derive(Debug)]
 pub struct Registered {
@@ -142,10 +153,13 @@ pub async fn register(
     actor: &Actor,
     license: &LicenseRecord,
     policy: &Policy,
-    fingerprint: &str,
-    name: Option<String>,
-    platform: Option<Platform>,
+    asked: NewMachineAsked<'_>,
 ) -> Result<Registered, ApiError> {
+    let NewMachineAsked {
+        fingerprint,
+        name,
+        platform,
+    } = asked;
     let now = state.clock.now();
     let fingerprint = fingerprint.trim();
     if let Some(existing) =
@@ -285,25 +299,13 @@ pub async fn activate(
     tenant: &Tenant,
     actor: &Actor,
     license_id: &str,
-    fingerprint: &str,
-    name: Option<String>,
-    platform: Option<Platform>,
+    asked: NewMachineAsked<'_>,
 ) -> Result<(Machine, bool), ApiError> {
     let license = db::licenses::get(&state.db, tenant, license_id)
         .await?
         .ok_or_else(|| ApiError::not_found("license"))?;
     let policy = policy_of(state, tenant, &license).await?;
-    let registered = register(
-        state,
-        tenant,
-        actor,
-        &license,
-        &policy,
-        fingerprint,
-        name,
-        platform,
-    )
-    .await?;
+    let registered = register(state, tenant, actor, &license, &policy, asked).await?;
     let now = state.clock.now();
     let token = activation_token(
         state,

@@ -5,6 +5,7 @@
 //! it emits, so "who changed this, and when?" has one answer for every route.
 
 pub mod audit;
+pub mod batches;
 pub mod licenses;
 pub mod machines;
 pub mod validation;

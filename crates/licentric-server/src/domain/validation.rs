@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use licentric_core::{
     evaluate, failing,
-    wire::{LicenseSummary, Policy, ValidationResult},
+    wire::{Check, Diagnosis, LicenseSummary, Policy, ValidationResult},
     FingerprintCheck, LicenseFacts, LicenseKey, Nonce, ValidationCode,
 };
 use serde_json::json;
@@ -175,34 +175,6 @@ pub async fn validate_key(
     }))
 }
 
-/// The answer to "why is this license failing?": the code `validate-key` would give, and
-/// every check with its outcome.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Diagnosis {
-    /// Whether the license would validate.
-    pub valid: bool,
-    /// The code a validation would answer (the first failing check, or `VALID`).
-    pub code: ValidationCode,
-    /// Every check, in the order validation applies them.
-    pub checks: Vec<Check>,
-}
-
-/// One check of a [`Diagnosis`].
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Check {
-    /// What is checked: `status`, `expiry`, `uses`, `entitlements`, `fingerprint`,
-    /// `heartbeat` or `machineLimit`.
-    pub check: &'static str,
-    /// Whether it passed; `null` when it was not asked (no fingerprint given).
-    pub passed: Option<bool>,
-    /// The code it fails with.
-    pub code: ValidationCode,
-    /// What was found, in words.
-    pub detail: String,
-}
-
 /// Evaluates a license like `validate-key` without counting a use, recording a
 /// validation or emitting anything, and lists every check with its outcome.
 pub async fn diagnose(
@@ -221,7 +193,7 @@ pub async fn diagnose(
     let status = f.status;
     let mut checks = vec![
         Check {
-            check: "status",
+            check: "status".into(),
             passed: Some(!failed.iter().any(|c| {
                 matches!(
                     c,
@@ -236,7 +208,7 @@ pub async fn diagnose(
             detail: format!("The license is {status}."),
         },
         Check {
-            check: "expiry",
+            check: "expiry".into(),
             passed: fails(ValidationCode::Expired),
             code: ValidationCode::Expired,
             detail: match f.expires_at {
@@ -246,7 +218,7 @@ pub async fn diagnose(
             },
         },
         Check {
-            check: "uses",
+            check: "uses".into(),
             passed: fails(ValidationCode::UsesExceeded),
             code: ValidationCode::UsesExceeded,
             detail: match f.max_uses {
@@ -255,7 +227,7 @@ pub async fn diagnose(
             },
         },
         Check {
-            check: "entitlements",
+            check: "entitlements".into(),
             passed: fails(ValidationCode::EntitlementsMissing),
             code: ValidationCode::EntitlementsMissing,
             detail: if f.missing_entitlements.is_empty() {
@@ -301,19 +273,19 @@ pub async fn diagnose(
         ),
     };
     checks.push(Check {
-        check: "fingerprint",
+        check: "fingerprint".into(),
         passed: fingerprint.0,
         code: ValidationCode::FingerprintNotFound,
         detail: fingerprint.1,
     });
     checks.push(Check {
-        check: "heartbeat",
+        check: "heartbeat".into(),
         passed: heartbeat.0,
         code: ValidationCode::HeartbeatRequired,
         detail: heartbeat.1,
     });
     checks.push(Check {
-        check: "machineLimit",
+        check: "machineLimit".into(),
         passed: fails(ValidationCode::MachineLimitExceeded),
         code: ValidationCode::MachineLimitExceeded,
         detail: match f.max_machines {

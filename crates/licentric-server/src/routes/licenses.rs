@@ -3,13 +3,15 @@
 
 use axum::{
     extract::{Path, State},
-    http::StatusCode,
+    http::{header, StatusCode},
     response::{IntoResponse, Response},
     Extension, Json,
 };
+use chrono::{DateTime, Utc};
 use licentric_core::{
     wire::{
-        EntitlementCodes, License, LicenseOverview, LicenseUpdate, NewLicense, Page,
+        ActionResults, BulkIssue, BulkIssued, DiagnoseRequest, Diagnosis, EntitlementCodes,
+        ImportReport, License, LicenseActions, LicenseOverview, LicenseUpdate, NewLicense, Page,
         ValidateKeyRequest, ValidationResult,
     },
     LicenseStatus, Nonce, Scope, ValidationCode,
@@ -20,39 +22,82 @@ use utoipa::IntoParams;
 use super::Created;
 use crate::{
     auth::{ApiKeyAuth, Caller, LicenseAuth},
-    db,
-    domain::{licenses, machines, validation, Actor},
-    extract::ApiJson,
+    csv_rows, db,
+    domain::{batches, licenses, machines, validation, Actor},
+    extract::{ApiJson, OptionalApiJson},
     openapi::ErrorResponses,
-    params::{ApiQuery, Paging, Problems},
+    params::{self, ApiQuery, Cursor, Paging, Problems},
     rate_limit, ApiError, AppState,
 };
 
 /// Longest key accepted before it is refused as bad input rather than looked up.
 const MAX_KEY_LEN: usize = 128;
-/// Query of `GET /licenses`.
-#[derive(Debug, Default, Deserialize, IntoParams)]
+/// Query of `GET /licenses` (and of its CSV export).
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListLicenses {
+    /// A fragment of the key (case and dashes forgiven), the license id, its name, or any
+    /// metadata value such as a customer's e-mail.
+    #[param(max_length = 200)]
+    q: Option<String>,
     /// Only this product's licenses.
     product_id: Option<String>,
     /// Only this policy's licenses.
     policy_id: Option<String>,
     /// Only licenses with this status.
     status: Option<LicenseStatus>,
+    /// Only licenses expiring before this time (RFC 3339).
+    expires_before: Option<DateTime<Utc>>,
+    /// Only licenses expiring after this time (RFC 3339).
+    expires_after: Option<DateTime<Utc>>,
+    /// Only the license a machine with this fingerprint is activated on.
+    fingerprint: Option<String>,
     /// Page size, 1–100 (default 25).
     #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
-    /// Records to skip.
+    /// Records to skip (prefer `after` for deep pages).
     #[param(minimum = 0, maximum = 2147483647)]
     offset: Option<u32>,
-    /// `createdAt`, `updatedAt`, `expiresAt`, `name` or `status`; prefix `-` for descending.
-    #[param(pattern = "^-?(createdAt|updatedAt|expiresAt|name|status)$")]
+    /// The `nextCursor` of the page before: the page after it, in the same sort.
+    after: Option<String>,
+    /// `createdAt`, `updatedAt`, `expiresAt`, `name`, `status` or `uses`; prefix `-` for
+    /// descending.
+    #[param(pattern = "^-?(createdAt|updatedAt|expiresAt|name|status|uses)$")]
     sort: Option<String>,
+    /// CSV export only: include the license keys (needs `licenses:write`).
+    include_keys: Option<bool>,
 }
 
-/// Lists licenses.
+impl ListLicenses {
+    /// The filters, the page and the cursor this query asks for; a 400 names what is wrong.
+    fn read(&self) -> Result<(db::licenses::Filters<'_>, params::Page, Option<Cursor>), ApiError> {
+        let mut problems = Problems::default();
+        let page = Paging::from_query(self.limit, self.offset, self.sort.clone())
+            .check(db::licenses::SORTABLE, &mut problems);
+        if self.q.as_deref().is_some_and(|q| q.chars().count() > 200) {
+            problems.add("q", "must be at most 200 characters");
+        }
+        let cursor = self
+            .after
+            .as_deref()
+            .and_then(|after| Cursor::decode(after, &page, &mut problems));
+        problems.finish()?;
+        let filters = db::licenses::Filters {
+            product_id: self.product_id.as_deref(),
+            policy_id: self.policy_id.as_deref(),
+            status: self.status,
+            q: self.q.as_deref(),
+            fingerprint: self.fingerprint.as_deref().map(str::trim),
+            expires_before: self.expires_before,
+            expires_after: self.expires_after,
+        };
+        Ok((filters, page, cursor))
+    }
+}
+
+/// Lists licenses: searched, filtered and sorted; paged by `offset` or by the `after`
+/// cursor; `total` counts every match.
 #[utoipa::path(get, path = "/api/v1/licenses", tag = "licenses", params(ListLicenses),
     responses((status = 200, body = Page<License>), ErrorResponses), security(("api_key" = [])))]
 pub async fn list(
@@ -61,18 +106,20 @@ pub async fn list(
     ApiQuery(q): ApiQuery<ListLicenses>,
 ) -> Result<Json<Page<License>>, ApiError> {
     auth.require(Scope::LicensesRead)?;
-    let page = Paging::from_query(q.limit, q.offset, q.sort).page(db::licenses::SORTABLE)?;
-    let filters = db::licenses::Filters {
-        product_id: q.product_id.as_deref(),
-        policy_id: q.policy_id.as_deref(),
-        status: q.status,
-    };
-    let (records, total) = db::licenses::list(&state.db, &auth.tenant, &filters, &page).await?;
+    let (filters, page, cursor) = q.read()?;
+    let (records, total, next) =
+        db::licenses::list(&state.db, &auth.tenant, &filters, &page, cursor.as_ref()).await?;
     let mut data = Vec::with_capacity(records.len());
     for record in records {
         data.push(licenses::wire(&state, record).await?);
     }
-    Ok(Json(page.wrap(data, total)))
+    let mut answer = page.wrap(data, total);
+    answer.next_cursor = next.map(|c| c.encode());
+    if cursor.is_some() {
+        // A cursor page says whether more follow by its cursor, not by an offset.
+        answer.has_more = answer.next_cursor.is_some();
+    }
+    Ok(Json(answer))
 }
 
 /// Creates a license; its key is generated with the product's prefix unless given.
@@ -324,4 +371,173 @@ fn check_request(request: &ValidateKeyRequest) -> Result<Option<Nonce>, ApiError
     });
     problems.finish()?;
     Ok(nonce)
+}
+
+/// Why is this license failing? Evaluates it like `validate-key` (optionally for a
+/// machine's fingerprint and entitlements) without counting a use or recording a
+/// validation, and lists every check with its outcome.
+#[utoipa::path(post, path = "/api/v1/licenses/{id}/validate", tag = "licenses", params(("id" = String, Path)),
+    request_body(content = Option<DiagnoseRequest>, description = "Optional: a fingerprint and entitlements to check"),
+    responses((status = 200, body = Diagnosis), ErrorResponses), security(("api_key" = [])))]
+pub async fn diagnose(
+    auth: ApiKeyAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    OptionalApiJson(body): OptionalApiJson<DiagnoseRequest>,
+) -> Result<Json<Diagnosis>, ApiError> {
+    auth.require(Scope::LicensesRead)?;
+    let body = body.unwrap_or_default();
+    let mut problems = Problems::default();
+    if let Some(fingerprint) = &body.fingerprint {
+        machines::check_fingerprint(&mut problems, fingerprint);
+    }
+    problems.finish()?;
+    let question = validation::Question {
+        fingerprint: body.fingerprint,
+        entitlements: body.entitlements.unwrap_or_default(),
+    };
+    Ok(Json(
+        validation::diagnose(&state, &auth.tenant, &id, &question).await?,
+    ))
+}
+
+/// Issues up to 1,000 licenses of one policy in one request, all or none, and answers
+/// them with their keys.
+#[utoipa::path(post, path = "/api/v1/licenses/bulk", tag = "licenses", request_body = BulkIssue,
+    responses((status = 201, body = BulkIssued), (status = 409, body = licentric_core::wire::ErrorEnvelope), ErrorResponses),
+    security(("api_key" = [])))]
+pub async fn bulk_issue(
+    auth: ApiKeyAuth,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<BulkIssue>,
+) -> Result<Created<BulkIssued>, ApiError> {
+    auth.require(Scope::LicensesWrite)?;
+    let data = batches::issue(&state, &auth.tenant, &auth.actor, body).await?;
+    Ok((StatusCode::CREATED, Json(BulkIssued { data })))
+}
+
+/// Applies one action (suspend, reinstate, revoke, ban, renew, delete) to up to 1,000
+/// licenses and answers a result per id: `ok`, or that license's error code and message
+/// (another tenant's id is `not_found`). Not atomic: each license stands alone.
+#[utoipa::path(post, path = "/api/v1/licenses/actions", tag = "licenses", request_body = LicenseActions,
+    responses((status = 200, body = ActionResults), ErrorResponses), security(("api_key" = [])))]
+pub async fn act(
+    auth: ApiKeyAuth,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<LicenseActions>,
+) -> Result<Json<ActionResults>, ApiError> {
+    auth.require(Scope::LicensesWrite)?;
+    let results = batches::act(&state, &auth.tenant, &auth.actor, body.action, &body.ids).await?;
+    Ok(Json(results))
+}
+
+/// Query of `POST /licenses/import`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ImportQuery {
+    /// Check every row and report the bad ones without writing anything.
+    dry_run: Option<bool>,
+}
+
+/// Imports licenses from CSV (`Content-Type: text/csv`, at most 20 MiB and 100,000 rows):
+/// a header row naming `key`, `policy`, `name`, `expiry`, `metadata` (and
+/// `metadata.<name>`) columns. Every row is checked first; with `dryRun=true`, or when
+/// any row is bad, nothing is written and `problems` names each bad row by line.
+/// Otherwise every row is written in one transaction.
+#[utoipa::path(post, path = "/api/v1/licenses/import", tag = "licenses", params(ImportQuery),
+    request_body(content = String, content_type = "text/csv", description = "The CSV file"),
+    responses((status = 200, body = ImportReport), (status = 413, body = licentric_core::wire::ErrorEnvelope), ErrorResponses),
+    security(("api_key" = [])))]
+pub async fn import(
+    auth: ApiKeyAuth,
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<ImportQuery>,
+    body: axum::body::Bytes,
+) -> Result<Json<ImportReport>, ApiError> {
+    auth.require(Scope::LicensesWrite)?;
+    let report = batches::import(
+        &state,
+        &auth.tenant,
+        &auth.actor,
+        &body,
+        q.dry_run.unwrap_or(false),
+    )
+    .await?;
+    Ok(Json(report))
+}
+
+/// Rows per chunk of a CSV export: memory stays flat whatever the export's size.
+const EXPORT_CHUNK: u32 = 500;
+
+/// Exports the licenses the list's filters match as CSV (RFC 4180, a header row), in
+/// constant memory. No key column unless `includeKeys=true`, which needs
+/// `licenses:write`. Cells that a spreadsheet would run as a formula are prefixed `'`.
+#[utoipa::path(get, path = "/api/v1/licenses/export.csv", tag = "licenses", params(ListLicenses),
+    responses((status = 200, description = "The CSV file", content_type = "text/csv", body = String), ErrorResponses),
+    security(("api_key" = [])))]
+pub async fn export_csv(
+    auth: ApiKeyAuth,
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<ListLicenses>,
+) -> Result<Response, ApiError> {
+    auth.require(Scope::LicensesRead)?;
+    let keys = if q.include_keys.unwrap_or(false) {
+        auth.require(Scope::LicensesWrite)?;
+        csv_rows::KeyColumn::Include
+    } else {
+        csv_rows::KeyColumn::Omit
+    };
+    // Checked once here, so a bad filter is a 400 rather than a broken download.
+    q.read()?;
+    let writer = csv_rows::LicenseCsv::new(keys).map_err(|e| ApiError::Internal(e.into()))?;
+    let tenant = auth.tenant.clone();
+    let chunks = futures_util::stream::try_unfold(
+        (writer, None::<Cursor>, false),
+        move |(mut writer, cursor, done)| {
+            let (state, tenant, query) = (state.clone(), tenant.clone(), q.clone());
+            async move {
+                if done {
+                    return Ok::<_, std::io::Error>(None);
+                }
+                let (filters, mut page, _) = query.read().map_err(std::io::Error::other)?;
+                page.limit = EXPORT_CHUNK;
+                let (rows, next) =
+                    db::licenses::page_of(&state.db, &tenant, &filters, &page, cursor.as_ref())
+                        .await
+                        .map_err(std::io::Error::other)?;
+                for row in &rows {
+                    writer
+                        .push(&csv_rows::LicenseRow {
+                            id: &row.id,
+                            key: &row.key,
+                            name: row.name.as_deref(),
+                            status: row.status,
+                            product_id: &row.product_id,
+                            policy_id: &row.policy_id,
+                            expires_at: row.expires_at,
+                            created_at: row.created_at,
+                            uses: row.uses,
+                            machines_count: row.machines_count,
+                            metadata: std::borrow::Cow::Borrowed(&row.metadata),
+                        })
+                        .map_err(std::io::Error::other)?;
+                }
+                let bytes = writer.take().map_err(std::io::Error::other)?;
+                let done = next.is_none();
+                Ok(Some((axum::body::Bytes::from(bytes), (writer, next, done))))
+            }
+        },
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"licenses.csv\"",
+            ),
+        ],
+        axum::body::Body::from_stream(chunks),
+    )
+        .into_response())
 }

@@ -152,9 +152,11 @@ pub async fn activate(
         caller.tenant(),
         caller.actor(),
         &license_id,
-        &body.fingerprint,
-        name,
-        platform,
+        machines::NewMachineAsked {
+            fingerprint: &body.fingerprint,
+            name,
+            platform,
+        },
     )
     .await?;
     let status = if created {

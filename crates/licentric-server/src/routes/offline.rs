@@ -261,9 +261,11 @@ pub async fn offline_activation(
         &auth.actor,
         &license,
         &policy,
-        request.fingerprint(),
-        (!name.is_empty()).then(|| name.to_owned()),
-        Some(request.platform()),
+        machines::NewMachineAsked {
+            fingerprint: request.fingerprint(),
+            name: (!name.is_empty()).then(|| name.to_owned()),
+            platform: Some(request.platform()),
+        },
     )
     .await?;
     // Read again: the machine count now includes this machine.

@@ -7,6 +7,7 @@
 mod analytics;
 mod api_keys;
 mod cli;
+mod console;
 mod errors;
 mod events;
 mod health;

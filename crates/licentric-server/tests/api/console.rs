@@ -1,0 +1,530 @@
+//! What a vendor console needs of the licenses API: search and filters with exact totals,
+//! cursor paging, bulk issue and actions, CSV export and import, and a diagnosis.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::{error_code, spawn_app, Auth, TestApp};
+
+async fn list(app: &TestApp, query: &str) -> Value {
+    let (status, page) = app
+        .admin(Method::GET, &format!("/api/v1/licenses{query}"), None)
+        .await;
+    assert_eq!(status, 200, "{query}: {page}");
+    page
+}
+
+fn names(page: &Value) -> Vec<String> {
+    page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["name"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// Three customers' licenses, one with a machine; answers their bodies.
+async fn customers(app: &TestApp) -> Vec<Value> {
+    let mut made = vec![];
+    for (name, email) in [
+        ("Acme GmbH", "ops@acme.test"),
+        ("Globex", "it@globex.test"),
+        ("Initech, \"TPS\" dept.", "bill@initech.test"),
+    ] {
+        made.push(
+            app.create(
+                "/api/v1/licenses",
+                json!({ "policyId": app.demo.policy_id, "name": name, "metadata": { "email": email } }),
+            )
+            .await,
+        );
+    }
+    made
+}
+
+#[tokio::test]
+async fn search_finds_a_license_by_key_fragment_email_name_or_fingerprint() {
+    let app = spawn_app().await;
+    let made = customers(&app).await;
+    let globex_key = made[1]["key"].as_str().unwrap();
+    // A fragment of the key, in lower case and without its dashes.
+    let fragment = globex_key[globex_key.len() - 9..]
+        .replace('-', "")
+        .to_lowercase();
+    let page = list(&app, &format!("?q={fragment}")).await;
+    assert_eq!(names(&page), ["Globex"], "{fragment}");
+    assert_eq!(page["total"], 1);
+    // The customer's e-mail in metadata, and a piece of the name.
+    assert_eq!(names(&list(&app, "?q=ops@acme.test").await), ["Acme GmbH"]);
+    assert_eq!(
+        names(&list(&app, "?q=initech").await),
+        ["Initech, \"TPS\" dept."]
+    );
+    assert_eq!(list(&app, "?q=nobody-here").await["total"], 0);
+    // A machine's fingerprint finds the license it is activated on.
+    let (status, _) = app.activate(globex_key, &"f".repeat(40)).await;
+    assert_eq!(status, 201);
+    let page = list(&app, &format!("?fingerprint={}", "f".repeat(40))).await;
+    assert_eq!(names(&page), ["Globex"]);
+    // Search follows renames.
+    let (status, _) = app
+        .admin(
+            Method::PATCH,
+            &format!("/api/v1/licenses/{}", made[0]["id"].as_str().unwrap()),
+            Some(json!({ "name": "Acme Corporation" })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        names(&list(&app, "?q=corporation").await),
+        ["Acme Corporation"]
+    );
+    assert_eq!(list(&app, "?q=GmbH").await["total"], 0);
+}
+
+#[tokio::test]
+async fn filters_combine_and_totals_count_every_match() {
+    let app = spawn_app().await;
+    let made = customers(&app).await;
+    let suspended = made[2]["id"].as_str().unwrap();
+    app.admin(
+        Method::POST,
+        &format!("/api/v1/licenses/{suspended}/suspend"),
+        None,
+    )
+    .await;
+    let soon = (app.clock_now() + chrono::Duration::days(3)).to_rfc3339();
+    app.admin(
+        Method::PATCH,
+        &format!("/api/v1/licenses/{}", made[0]["id"].as_str().unwrap()),
+        Some(json!({ "expiresAt": soon })),
+    )
+    .await;
+    // The demo license plus three.
+    assert_eq!(list(&app, "").await["total"], 4);
+    let page = list(&app, "?status=suspended").await;
+    assert_eq!(
+        (page["total"].clone(), names(&page)),
+        (json!(1), vec!["Initech, \"TPS\" dept.".to_owned()])
+    );
+    let before = (app.clock_now() + chrono::Duration::days(7)).format("%Y-%m-%dT%H:%M:%SZ");
+    let page = list(&app, &format!("?expiresBefore={before}&status=active")).await;
+    assert_eq!(names(&page), ["Acme GmbH"]);
+    let page = list(
+        &app,
+        &format!("?productId={}&q=test&status=active", app.demo.product_id),
+    )
+    .await;
+    // "test" is in two e-mails; the suspended one is filtered out.
+    assert_eq!(page["total"], 2);
+    let page = list(&app, "?sort=name&limit=2").await;
+    assert_eq!(page["total"], 4);
+    assert_eq!(page["hasMore"], true);
+    let (status, body) = app
+        .admin(Method::GET, "/api/v1/licenses?sort=key", None)
+        .await;
+    assert_eq!(error_code(status, &body, 400), "invalid_request");
+    // Another tenant sees none of them.
+    let (other, _) = app.other_account().await;
+    let (_, page) = app
+        .call(
+            Method::GET,
+            "/api/v1/licenses?q=acme",
+            Auth::Bearer(&other),
+            None,
+        )
+        .await;
+    assert_eq!(page["total"], 0);
+}
+
+#[tokio::test]
+async fn a_cursor_pages_through_everything_once_while_licenses_are_added() {
+    let app = spawn_app().await;
+    for n in 0..7 {
+        app.create(
+            "/api/v1/licenses",
+            json!({ "policyId": app.demo.policy_id, "name": format!("n{n}") }),
+        )
+        .await;
+        app.clock.advance(chrono::Duration::seconds(1));
+    }
+    let mut seen = vec![];
+    let mut query = "?sort=createdAt&limit=3".to_owned();
+    for round in 0.. {
+        let page = list(&app, &query).await;
+        seen.extend(names(&page));
+        if round == 0 {
+            // A license issued between pages comes after the cursor: it is not skipped,
+            // and nothing is seen twice.
+            app.create(
+                "/api/v1/licenses",
+                json!({ "policyId": app.demo.policy_id, "name": "late" }),
+            )
+            .await;
+        }
+        match page["nextCursor"].as_str() {
+            Some(cursor) => query = format!("?sort=createdAt&limit=3&after={cursor}"),
+            None => break,
+        }
+        assert!(round < 10, "the cursor does not end");
+    }
+    let demo_name = seen[0].clone();
+    assert_eq!(
+        seen,
+        [
+            demo_name.as_str(),
+            "n0",
+            "n1",
+            "n2",
+            "n3",
+            "n4",
+            "n5",
+            "n6",
+            "late"
+        ]
+    );
+    // A cursor from another sort is refused with the field named.
+    let page = list(&app, "?sort=createdAt&limit=3").await;
+    let cursor = page["nextCursor"].as_str().unwrap();
+    let (status, body) = app
+        .admin(
+            Method::GET,
+            &format!("/api/v1/licenses?sort=-name&after={cursor}"),
+            None,
+        )
+        .await;
+    assert_eq!(error_code(status, &body, 400), "invalid_request");
+    assert!(body["error"]["details"]["after"].is_string());
+}
+
+#[tokio::test]
+async fn bulk_issue_is_all_or_none() {
+    let app = spawn_app().await;
+    let (status, issued) = app
+        .admin(
+            Method::POST,
+            "/api/v1/licenses/bulk",
+            Some(json!({ "policyId": app.demo.policy_id, "count": 200, "name": "Campus" })),
+        )
+        .await;
+    assert_eq!(status, 201, "{issued}");
+    let data = issued["data"].as_array().unwrap();
+    assert_eq!(data.len(), 200);
+    let keys: std::collections::HashSet<&str> =
+        data.iter().map(|l| l["key"].as_str().unwrap()).collect();
+    assert_eq!(keys.len(), 200, "every license has its own key");
+    assert_eq!(list(&app, "?q=Campus").await["total"], 200);
+    // A bad request writes nothing.
+    for body in [
+        json!({ "policyId": app.demo.policy_id, "count": 1001 }),
+        json!({ "policyId": "nope", "count": 5 }),
+        json!({ "policyId": app.demo.policy_id, "count": 0 }),
+    ] {
+        let (status, answer) = app
+            .admin(Method::POST, "/api/v1/licenses/bulk", Some(body))
+            .await;
+        assert_eq!(error_code(status, &answer, 400), "invalid_request");
+    }
+    assert_eq!(list(&app, "").await["total"], 201);
+}
+
+#[tokio::test]
+async fn actions_answer_per_license_and_record_each() {
+    let app = spawn_app().await;
+    let made = customers(&app).await;
+    let (_, other) = app.other_account().await;
+    let revoked = made[2]["id"].as_str().unwrap();
+    app.admin(
+        Method::POST,
+        &format!("/api/v1/licenses/{revoked}/revoke"),
+        None,
+    )
+    .await;
+    let ids = json!([
+        made[0]["id"],
+        made[1]["id"],
+        revoked,
+        "no-such-license",
+        other.license_id,
+        made[0]["id"],
+    ]);
+    let (status, answer) = app
+        .admin(
+            Method::POST,
+            "/api/v1/licenses/actions",
+            Some(json!({ "action": "suspend", "ids": ids })),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let results: Vec<(&str, &str)> = answer["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["id"].as_str().unwrap(), r["result"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        results,
+        [
+            (made[0]["id"].as_str().unwrap(), "ok"),
+            (made[1]["id"].as_str().unwrap(), "ok"),
+            (revoked, "invalid_transition"),
+            ("no-such-license", "not_found"),
+            (other.license_id.as_str(), "not_found"),
+            (made[0]["id"].as_str().unwrap(), "duplicate_id"),
+        ]
+    );
+    assert_eq!(
+        (answer["succeeded"].clone(), answer["failed"].clone()),
+        (json!(2), json!(4))
+    );
+    assert!(answer["results"][2]["message"]
+        .as_str()
+        .unwrap()
+        .contains("revoked"));
+    // Each success is its own audit event; the other account's license is untouched.
+    let (_, events) = app
+        .admin(Method::GET, "/api/v1/events?action=license.suspended", None)
+        .await;
+    assert_eq!(events["total"], 2);
+    let (status, body) = app
+        .admin(
+            Method::POST,
+            "/api/v1/licenses/actions",
+            Some(json!({ "action": "explode", "ids": ["x"] })),
+        )
+        .await;
+    assert_eq!(error_code(status, &body, 400), "invalid_request");
+}
+
+async fn export(app: &TestApp, query: &str) -> (u16, String) {
+    let response = app
+        .http
+        .get(app.url(&format!("/api/v1/licenses/export.csv{query}")))
+        .bearer_auth(&app.api_key)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    if status == 200 {
+        assert!(response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv"));
+    }
+    (status, response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn export_quotes_names_guards_formulas_and_hides_keys_by_default() {
+    let app = spawn_app().await;
+    let made = customers(&app).await;
+    app.create(
+        "/api/v1/licenses",
+        json!({ "policyId": app.demo.policy_id, "name": "=cmd|' /C calc'!A0" }),
+    )
+    .await;
+    let (status, csv) = export(&app, "?sort=createdAt").await;
+    assert_eq!(status, 200, "{csv}");
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    assert!(!header.iter().any(|h| h == "key"), "{header:?}");
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 5);
+    let name = header.iter().position(|h| h == "name").unwrap();
+    assert_eq!(&rows[3][name], "Initech, \"TPS\" dept.");
+    assert_eq!(&rows[4][name], "'=cmd|' /C calc'!A0");
+    // Names hold no line breaks (the API refuses control characters); the metadata cell
+    // is JSON, so a line break in a value is written escaped. Quoting of cells with line
+    // breaks is tested in csv_rows.
+    assert!(!csv.contains(made[0]["key"].as_str().unwrap()));
+
+    // Keys only when asked, and only for a key that may write licenses.
+    let (status, with_keys) = export(&app, "?includeKeys=true").await;
+    assert_eq!(status, 200);
+    assert!(with_keys.contains(made[0]["key"].as_str().unwrap()));
+    let reader_key = app
+        .create(
+            "/api/v1/api-keys",
+            json!({ "name": "reader", "scopes": ["licenses:read"] }),
+        )
+        .await;
+    let (status, body) = app
+        .call(
+            Method::GET,
+            "/api/v1/licenses/export.csv?includeKeys=true",
+            Auth::Bearer(reader_key["key"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(error_code(status, &body, 403), "forbidden");
+    // The list's filters apply.
+    let (_, filtered) = export(&app, "?q=globex").await;
+    assert_eq!(filtered.lines().count(), 2, "{filtered}");
+}
+
+#[tokio::test]
+async fn export_streams_more_rows_than_one_chunk() {
+    let app = spawn_app().await;
+    for _ in 0..3 {
+        let (status, _) = app
+            .admin(
+                Method::POST,
+                "/api/v1/licenses/bulk",
+                Some(json!({ "policyId": app.demo.policy_id, "count": 400 })),
+            )
+            .await;
+        assert_eq!(status, 201);
+    }
+    let (status, csv) = export(&app, "").await;
+    assert_eq!(status, 200);
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let ids: std::collections::HashSet<String> =
+        reader.records().map(|r| r.unwrap()[0].to_owned()).collect();
+    assert_eq!(ids.len(), 1201, "every license once, across chunks of 500");
+}
+
+async fn import(app: &TestApp, csv: &str, dry_run: bool) -> (u16, Value) {
+    let response = app
+        .http
+        .post(app.url(&format!("/api/v1/licenses/import?dryRun={dry_run}")))
+        .bearer_auth(&app.api_key)
+        .header("content-type", "text/csv")
+        .body(csv.to_owned())
+        .send()
+        .await
+        .unwrap();
+    crate::helpers::read(response).await
+}
+
+#[tokio::test]
+async fn import_checks_every_row_first_and_writes_all_or_nothing() {
+    let app = spawn_app().await;
+    let policy = &app.demo.policy_id;
+    let taken = app.demo.license_key.clone();
+    let bad = format!(
+        "key,policy,name,expiry,metadata\n\
+         ,{policy},Good one,2027-01-31,\"{{\"\"email\"\": \"\"a@b.test\"\"}}\"\n\
+         {taken},{policy},Taken key,,\n\
+         ,nope,Unknown policy,,\n\
+         ,{policy},Bad date,31/01/2027,\n"
+    );
+    let (status, report) = import(&app, &bad, true).await;
+    assert_eq!(status, 200, "{report}");
+    let lines: Vec<(u64, &str)> = report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["line"].as_u64().unwrap(),
+                p["field"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        [(3, "key"), (4, "policy"), (5, "expiry")],
+        "{report}"
+    );
+    assert_eq!(report["imported"], 0);
+    // A real run of a bad file writes nothing either.
+    let (status, report) = import(&app, &bad, false).await;
+    assert_eq!(status, 200);
+    assert_eq!(report["imported"], 0);
+    assert_eq!(list(&app, "?q=Good").await["total"], 0);
+
+    let good = format!(
+        "Key,Policy,Name,Expiry,metadata.email\n\
+         IMP-AAAA-BBBB-CCCC-DDDD,{policy},Moved over,2027-01-31,x@y.test\n\
+         ,{policy},Generated key,,\n"
+    );
+    let (status, report) = import(&app, &good, true).await;
+    assert_eq!((status, report["problems"].clone()), (200, json!([])));
+    assert_eq!(
+        list(&app, "?q=Moved").await["total"],
+        0,
+        "a dry run writes nothing"
+    );
+    let (status, report) = import(&app, &good, false).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["imported"], 2);
+    let moved = list(&app, "?q=x@y.test").await;
+    assert_eq!(names(&moved), ["Moved over"]);
+    assert_eq!(moved["data"][0]["key"], "IMP-AAAA-BBBB-CCCC-DDDD");
+}
+
+#[tokio::test]
+async fn an_import_over_the_size_limit_is_a_413() {
+    let app = spawn_app().await;
+    let huge = "key,policy\n".to_owned() + &",x\n".repeat(11 * 1024 * 1024);
+    let (status, body) = import(&app, &huge, true).await;
+    assert_eq!(error_code(status, &body, 413), "payload_too_large");
+    assert!(body["error"]["message"].as_str().unwrap().contains("MiB"));
+}
+
+#[tokio::test]
+async fn a_diagnosis_lists_every_check_and_counts_nothing() {
+    let app = spawn_app().await;
+    let license = app.demo.license_id.clone();
+    let (_, before) = app
+        .admin(Method::GET, &format!("/api/v1/licenses/{license}"), None)
+        .await;
+    app.set_license_status("suspended").await;
+    let past = (app.clock_now() - chrono::Duration::days(1)).to_rfc3339();
+    app.admin(
+        Method::PATCH,
+        &format!("/api/v1/licenses/{license}"),
+        Some(json!({ "expiresAt": past })),
+    )
+    .await;
+    let (status, diagnosis) = app
+        .admin(
+            Method::POST,
+            &format!("/api/v1/licenses/{license}/validate"),
+            Some(json!({ "fingerprint": "z".repeat(32), "entitlements": ["pro"] })),
+        )
+        .await;
+    assert_eq!(status, 200, "{diagnosis}");
+    assert_eq!(diagnosis["code"], "SUSPENDED");
+    let outcome: Vec<(&str, Value)> = diagnosis["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["check"].as_str().unwrap(), c["passed"].clone()))
+        .collect();
+    assert_eq!(
+        outcome,
+        [
+            ("status", json!(false)),
+            ("expiry", json!(false)),
+            ("uses", json!(true)),
+            ("entitlements", json!(false)),
+            ("fingerprint", json!(false)),
+            ("heartbeat", Value::Null),
+            ("machineLimit", json!(true)),
+        ]
+    );
+    let (_, after) = app
+        .admin(Method::GET, &format!("/api/v1/licenses/{license}"), None)
+        .await;
+    assert_eq!(after["uses"], before["uses"], "a diagnosis counts no use");
+    let (_, validations) = app
+        .admin(Method::GET, "/api/v1/events?action=license.validated", None)
+        .await;
+    assert_eq!(validations["total"], 0, "and records no validation");
+    let (other, _) = app.other_account().await;
+    let (status, body) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/licenses/{license}/validate"),
+            Auth::Bearer(&other),
+            None,
+        )
+        .await;
+    assert_eq!(error_code(status, &body, 404), "not_found");
+}
