@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::Error;
 
-/// What an API key may do. Exactly the thirteen scopes of the Licentric v1 API.
+/// What an API key may do: the thirteen scopes of the Licentric v1 API, and `events:read`
+/// (the audit trail), a Licentric extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum Scope {
@@ -164,7 +165,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn thirteen_distinct_scopes_round_trip() {
+    fn fourteen_distinct_scopes_round_trip() {
         let mut names: Vec<&str> = Scope::ALL.iter().map(|s| s.as_str()).collect();
         for scope in Scope::ALL {
             assert_eq!(scope.as_str().parse::<Scope>(), Ok(scope));
@@ -173,7 +174,8 @@ mod tests {
         }
         names.sort_unstable();
         names.dedup();
-        assert_eq!(names.len(), 13);
+        assert_eq!(names.len(), 14);
+        assert!(names.contains(&"events:read"));
         assert!("licenses:admin".parse::<Scope>().is_err());
     }
 

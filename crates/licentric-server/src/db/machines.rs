@@ -2,16 +2,19 @@
 
 use chrono::{DateTime, Duration, Utc};
 use licentric_core::wire::{HeartbeatStatus, Machine, Platform};
-use sqlx::SqlitePool;
+use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 
-use crate::{params::Page, tenant::Tenant};
+use crate::{
+    params::{Cursor, Page},
+    tenant::Tenant,
+};
 
 /// Sortable fields of a machine list.
 pub const SORTABLE: &[(&str, &str)] = &[
-    ("createdAt", "created_at"),
-    ("updatedAt", "updated_at"),
-    ("name", "name"),
-    ("lastHeartbeatAt", "last_heartbeat_at"),
+    ("createdAt", "m.created_at"),
+    ("updatedAt", "m.updated_at"),
+    ("name", "ifnull(m.name, '')"),
+    ("lastHeartbeatAt", "ifnull(m.last_heartbeat_at, '')"),
 ];
 
 /// A machine as stored.
@@ -178,34 +181,156 @@ pub async fn of_license(db: &SqlitePool, license_id: &str) -> super::Result<Vec<
     .map_err(Into::into)
 }
 
-/// One page of the tenant's machines (optionally of one license), and how many match.
+/// A machine as listed: with its policy's heartbeat rule, so the list needs no query per
+/// machine to tell its heartbeat status.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ListedMachine {
+    /// The machine.
+    #[sqlx(flatten)]
+    pub machine: MachineRecord,
+    /// Whether its policy requires heartbeats.
+    pub require_heartbeat: bool,
+    /// Seconds between heartbeats.
+    pub heartbeat_interval: u32,
+    /// Its position in the table, for list cursors.
+    pub rowid: i64,
+}
+
+impl ListedMachine {
+    /// Its policy's heartbeat rule.
+    pub fn rule(&self) -> HeartbeatRule {
+        HeartbeatRule {
+            required: self.require_heartbeat,
+            interval_secs: self.heartbeat_interval,
+        }
+    }
+}
+
+/// Filters of a machine list; every one given must match.
+#[derive(Debug, Default)]
+pub struct Filters<'a> {
+    /// Only this license's machines.
+    pub license_id: Option<&'a str>,
+    /// The start of a fingerprint, or a fragment of a name.
+    pub q: Option<&'a str>,
+    /// Only machines of this platform.
+    pub platform: Option<&'a str>,
+    /// Only machines with this heartbeat status at `now`.
+    pub heartbeat_status: Option<HeartbeatStatus>,
+    /// The time heartbeat statuses are judged at.
+    pub now: Option<DateTime<Utc>>,
+}
+
+const LISTED: &str = "SELECT m.id, m.license_id, m.fingerprint, m.name, m.platform, m.last_heartbeat_at,
+        m.created_at, m.updated_at, p.require_heartbeat, p.heartbeat_interval, m.rowid AS rowid
+    FROM machines m JOIN licenses l ON l.id = m.license_id JOIN policies p ON p.id = l.policy_id";
+
+fn push_filters<'a>(query: &mut QueryBuilder<'a, Sqlite>, tenant: &'a Tenant, filters: &Filters<'a>) {
+    query
+        .push(" WHERE m.account_id = ")
+        .push_bind(&tenant.account_id)
+        .push(" AND m.environment = ")
+        .push_bind(tenant.environment.as_str());
+    if let Some(license_id) = filters.license_id {
+        query.push(" AND m.license_id = ").push_bind(license_id);
+    }
+    if let Some(platform) = filters.platform {
+        query.push(" AND m.platform = ").push_bind(platform);
+    }
+    if let Some(q) = filters.q.map(str::trim).filter(|q| !q.is_empty()) {
+        // A fingerprint by its start (through its index), a name by any fragment.
+        query
+            .push(" AND (m.fingerprint >= ")
+            .push_bind(q)
+            .push(" AND m.fingerprint < ")
+            .push_bind(format!("{q}\u{10FFFF}"))
+            .push(" OR ifnull(m.name, '') LIKE ")
+            .push_bind(format!("%{q}%"))
+            .push(")");
+    }
+    if let (Some(status), Some(now)) = (filters.heartbeat_status, filters.now) {
+        // As `heartbeat()` decides: due one interval after the last beat (or activation).
+        let due = "julianday(coalesce(m.last_heartbeat_at, m.created_at)) + p.heartbeat_interval / 86400.0";
+        let condition = match status {
+            HeartbeatStatus::Dead => format!("p.require_heartbeat AND {due} <= julianday("),
+            HeartbeatStatus::Alive => format!(
+                "m.last_heartbeat_at IS NOT NULL AND (NOT p.require_heartbeat OR {due} > julianday("
+            ),
+            HeartbeatStatus::NotStarted => format!(
+                "m.last_heartbeat_at IS NULL AND (NOT p.require_heartbeat OR {due} > julianday("
+            ),
+        };
+        let close = if status == HeartbeatStatus::Dead { ")" } else { "))" };
+        query
+            .push(format!(" AND {condition}"))
+            .push_bind(now)
+            .push(close);
+    }
+}
+
+/// One page of the tenant's machines matching `filters` (after `cursor`, else at the
+/// page's offset), how many match in all, and the cursor of the next page.
 pub async fn list(
     db: &SqlitePool,
     tenant: &Tenant,
-    license_id: Option<&str>,
+    filters: &Filters<'_>,
     page: &Page,
-) -> super::Result<(Vec<MachineRecord>, u32)> {
-    let filter = "account_id = ? AND environment = ? AND (? IS NULL OR license_id = ?)";
-    let rows = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM machines WHERE {filter} ORDER BY {} LIMIT ? OFFSET ?",
-        page.order_by
-    ))
-    .bind(&tenant.account_id)
-    .bind(tenant.environment.as_str())
-    .bind(license_id)
-    .bind(license_id)
-    .bind(page.limit)
-    .bind(page.offset)
-    .fetch_all(db)
-    .await?;
-    let total = sqlx::query_scalar(&format!("SELECT count(*) FROM machines WHERE {filter}"))
-        .bind(&tenant.account_id)
-        .bind(tenant.environment.as_str())
-        .bind(license_id)
-        .bind(license_id)
-        .fetch_one(db)
-        .await?;
-    Ok((rows, total))
+    cursor: Option<&Cursor>,
+) -> super::Result<(Vec<ListedMachine>, u32, Option<Cursor>)> {
+    let (rows, next) = page_of(db, tenant, filters, page, cursor).await?;
+    let mut count = QueryBuilder::new(
+        "SELECT count(*) FROM machines m JOIN licenses l ON l.id = m.license_id JOIN policies p ON p.id = l.policy_id",
+    );
+    push_filters(&mut count, tenant, filters);
+    let total = count.build_query_scalar().fetch_one(db).await?;
+    Ok((rows, total, next))
+}
+
+/// One page of the tenant's machines matching `filters`, and the cursor of the next.
+pub async fn page_of(
+    db: &SqlitePool,
+    tenant: &Tenant,
+    filters: &Filters<'_>,
+    page: &Page,
+    cursor: Option<&Cursor>,
+) -> super::Result<(Vec<ListedMachine>, Option<Cursor>)> {
+    let direction = if page.descending { "DESC" } else { "ASC" };
+    let order = format!("{} {direction}, m.rowid {direction}", page.column);
+    let mut query = QueryBuilder::new(LISTED);
+    push_filters(&mut query, tenant, filters);
+    if let Some(cursor) = cursor {
+        let op = if page.descending { "<" } else { ">" };
+        query
+            .push(format!(" AND ({}, m.rowid) {op} (", page.column))
+            .push_bind(cursor.value.as_str().unwrap_or_default().to_owned())
+            .push(", ")
+            .push_bind(cursor.rowid)
+            .push(")");
+    }
+    query.push(format!(" ORDER BY {order} LIMIT ")).push_bind(page.limit);
+    if cursor.is_none() {
+        query.push(" OFFSET ").push_bind(page.offset);
+    }
+    let rows: Vec<ListedMachine> = query.build_query_as().fetch_all(db).await?;
+    let next = match rows.last() {
+        Some(last) if rows.len() == page.limit as usize => {
+            let value: String = sqlx::query_scalar(&format!(
+                "SELECT {} FROM machines m WHERE m.rowid = ?",
+                page.column
+            ))
+            .bind(last.rowid)
+            .fetch_one(db)
+            .await?;
+            Some(Cursor {
+                field: page.sort_field.clone(),
+                descending: page.descending,
+                value: value.into(),
+                rowid: last.rowid,
+            })
+        }
+        _ => None,
+    };
+    Ok((rows, next))
 }
 
 /// Records a heartbeat.

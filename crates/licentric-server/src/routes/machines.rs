@@ -3,23 +3,25 @@
 
 use axum::{
     extract::{Path, State},
-    http::StatusCode,
+    http::{header, StatusCode},
+    response::{IntoResponse, Response},
     Json,
 };
 use licentric_core::{
-    wire::{Machine, NewMachine, Page, Platform, Policy},
+    wire::{HeartbeatStatus, Machine, NewMachine, Page, Platform, Policy},
     Scope,
 };
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::{
-    auth::Caller,
+    auth::{ApiKeyAuth, Caller},
+    csv_rows,
     db::{self, licenses::LicenseRecord, machines::MachineRecord},
     domain::machines,
     extract::ApiJson,
     openapi::ErrorResponses,
-    params::{ApiQuery, Paging, Problems},
+    params::{ApiQuery, Cursor, Page as Paged, Paging, Problems},
     ApiError, AppState,
 };
 
@@ -45,25 +47,76 @@ async fn visible(
     Ok((machine, license, policy))
 }
 
-/// Query of `GET /machines`.
-#[derive(Debug, Default, Deserialize, IntoParams)]
+/// Query of `GET /machines` (and of its CSV export).
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListMachines {
+    /// The start of a fingerprint, or a fragment of a machine's name.
+    #[param(max_length = 255)]
+    q: Option<String>,
     /// Only this license's machines (with a license key: always its own).
     license_id: Option<String>,
+    /// Only machines of this platform: `macos`, `windows`, `linux`, `docker`, `kubernetes`.
+    platform: Option<String>,
+    /// Only machines whose heartbeat is `NOT_STARTED`, `ALIVE` or `DEAD` now.
+    heartbeat_status: Option<HeartbeatStatus>,
     /// Page size, 1–100 (default 25).
     #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
-    /// Records to skip.
+    /// Records to skip (prefer `after` for deep pages).
     #[param(minimum = 0, maximum = 2147483647)]
     offset: Option<u32>,
+    /// The `nextCursor` of the page before: the page after it, in the same sort.
+    after: Option<String>,
     /// `createdAt`, `updatedAt`, `name` or `lastHeartbeatAt`; prefix `-` for descending.
     #[param(pattern = "^-?(createdAt|updatedAt|name|lastHeartbeatAt)$")]
     sort: Option<String>,
 }
 
-/// Lists machines.
+impl ListMachines {
+    /// The filters, page and cursor asked for, for `caller` (a license key sees only its
+    /// own license's machines); a 400 names what is wrong.
+    fn read(
+        &self,
+        caller: &Caller,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(db::machines::Filters<'_>, Paged, Option<Cursor>), ApiError> {
+        let license_id = match caller {
+            Caller::ApiKey(_) => self.license_id.as_deref(),
+            Caller::License(auth) => {
+                if self.license_id.as_ref().is_some_and(|id| *id != auth.license_id) {
+                    return Err(ApiError::not_found("license"));
+                }
+                None
+            }
+        };
+        let mut problems = Problems::default();
+        let page = Paging::from_query(self.limit, self.offset, self.sort.clone())
+            .check(db::machines::SORTABLE, &mut problems);
+        if let Some(platform) = &self.platform {
+            if Platform::parse(platform).is_none() {
+                problems.add("platform", "must be one of macos, windows, linux, docker, kubernetes");
+            }
+        }
+        let cursor = self
+            .after
+            .as_deref()
+            .and_then(|after| Cursor::decode(after, &page, &mut problems));
+        problems.finish()?;
+        let filters = db::machines::Filters {
+            license_id,
+            q: self.q.as_deref(),
+            platform: self.platform.as_deref(),
+            heartbeat_status: self.heartbeat_status,
+            now: Some(now),
+        };
+        Ok((filters, page, cursor))
+    }
+}
+
+/// Lists machines: searched by fingerprint or name, filtered by license, platform and
+/// heartbeat status; paged by `offset` or by the `after` cursor.
 #[utoipa::path(get, path = "/api/v1/machines", tag = "machines", params(ListMachines),
     responses((status = 200, body = Page<Machine>), ErrorResponses), security(("api_key" = []), ("license_key" = [])))]
 pub async fn list(
@@ -71,35 +124,89 @@ pub async fn list(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<ListMachines>,
 ) -> Result<Json<Page<Machine>>, ApiError> {
-    let license_id = match &caller {
-        Caller::ApiKey(auth) => {
-            auth.require(Scope::MachinesRead)?;
-            q.license_id.clone()
-        }
-        Caller::License(auth) => {
-            if q.license_id
-                .as_ref()
-                .is_some_and(|id| *id != auth.license_id)
-            {
-                return Err(ApiError::not_found("license"));
-            }
-            Some(auth.license_id.clone())
-        }
-    };
-    let page = Paging::from_query(q.limit, q.offset, q.sort).page(db::machines::SORTABLE)?;
-    let tenant = caller.tenant();
-    let (records, total) =
-        db::machines::list(&state.db, tenant, license_id.as_deref(), &page).await?;
-    let now = state.clock.now();
-    let mut data = Vec::with_capacity(records.len());
-    for record in records {
-        let license = db::licenses::get(&state.db, tenant, &record.license_id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("license"))?;
-        let policy = machines::policy_of(&state, tenant, &license).await?;
-        data.push(record.into_wire(machines::rule(&policy), now));
+    if let Caller::ApiKey(auth) = &caller {
+        auth.require(Scope::MachinesRead)?;
     }
-    Ok(Json(page.wrap(data, total)))
+    let now = state.clock.now();
+    let (mut filters, page, cursor) = q.read(&caller, now)?;
+    let own;
+    if let Caller::License(auth) = &caller {
+        own = auth.license_id.clone();
+        filters.license_id = Some(&own);
+    }
+    let (rows, total, next) =
+        db::machines::list(&state.db, caller.tenant(), &filters, &page, cursor.as_ref()).await?;
+    let data = rows
+        .into_iter()
+        .map(|row| {
+            let rule = row.rule();
+            row.machine.into_wire(rule, now)
+        })
+        .collect();
+    let mut answer = page.wrap(data, total);
+    answer.next_cursor = next.map(|c| c.encode());
+    if cursor.is_some() {
+        answer.has_more = answer.next_cursor.is_some();
+    }
+    Ok(Json(answer))
+}
+
+/// Exports the machines the list's filters match as CSV (RFC 4180, a header row), in
+/// constant memory.
+#[utoipa::path(get, path = "/api/v1/machines/export.csv", tag = "machines", params(ListMachines),
+    responses((status = 200, description = "The CSV file", content_type = "text/csv", body = String), ErrorResponses),
+    security(("api_key" = [])))]
+pub async fn export_csv(
+    auth: ApiKeyAuth,
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<ListMachines>,
+) -> Result<Response, ApiError> {
+    auth.require(Scope::MachinesRead)?;
+    let caller = Caller::ApiKey(auth.clone());
+    q.read(&caller, state.clock.now())?;
+    let writer = csv_rows::MachineCsv::new().map_err(|e| ApiError::Internal(e.into()))?;
+    let tenant = auth.tenant.clone();
+    let chunks = futures_util::stream::try_unfold(
+        (writer, None::<Cursor>, false),
+        move |(mut writer, cursor, done)| {
+            let (state, tenant, query, caller) =
+                (state.clone(), tenant.clone(), q.clone(), caller.clone());
+            async move {
+                if done {
+                    return Ok::<_, std::io::Error>(None);
+                }
+                let now = state.clock.now();
+                let (filters, mut page, _) =
+                    query.read(&caller, now).map_err(std::io::Error::other)?;
+                page.limit = 500;
+                let (rows, next) =
+                    db::machines::page_of(&state.db, &tenant, &filters, &page, cursor.as_ref())
+                        .await
+                        .map_err(std::io::Error::other)?;
+                for row in rows {
+                    let rule = row.rule();
+                    let machine = row.machine.into_wire(rule, now);
+                    writer
+                        .push(&csv_rows::MachineRow::from(&machine))
+                        .map_err(std::io::Error::other)?;
+                }
+                let bytes = writer.take().map_err(std::io::Error::other)?;
+                let done = next.is_none();
+                Ok(Some((axum::body::Bytes::from(bytes), (writer, next, done))))
+            }
+        },
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"machines.csv\"",
+            ),
+        ],
+        axum::body::Body::from_stream(chunks),
+    )
+        .into_response())
 }
 
 /// Activates a machine on a license (201), or returns the machine already activated with

@@ -45,6 +45,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(offline::checkout))
         .routes(routes!(offline::offline_activation))
         .routes(routes!(machines::list, machines::activate))
+        .routes(routes!(machines::export_csv))
         .routes(routes!(machines::get, machines::deactivate))
         .routes(routes!(machines::heartbeat))
         .routes(routes!(products::list, products::create))
