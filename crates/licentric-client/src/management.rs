@@ -5,7 +5,7 @@ use licentric_core::wire::{
     ActivationsOnDay, ApiKey, DataList, Entitlement, EntitlementCodes, EntitlementUpdate, License,
     LicenseUpdate, Machine, NewApiKey, NewEntitlement, NewLicense, NewMachine, NewPolicy,
     NewProduct, NewWebhook, Page, Policy, PolicyUpdate, Product, ProductUpdate, ProductUsage,
-    ValidationsOnDay, Webhook, WebhookDelivery, WebhookUpdate,
+    ValidationsOnDay, Webhook, WebhookDelivery, WebhookTestResult, WebhookUpdate,
 };
 use reqwest::Method;
 use serde::{de::DeserializeOwned, Serialize};
@@ -327,6 +327,37 @@ impl Licentric {
         self.get(
             format!("/webhooks/{}/deliveries", segment(id)),
             &params.to_query(),
+        )
+        .await
+    }
+
+    /// Sends a signed `webhook.test` event to the endpoint now and answers what the
+    /// receiver did (`webhooks:write`). A failed delivery is an `Ok` with `delivered:
+    /// false`; a target the server refuses to reach is an error (409
+    /// `webhook_target_refused`).
+    pub async fn test_webhook(&self, id: &str) -> Result<WebhookTestResult, Error> {
+        self.write::<(), _>(
+            Method::POST,
+            format!("/webhooks/{}/test", segment(id)),
+            None,
+        )
+        .await
+    }
+    /// Queues a delivery again: a new delivery of the same event and body, answered as
+    /// queued (`webhooks:write`).
+    pub async fn redeliver_webhook_delivery(
+        &self,
+        id: &str,
+        delivery_id: &str,
+    ) -> Result<WebhookDelivery, Error> {
+        self.write::<(), _>(
+            Method::POST,
+            format!(
+                "/webhooks/{}/deliveries/{}/redeliver",
+                segment(id),
+                segment(delivery_id)
+            ),
+            None,
         )
         .await
     }

@@ -206,3 +206,56 @@ async fn health_says_whether_a_url_is_a_licentric_server() {
         "{error:?}"
     );
 }
+
+#[tokio::test]
+async fn a_webhook_is_tested_and_its_delivery_sent_again() {
+    use axum::{routing::post, Router};
+    use licentric_core::wire::NewWebhook;
+    use licentric_server::{delivery::DeliveryConfig, webhook_target::PrivateTargets};
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = hits.clone();
+    let receiver = Router::new().route(
+        "/hook",
+        post(move || {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async { "ok" }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, receiver).await.unwrap() });
+    let server = Server::start_with(Settings {
+        deliveries: DeliveryConfig {
+            private_targets: PrivateTargets::Loopback,
+            ..DeliveryConfig::default()
+        },
+        ..Settings::default()
+    })
+    .await;
+    let admin = server.admin();
+    let webhook = admin
+        .create_webhook(&NewWebhook {
+            url,
+            events: None,
+            enabled: None,
+            description: None,
+        })
+        .await
+        .unwrap();
+
+    let tested = admin.test_webhook(&webhook.id).await.unwrap();
+    assert!(tested.delivered, "{tested:?}");
+    assert_eq!(tested.status, Some(200));
+    let queued = admin
+        .redeliver_webhook_delivery(&webhook.id, &tested.delivery_id)
+        .await
+        .unwrap();
+    assert_ne!(queued.id, tested.delivery_id);
+    assert_eq!(queued.event, "webhook.test");
+    let error = admin
+        .redeliver_webhook_delivery(&webhook.id, "no-such-delivery")
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::NotFound(_)), "{error}");
+    assert!(hits.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+}

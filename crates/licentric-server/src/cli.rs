@@ -92,6 +92,11 @@ pub enum Command {
             default_missing_value = "all"
         )]
         allow_private_webhook_targets: PrivateTargets,
+        /// Hours after which a webhook endpoint that has failed every delivery attempt
+        /// since is disabled (with the reason on the endpoint, until it is enabled again).
+        #[arg(long, env = "LICENTRIC_WEBHOOK_DISABLE_AFTER_HOURS", default_value_t = 24,
+              value_parser = clap::value_parser!(u32).range(1..))]
+        webhook_disable_after_hours: u32,
     },
     /// Create an account with a live and a test API key holding every scope (shown once).
     Init {
@@ -125,6 +130,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             audit_retention_days,
             secret_file,
             allow_private_webhook_targets,
+            webhook_disable_after_hours,
         } => {
             let settings = Settings {
                 rate_limits: RateLimits {
@@ -135,6 +141,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 },
                 deliveries: DeliveryConfig {
                     private_targets: allow_private_webhook_targets,
+                    disable_after: std::time::Duration::from_secs(
+                        u64::from(webhook_disable_after_hours) * 3600,
+                    ),
                     ..DeliveryConfig::default()
                 },
                 audit_retention: Retention {

@@ -10,18 +10,27 @@
 //! Where a delivery may go is checked again here, as it connects (see `webhook_target`),
 //! and what the delivery log says about a failure is the same whatever answered: it must
 //! not tell a tenant which ports of which hosts are open.
+//!
+//! An endpoint whose every attempt has failed for [`DeliveryConfig::disable_after`] is
+//! disabled, with the reason on the endpoint and a `webhook.disabled` audit event by the
+//! server itself. A test (`POST /webhooks/{id}/test`) goes through the same client.
 
 use std::{sync::Arc, time::Duration};
 
 use hmac::{Hmac, Mac};
-use licentric_core::{wire::DeliveryStatus, Clock};
+use licentric_core::wire::{DeliveryStatus, WebhookTestResult};
+use serde_json::json;
 use sha2::Sha256;
-use sqlx::SqlitePool;
-use tokio::sync::{watch, Notify};
+use tokio::sync::watch;
+use uuid::Uuid;
 
 use crate::{
-    db::webhooks::{self, DueDelivery},
+    db::webhooks::{self, AttemptRecord, DueDelivery, NewDelivery},
+    domain::audit::{self, Actor},
+    events,
+    tenant::Tenant,
     webhook_target::{self, CheckedResolver, Lookup, PrivateTargets, Refusal, Unresolved},
+    ApiError, AppState,
 };
 
 /// How deliveries are attempted.
@@ -35,6 +44,8 @@ pub struct DeliveryConfig {
     pub timeout: Duration,
     /// Which non-public addresses deliveries (and endpoints when saved) may go to.
     pub private_targets: PrivateTargets,
+    /// An endpoint whose every attempt failed for this long is disabled.
+    pub disable_after: Duration,
 }
 
 impl Default for DeliveryConfig {
@@ -52,6 +63,7 @@ impl Default for DeliveryConfig {
             ],
             timeout: Duration::from_secs(10),
             private_targets: PrivateTargets::None,
+            disable_after: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -70,16 +82,13 @@ pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
     )
 }
 
-/// Runs deliveries until `stop` turns true; host names are resolved with `dns`.
-pub async fn run(
-    db: SqlitePool,
-    clock: Arc<dyn Clock>,
-    config: DeliveryConfig,
+/// The HTTP client every delivery and test goes through: host names resolved with `dns`
+/// and every address checked as it connects, no redirects, no proxy.
+pub fn http_client(
+    config: &DeliveryConfig,
     dns: Arc<dyn Lookup>,
-    wake: Arc<Notify>,
-    mut stop: watch::Receiver<bool>,
-) {
-    let http = match reqwest::Client::builder()
+) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
         .timeout(config.timeout)
         // A redirect would go to a host nobody checked.
         .redirect(reqwest::redirect::Policy::none())
@@ -88,7 +97,13 @@ pub async fn run(
         .dns_resolver(Arc::new(CheckedResolver::new(dns, config.private_targets)))
         .user_agent(concat!("Licentric-Webhooks/", env!("CARGO_PKG_VERSION")))
         .build()
-    {
+}
+
+/// Runs deliveries until `stop` turns true; host names are resolved with `state.dns`,
+/// time comes from `state.clock`, and `state.deliveries` wakes the worker.
+pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
+    let config = &state.settings.deliveries;
+    let http = match http_client(config, state.dns.clone()) {
         Ok(http) => http,
         Err(error) => {
             tracing::error!(%error, "webhook deliveries are off: cannot build an HTTP client");
@@ -96,11 +111,11 @@ pub async fn run(
         }
     };
     loop {
-        if let Err(error) = deliver_due(&db, clock.as_ref(), &config, &http).await {
+        if let Err(error) = deliver_due(&state, &http).await {
             tracing::error!(error = %format!("{error:#}"), "webhook delivery round failed");
         }
         tokio::select! {
-            _ = wake.notified() => {}
+            _ = state.deliveries.notified() => {}
             _ = tokio::time::sleep(config.poll_interval) => {}
             _ = stop.changed() => {}
         }
@@ -110,27 +125,30 @@ pub async fn run(
     }
 }
 
-async fn deliver_due(
-    db: &SqlitePool,
-    clock: &dyn Clock,
-    config: &DeliveryConfig,
-    http: &reqwest::Client,
-) -> anyhow::Result<()> {
-    for delivery in webhooks::due(db, clock.now(), 50).await? {
-        attempt(db, clock, config, http, delivery).await?;
+async fn deliver_due(state: &AppState, http: &reqwest::Client) -> anyhow::Result<()> {
+    for delivery in webhooks::due(&state.db, state.clock.now(), 50).await? {
+        attempt(state, http, delivery).await?;
     }
     Ok(())
 }
 
-async fn attempt(
-    db: &SqlitePool,
-    clock: &dyn Clock,
-    config: &DeliveryConfig,
+/// What one signed POST carries.
+struct Message<'a> {
+    url: &'a str,
+    event: &'a str,
+    delivery_id: &'a str,
+    secret: &'a str,
+    payload: &'a str,
+}
+
+/// Sends `message`, signed at `sent_at` (unix seconds), unless its URL is refused.
+async fn send(
     http: &reqwest::Client,
-    delivery: DueDelivery,
-) -> anyhow::Result<()> {
-    let sent_at = clock.now();
-    let outcome = match reqwest::Url::parse(&delivery.url)
+    config: &DeliveryConfig,
+    message: &Message<'_>,
+    sent_at: i64,
+) -> Outcome {
+    match reqwest::Url::parse(message.url)
         .map_err(|_| Refusal::Scheme)
         .and_then(|url| {
             webhook_target::check_before_connect(&url, config.private_targets)?;
@@ -140,27 +158,40 @@ async fn attempt(
         Ok(url) => Outcome::from_response(
             http.post(url)
                 .header("content-type", "application/json")
-                .header("licentric-event", &delivery.event)
-                .header("licentric-delivery", &delivery.id)
+                .header("licentric-event", message.event)
+                .header("licentric-delivery", message.delivery_id)
                 .header(
                     "licentric-signature",
-                    signature(
-                        &delivery.secret,
-                        sent_at.timestamp(),
-                        delivery.payload.as_bytes(),
-                    ),
+                    signature(message.secret, sent_at, message.payload.as_bytes()),
                 )
-                .body(delivery.payload.clone())
+                .body(message.payload.to_owned())
                 .send()
                 .await,
         ),
+    }
+}
+
+async fn attempt(
+    state: &AppState,
+    http: &reqwest::Client,
+    delivery: DueDelivery,
+) -> anyhow::Result<()> {
+    let (db, config) = (&state.db, &state.settings.deliveries);
+    let message = Message {
+        url: &delivery.url,
+        event: &delivery.event,
+        delivery_id: &delivery.id,
+        secret: &delivery.secret,
+        payload: &delivery.payload,
     };
+    let outcome = send(http, config, &message, state.clock.now().timestamp()).await;
     let attempts = delivery.attempts + 1;
     let status_code = outcome.status_code();
     let error = outcome.tenant_message(config.timeout);
-    let now = clock.now();
+    let now = state.clock.now();
     match error {
         None => {
+            webhooks::note_success(db, &delivery.webhook_id).await?;
             webhooks::record_attempt(
                 db,
                 &delivery.id,
@@ -197,9 +228,184 @@ async fn attempt(
                 None,
             )
             .await?;
+            let failing_since = webhooks::note_failure(db, &delivery.webhook_id, now).await?;
+            let disable_after = chrono::Duration::from_std(config.disable_after)?;
+            if failing_since.is_some_and(|since| now - since >= disable_after) {
+                disable(state, &delivery.webhook_id, &error).await?;
+            }
         }
     }
     Ok(())
+}
+
+/// Disables an endpoint whose every attempt failed for `disable_after`, and records why in
+/// the endpoint and in its tenant's audit trail, by the server itself.
+async fn disable(state: &AppState, webhook_id: &str, last_error: &str) -> anyhow::Result<()> {
+    let now = state.clock.now();
+    let reason = format!(
+        "Disabled automatically: every delivery failed for {} (last error: {last_error}). Fix the receiver, then enable the endpoint again.",
+        span(state.settings.deliveries.disable_after)
+    );
+    let Some(tenant) = webhooks::disable(&state.db, webhook_id, &reason, now).await? else {
+        return Ok(());
+    };
+    tracing::warn!(webhook = webhook_id, account = %tenant.account_id, %reason, "webhook endpoint disabled");
+    audit::record(
+        state,
+        &tenant,
+        &Actor::system(),
+        audit::Event {
+            action: "webhook.disabled",
+            resource_type: "webhook",
+            resource_id: webhook_id,
+            changes: Some(json!({
+                "enabled": { "before": true, "after": false },
+                "disabledReason": { "before": null, "after": reason },
+            })),
+        },
+    )
+    .await
+    .map_err(|error| anyhow::anyhow!("cannot record the webhook's disabling: {error}"))
+}
+
+/// A duration as people say it: "24 hours", "90 minutes", "1 hour".
+fn span(duration: Duration) -> String {
+    let seconds = duration.as_secs();
+    let (n, unit) = if seconds % 3600 == 0 {
+        (seconds / 3600, "hour")
+    } else if seconds % 60 == 0 {
+        (seconds / 60, "minute")
+    } else {
+        (seconds, "second")
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
+/// What a test delivery came to.
+#[derive(Debug)]
+pub struct TestReport {
+    /// The answer to the tenant.
+    pub result: WebhookTestResult,
+    /// The URL, or an address its host resolves to, is not allowed: nothing was sent.
+    pub refused: bool,
+}
+
+/// Sends a signed `webhook.test` event to the tenant's endpoint now, whether it is enabled
+/// or not (a test is how a tenant checks a fixed receiver before enabling it again), and
+/// logs it as a delivery that is never retried. A success ends the endpoint's run of
+/// failures; a failure does not extend it, since a test is not an event anyone missed.
+/// `None` when the tenant has no such endpoint.
+pub async fn test(
+    state: &AppState,
+    tenant: &Tenant,
+    webhook_id: &str,
+) -> Result<Option<TestReport>, ApiError> {
+    let Some((url, secret)) = webhooks::target(&state.db, tenant, webhook_id).await? else {
+        return Ok(None);
+    };
+    let config = &state.settings.deliveries;
+    let http = http_client(config, state.dns.clone())
+        .map_err(|error| anyhow::anyhow!("cannot build the webhook HTTP client: {error}"))?;
+    let now = state.clock.now();
+    let (event_id, payload) = events::envelope(
+        tenant,
+        TEST_EVENT,
+        now,
+        json!({ "webhook": { "id": webhook_id, "url": url } }),
+    );
+    let delivery_id = Uuid::new_v4().to_string();
+    let message = Message {
+        url: &url,
+        event: TEST_EVENT,
+        delivery_id: &delivery_id,
+        secret: &secret,
+        payload: &payload,
+    };
+    // The attempt's length is a measurement, not a time of the domain: the wall clock's.
+    let started = std::time::Instant::now();
+    let outcome = send(&http, config, &message, now.timestamp()).await;
+    let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let error = outcome.tenant_message(config.timeout);
+    if let Some(error) = &error {
+        tracing::info!(delivery = %delivery_id, %error, cause = %outcome.cause(), "webhook test failed");
+    }
+    let delivered = error.is_none();
+    let done = state.clock.now();
+    webhooks::insert_attempted(
+        &state.db,
+        &NewDelivery {
+            id: &delivery_id,
+            account_id: &tenant.account_id,
+            webhook_id,
+            event_id: &event_id,
+            event: TEST_EVENT,
+            payload: &payload,
+        },
+        &AttemptRecord {
+            status: if delivered {
+                DeliveryStatus::Succeeded
+            } else {
+                DeliveryStatus::Failed
+            },
+            status_code: outcome.status_code(),
+            error: error.as_deref(),
+            delivered_at: delivered.then_some(done),
+        },
+        now,
+    )
+    .await?;
+    if delivered {
+        webhooks::note_success(&state.db, webhook_id).await?;
+    }
+    Ok(Some(TestReport {
+        refused: matches!(outcome, Outcome::Refused(_)),
+        result: WebhookTestResult {
+            delivered,
+            status: outcome.status_code(),
+            duration_ms,
+            error,
+            delivery_id,
+        },
+    }))
+}
+
+/// The type of the event a test sends; no endpoint subscribes to it.
+pub const TEST_EVENT: &str = "webhook.test";
+
+/// Queues a new delivery of an endpoint's delivery: the same event id and body, so a
+/// receiver can tell it has seen the event, under a new delivery id with its own attempts
+/// (the original's log entry stays as it was). `None` when the endpoint has no such
+/// delivery; the caller has checked the endpoint is the tenant's.
+pub async fn redeliver(
+    state: &AppState,
+    tenant: &Tenant,
+    webhook_id: &str,
+    delivery_id: &str,
+) -> Result<Option<licentric_core::wire::WebhookDelivery>, ApiError> {
+    let Some(original) = webhooks::delivery(&state.db, webhook_id, delivery_id).await? else {
+        return Ok(None);
+    };
+    let Some(payload) = webhooks::payload(&state.db, webhook_id, delivery_id).await? else {
+        return Ok(None);
+    };
+    let id = Uuid::new_v4().to_string();
+    webhooks::queue(
+        &state.db,
+        &NewDelivery {
+            id: &id,
+            account_id: &tenant.account_id,
+            webhook_id,
+            event_id: &original.event_id,
+            event: &original.event,
+            payload: &payload,
+        },
+        state.clock.now(),
+    )
+    .await?;
+    // Read before the worker is woken, so the answer shows the delivery as queued.
+    let queued = webhooks::delivery(&state.db, webhook_id, &id).await?;
+    state.deliveries.notify_one();
+    Ok(queued)
 }
 
 /// What one attempt came to.

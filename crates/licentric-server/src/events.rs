@@ -23,6 +23,26 @@ pub const EVENT_TYPES: &[&str] = &[
     "machine.heartbeat",
 ];
 
+/// A new event's id and the body every delivery of it sends:
+/// `{"id", "type", "createdAt", "environment", "data"}`.
+pub fn envelope(
+    tenant: &Tenant,
+    event: &str,
+    now: chrono::DateTime<chrono::Utc>,
+    data: Value,
+) -> (String, String) {
+    let event_id = format!("evt_{}", Uuid::new_v4().simple());
+    let payload = json!({
+        "id": event_id,
+        "type": event,
+        "createdAt": now,
+        "environment": tenant.environment.as_str(),
+        "data": data,
+    })
+    .to_string();
+    (event_id, payload)
+}
+
 /// Queues `event` with `data` for the tenant's subscribed endpoints and wakes the worker.
 ///
 /// The body is fixed here, once, so every retry sends (and signs) the same bytes:
@@ -39,15 +59,7 @@ pub async fn emit(
         return Ok(());
     }
     let now = state.clock.now();
-    let event_id = format!("evt_{}", Uuid::new_v4().simple());
-    let payload = json!({
-        "id": event_id,
-        "type": event,
-        "createdAt": now,
-        "environment": tenant.environment.as_str(),
-        "data": data,
-    })
-    .to_string();
+    let (event_id, payload) = envelope(tenant, event, now, data);
     for webhook_id in subscribers {
         let id = Uuid::new_v4().to_string();
         db::webhooks::queue(

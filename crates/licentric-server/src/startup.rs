@@ -81,14 +81,7 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let (stop, stopped) = watch::channel(false);
-        let worker = tokio::spawn(delivery::run(
-            self.state.db.clone(),
-            self.state.clock.clone(),
-            self.state.settings.deliveries.clone(),
-            self.state.dns.clone(),
-            self.state.deliveries.clone(),
-            stopped,
-        ));
+        let worker = tokio::spawn(delivery::run(self.state.clone(), stopped));
         let pruner = tokio::spawn(domain::audit::prune_until_stopped(
             self.state.db.clone(),
             self.state.clock.clone(),

@@ -21,6 +21,15 @@ events: Array<string>,
  */
 enabled: boolean, 
 /**
+ * Why the server disabled the endpoint itself (every delivery failed for too long);
+ * `null` otherwise. Enabling the endpoint clears it.
+ */
+disabledReason: string | null, 
+/**
+ * When the server disabled the endpoint itself.
+ */
+disabledAt: string | null, 
+/**
  * A note.
  */
 description: string | null, 

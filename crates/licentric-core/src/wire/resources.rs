@@ -516,6 +516,13 @@ pub struct Webhook {
     pub events: Vec<String>,
     /// Whether deliveries are made.
     pub enabled: bool,
+    /// Why the server disabled the endpoint itself (every delivery failed for too long);
+    /// `null` otherwise. Enabling the endpoint clears it.
+    #[serde(default)]
+    pub disabled_reason: Option<String>,
+    /// When the server disabled the endpoint itself.
+    #[serde(default)]
+    pub disabled_at: Option<DateTime<Utc>>,
     /// A note.
     pub description: Option<String>,
     /// The signing secret: only in the answers that create or rotate it, else `null`.
@@ -797,4 +804,23 @@ pub struct CurrentApiKey {
     pub display_prefix: String,
     /// The account it belongs to.
     pub account_id: String,
+}
+
+/// The answer of `POST /webhooks/{id}/test`: what the endpoint did with a signed
+/// `webhook.test` event sent just now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub struct WebhookTestResult {
+    /// Whether the endpoint answered 2xx in time.
+    pub delivered: bool,
+    /// The HTTP status it answered, if it answered.
+    pub status: Option<u16>,
+    /// How long the attempt took, in milliseconds.
+    pub duration_ms: u64,
+    /// Why it failed, as the delivery log says it ("failed: …"); `null` when delivered.
+    pub error: Option<String>,
+    /// The test's entry in the delivery log.
+    pub delivery_id: String,
 }

@@ -4,6 +4,8 @@ use chrono::{DateTime, Utc};
 use licentric_core::wire::{DeliveryStatus, Webhook, WebhookDelivery};
 use sqlx::SqlitePool;
 
+use licentric_core::Environment;
+
 use crate::{params::Page, tenant::Tenant};
 
 /// Sortable fields of a webhook list.
@@ -21,6 +23,8 @@ struct Row {
     url: String,
     events: String,
     enabled: bool,
+    disabled_reason: Option<String>,
+    disabled_at: Option<DateTime<Utc>>,
     description: Option<String>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -33,6 +37,8 @@ impl Row {
             id: self.id,
             url: self.url,
             enabled: self.enabled,
+            disabled_reason: self.disabled_reason,
+            disabled_at: self.disabled_at,
             description: self.description,
             secret: None,
             created_at: self.created_at,
@@ -41,7 +47,8 @@ impl Row {
     }
 }
 
-const COLUMNS: &str = "id, url, events, enabled, description, created_at, updated_at";
+const COLUMNS: &str =
+    "id, url, events, enabled, disabled_reason, disabled_at, description, created_at, updated_at";
 
 /// Inserts an endpoint with its signing secret.
 pub async fn insert(
@@ -50,7 +57,7 @@ pub async fn insert(
     webhook: &Webhook,
     secret: &str,
 ) -> anyhow::Result<()> {
-    sqlx::query(&format!("INSERT INTO webhooks (account_id, environment, secret, {COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"))
+    sqlx::query(&format!("INSERT INTO webhooks (account_id, environment, secret, {COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"))
         .bind(&tenant.account_id)
         .bind(tenant.environment.as_str())
         .bind(secret)
@@ -58,6 +65,8 @@ pub async fn insert(
         .bind(&webhook.url)
         .bind(serde_json::to_string(&webhook.events)?)
         .bind(webhook.enabled)
+        .bind(&webhook.disabled_reason)
+        .bind(webhook.disabled_at)
         .bind(&webhook.description)
         .bind(webhook.created_at)
         .bind(webhook.updated_at)
@@ -110,15 +119,21 @@ pub async fn list(
     ))
 }
 
-/// Saves a changed endpoint.
+/// Saves a changed endpoint. Enabling a disabled endpoint also forgets its run of failed
+/// deliveries, so the next failure starts a new one instead of disabling it again at once.
 pub async fn update(db: &SqlitePool, tenant: &Tenant, webhook: &Webhook) -> anyhow::Result<()> {
     sqlx::query(
-        "UPDATE webhooks SET url = ?, events = ?, enabled = ?, description = ?, updated_at = ?
+        "UPDATE webhooks SET url = ?, events = ?,
+            failing_since = CASE WHEN enabled = 0 AND ? THEN NULL ELSE failing_since END,
+            enabled = ?, disabled_reason = ?, disabled_at = ?, description = ?, updated_at = ?
          WHERE id = ? AND account_id = ? AND environment = ?",
     )
     .bind(&webhook.url)
     .bind(serde_json::to_string(&webhook.events)?)
     .bind(webhook.enabled)
+    .bind(webhook.enabled)
+    .bind(&webhook.disabled_reason)
+    .bind(webhook.disabled_at)
     .bind(&webhook.description)
     .bind(webhook.updated_at)
     .bind(&webhook.id)
@@ -232,6 +247,8 @@ pub async fn queue(
 pub struct DueDelivery {
     /// The delivery's id.
     pub id: String,
+    /// The endpoint.
+    pub webhook_id: String,
     /// The event type.
     pub event: String,
     /// The body.
@@ -251,7 +268,7 @@ pub async fn due(
     limit: u32,
 ) -> super::Result<Vec<DueDelivery>> {
     sqlx::query_as(
-        "SELECT d.id, d.event, d.payload, d.attempts, w.url, w.secret
+        "SELECT d.id, d.webhook_id, d.event, d.payload, d.attempts, w.url, w.secret
          FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
          WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND w.enabled = 1
          ORDER BY d.next_attempt_at ASC LIMIT ?",
@@ -261,6 +278,154 @@ pub async fn due(
     .fetch_all(db)
     .await
     .map_err(Into::into)
+}
+
+fn status_text(status: DeliveryStatus) -> &'static str {
+    match status {
+        DeliveryStatus::Pending => "pending",
+        DeliveryStatus::Succeeded => "succeeded",
+        DeliveryStatus::Failed => "failed",
+    }
+}
+
+/// The outcome of one attempt, as the delivery log records it.
+#[derive(Debug, Clone)]
+pub struct AttemptRecord<'a> {
+    /// Where the delivery stands now.
+    pub status: DeliveryStatus,
+    /// The HTTP status answered, if any.
+    pub status_code: Option<u16>,
+    /// The tenant's message for a failure.
+    pub error: Option<&'a str>,
+    /// When it was delivered.
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+/// Logs a delivery whose only attempt was made already (a test): it is never due, so the
+/// worker cannot send it a second time.
+pub async fn insert_attempted(
+    db: &SqlitePool,
+    delivery: &NewDelivery<'_>,
+    attempt: &AttemptRecord<'_>,
+    now: DateTime<Utc>,
+) -> super::Result<()> {
+    sqlx::query(
+        "INSERT INTO webhook_deliveries (id, account_id, webhook_id, event_id, event, payload, status, attempts,
+            last_status_code, last_error, next_attempt_at, created_at, delivered_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, NULL, ?, ?)",
+    )
+    .bind(delivery.id)
+    .bind(delivery.account_id)
+    .bind(delivery.webhook_id)
+    .bind(delivery.event_id)
+    .bind(delivery.event)
+    .bind(delivery.payload)
+    .bind(status_text(attempt.status))
+    .bind(attempt.status_code)
+    .bind(attempt.error)
+    .bind(now)
+    .bind(attempt.delivered_at)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// An endpoint's delivery, as the log shows it.
+pub async fn delivery(
+    db: &SqlitePool,
+    webhook_id: &str,
+    id: &str,
+) -> super::Result<Option<WebhookDelivery>> {
+    let row: Option<DeliveryRow> = sqlx::query_as(&format!(
+        "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE webhook_id = ? AND id = ?"
+    ))
+    .bind(webhook_id)
+    .bind(id)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(DeliveryRow::into_wire))
+}
+
+/// The exact body an endpoint's delivery sent (or will send).
+pub async fn payload(db: &SqlitePool, webhook_id: &str, id: &str) -> super::Result<Option<String>> {
+    sqlx::query_scalar("SELECT payload FROM webhook_deliveries WHERE webhook_id = ? AND id = ?")
+        .bind(webhook_id)
+        .bind(id)
+        .fetch_optional(db)
+        .await
+        .map_err(Into::into)
+}
+
+/// The tenant's endpoint's URL and signing secret.
+pub async fn target(
+    db: &SqlitePool,
+    tenant: &Tenant,
+    id: &str,
+) -> super::Result<Option<(String, String)>> {
+    sqlx::query_as(
+        "SELECT url, secret FROM webhooks WHERE id = ? AND account_id = ? AND environment = ?",
+    )
+    .bind(id)
+    .bind(&tenant.account_id)
+    .bind(tenant.environment.as_str())
+    .fetch_optional(db)
+    .await
+    .map_err(Into::into)
+}
+
+/// Notes a failed attempt to the endpoint; answers when its unbroken run of failures began.
+pub async fn note_failure(
+    db: &SqlitePool,
+    webhook_id: &str,
+    now: DateTime<Utc>,
+) -> super::Result<Option<DateTime<Utc>>> {
+    sqlx::query_scalar(
+        "UPDATE webhooks SET failing_since = COALESCE(failing_since, ?) WHERE id = ? RETURNING failing_since",
+    )
+    .bind(now)
+    .bind(webhook_id)
+    .fetch_optional(db)
+    .await
+    .map_err(Into::into)
+}
+
+/// Notes a successful attempt to the endpoint: its run of failures, if any, is over.
+pub async fn note_success(db: &SqlitePool, webhook_id: &str) -> super::Result<()> {
+    sqlx::query(
+        "UPDATE webhooks SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL",
+    )
+    .bind(webhook_id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Disables an enabled endpoint, saying why; answers its tenant, or `None` when it was
+/// disabled already (or is gone).
+pub async fn disable(
+    db: &SqlitePool,
+    webhook_id: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> super::Result<Option<Tenant>> {
+    let owner: Option<(String, String)> = sqlx::query_as(
+        "UPDATE webhooks SET enabled = 0, disabled_reason = ?, disabled_at = ?, updated_at = ?
+         WHERE id = ? AND enabled = 1 RETURNING account_id, environment",
+    )
+    .bind(reason)
+    .bind(now)
+    .bind(now)
+    .bind(webhook_id)
+    .fetch_optional(db)
+    .await?;
+    owner
+        .map(|(account_id, environment)| {
+            Ok(Tenant {
+                account_id,
+                environment: environment.parse::<Environment>()?,
+            })
+        })
+        .transpose()
 }
 
 /// Records one attempt's outcome.
@@ -275,11 +440,7 @@ pub async fn record_attempt(
     next_attempt_at: Option<DateTime<Utc>>,
     delivered_at: Option<DateTime<Utc>>,
 ) -> super::Result<()> {
-    let status = match status {
-        DeliveryStatus::Pending => "pending",
-        DeliveryStatus::Succeeded => "succeeded",
-        DeliveryStatus::Failed => "failed",
-    };
+    let status = status_text(status);
     sqlx::query(
         "UPDATE webhook_deliveries SET status = ?, attempts = ?, last_status_code = ?, last_error = ?,
             next_attempt_at = ?, delivered_at = ? WHERE id = ?",
@@ -311,6 +472,30 @@ struct DeliveryRow {
     delivered_at: Option<DateTime<Utc>>,
 }
 
+impl DeliveryRow {
+    fn into_wire(self) -> WebhookDelivery {
+        WebhookDelivery {
+            status: match self.status.as_str() {
+                "succeeded" => DeliveryStatus::Succeeded,
+                "failed" => DeliveryStatus::Failed,
+                _ => DeliveryStatus::Pending,
+            },
+            id: self.id,
+            webhook_id: self.webhook_id,
+            event_id: self.event_id,
+            event: self.event,
+            attempts: self.attempts,
+            last_status_code: self.last_status_code,
+            last_error: self.last_error,
+            next_attempt_at: self.next_attempt_at,
+            created_at: self.created_at,
+            delivered_at: self.delivered_at,
+        }
+    }
+}
+
+const DELIVERY_COLUMNS: &str = "id, webhook_id, event_id, event, status, attempts, last_status_code, last_error, next_attempt_at, created_at, delivered_at";
+
 /// One page of an endpoint's delivery log, and how many entries it has.
 pub async fn deliveries(
     db: &SqlitePool,
@@ -318,9 +503,7 @@ pub async fn deliveries(
     page: &Page,
 ) -> super::Result<(Vec<WebhookDelivery>, u32)> {
     let rows: Vec<DeliveryRow> = sqlx::query_as(&format!(
-        "SELECT id, webhook_id, event_id, event, status, attempts, last_status_code, last_error, next_attempt_at,
-                created_at, delivered_at
-         FROM webhook_deliveries WHERE webhook_id = ? ORDER BY {} LIMIT ? OFFSET ?",
+        "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE webhook_id = ? ORDER BY {} LIMIT ? OFFSET ?",
         page.order_by
     ))
     .bind(webhook_id)
@@ -332,25 +515,8 @@ pub async fn deliveries(
         .bind(webhook_id)
         .fetch_one(db)
         .await?;
-    let data = rows
-        .into_iter()
-        .map(|r| WebhookDelivery {
-            status: match r.status.as_str() {
-                "succeeded" => DeliveryStatus::Succeeded,
-                "failed" => DeliveryStatus::Failed,
-                _ => DeliveryStatus::Pending,
-            },
-            id: r.id,
-            webhook_id: r.webhook_id,
-            event_id: r.event_id,
-            event: r.event,
-            attempts: r.attempts,
-            last_status_code: r.last_status_code,
-            last_error: r.last_error,
-            next_attempt_at: r.next_attempt_at,
-            created_at: r.created_at,
-            delivered_at: r.delivered_at,
-        })
-        .collect();
-    Ok((data, total))
+    Ok((
+        rows.into_iter().map(DeliveryRow::into_wire).collect(),
+        total,
+    ))
 }

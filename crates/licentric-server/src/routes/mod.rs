@@ -62,6 +62,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(webhooks::get, webhooks::update, webhooks::delete))
         .routes(routes!(webhooks::rotate_secret))
         .routes(routes!(webhooks::deliveries))
+        .routes(routes!(webhooks::test))
+        .routes(routes!(webhooks::redeliver))
         .routes(routes!(api_keys::me))
         .routes(routes!(api_keys::list, api_keys::create))
         .routes(routes!(api_keys::get, api_keys::revoke))

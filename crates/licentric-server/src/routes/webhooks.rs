@@ -1,4 +1,5 @@
-//! `/api/v1/webhooks`: endpoints, their signing secrets, and their delivery logs.
+//! `/api/v1/webhooks`: endpoints, their signing secrets, their delivery logs, and the
+//! controls over them: a test event sent now, and a delivery sent again.
 
 use axum::{
     extract::{Path, State},
@@ -6,18 +7,19 @@ use axum::{
     Json,
 };
 use licentric_core::{
-    wire::{NewWebhook, Page, Webhook, WebhookDelivery, WebhookUpdate},
+    wire::{NewWebhook, Page, Webhook, WebhookDelivery, WebhookTestResult, WebhookUpdate},
     Scope,
 };
 use rand::{distributions::Alphanumeric, rngs::OsRng, Rng};
 use serde::Deserialize;
+use serde_json::json;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::Created;
 use crate::{
     auth::ApiKeyAuth,
-    db,
+    db, delivery,
     domain::audit,
     events::EVENT_TYPES,
     extract::ApiJson,
@@ -133,6 +135,8 @@ pub async fn create(
         url,
         events,
         enabled: body.enabled.unwrap_or(true),
+        disabled_reason: None,
+        disabled_at: None,
         description,
         secret: None,
         created_at: now,
@@ -192,6 +196,12 @@ pub async fn update(
         webhook.events = events;
     }
     if let Some(enabled) = body.enabled {
+        if enabled && !webhook.enabled {
+            // Enabled again: the reason it was disabled no longer holds (and `db::webhooks`
+            // forgets its run of failures).
+            webhook.disabled_reason = None;
+            webhook.disabled_at = None;
+        }
         webhook.enabled = enabled;
     }
     if let Some(description) = body.description {
@@ -290,4 +300,105 @@ pub async fn deliveries(
         Paging::from_query(q.limit, q.offset, q.sort).page(db::webhooks::DELIVERY_SORTABLE)?;
     let (data, total) = db::webhooks::deliveries(&state.db, &id, &page).await?;
     Ok(Json(page.wrap(data, total)))
+}
+
+/// Sends a signed `webhook.test` event to the endpoint now, enabled or not, and answers
+/// what the receiver did. The test is logged among the deliveries, and never retried.
+#[utoipa::path(post, path = "/api/v1/webhooks/{id}/test", tag = "webhooks", params(("id" = String, Path)),
+    responses(
+        (status = 200, body = WebhookTestResult, description = "Sent: `delivered` says whether the receiver answered 2xx in time; a failure is not an error of this request."),
+        (status = 409, body = licentric_core::wire::ErrorEnvelope, description = "`webhook_target_refused`: nothing was sent, since the URL or an address its host resolves to is not allowed."),
+        ErrorResponses),
+    security(("api_key" = [])))]
+pub async fn test(
+    auth: ApiKeyAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<WebhookTestResult>, ApiError> {
+    auth.require(Scope::WebhooksWrite)?;
+    let report = delivery::test(&state, &auth.tenant, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("webhook"))?;
+    let result = report.result;
+    audit::record(
+        &state,
+        &auth.tenant,
+        &auth.actor,
+        audit::Event {
+            action: "webhook.tested",
+            resource_type: "webhook",
+            resource_id: &id,
+            changes: Some(json!({
+                "deliveryId": result.delivery_id,
+                "delivered": result.delivered,
+                "status": result.status,
+                "error": result.error,
+            })),
+        },
+    )
+    .await?;
+    if report.refused {
+        return Err(ApiError::conflict(
+            "webhook_target_refused",
+            format!(
+                "{}. Nothing was sent; change the endpoint's URL.",
+                result.error.unwrap_or_else(|| "refused".to_owned())
+            ),
+        ));
+    }
+    Ok(Json(result))
+}
+
+/// Queues the delivery again: a new delivery (with its own id and attempts) of the same
+/// event, with the same body and event id, so a receiver can tell it has seen it.
+#[utoipa::path(post, path = "/api/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver", tag = "webhooks",
+    params(("id" = String, Path), ("deliveryId" = String, Path)),
+    responses(
+        (status = 202, body = WebhookDelivery, description = "Queued: the new delivery, pending."),
+        (status = 409, body = licentric_core::wire::ErrorEnvelope, description = "`webhook_disabled`: enable the endpoint first."),
+        ErrorResponses),
+    security(("api_key" = [])))]
+pub async fn redeliver(
+    auth: ApiKeyAuth,
+    State(state): State<AppState>,
+    Path((id, delivery_id)): Path<(String, String)>,
+) -> Result<(StatusCode, Json<WebhookDelivery>), ApiError> {
+    auth.require(Scope::WebhooksWrite)?;
+    let webhook = db::webhooks::get(&state.db, &auth.tenant, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("webhook"))?;
+    if db::webhooks::delivery(&state.db, &id, &delivery_id)
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::not_found("delivery"));
+    }
+    if !webhook.enabled {
+        // Queued, it would wait unseen until the endpoint is enabled.
+        return Err(ApiError::conflict(
+            "webhook_disabled",
+            "The endpoint is disabled, so nothing would be sent. Enable it (PATCH with \"enabled\": true), then redeliver.",
+        ));
+    }
+    let queued = delivery::redeliver(&state, &auth.tenant, &id, &delivery_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("delivery"))?;
+    audit::record(
+        &state,
+        &auth.tenant,
+        &auth.actor,
+        audit::Event {
+            action: "webhook.redelivered",
+            resource_type: "webhook",
+            resource_id: &id,
+            changes: Some(json!({
+                "deliveryId": queued.id,
+                "redeliveryOf": delivery_id,
+                "eventId": queued.event_id,
+                "event": queued.event,
+            })),
+        },
+    )
+    .await?;
+    Ok((StatusCode::ACCEPTED, Json(queued)))
 }

@@ -39,6 +39,7 @@ pub fn test_settings() -> Settings {
             retry_schedule: vec![Duration::from_secs(60), Duration::from_secs(600)],
             timeout: Duration::from_secs(2),
             private_targets: PrivateTargets::Loopback,
+            ..DeliveryConfig::default()
         },
         ..Settings::default()
     }

@@ -1,4 +1,5 @@
-//! Webhooks: signed deliveries, retries with backoff, and the delivery log.
+//! Webhooks: signed deliveries, retries with backoff, the delivery log, and the controls:
+//! test, redeliver, and disabling an endpoint that fails for too long.
 
 use chrono::Duration;
 use hmac::{Hmac, Mac};
@@ -14,8 +15,8 @@ use tokio::{
 };
 
 use crate::helpers::{
-    error_code, refusing_settings, spawn_app, spawn_app_with, spawn_app_with_dns, FakeDns,
-    Receiver, TestApp,
+    error_code, read, refusing_settings, spawn_app, spawn_app_with, spawn_app_with_dns, Auth,
+    FakeDns, Receiver, TestApp,
 };
 
 fn verify(secret: &str, header: &str, body: &str) -> i64 {
@@ -534,4 +535,426 @@ async fn a_closed_port_and_a_port_that_does_not_speak_http_read_the_same_in_the_
         !errors[0].contains("os error") && !errors[0].contains("refused"),
         "{errors:?}"
     );
+}
+
+/// The audit events of `action` on the webhook `id`.
+async fn audit_events(app: &TestApp, action: &str, id: &str) -> Vec<Value> {
+    let (status, page) = app
+        .admin(
+            Method::GET,
+            &format!("/api/v1/events?resourceType=webhook&resourceId={id}&action={action}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{page}");
+    page["data"].as_array().unwrap().clone()
+}
+
+async fn webhook_to(app: &TestApp, receiver: &Receiver, events: Value) -> (String, String) {
+    let webhook = app
+        .create(
+            "/api/v1/webhooks",
+            json!({ "url": receiver.url, "events": events }),
+        )
+        .await;
+    (
+        webhook["id"].as_str().unwrap().to_owned(),
+        webhook["secret"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn a_test_event_is_sent_signed_now_answered_with_the_receivers_status_and_logged() {
+    let app = spawn_app().await;
+    let receiver = Receiver::start(vec![]).await;
+    let (id, secret) = webhook_to(&app, &receiver, json!(["license.created"])).await;
+
+    let (status, result) = app
+        .admin(Method::POST, &format!("/api/v1/webhooks/{id}/test"), None)
+        .await;
+    assert_eq!(status, 200, "{result}");
+    assert_eq!(result["delivered"], true, "{result}");
+    assert_eq!(result["status"], 200);
+    assert!(result["error"].is_null());
+    assert!(result["durationMs"].is_u64(), "{result}");
+    // Sent before the answer: no worker, no waiting.
+    assert_eq!(receiver.count(), 1);
+    let (headers, body) = receiver.received.lock().unwrap()[0].clone();
+    assert_eq!(headers["licentric-event"], "webhook.test");
+    assert_eq!(
+        headers["licentric-delivery"],
+        result["deliveryId"].as_str().unwrap()
+    );
+    let timestamp = verify(
+        &secret,
+        headers["licentric-signature"].to_str().unwrap(),
+        &body,
+    );
+    assert_eq!(timestamp, app.clock_now().timestamp());
+    let event: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(event["type"], "webhook.test");
+    assert_eq!(event["environment"], "live");
+    assert!(event["id"].as_str().unwrap().starts_with("evt_"));
+    assert_eq!(event["data"]["webhook"]["id"], id.as_str());
+
+    let (_, log) = app
+        .admin(
+            Method::GET,
+            &format!("/api/v1/webhooks/{id}/deliveries"),
+            None,
+        )
+        .await;
+    let logged = &log["data"][0];
+    assert_eq!(
+        (
+            &logged["id"],
+            &logged["event"],
+            &logged["status"],
+            &logged["attempts"]
+        ),
+        (
+            &result["deliveryId"],
+            &json!("webhook.test"),
+            &json!("succeeded"),
+            &json!(1)
+        )
+    );
+    let audited = audit_events(&app, "webhook.tested", &id).await;
+    assert_eq!(audited.len(), 1, "{audited:?}");
+    assert_eq!(audited[0]["actorType"], "api_key");
+    assert_eq!(audited[0]["changes"]["delivered"], true);
+}
+
+#[tokio::test]
+async fn a_failing_test_says_why_is_not_retried_and_works_on_a_disabled_endpoint() {
+    let app = spawn_app().await;
+    let receiver = Receiver::start(vec![503]).await;
+    let (id, _) = webhook_to(&app, &receiver, json!(["*"])).await;
+    app.admin(
+        Method::PATCH,
+        &format!("/api/v1/webhooks/{id}"),
+        Some(json!({ "enabled": false })),
+    )
+    .await;
+    let (status, result) = app
+        .admin(Method::POST, &format!("/api/v1/webhooks/{id}/test"), None)
+        .await;
+    assert_eq!(status, 200, "{result}");
+    assert_eq!(
+        (&result["delivered"], &result["status"], &result["error"]),
+        (
+            &json!(false),
+            &json!(503),
+            &json!("failed: the endpoint answered HTTP 503")
+        )
+    );
+    let log = format!("/api/v1/webhooks/{id}/deliveries");
+    let logged = wait_for_delivery(&app, &log, |d| d["status"] == "failed").await;
+    assert!(logged["nextAttemptAt"].is_null(), "{logged}");
+    app.clock.advance(Duration::hours(2));
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    assert_eq!(receiver.count(), 1, "a test is never retried");
+
+    // Nothing listens on a closed port: failed, in the words of the delivery log.
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    app.admin(
+        Method::PATCH,
+        &format!("/api/v1/webhooks/{id}"),
+        Some(json!({ "url": format!("http://{closed}/hook") })),
+    )
+    .await;
+    let (status, result) = app
+        .admin(Method::POST, &format!("/api/v1/webhooks/{id}/test"), None)
+        .await;
+    assert_eq!(status, 200, "{result}");
+    assert!(result["status"].is_null());
+    assert_eq!(
+        result["error"],
+        "failed: cannot connect to the endpoint or read an HTTP answer"
+    );
+}
+
+#[tokio::test]
+async fn a_test_to_a_refused_target_sends_nothing_and_says_refused() {
+    // The name resolved to a public address when saved and to loopback now (rebinding).
+    let receiver = Receiver::start(vec![]).await;
+    let port = receiver.url.rsplit(':').next().unwrap();
+    let dns = Arc::new(FakeDns::default());
+    dns.answer("rebind.example.com", &["93.184.216.34"]);
+    let app = refusing_app(&dns).await;
+    let webhook = app
+        .create(
+            "/api/v1/webhooks",
+            json!({ "url": format!("http://rebind.example.com:{port}") }),
+        )
+        .await;
+    let id = webhook["id"].as_str().unwrap();
+    dns.answer("rebind.example.com", &["127.0.0.1"]);
+    let (status, body) = app
+        .admin(Method::POST, &format!("/api/v1/webhooks/{id}/test"), None)
+        .await;
+    assert_eq!(error_code(status, &body, 409), "webhook_target_refused");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("refused:") && message.contains("loopback"),
+        "{message}"
+    );
+    assert_eq!(receiver.count(), 0, "nothing reached loopback");
+}
+
+#[tokio::test]
+async fn a_delivery_is_redelivered_with_the_same_event_and_body_under_a_new_id() {
+    let app = spawn_app().await;
+    let receiver = Receiver::start(vec![500]).await;
+    let (id, secret) = webhook_to(&app, &receiver, json!(["machine.activated"])).await;
+    app.activate(&app.demo.license_key, "redelivered").await;
+    let log = format!("/api/v1/webhooks/{id}/deliveries");
+    let original = wait_for_delivery(&app, &log, |d| d["attempts"] == 1).await;
+    let original_id = original["id"].as_str().unwrap();
+
+    let (status, queued) = app
+        .admin(
+            Method::POST,
+            &format!("/api/v1/webhooks/{id}/deliveries/{original_id}/redeliver"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 202, "{queued}");
+    assert_ne!(queued["id"], original["id"]);
+    assert_eq!(queued["eventId"], original["eventId"]);
+    assert_eq!(queued["event"], "machine.activated");
+    let received = receiver.wait_for(2).await;
+    assert_eq!(received[0].1, received[1].1, "the same body");
+    assert_eq!(
+        received[1].0["licentric-delivery"],
+        queued["id"].as_str().unwrap()
+    );
+    verify(
+        &secret,
+        received[1].0["licentric-signature"].to_str().unwrap(),
+        &received[1].1,
+    );
+    let (_, page) = app.admin(Method::GET, &log, None).await;
+    assert_eq!(page["total"], 2, "the original stays in the log: {page}");
+
+    let audited = audit_events(&app, "webhook.redelivered", &id).await;
+    assert_eq!(audited.len(), 1, "{audited:?}");
+    assert_eq!(audited[0]["changes"]["redeliveryOf"], original_id);
+    assert_eq!(audited[0]["changes"]["deliveryId"], queued["id"]);
+
+    // A disabled endpoint would not send it: say so rather than queue it unseen.
+    app.admin(
+        Method::PATCH,
+        &format!("/api/v1/webhooks/{id}"),
+        Some(json!({ "enabled": false })),
+    )
+    .await;
+    let (status, body) = app
+        .admin(
+            Method::POST,
+            &format!("/api/v1/webhooks/{id}/deliveries/{original_id}/redeliver"),
+            None,
+        )
+        .await;
+    assert_eq!(error_code(status, &body, 409), "webhook_disabled");
+}
+
+#[tokio::test]
+async fn an_endpoint_failing_every_attempt_for_a_day_is_disabled_and_enabling_clears_the_reason() {
+    let app = spawn_app().await;
+    let receiver = Receiver::start(vec![500; 100]).await;
+    let (id, _) = webhook_to(&app, &receiver, json!(["license.updated"])).await;
+    let touch = |name: &'static str| {
+        let app = &app;
+        async move {
+            let (status, body) = app
+                .admin(
+                    Method::PATCH,
+                    &format!("/api/v1/licenses/{}", app.demo.license_id),
+                    Some(json!({ "name": name })),
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+        }
+    };
+    let path = format!("/api/v1/webhooks/{id}");
+    let log = format!("{path}/deliveries");
+    touch("failing-1").await;
+    wait_for_delivery(&app, &log, |d| d["attempts"] == 1).await;
+
+    // 23 hours of failures: still enabled.
+    app.clock.advance(Duration::hours(23));
+    touch("failing-2").await;
+    wait_for_delivery(&app, &log, |d| d["attempts"] == 1).await;
+    let n = receiver.wait_for(3).await.len();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let (_, webhook) = app.admin(Method::GET, &path, None).await;
+    assert_eq!(webhook["enabled"], true, "{webhook}");
+    assert!(webhook["disabledReason"].is_null());
+
+    // Past 24 hours, the next failed attempt (a retry) disables it.
+    app.clock.advance(Duration::hours(2));
+    receiver.wait_for(n + 1).await;
+    let webhook = wait_for_webhook(&app, &path, |w| w["enabled"] == false).await;
+    let reason = webhook["disabledReason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("Disabled automatically: every delivery failed for 24 hours")
+            && reason.contains("failed: the endpoint answered HTTP 500")
+            && reason.contains("enable the endpoint again"),
+        "{reason}"
+    );
+    assert_eq!(
+        webhook["disabledAt"]
+            .as_str()
+            .map(|t| t.parse::<chrono::DateTime<chrono::Utc>>().unwrap()),
+        Some(app.clock_now())
+    );
+    let audited = audit_events(&app, "webhook.disabled", &id).await;
+    assert_eq!(audited.len(), 1, "{audited:?}");
+    assert_eq!(audited[0]["actorType"], "system");
+    assert_eq!(audited[0]["changes"]["enabled"]["after"], false);
+
+    // Disabled: events are no longer sent.
+    let sent = receiver.count();
+    touch("while-disabled").await;
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    assert_eq!(receiver.count(), sent, "a disabled endpoint gets nothing");
+
+    // Enabled again: the reason goes, and the failures start counting afresh.
+    let (status, webhook) = app
+        .admin(Method::PATCH, &path, Some(json!({ "enabled": true })))
+        .await;
+    assert_eq!(status, 200, "{webhook}");
+    assert!(webhook["disabledReason"].is_null() && webhook["disabledAt"].is_null());
+    touch("after-enabling").await;
+    receiver.wait_for(sent + 1).await;
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let (_, webhook) = app.admin(Method::GET, &path, None).await;
+    assert_eq!(
+        webhook["enabled"], true,
+        "not disabled again at once: {webhook}"
+    );
+}
+
+async fn wait_for_webhook(app: &TestApp, path: &str, done: impl Fn(&Value) -> bool) -> Value {
+    for _ in 0..250 {
+        let (_, webhook) = app.admin(Method::GET, path, None).await;
+        if done(&webhook) {
+            return webhook;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the webhook never reached the expected state");
+}
+
+#[tokio::test]
+async fn test_and_redeliver_need_webhooks_write_and_see_only_the_keys_own_endpoints() {
+    let app = spawn_app().await;
+    let receiver = Receiver::start(vec![]).await;
+    let (id, _) = webhook_to(&app, &receiver, json!(["machine.activated"])).await;
+    app.activate(&app.demo.license_key, "isolated").await;
+    let delivery = wait_for_delivery(&app, &format!("/api/v1/webhooks/{id}/deliveries"), |d| {
+        d["status"] == "succeeded"
+    })
+    .await;
+    let delivery_id = delivery["id"].as_str().unwrap();
+    let test = format!("/api/v1/webhooks/{id}/test");
+    let redeliver = format!("/api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver");
+    let sent = receiver.count();
+
+    // Scopes: read is not enough; write alone is.
+    let key = |scopes: Value| {
+        let app = &app;
+        async move {
+            let key = app
+                .create("/api/v1/api-keys", json!({ "name": "k", "scopes": scopes }))
+                .await;
+            key["key"].as_str().unwrap().to_owned()
+        }
+    };
+    let reader = key(json!(["webhooks:read", "events:read"])).await;
+    for path in [&test, &redeliver] {
+        let (status, body) = app
+            .call(Method::POST, path, Auth::Bearer(&reader), None)
+            .await;
+        assert_eq!(error_code(status, &body, 403), "forbidden", "{path}");
+    }
+    assert_eq!(receiver.count(), sent, "a refused key sends nothing");
+    let writer = key(json!(["webhooks:write"])).await;
+    let (status, body) = app
+        .call(Method::POST, &test, Auth::Bearer(&writer), None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app
+        .call(Method::POST, &redeliver, Auth::Bearer(&writer), None)
+        .await;
+    assert_eq!(status, 202, "{body}");
+
+    // Another account, the test environment, and another endpoint's delivery: 404.
+    let (other_key, _) = app.other_account().await;
+    let other = app
+        .create("/api/v1/webhooks", json!({ "url": receiver.url }))
+        .await;
+    let other_id = other["id"].as_str().unwrap();
+    let cases = [
+        (other_key.as_str(), test.clone()),
+        (other_key.as_str(), redeliver.clone()),
+        (app.test_api_key.as_str(), test.clone()),
+        (app.test_api_key.as_str(), redeliver.clone()),
+        (
+            app.api_key.as_str(),
+            format!("/api/v1/webhooks/{other_id}/deliveries/{delivery_id}/redeliver"),
+        ),
+        (
+            app.api_key.as_str(),
+            format!("/api/v1/webhooks/{id}/deliveries/no-such-delivery/redeliver"),
+        ),
+        (
+            app.api_key.as_str(),
+            "/api/v1/webhooks/no-such-webhook/test".to_owned(),
+        ),
+    ];
+    let sent = receiver.wait_for(sent + 2).await.len();
+    for (key, path) in cases {
+        let (status, body) = app.call(Method::POST, &path, Auth::Bearer(key), None).await;
+        assert_eq!(error_code(status, &body, 404), "not_found", "{path}");
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_eq!(
+        receiver.count(),
+        sent,
+        "nothing was sent for another tenant"
+    );
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_test_and_redeliver() {
+    let app = spawn_app().await;
+    let (status, doc) = read(
+        app.http
+            .get(app.url("/api/v1/openapi.json"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let test = &doc["paths"]["/api/v1/webhooks/{id}/test"]["post"];
+    assert!(
+        test["responses"]["200"].is_object() && test["responses"]["409"].is_object(),
+        "{test}"
+    );
+    let redeliver =
+        &doc["paths"]["/api/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver"]["post"];
+    assert!(
+        redeliver["responses"]["202"].is_object() && redeliver["responses"]["409"].is_object(),
+        "{redeliver}"
+    );
+    let schemas = &doc["components"]["schemas"];
+    assert!(schemas["WebhookTestResult"]["properties"]["durationMs"].is_object());
+    assert!(schemas["Webhook"]["properties"]["disabledReason"].is_object());
 }
