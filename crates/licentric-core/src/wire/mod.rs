@@ -9,8 +9,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::{LicenseStatus, ValidationCode};
 
+mod analytics;
 mod resources;
 mod trust;
+pub use analytics::*;
 pub use resources::*;
 pub use trust::*;
 

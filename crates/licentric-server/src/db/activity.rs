@@ -51,6 +51,66 @@ pub async fn record(
     Ok(())
 }
 
+/// Records a deactivation for each machine of a license that is about to be deleted with
+/// it, so the active-machines series does not keep counting them. Returns how many.
+pub async fn record_license_removal(
+    db: &SqlitePool,
+    tenant: &Tenant,
+    product_id: &str,
+    license_id: &str,
+    now: DateTime<Utc>,
+) -> super::Result<u64> {
+    let done = sqlx::query(
+        "INSERT INTO activity (account_id, environment, kind, product_id, license_id, code, day, created_at)
+         SELECT ?, ?, 'deactivation', ?, ?, NULL, ?, ? FROM machines
+         WHERE license_id = ? AND account_id = ? AND environment = ?",
+    )
+    .bind(&tenant.account_id)
+    .bind(tenant.environment.as_str())
+    .bind(product_id)
+    .bind(license_id)
+    .bind(now.date_naive().to_string())
+    .bind(now)
+    .bind(license_id)
+    .bind(&tenant.account_id)
+    .bind(tenant.environment.as_str())
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Machines activated now, of one product or all.
+pub async fn machines_now(
+    db: &SqlitePool,
+    tenant: &Tenant,
+    product_id: Option<&str>,
+) -> super::Result<u32> {
+    // Two statements rather than `? IS NULL OR …`, so each gets the plan that fits it.
+    let count = match product_id {
+        None => {
+            sqlx::query_scalar(
+                "SELECT count(*) FROM machines WHERE account_id = ? AND environment = ?",
+            )
+            .bind(&tenant.account_id)
+            .bind(tenant.environment.as_str())
+            .fetch_one(db)
+            .await?
+        }
+        Some(product_id) => {
+            sqlx::query_scalar(
+                "SELECT count(*) FROM licenses l JOIN machines m ON m.license_id = l.id
+                 WHERE l.account_id = ? AND l.environment = ? AND l.product_id = ?",
+            )
+            .bind(&tenant.account_id)
+            .bind(tenant.environment.as_str())
+            .bind(product_id)
+            .fetch_one(db)
+            .await?
+        }
+    };
+    Ok(count)
+}
+
 /// Validations per day and code between two days (inclusive).
 pub async fn validations_by_day(
     db: &SqlitePool,

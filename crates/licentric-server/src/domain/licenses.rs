@@ -37,7 +37,7 @@ pub async fn load(state: &AppState, tenant: &Tenant, id: &str) -> Result<License
 pub async fn wire(state: &AppState, record: LicenseRecord) -> Result<License, ApiError> {
     let codes =
         db::entitlements::codes_of_license(&state.db, &record.id, &record.policy_id).await?;
-    Ok(record.into_wire(codes).map_err(ApiError::Internal)?)
+    record.into_wire(codes).map_err(ApiError::Internal)
 }
 
 /// Records `action` on `license` in the audit trail and emits it to webhooks (without the
@@ -239,6 +239,16 @@ pub async fn delete(
     id: &str,
 ) -> Result<(), ApiError> {
     let license = wire(state, load(state, tenant, id).await?).await?;
+    // Its machines go with it: the activity log counts them as deactivated, or the
+    // active-machines series would count them for ever.
+    db::activity::record_license_removal(
+        &state.db,
+        tenant,
+        &license.product_id,
+        &license.id,
+        state.clock.now(),
+    )
+    .await?;
     db::licenses::delete(&state.db, tenant, id).await?;
     happened(
         state,
