@@ -111,7 +111,8 @@ pub async fn machines_now(
     Ok(count)
 }
 
-/// Validations per day and code between two days (inclusive).
+/// Validations per day and code between two days (inclusive), from the daily rollup
+/// (`activity_daily`, kept by a trigger on every insert into the log).
 pub async fn validations_by_day(
     db: &SqlitePool,
     tenant: &Tenant,
@@ -120,7 +121,7 @@ pub async fn validations_by_day(
     product_id: Option<&str>,
 ) -> anyhow::Result<Vec<ValidationsOnDay>> {
     let rows: Vec<(String, String, u32)> = sqlx::query_as(
-        "SELECT day, code, count(*) FROM activity
+        "SELECT day, code, sum(count) FROM activity_daily
          WHERE account_id = ? AND environment = ? AND kind = 'validation' AND day >= ? AND day <= ?
            AND (? IS NULL OR product_id = ?)
          GROUP BY day, code ORDER BY day, code",
@@ -154,7 +155,9 @@ pub async fn activations_by_day(
     product_id: Option<&str>,
 ) -> super::Result<Vec<ActivationsOnDay>> {
     let rows: Vec<(String, u32, u32)> = sqlx::query_as(
-        "SELECT day, sum(kind = 'activation'), sum(kind = 'deactivation') FROM activity
+        "SELECT day, sum(CASE kind WHEN 'activation' THEN count ELSE 0 END),
+                sum(CASE kind WHEN 'deactivation' THEN count ELSE 0 END)
+         FROM activity_daily
          WHERE account_id = ? AND environment = ? AND kind IN ('activation', 'deactivation')
            AND day >= ? AND day <= ? AND (? IS NULL OR product_id = ?)
          GROUP BY day ORDER BY day",
