@@ -2,10 +2,11 @@
 //! machines, entitlements, API keys, webhooks and analytics.
 
 use licentric_core::wire::{
-    ActivationsOnDay, ApiKey, DataList, Entitlement, EntitlementCodes, EntitlementUpdate, License,
-    LicenseUpdate, Machine, NewApiKey, NewEntitlement, NewLicense, NewMachine, NewPolicy,
-    NewProduct, NewWebhook, Page, Policy, PolicyUpdate, Product, ProductUpdate, ProductUsage,
-    ValidationsOnDay, Webhook, WebhookDelivery, WebhookTestResult, WebhookUpdate,
+    ActivationsOnDay, AnalyticsSeries, ApiKey, DataList, Entitlement, EntitlementCodes,
+    EntitlementUpdate, ExpiringLicenses, License, LicenseUpdate, Machine, NewApiKey,
+    NewEntitlement, NewLicense, NewMachine, NewPolicy, NewProduct, NewWebhook, Page, Policy,
+    PolicyUpdate, Product, ProductUpdate, ProductUsage, SeatsReport, ValidationsOnDay, Webhook,
+    WebhookDelivery, WebhookTestResult, WebhookUpdate,
 };
 use reqwest::Method;
 use serde::{de::DeserializeOwned, Serialize};
@@ -416,6 +417,40 @@ impl Licentric {
         let list: DataList<ProductUsage> = self.get("/analytics/usage".into(), &[]).await?;
         Ok(list.data)
     }
+    /// Every day between two `YYYY-MM-DD` days (default: the 30 days up to today), zeros
+    /// included: validations by code, activations, deactivations and active machines, of
+    /// one product or all (`analytics:read`).
+    pub async fn analytics_series(
+        &self,
+        from: Option<&str>,
+        to: Option<&str>,
+        product_id: Option<&str>,
+    ) -> Result<AnalyticsSeries, Error> {
+        let mut query = range(from, to);
+        query.extend(product(product_id));
+        self.get("/analytics/series".into(), &query).await
+    }
+    /// Seats now per product and per policy, of one product or all (`analytics:read`).
+    pub async fn seats(&self, product_id: Option<&str>) -> Result<SeatsReport, Error> {
+        self.get("/analytics/seats".into(), &product(product_id))
+            .await
+    }
+    /// Active licenses expiring in the next 7, 30 and 90 days, of one product or all
+    /// (`analytics:read`).
+    pub async fn expiring_licenses(
+        &self,
+        product_id: Option<&str>,
+    ) -> Result<ExpiringLicenses, Error> {
+        self.get("/analytics/expiring".into(), &product(product_id))
+            .await
+    }
+}
+
+fn product(product_id: Option<&str>) -> Vec<(String, String)> {
+    product_id
+        .map(|id| ("productId".to_owned(), id.to_owned()))
+        .into_iter()
+        .collect()
 }
 
 fn range(from: Option<&str>, to: Option<&str>) -> Vec<(String, String)> {

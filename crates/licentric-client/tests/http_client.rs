@@ -259,3 +259,37 @@ async fn a_webhook_is_tested_and_its_delivery_sent_again() {
     assert!(matches!(error, Error::NotFound(_)), "{error}");
     assert!(hits.load(std::sync::atomic::Ordering::SeqCst) >= 1);
 }
+
+#[tokio::test]
+async fn the_dashboards_analytics_come_back_typed() {
+    let server = Server::start().await;
+    let admin = server.admin();
+    let products = admin.list_products(&ListParams::new()).await.unwrap();
+    let demo = &products.data[0].id;
+
+    let series = admin
+        .analytics_series(Some("2026-02-25"), None, Some(demo))
+        .await
+        .unwrap();
+    assert_eq!(series.product_id.as_deref(), Some(demo.as_str()));
+    assert_eq!(series.days.len(), 5, "{series:?}");
+    assert!(series.days.iter().all(|day| day.validations_total == 0
+        && day.validations.len() == licentric_core::ValidationCode::PRECEDENCE.len()));
+    assert_eq!(series.days[4].active_machines, Some(0));
+
+    let seats = admin.seats(None).await.unwrap();
+    assert_eq!(seats.products.len(), 1);
+    assert_eq!(seats.products[0].seats.active_licenses, 1);
+    assert_eq!(seats.products[0].seats.seats_available, 3);
+    assert_eq!(seats.policies.len(), 1);
+
+    let expiring = admin.expiring_licenses(Some(demo)).await.unwrap();
+    let windows: Vec<(u32, u32)> = expiring.windows.iter().map(|w| (w.days, w.count)).collect();
+    assert_eq!(windows, [(7, 0), (30, 0), (90, 0)]);
+
+    let refused = admin
+        .analytics_series(Some("2026-03-05"), Some("2026-03-01"), None)
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, Error::Validation(_)), "{refused:?}");
+}

@@ -23,4 +23,9 @@ offset: number,
 /**
  * Whether more records follow this page.
  */
-hasMore: boolean, };
+hasMore: boolean, 
+/**
+ * For lists that page by cursor (licenses, machines): pass it as `after` for the
+ * next page; stable while records are added. Absent on the last page.
+ */
+nextCursor?: string, };

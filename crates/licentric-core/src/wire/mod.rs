@@ -9,9 +9,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::{LicenseStatus, ValidationCode};
 
+mod analytics;
 mod console;
 mod resources;
 mod trust;
+pub use analytics::*;
 pub use console::*;
 pub use resources::*;
 pub use trust::*;

@@ -51,7 +51,68 @@ pub async fn record(
     Ok(())
 }
 
-/// Validations per day and code between two days (inclusive).
+/// Records a deactivation for each machine of a license that is about to be deleted with
+/// it, so the active-machines series does not keep counting them. Returns how many.
+pub async fn record_license_removal(
+    db: &SqlitePool,
+    tenant: &Tenant,
+    product_id: &str,
+    license_id: &str,
+    now: DateTime<Utc>,
+) -> super::Result<u64> {
+    let done = sqlx::query(
+        "INSERT INTO activity (account_id, environment, kind, product_id, license_id, code, day, created_at)
+         SELECT ?, ?, 'deactivation', ?, ?, NULL, ?, ? FROM machines
+         WHERE license_id = ? AND account_id = ? AND environment = ?",
+    )
+    .bind(&tenant.account_id)
+    .bind(tenant.environment.as_str())
+    .bind(product_id)
+    .bind(license_id)
+    .bind(now.date_naive().to_string())
+    .bind(now)
+    .bind(license_id)
+    .bind(&tenant.account_id)
+    .bind(tenant.environment.as_str())
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Machines activated now, of one product or all.
+pub async fn machines_now(
+    db: &SqlitePool,
+    tenant: &Tenant,
+    product_id: Option<&str>,
+) -> super::Result<u32> {
+    // Two statements rather than `? IS NULL OR …`, so each gets the plan that fits it.
+    let count = match product_id {
+        None => {
+            sqlx::query_scalar(
+                "SELECT count(*) FROM machines WHERE account_id = ? AND environment = ?",
+            )
+            .bind(&tenant.account_id)
+            .bind(tenant.environment.as_str())
+            .fetch_one(db)
+            .await?
+        }
+        Some(product_id) => {
+            sqlx::query_scalar(
+                "SELECT count(*) FROM licenses l JOIN machines m ON m.license_id = l.id
+                 WHERE l.account_id = ? AND l.environment = ? AND l.product_id = ?",
+            )
+            .bind(&tenant.account_id)
+            .bind(tenant.environment.as_str())
+            .bind(product_id)
+            .fetch_one(db)
+            .await?
+        }
+    };
+    Ok(count)
+}
+
+/// Validations per day and code between two days (inclusive), from the daily rollup
+/// (`activity_daily`, kept by a trigger on every insert into the log).
 pub async fn validations_by_day(
     db: &SqlitePool,
     tenant: &Tenant,
@@ -60,7 +121,7 @@ pub async fn validations_by_day(
     product_id: Option<&str>,
 ) -> anyhow::Result<Vec<ValidationsOnDay>> {
     let rows: Vec<(String, String, u32)> = sqlx::query_as(
-        "SELECT day, code, count(*) FROM activity
+        "SELECT day, code, sum(count) FROM activity_daily
          WHERE account_id = ? AND environment = ? AND kind = 'validation' AND day >= ? AND day <= ?
            AND (? IS NULL OR product_id = ?)
          GROUP BY day, code ORDER BY day, code",
@@ -94,7 +155,9 @@ pub async fn activations_by_day(
     product_id: Option<&str>,
 ) -> super::Result<Vec<ActivationsOnDay>> {
     let rows: Vec<(String, u32, u32)> = sqlx::query_as(
-        "SELECT day, sum(kind = 'activation'), sum(kind = 'deactivation') FROM activity
+        "SELECT day, sum(CASE kind WHEN 'activation' THEN count ELSE 0 END),
+                sum(CASE kind WHEN 'deactivation' THEN count ELSE 0 END)
+         FROM activity_daily
          WHERE account_id = ? AND environment = ? AND kind IN ('activation', 'deactivation')
            AND day >= ? AND day <= ? AND (? IS NULL OR product_id = ?)
          GROUP BY day ORDER BY day",

@@ -221,11 +221,17 @@ pub struct Filters<'a> {
     pub now: Option<DateTime<Utc>>,
 }
 
-const LISTED: &str = "SELECT m.id, m.license_id, m.fingerprint, m.name, m.platform, m.last_heartbeat_at,
-        m.created_at, m.updated_at, p.require_heartbeat, p.heartbeat_interval, m.rowid AS rowid
+const LISTED: &str =
+    "SELECT m.id, m.license_id, m.fingerprint, m.name, m.platform, m.last_heartbeat_at,
+        m.created_at, m.updated_at, p.require_heartbeat, p.heartbeat_interval_secs AS heartbeat_interval,
+        m.rowid AS rowid
     FROM machines m JOIN licenses l ON l.id = m.license_id JOIN policies p ON p.id = l.policy_id";
 
-fn push_filters<'a>(query: &mut QueryBuilder<'a, Sqlite>, tenant: &'a Tenant, filters: &Filters<'a>) {
+fn push_filters<'a>(
+    query: &mut QueryBuilder<'a, Sqlite>,
+    tenant: &'a Tenant,
+    filters: &Filters<'a>,
+) {
     query
         .push(" WHERE m.account_id = ")
         .push_bind(&tenant.account_id)
@@ -250,7 +256,7 @@ fn push_filters<'a>(query: &mut QueryBuilder<'a, Sqlite>, tenant: &'a Tenant, fi
     }
     if let (Some(status), Some(now)) = (filters.heartbeat_status, filters.now) {
         // As `heartbeat()` decides: due one interval after the last beat (or activation).
-        let due = "julianday(coalesce(m.last_heartbeat_at, m.created_at)) + p.heartbeat_interval / 86400.0";
+        let due = "julianday(coalesce(m.last_heartbeat_at, m.created_at)) + p.heartbeat_interval_secs / 86400.0";
         let condition = match status {
             HeartbeatStatus::Dead => format!("p.require_heartbeat AND {due} <= julianday("),
             HeartbeatStatus::Alive => format!(
@@ -260,7 +266,11 @@ fn push_filters<'a>(query: &mut QueryBuilder<'a, Sqlite>, tenant: &'a Tenant, fi
                 "m.last_heartbeat_at IS NULL AND (NOT p.require_heartbeat OR {due} > julianday("
             ),
         };
-        let close = if status == HeartbeatStatus::Dead { ")" } else { "))" };
+        let close = if status == HeartbeatStatus::Dead {
+            ")"
+        } else {
+            "))"
+        };
         query
             .push(format!(" AND {condition}"))
             .push_bind(now)
@@ -307,7 +317,9 @@ pub async fn page_of(
             .push_bind(cursor.rowid)
             .push(")");
     }
-    query.push(format!(" ORDER BY {order} LIMIT ")).push_bind(page.limit);
+    query
+        .push(format!(" ORDER BY {order} LIMIT "))
+        .push_bind(page.limit);
     if cursor.is_none() {
         query.push(" OFFSET ").push_bind(page.offset);
     }

@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod activity;
+pub mod analytics;
 pub mod api_keys;
 pub mod audit;
 pub mod entitlements;

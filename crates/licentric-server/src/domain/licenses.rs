@@ -239,6 +239,16 @@ pub async fn delete(
     id: &str,
 ) -> Result<(), ApiError> {
     let license = wire(state, load(state, tenant, id).await?).await?;
+    // Its machines go with it: the activity log counts them as deactivated, or the
+    // active-machines series would count them for ever.
+    db::activity::record_license_removal(
+        &state.db,
+        tenant,
+        &license.product_id,
+        &license.id,
+        state.clock.now(),
+    )
+    .await?;
     db::licenses::delete(&state.db, tenant, id).await?;
     happened(
         state,

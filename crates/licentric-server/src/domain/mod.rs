@@ -4,6 +4,7 @@
 //! through this layer, which records its audit event ([`audit`]) next to the webhook event
 //! it emits, so "who changed this, and when?" has one answer for every route.
 
+pub mod analytics;
 pub mod audit;
 pub mod batches;
 pub mod licenses;

@@ -85,7 +85,11 @@ impl ListMachines {
         let license_id = match caller {
             Caller::ApiKey(_) => self.license_id.as_deref(),
             Caller::License(auth) => {
-                if self.license_id.as_ref().is_some_and(|id| *id != auth.license_id) {
+                if self
+                    .license_id
+                    .as_ref()
+                    .is_some_and(|id| *id != auth.license_id)
+                {
                     return Err(ApiError::not_found("license"));
                 }
                 None
@@ -96,7 +100,10 @@ impl ListMachines {
             .check(db::machines::SORTABLE, &mut problems);
         if let Some(platform) = &self.platform {
             if Platform::parse(platform).is_none() {
-                problems.add("platform", "must be one of macos, windows, linux, docker, kubernetes");
+                problems.add(
+                    "platform",
+                    "must be one of macos, windows, linux, docker, kubernetes",
+                );
             }
         }
         let cursor = self

@@ -528,3 +528,100 @@ async fn a_diagnosis_lists_every_check_and_counts_nothing() {
         .await;
     assert_eq!(error_code(status, &body, 404), "not_found");
 }
+
+async fn machines(app: &TestApp, query: &str) -> Vec<String> {
+    let (status, page) = app
+        .admin(Method::GET, &format!("/api/v1/machines{query}"), None)
+        .await;
+    assert_eq!(status, 200, "{query}: {page}");
+    let mut names: Vec<String> = page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn machines_are_found_by_fingerprint_name_platform_and_heartbeat() {
+    let app = spawn_app().await;
+    let license = app
+        .license_with_policy(json!({ "floating": true, "maxMachines": 5, "requireHeartbeat": true, "heartbeatInterval": 600 }))
+        .await;
+    let key = license["key"].as_str().unwrap();
+    let mut ids = vec![];
+    for (fingerprint, name, platform) in [
+        ("aaaa1111bbbb2222", "Build server", "linux"),
+        ("aaaa9999cccc0000", "Lab Mac", "macos"),
+        ("ffff0000eeee1111", "Reception PC", "windows"),
+    ] {
+        let (status, machine) = app
+            .call(
+                Method::POST,
+                "/api/v1/machines",
+                Auth::License(key),
+                Some(json!({ "fingerprint": fingerprint, "name": name, "platform": platform })),
+            )
+            .await;
+        assert_eq!(status, 201, "{machine}");
+        ids.push(machine["id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(machines(&app, "?q=aaaa").await, ["Build server", "Lab Mac"]);
+    assert_eq!(machines(&app, "?q=reception").await, ["Reception PC"]);
+    assert_eq!(machines(&app, "?platform=macos").await, ["Lab Mac"]);
+    let (status, body) = app
+        .admin(Method::GET, "/api/v1/machines?platform=amiga", None)
+        .await;
+    assert_eq!(error_code(status, &body, 400), "invalid_request");
+    // Five minutes on, one machine beats; eleven minutes on, the two silent ones are dead.
+    app.clock.advance(chrono::Duration::minutes(5));
+    let path = format!("/api/v1/machines/{}/heartbeat", ids[1]);
+    let (status, _) = app
+        .call(Method::POST, &path, Auth::License(key), None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(machines(&app, "?heartbeatStatus=ALIVE").await, ["Lab Mac"]);
+    assert_eq!(
+        machines(&app, "?heartbeatStatus=NOT_STARTED").await,
+        ["Build server", "Reception PC"]
+    );
+    app.clock.advance(chrono::Duration::minutes(6));
+    assert_eq!(
+        machines(&app, "?heartbeatStatus=DEAD").await,
+        ["Build server", "Reception PC"]
+    );
+    assert_eq!(machines(&app, "?heartbeatStatus=ALIVE").await, ["Lab Mac"]);
+    // Cursor pages cover all three once.
+    let (_, first) = app
+        .admin(Method::GET, "/api/v1/machines?limit=2&sort=name", None)
+        .await;
+    let cursor = first["nextCursor"].as_str().unwrap();
+    let (_, second) = app
+        .admin(
+            Method::GET,
+            &format!("/api/v1/machines?limit=2&sort=name&after={cursor}"),
+            None,
+        )
+        .await;
+    assert_eq!(first["data"][0]["name"], "Build server");
+    assert_eq!(first["data"][1]["name"], "Lab Mac");
+    assert_eq!(second["data"][0]["name"], "Reception PC");
+    assert_eq!(second["hasMore"], false);
+    // The export has the same rows, with their heartbeat status.
+    let response = app
+        .http
+        .get(app.url("/api/v1/machines/export.csv?heartbeatStatus=DEAD"))
+        .bearer_auth(&app.api_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let csv = response.text().await.unwrap();
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    assert!(
+        csv.contains("Reception PC") && csv.contains("DEAD"),
+        "{csv}"
+    );
+}
