@@ -147,7 +147,6 @@ pub struct Registered {
 /// take machines (409), and a full one (409 `machine_limit_exceeded`, decided in one
 /// statement so two racing activations cannot both take the last slot). Records the
 /// activation and emits `machine.activated`.
-#[allow(clippy::too_many_arguments)] // the request's fields, each checked once
 pub async fn register(
     state: &AppState,
     tenant: &Tenant,
