@@ -69,24 +69,32 @@ pub async fn get(db: &SqlitePool, tenant: &Tenant, id: &str) -> super::Result<Op
 pub async fn list(
     db: &SqlitePool,
     tenant: &Tenant,
+    q: Option<&str>,
     page: &Page,
 ) -> super::Result<(Vec<Entitlement>, u32)> {
+    let like = q.map(|q| format!("%{}%", q.trim()));
     let rows: Vec<Row> = sqlx::query_as(&format!(
-        "SELECT id, code, name, created_at, updated_at FROM entitlements WHERE account_id = ? AND environment = ?
+        "SELECT id, code, name, created_at, updated_at FROM entitlements WHERE account_id = ? AND environment = ? AND (? IS NULL OR (name LIKE ? OR code LIKE ?))
          ORDER BY {} LIMIT ? OFFSET ?",
         page.order_by
     ))
     .bind(&tenant.account_id)
     .bind(tenant.environment.as_str())
+    .bind(q)
+    .bind(&like)
+    .bind(&like)
     .bind(page.limit)
     .bind(page.offset)
     .fetch_all(db)
     .await?;
     let total = sqlx::query_scalar(
-        "SELECT count(*) FROM entitlements WHERE account_id = ? AND environment = ?",
+        "SELECT count(*) FROM entitlements WHERE account_id = ? AND environment = ? AND (? IS NULL OR (name LIKE ? OR code LIKE ?))",
     )
     .bind(&tenant.account_id)
     .bind(tenant.environment.as_str())
+    .bind(q)
+    .bind(&like)
+    .bind(&like)
     .fetch_one(db)
     .await?;
     Ok((rows.into_iter().map(Into::into).collect(), total))

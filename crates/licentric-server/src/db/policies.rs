@@ -180,10 +180,12 @@ pub async fn get_unscoped(db: &SqlitePool, id: &str) -> super::Result<Option<Pol
 pub async fn list(
     db: &SqlitePool,
     tenant: &Tenant,
+    q: Option<&str>,
     product_id: Option<&str>,
     page: &Page,
 ) -> super::Result<(Vec<Policy>, u32)> {
-    let filter = "account_id = ? AND environment = ? AND (? IS NULL OR product_id = ?)";
+    let like = q.map(|q| format!("%{}%", q.trim()));
+    let filter = "account_id = ? AND environment = ? AND (? IS NULL OR product_id = ?) AND (? IS NULL OR name LIKE ?)";
     let rows: Vec<Row> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM policies WHERE {filter} ORDER BY {} LIMIT ? OFFSET ?",
         page.order_by
@@ -192,6 +194,8 @@ pub async fn list(
     .bind(tenant.environment.as_str())
     .bind(product_id)
     .bind(product_id)
+    .bind(q)
+    .bind(&like)
     .bind(page.limit)
     .bind(page.offset)
     .fetch_all(db)
@@ -201,6 +205,8 @@ pub async fn list(
         .bind(tenant.environment.as_str())
         .bind(product_id)
         .bind(product_id)
+        .bind(q)
+        .bind(&like)
         .fetch_one(db)
         .await?;
     let mut policies = Vec::with_capacity(rows.len());

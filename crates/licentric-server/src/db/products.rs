@@ -89,24 +89,30 @@ pub async fn get(
 pub async fn list(
     db: &SqlitePool,
     tenant: &Tenant,
+    q: Option<&str>,
     page: &Page,
 ) -> super::Result<(Vec<ProductRecord>, u32)> {
+    let like = q.map(|q| format!("%{}%", q.trim()));
     let rows = sqlx::query_as(&format!(
-        "SELECT id, name, key_prefix, created_at, updated_at FROM products WHERE account_id = ? AND environment = ?
+        "SELECT id, name, key_prefix, created_at, updated_at FROM products WHERE account_id = ? AND environment = ? AND (? IS NULL OR name LIKE ?)
          ORDER BY {} LIMIT ? OFFSET ?",
         page.order_by
     ))
     .bind(&tenant.account_id)
     .bind(tenant.environment.as_str())
+    .bind(q)
+    .bind(&like)
     .bind(page.limit)
     .bind(page.offset)
     .fetch_all(db)
     .await?;
     let total = sqlx::query_scalar(
-        "SELECT count(*) FROM products WHERE account_id = ? AND environment = ?",
+        "SELECT count(*) FROM products WHERE account_id = ? AND environment = ? AND (? IS NULL OR name LIKE ?)",
     )
     .bind(&tenant.account_id)
     .bind(tenant.environment.as_str())
+    .bind(q)
+    .bind(&like)
     .fetch_one(db)
     .await?;
     Ok((rows, total))

@@ -92,23 +92,31 @@ pub async fn get(db: &SqlitePool, tenant: &Tenant, id: &str) -> anyhow::Result<O
 pub async fn list(
     db: &SqlitePool,
     tenant: &Tenant,
+    q: Option<&str>,
     page: &Page,
 ) -> anyhow::Result<(Vec<Webhook>, u32)> {
+    let like = q.map(|q| format!("%{}%", q.trim()));
     let rows: Vec<Row> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM webhooks WHERE account_id = ? AND environment = ? ORDER BY {} LIMIT ? OFFSET ?",
+        "SELECT {COLUMNS} FROM webhooks WHERE account_id = ? AND environment = ? AND (? IS NULL OR (url LIKE ? OR ifnull(description, '') LIKE ?)) ORDER BY {} LIMIT ? OFFSET ?",
         page.order_by
     ))
     .bind(&tenant.account_id)
     .bind(tenant.environment.as_str())
+    .bind(q)
+    .bind(&like)
+    .bind(&like)
     .bind(page.limit)
     .bind(page.offset)
     .fetch_all(db)
     .await?;
     let total = sqlx::query_scalar(
-        "SELECT count(*) FROM webhooks WHERE account_id = ? AND environment = ?",
+        "SELECT count(*) FROM webhooks WHERE account_id = ? AND environment = ? AND (? IS NULL OR (url LIKE ? OR ifnull(description, '') LIKE ?))",
     )
     .bind(&tenant.account_id)
     .bind(tenant.environment.as_str())
+    .bind(q)
+    .bind(&like)
+    .bind(&like)
     .fetch_one(db)
     .await?;
     Ok((

@@ -29,6 +29,9 @@ use crate::{
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListEntitlements {
+    /// A fragment of the entitlement's name or code.
+    #[param(max_length = 200)]
+    q: Option<String>,
     /// Page size, 1–100 (default 25).
     #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
@@ -50,7 +53,8 @@ pub async fn list(
 ) -> Result<Json<Page<Entitlement>>, ApiError> {
     auth.require(Scope::EntitlementsRead)?;
     let page = Paging::from_query(q.limit, q.offset, q.sort).page(db::entitlements::SORTABLE)?;
-    let (data, total) = db::entitlements::list(&state.db, &auth.tenant, &page).await?;
+    let (data, total) =
+        db::entitlements::list(&state.db, &auth.tenant, q.q.as_deref(), &page).await?;
     Ok(Json(page.wrap(data, total)))
 }
 

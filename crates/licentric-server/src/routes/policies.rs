@@ -31,6 +31,9 @@ use crate::{
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListPolicies {
+    /// A fragment of the policy's name.
+    #[param(max_length = 200)]
+    q: Option<String>,
     /// Only this product's policies.
     product_id: Option<String>,
     /// Page size, 1–100 (default 25).
@@ -108,8 +111,14 @@ pub async fn list(
 ) -> Result<Json<Page<Policy>>, ApiError> {
     auth.require(Scope::PoliciesRead)?;
     let page = Paging::from_query(q.limit, q.offset, q.sort).page(db::policies::SORTABLE)?;
-    let (data, total) =
-        db::policies::list(&state.db, &auth.tenant, q.product_id.as_deref(), &page).await?;
+    let (data, total) = db::policies::list(
+        &state.db,
+        &auth.tenant,
+        q.q.as_deref(),
+        q.product_id.as_deref(),
+        &page,
+    )
+    .await?;
     Ok(Json(page.wrap(data, total)))
 }
 

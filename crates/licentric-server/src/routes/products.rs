@@ -36,6 +36,9 @@ async fn signing_key(state: &AppState, tenant: &Tenant) -> Result<CurrentSigning
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListProducts {
+    /// A fragment of the product's name.
+    #[param(max_length = 200)]
+    q: Option<String>,
     /// Page size, 1–100 (default 25).
     #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
@@ -58,7 +61,8 @@ pub async fn list(
 ) -> Result<Json<Page<Product>>, ApiError> {
     auth.require(Scope::ProductsRead)?;
     let page = Paging::from_query(q.limit, q.offset, q.sort).page(db::products::SORTABLE)?;
-    let (records, total) = db::products::list(&state.db, &auth.tenant, &page).await?;
+    let (records, total) =
+        db::products::list(&state.db, &auth.tenant, q.q.as_deref(), &page).await?;
     let key = signing_key(&state, &auth.tenant).await?;
     let data = records
         .into_iter()

@@ -81,7 +81,25 @@ fn check_events(problems: &mut Problems, events: &[String]) {
     }
 }
 
-/// Query of list endpoints here.
+/// Query of `GET /webhooks`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListEndpoints {
+    /// A fragment of the endpoint's URL or description.
+    #[param(max_length = 200)]
+    q: Option<String>,
+    /// Page size, 1–100 (default 25).
+    #[param(minimum = 1, maximum = 100)]
+    limit: Option<u32>,
+    /// Records to skip.
+    #[param(minimum = 0, maximum = 2147483647)]
+    offset: Option<u32>,
+    /// A field to sort by; prefix `-` for descending (default `-createdAt`).
+    sort: Option<String>,
+}
+
+/// Query of an endpoint's delivery log.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -97,16 +115,16 @@ pub struct ListWebhooks {
 }
 
 /// Lists webhook endpoints (without their secrets).
-#[utoipa::path(get, path = "/api/v1/webhooks", tag = "webhooks", params(ListWebhooks),
+#[utoipa::path(get, path = "/api/v1/webhooks", tag = "webhooks", params(ListEndpoints),
     responses((status = 200, body = Page<Webhook>), ErrorResponses), security(("api_key" = [])))]
 pub async fn list(
     auth: ApiKeyAuth,
     State(state): State<AppState>,
-    ApiQuery(q): ApiQuery<ListWebhooks>,
+    ApiQuery(q): ApiQuery<ListEndpoints>,
 ) -> Result<Json<Page<Webhook>>, ApiError> {
     auth.require(Scope::WebhooksRead)?;
     let page = Paging::from_query(q.limit, q.offset, q.sort).page(db::webhooks::SORTABLE)?;
-    let (data, total) = db::webhooks::list(&state.db, &auth.tenant, &page).await?;
+    let (data, total) = db::webhooks::list(&state.db, &auth.tenant, q.q.as_deref(), &page).await?;
     Ok(Json(page.wrap(data, total)))
 }
 

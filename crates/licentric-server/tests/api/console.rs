@@ -625,3 +625,47 @@ async fn machines_are_found_by_fingerprint_name_platform_and_heartbeat() {
         "{csv}"
     );
 }
+
+#[tokio::test]
+async fn products_policies_entitlements_and_webhooks_are_searched_by_name() {
+    let app = spawn_app().await;
+    let product = app
+        .create(
+            "/api/v1/products",
+            json!({ "name": "Photo Studio", "keyPrefix": "PHOTO" }),
+        )
+        .await;
+    app.create(
+        "/api/v1/policies",
+        json!({ "productId": product["id"], "name": "Studio yearly" }),
+    )
+    .await;
+    app.create(
+        "/api/v1/entitlements",
+        json!({ "code": "raw-export", "name": "RAW export" }),
+    )
+    .await;
+    app.create(
+        "/api/v1/webhooks",
+        json!({ "url": "http://127.0.0.1:9/billing-hook", "description": "Billing" }),
+    )
+    .await;
+    for (path, q, expected) in [
+        ("/api/v1/products", "studio", 1),
+        ("/api/v1/products", "nothing", 0),
+        ("/api/v1/policies", "YEARLY", 1),
+        ("/api/v1/entitlements", "raw-exp", 1),
+        ("/api/v1/entitlements", "RAW export", 1),
+        ("/api/v1/webhooks", "billing", 1),
+    ] {
+        let (status, page) = app
+            .admin(
+                Method::GET,
+                &format!("{path}?q={}", q.replace(' ', "%20")),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{path}: {page}");
+        assert_eq!(page["total"], expected, "{path}?q={q}: {page}");
+    }
+}

@@ -419,6 +419,30 @@ async fn write_route(
             None,
             S::WebhooksWrite,
         ),
+        27 => (
+            M::POST,
+            "/api/v1/licenses/bulk".into(),
+            Some(json!({ "policyId": app.demo.policy_id, "count": 2 })),
+            S::LicensesWrite,
+        ),
+        28 => (
+            M::POST,
+            "/api/v1/licenses/actions".into(),
+            Some(json!({ "action": "suspend", "ids": [license(None).await] })),
+            S::LicensesWrite,
+        ),
+        29 => (
+            M::POST,
+            "/api/v1/licenses/import?dryRun=false".into(),
+            Some(json!({ "not": "csv" })),
+            S::LicensesWrite,
+        ),
+        30 => (
+            M::POST,
+            format!("/api/v1/webhooks/{}/test", webhook().await),
+            None,
+            S::WebhooksWrite,
+        ),
         _ => return None,
     };
     Some(route)
@@ -484,7 +508,7 @@ async fn every_write_route_needs_only_its_write_scope_and_a_403_writes_nothing()
             "{method} {path} with only {scope}: {status} {answer}"
         );
     }
-    assert!(n > 20, "the route list ran out early");
+    assert!(n > 30, "the route list ran out early");
 }
 
 // --- 4. A refused request leaves its connection usable ---------------------------------
