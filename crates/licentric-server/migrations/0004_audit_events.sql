@@ -19,6 +19,8 @@ CREATE TABLE audit_events (
 );
 CREATE INDEX audit_events_by_time ON audit_events (account_id, environment, occurred_at);
 CREATE INDEX audit_events_by_resource ON audit_events (account_id, environment, resource_type, resource_id);
+-- Pruning by age, across accounts.
+CREATE INDEX audit_events_by_age ON audit_events (occurred_at);
 
 -- Reading the audit trail is a new scope; keys that held every scope before it existed
 -- (the initial keys of `init`) keep holding every scope.

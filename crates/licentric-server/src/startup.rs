@@ -82,9 +82,8 @@ impl Application {
     ) -> std::io::Result<()> {
         let (stop, stopped) = watch::channel(false);
         let worker = tokio::spawn(delivery::run(self.state.clone(), stopped));
-        let pruner = tokio::spawn(domain::audit::prune_until_stopped(
-            self.state.db.clone(),
-            self.state.clock.clone(),
+        let pruner = tokio::spawn(domain::audit::upkeep_until_stopped(
+            self.state.clone(),
             self.state.settings.audit_retention.clone(),
             stop.subscribe(),
         ));

@@ -347,8 +347,51 @@ pub async fn page_of(
 
 /// Records a heartbeat.
 pub async fn heartbeat_now(db: &SqlitePool, id: &str, now: DateTime<Utc>) -> super::Result<()> {
-    sqlx::query("UPDATE machines SET last_heartbeat_at = ?, updated_at = ? WHERE id = ?")
+    sqlx::query(
+        "UPDATE machines SET last_heartbeat_at = ?, updated_at = ?, death_recorded_at = NULL WHERE id = ?",
+    )
         .bind(now)
+        .bind(now)
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// A machine whose heartbeat death is not yet recorded.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Death {
+    /// The machine.
+    pub id: String,
+    /// Its license.
+    pub license_id: String,
+    /// Its account.
+    pub account_id: String,
+    /// Its environment.
+    #[sqlx(try_from = "String")]
+    pub environment: licentric_core::Environment,
+    /// Its last heartbeat, if it ever sent one.
+    pub last_heartbeat_at: Option<DateTime<Utc>>,
+}
+
+/// Machines of heartbeat policies that are overdue at `now` and not yet recorded dead.
+pub async fn unrecorded_deaths(db: &SqlitePool, now: DateTime<Utc>) -> super::Result<Vec<Death>> {
+    Ok(sqlx::query_as(
+        "SELECT m.id, m.license_id, m.account_id, m.environment, m.last_heartbeat_at
+         FROM machines m JOIN licenses l ON l.id = m.license_id JOIN policies p ON p.id = l.policy_id
+         WHERE p.require_heartbeat AND m.death_recorded_at IS NULL
+           AND julianday(coalesce(m.last_heartbeat_at, m.created_at)) + p.heartbeat_interval_secs / 86400.0
+               <= julianday(?)
+         LIMIT 1000",
+    )
+    .bind(now)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Marks a machine's death as recorded.
+pub async fn death_recorded(db: &SqlitePool, id: &str, now: DateTime<Utc>) -> super::Result<()> {
+    sqlx::query("UPDATE machines SET death_recorded_at = ? WHERE id = ?")
         .bind(now)
         .bind(id)
         .execute(db)

@@ -136,7 +136,8 @@ pub async fn wrote<T: Serialize>(
     .await
 }
 
-/// How long the audit trail keeps events, and how often old ones are pruned.
+/// How long the audit trail keeps events, and how often the upkeep runs (pruning them,
+/// recording heartbeat deaths).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Retention {
     /// Events older than this many days are deleted.
@@ -149,25 +150,28 @@ impl Default for Retention {
     fn default() -> Self {
         Self {
             days: 365,
-            every: std::time::Duration::from_secs(3600),
+            every: std::time::Duration::from_secs(60),
         }
     }
 }
 
-/// Deletes events older than the retention period, now and then every `retention.every`,
-/// until `stop` turns true. Time comes from the server's clock.
-pub async fn prune_until_stopped(
-    db: sqlx::SqlitePool,
-    clock: std::sync::Arc<dyn licentric_core::Clock>,
+/// The server's upkeep, now and then every `retention.every` until `stop` turns true:
+/// deletes audit events older than the retention period, and records the heartbeat deaths
+/// of machines that went silent since the last round. Time comes from the server's clock.
+pub async fn upkeep_until_stopped(
+    state: AppState,
     retention: Retention,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     loop {
-        let cutoff = clock.now() - chrono::Duration::days(i64::from(retention.days));
-        match db::audit::prune(&db, cutoff).await {
+        let cutoff = state.clock.now() - chrono::Duration::days(i64::from(retention.days));
+        match db::audit::prune(&state.db, cutoff).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(events = n, "pruned audit events past their retention"),
             Err(error) => tracing::error!(%error, "cannot prune the audit trail"),
+        }
+        if let Err(error) = super::machines::record_deaths(&state).await {
+            tracing::error!(error = %format!("{error:#}"), "cannot record heartbeat deaths");
         }
         tokio::select! {
             _ = tokio::time::sleep(retention.every) => {}

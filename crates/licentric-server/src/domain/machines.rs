@@ -387,3 +387,34 @@ pub async fn heartbeat(
     .await?;
     Ok(machine)
 }
+
+/// Records in the audit trail, once each, the machines whose heartbeat went overdue
+/// (`machine.heartbeat_dead`, actor `system`). Culling policies remove such machines when
+/// their license is next used; this records the death when it happens, culled or not.
+pub async fn record_deaths(state: &AppState) -> Result<usize, ApiError> {
+    let now = state.clock.now();
+    let deaths = db::machines::unrecorded_deaths(&state.db, now).await?;
+    for death in &deaths {
+        let tenant = Tenant {
+            account_id: death.account_id.clone(),
+            environment: death.environment,
+        };
+        audit::record(
+            state,
+            &tenant,
+            &Actor::system(),
+            Event {
+                action: "machine.heartbeat_dead",
+                resource_type: "machine",
+                resource_id: &death.id,
+                changes: Some(json!({
+                    "licenseId": death.license_id,
+                    "lastHeartbeatAt": death.last_heartbeat_at,
+                })),
+            },
+        )
+        .await?;
+        db::machines::death_recorded(&state.db, &death.id, now).await?;
+    }
+    Ok(deaths.len())
+}

@@ -96,5 +96,12 @@ pub async fn list(
     };
     let (rows, total) =
         db::audit::list(&state.db, &auth.tenant, &filters, page.limit, page.offset).await?;
-    Ok(Json(page.wrap(rows.into_iter().map(wire).collect(), total)))
+    let full = rows.len() == page.limit as usize;
+    let mut answer = page.wrap(rows.into_iter().map(wire).collect::<Vec<_>>(), total);
+    // The next page starts below the last event's id.
+    answer.next_cursor = answer.data.last().filter(|_| full).map(|e| e.id.clone());
+    if before_id.is_some() {
+        answer.has_more = answer.next_cursor.is_some();
+    }
+    Ok(Json(answer))
 }

@@ -227,6 +227,8 @@ async fn pages_follow_a_cursor_that_new_events_do_not_shift() {
     app.create("/api/v1/entitlements", json!({ "code": "late" }))
         .await;
     let after = first[1]["id"].as_str().unwrap();
+    let (_, page) = app.admin(Method::GET, "/api/v1/events?limit=2", None).await;
+    assert_eq!(page["nextCursor"], first[1]["id"], "the next page starts below the last id");
     let second = events(&app, &app.api_key, &format!("?limit=2&after={after}")).await;
     let codes = |page: &[Value]| -> Vec<String> {
         page.iter()
@@ -308,4 +310,52 @@ async fn events_past_their_retention_are_pruned_in_the_background() {
         ["recent"],
         "the 31-day-old event is pruned, the 11-day-old kept"
     );
+}
+
+#[tokio::test]
+async fn a_heartbeat_death_is_recorded_once_by_the_upkeep() {
+    use licentric_server::domain::audit::Retention;
+    let app = crate::helpers::spawn_app_with(licentric_server::Settings {
+        audit_retention: Retention {
+            days: 365,
+            every: std::time::Duration::from_millis(30),
+        },
+        ..crate::helpers::test_settings()
+    })
+    .await;
+    let license = app
+        .license_with_policy(json!({ "requireHeartbeat": true, "heartbeatInterval": 600 }))
+        .await;
+    let key = license["key"].as_str().unwrap();
+    let (status, machine) = app.activate(key, &"d".repeat(32)).await;
+    assert_eq!(status, 201);
+    let deaths = || async {
+        events(&app, &app.api_key, "?action=machine.heartbeat_dead")
+            .await
+            .len()
+    };
+    let settle = || tokio::time::sleep(std::time::Duration::from_millis(200));
+    settle().await;
+    assert_eq!(deaths().await, 0, "alive for its first interval");
+    app.clock.advance(chrono::Duration::minutes(11));
+    settle().await;
+    assert_eq!(deaths().await, 1);
+    settle().await;
+    assert_eq!(deaths().await, 1, "recorded once");
+    let dead = &events(&app, &app.api_key, "?action=machine.heartbeat_dead").await[0];
+    assert_eq!(dead["actorType"], "system");
+    assert_eq!(dead["resourceId"], machine["id"]);
+    assert_eq!(dead["changes"]["licenseId"], license["id"]);
+    // A heartbeat revives it; the next silence is a new death.
+    let path = format!(
+        "/api/v1/machines/{}/heartbeat",
+        machine["id"].as_str().unwrap()
+    );
+    let (status, _) = app
+        .call(Method::POST, &path, Auth::License(key), None)
+        .await;
+    assert_eq!(status, 200);
+    app.clock.advance(chrono::Duration::minutes(11));
+    settle().await;
+    assert_eq!(deaths().await, 2);
 }
