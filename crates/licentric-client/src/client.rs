@@ -198,6 +198,50 @@ pub struct ServerHealth {
     pub time: chrono::DateTime<chrono::Utc>,
 }
 
+/// A file the server is sending (a CSV export), read chunk by chunk as it arrives, so
+/// an export of any size needs no more memory than one chunk.
+///
+/// ```no_run
+/// # async fn run(admin: licentric_client::Licentric) -> Result<(), Box<dyn std::error::Error>> {
+/// use std::io::Write;
+/// let mut export = admin
+///     .export_licenses_csv(&licentric_client::ListParams::new(), false)
+///     .await?;
+/// let mut file = std::fs::File::create("licenses.csv")?;
+/// while let Some(chunk) = export.chunk().await? {
+///     file.write_all(&chunk)?;
+/// }
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Download {
+    response: reqwest::Response,
+    url: String,
+    timeout: Duration,
+}
+
+impl Download {
+    /// The next chunk of the file; `None` once it is complete. An error here means the
+    /// file is cut short: discard what was written and export again.
+    pub async fn chunk(&mut self) -> Result<Option<Vec<u8>>, Error> {
+        self.response
+            .chunk()
+            .await
+            .map(|chunk| chunk.map(|bytes| bytes.to_vec()))
+            .map_err(|e| network_error(&self.url, &e, self.timeout))
+    }
+
+    /// The rest of the file, in memory: for files known to be small.
+    pub async fn bytes(mut self) -> Result<Vec<u8>, Error> {
+        let mut all = Vec::new();
+        while let Some(chunk) = self.chunk().await? {
+            all.extend_from_slice(&chunk);
+        }
+        Ok(all)
+    }
+}
+
 /// Which credential a request carries.
 #[derive(Clone, Copy)]
 pub(crate) enum Credential<'a> {
@@ -243,22 +287,84 @@ impl Licentric {
         call: &Call<'_, B>,
     ) -> Result<(StatusCode, Vec<u8>), Error> {
         let url = format!("{}{}", self.api_base, call.path);
-        let mut attempt = 0;
+        self.retrying(&url, call.idempotent, || async {
+            let response = self.respond(&url, self.request(&url, call)?).await?;
+            let status = response.status();
+            let bytes = response
+                .bytes()
+                .await
+                .map_err(|e| network_error(&url, &e, self.timeout))?;
+            Ok((status, bytes.to_vec()))
+        })
+        .await
+    }
+
+    /// Sends a call whose body is `bytes` of `content_type` instead of JSON, retrying as
+    /// the policy allows; returns the status and raw answer.
+    pub(crate) async fn send_bytes(
+        &self,
+        call: &Call<'_, ()>,
+        content_type: &'static str,
+        bytes: &[u8],
+    ) -> Result<(StatusCode, Vec<u8>), Error> {
+        let url = format!("{}{}", self.api_base, call.path);
+        self.retrying(&url, call.idempotent, || async {
+            let request = self
+                .request(&url, call)?
+                .header(reqwest::header::CONTENT_TYPE, content_type)
+                .body(bytes.to_vec());
+            let response = self.respond(&url, request).await?;
+            let status = response.status();
+            let answer = response
+                .bytes()
+                .await
+                .map_err(|e| network_error(&url, &e, self.timeout))?;
+            Ok((status, answer.to_vec()))
+        })
+        .await
+    }
+
+    /// Sends a call and hands over its answer unread, for the caller to stream. Only the
+    /// request is retried: once the body flows, a failure is the caller's to see.
+    pub(crate) async fn download<B: Serialize>(
+        &self,
+        call: &Call<'_, B>,
+    ) -> Result<Download, Error> {
+        let url = format!("{}{}", self.api_base, call.path);
+        let response = self
+            .retrying(&url, call.idempotent, || async {
+                self.respond(&url, self.request(&url, call)?).await
+            })
+            .await?;
+        Ok(Download {
+            response,
+            url,
+            timeout: self.timeout,
+        })
+    }
+
+    /// Runs `attempt` until it succeeds or the policy says to stop.
+    async fn retrying<T, F, Fut>(&self, url: &str, idempotent: bool, attempt: F) -> Result<T, Error>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<T, Error>>,
+    {
+        let mut tries = 0;
         loop {
-            let outcome = self.attempt(&url, call).await;
+            let outcome = attempt().await;
             let wait = match &outcome {
                 Err(Error::RateLimited { retry_after, .. }) => Some(*retry_after),
-                Err(Error::Network { .. }) if call.idempotent => Some(self.backoff(attempt)),
-                Err(Error::Api(api)) if call.idempotent && matches!(api.status, 502..=504) => {
-                    Some(self.backoff(attempt))
+                Err(Error::Network { .. }) if idempotent => Some(self.backoff(tries)),
+                Err(Error::Api(api)) if idempotent && matches!(api.status, 502..=504) => {
+                    Some(self.backoff(tries))
                 }
                 _ => None,
             };
             match wait {
-                Some(wait) if attempt < self.retry.max_retries && wait <= self.retry.max_wait => {
-                    tracing::debug!(%url, attempt, ?wait, "retrying");
+                Some(wait) if tries < self.retry.max_retries && wait <= self.retry.max_wait => {
+                    tracing::debug!(%url, attempt = tries, ?wait, "retrying");
                     tokio::time::sleep(wait).await;
-                    attempt += 1;
+                    tries += 1;
                 }
                 _ => return outcome,
             }
@@ -280,11 +386,12 @@ impl Licentric {
         ))
     }
 
-    async fn attempt<B: Serialize>(
+    /// The request of a call: method, query, credential and JSON body.
+    fn request<B: Serialize>(
         &self,
         url: &str,
         call: &Call<'_, B>,
-    ) -> Result<(StatusCode, Vec<u8>), Error> {
+    ) -> Result<reqwest::RequestBuilder, Error> {
         let mut request = self.http.request(call.method.clone(), url);
         if !call.query.is_empty() {
             request = request.query(call.query);
@@ -308,11 +415,23 @@ impl Licentric {
         if let Some(body) = call.body {
             request = request.json(body);
         }
+        Ok(request)
+    }
+
+    /// Sends a request once; a 2xx answer comes back unread, any other is the typed error.
+    async fn respond(
+        &self,
+        url: &str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, Error> {
         let response = request
             .send()
             .await
             .map_err(|e| network_error(url, &e, self.timeout))?;
         let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
         let retry_after = response
             .headers()
             .get(RETRY_AFTER)
@@ -323,11 +442,7 @@ impl Licentric {
             .bytes()
             .await
             .map_err(|e| network_error(url, &e, self.timeout))?;
-        if status.is_success() {
-            Ok((status, bytes.to_vec()))
-        } else {
-            Err(Error::from_response(status.as_u16(), retry_after, &bytes))
-        }
+        Err(Error::from_response(status.as_u16(), retry_after, &bytes))
     }
 
     /// Sends a call and parses its JSON answer.

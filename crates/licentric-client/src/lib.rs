@@ -42,8 +42,8 @@ pub mod secrets;
 pub mod storage;
 
 pub use client::{
-    Licentric, LicentricBuilder, RetryPolicy, ServerHealth, DEFAULT_BASE_URL, DEFAULT_CHECKOUT_TTL,
-    DEFAULT_TIMEOUT,
+    Download, Licentric, LicentricBuilder, RetryPolicy, ServerHealth, DEFAULT_BASE_URL,
+    DEFAULT_CHECKOUT_TTL, DEFAULT_TIMEOUT,
 };
 pub use error::{ApiError, Error};
 pub use license_client::{

@@ -1,18 +1,20 @@
-//! The management API (API key): products, policies, licenses and their actions,
-//! machines, entitlements, API keys, webhooks and analytics.
+//! The management API (API key): products, policies, licenses and their actions (one by
+//! one or in bulk, imports and exports), machines, entitlements, API keys, webhooks, the
+//! audit trail and analytics.
 
 use licentric_core::wire::{
-    ActivationsOnDay, AnalyticsSeries, ApiKey, DataList, Entitlement, EntitlementCodes,
-    EntitlementUpdate, ExpiringLicenses, License, LicenseUpdate, Machine, NewApiKey,
-    NewEntitlement, NewLicense, NewMachine, NewPolicy, NewProduct, NewWebhook, Page, Policy,
-    PolicyUpdate, Product, ProductUpdate, ProductUsage, SeatsReport, ValidationsOnDay, Webhook,
-    WebhookDelivery, WebhookTestResult, WebhookUpdate,
+    ActionResults, ActivationsOnDay, AnalyticsSeries, ApiKey, AuditEvent, BulkIssue, BulkIssued,
+    CurrentApiKey, DataList, DiagnoseRequest, Diagnosis, Entitlement, EntitlementCodes,
+    EntitlementUpdate, ExpiringLicenses, ImportReport, License, LicenseAction, LicenseActions,
+    LicenseUpdate, Machine, NewApiKey, NewEntitlement, NewLicense, NewMachine, NewPolicy,
+    NewProduct, NewWebhook, Page, Policy, PolicyUpdate, Product, ProductUpdate, ProductUsage,
+    SeatsReport, ValidationsOnDay, Webhook, WebhookDelivery, WebhookTestResult, WebhookUpdate,
 };
 use reqwest::Method;
 use serde::{de::DeserializeOwned, Serialize};
 
 use crate::{
-    client::{segment, Call, Credential},
+    client::{segment, Call, Credential, Download},
     models::{ListParams, OfflineActivation},
     Error, Licentric,
 };
@@ -125,9 +127,89 @@ impl Licentric {
 
     // Licenses.
 
-    /// Lists licenses (`licenses:read`); filters `productId`, `policyId`, `status`.
+    /// Lists licenses (`licenses:read`): [`ListParams::search`] matches a key fragment
+    /// (case and dashes forgiven), the id, the name or any metadata value such as an
+    /// e-mail; filters `productId`, `policyId`, `status`, `fingerprint`, `expiresBefore`,
+    /// `expiresAfter` (RFC 3339); sort also by `uses`. Follow `nextCursor` with
+    /// [`ListParams::next_page`].
     pub async fn list_licenses(&self, params: &ListParams) -> Result<Page<License>, Error> {
         self.get("/licenses".into(), &params.to_query()).await
+    }
+    /// Issues `count` (1–1,000) licenses of one policy at once, all or none, and answers
+    /// them with their keys (`licenses:write`).
+    pub async fn bulk_issue_licenses(&self, issue: &BulkIssue) -> Result<Vec<License>, Error> {
+        let issued: BulkIssued = self
+            .write(Method::POST, "/licenses/bulk".into(), Some(issue))
+            .await?;
+        Ok(issued.data)
+    }
+    /// Applies one action to up to 1,000 licenses (`licenses:write`). Not atomic: the
+    /// answer has a result per id, `ok` or that license's error code (`not_found`,
+    /// `invalid_transition`, …); only a refusal of the whole request is an `Err`.
+    pub async fn act_on_licenses(
+        &self,
+        action: LicenseAction,
+        ids: &[&str],
+    ) -> Result<ActionResults, Error> {
+        let body = LicenseActions {
+            action,
+            ids: ids.iter().map(|id| (*id).to_owned()).collect(),
+        };
+        self.write(Method::POST, "/licenses/actions".into(), Some(&body))
+            .await
+    }
+    /// Imports licenses from a CSV file (header `key,policy,name,expiry,metadata`, at
+    /// most 20 MiB and 100,000 rows) in one transaction (`licenses:write`). Bad rows are
+    /// not an `Err`: the report lists them by line and nothing is written; with
+    /// `dry_run`, nothing is written either way.
+    pub async fn import_licenses(&self, csv: &[u8], dry_run: bool) -> Result<ImportReport, Error> {
+        let query = [("dryRun".to_owned(), dry_run.to_string())];
+        let call = Call::<()> {
+            method: Method::POST,
+            path: "/licenses/import".into(),
+            credential: Credential::ApiKey,
+            query: &query,
+            body: None,
+            idempotent: false,
+        };
+        let (_, bytes) = self.send_bytes(&call, "text/csv", csv).await?;
+        serde_json::from_slice(&bytes).map_err(|e| Error::UnexpectedResponse {
+            url: format!("{}/licenses/import", self.api_base()),
+            reason: format!("the body is not the expected JSON ({e})"),
+        })
+    }
+    /// Streams the licenses that `params`' search, filters and sort match as CSV
+    /// (`licenses:read`; paging is ignored). The key column comes only with
+    /// `include_keys`, which needs `licenses:write`.
+    pub async fn export_licenses_csv(
+        &self,
+        params: &ListParams,
+        include_keys: bool,
+    ) -> Result<Download, Error> {
+        let mut query = export_query(params);
+        if include_keys {
+            query.push(("includeKeys".into(), "true".into()));
+        }
+        self.export("/licenses/export.csv", &query).await
+    }
+    /// Why is this license failing? Every check `validate-key` would make, optionally
+    /// for a machine's fingerprint and entitlements, without counting a use
+    /// (`licenses:read`).
+    pub async fn diagnose_license(
+        &self,
+        id: &str,
+        request: &DiagnoseRequest,
+    ) -> Result<Diagnosis, Error> {
+        self.json(&Call {
+            method: Method::POST,
+            path: format!("/licenses/{}/validate", segment(id)),
+            credential: Credential::ApiKey,
+            query: &[],
+            body: Some(request),
+            // It records nothing, so it may be repeated.
+            idempotent: true,
+        })
+        .await
     }
     /// Creates a license (`licenses:write`).
     pub async fn create_license(&self, license: &NewLicense) -> Result<License, Error> {
@@ -236,9 +318,18 @@ impl Licentric {
 
     // Machines.
 
-    /// Lists machines (`machines:read`); filter `licenseId`.
+    /// Lists machines (`machines:read`): [`ListParams::search`] matches the start of a
+    /// fingerprint or a fragment of the name; filters `licenseId`, `platform`,
+    /// `heartbeatStatus` (`NOT_STARTED`, `ALIVE`, `DEAD`). Follow `nextCursor` with
+    /// [`ListParams::next_page`].
     pub async fn list_machines(&self, params: &ListParams) -> Result<Page<Machine>, Error> {
         self.get("/machines".into(), &params.to_query()).await
+    }
+    /// Streams the machines that `params`' search, filters and sort match as CSV
+    /// (`machines:read`; paging is ignored).
+    pub async fn export_machines_csv(&self, params: &ListParams) -> Result<Download, Error> {
+        self.export("/machines/export.csv", &export_query(params))
+            .await
     }
     /// Retrieves a machine (`machines:read`).
     pub async fn get_machine(&self, id: &str) -> Result<Machine, Error> {
@@ -387,6 +478,20 @@ impl Licentric {
     pub async fn revoke_api_key(&self, id: &str) -> Result<(), Error> {
         self.remove(format!("/api-keys/{}", segment(id))).await
     }
+    /// The API key this client uses: its name, environment, scopes and account (no scope
+    /// needed), so a console can offer only what the key may do.
+    pub async fn current_api_key(&self) -> Result<CurrentApiKey, Error> {
+        self.get("/api-keys/me".into(), &[]).await
+    }
+
+    // Audit trail.
+
+    /// The audit trail, newest first (`events:read`); filters `resourceType`,
+    /// `resourceId`, `action` (e.g. `license.suspended`), `actorId`, `since`, `until`
+    /// (RFC 3339). For the next page, pass the last event's id to [`ListParams::after`].
+    pub async fn list_events(&self, params: &ListParams) -> Result<Page<AuditEvent>, Error> {
+        self.get("/events".into(), &params.to_query()).await
+    }
 
     // Analytics.
 
@@ -444,6 +549,31 @@ impl Licentric {
         self.get("/analytics/expiring".into(), &product(product_id))
             .await
     }
+}
+
+impl Licentric {
+    async fn export(&self, path: &str, query: &[(String, String)]) -> Result<Download, Error> {
+        self.download(&Call::<()> {
+            method: Method::GET,
+            path: path.to_owned(),
+            credential: Credential::ApiKey,
+            query,
+            body: None,
+            idempotent: true,
+        })
+        .await
+    }
+}
+
+/// A list's query without its paging: an export is every match, in the list's order.
+fn export_query(params: &ListParams) -> Vec<(String, String)> {
+    ListParams {
+        limit: None,
+        offset: None,
+        after: None,
+        ..params.clone()
+    }
+    .to_query()
 }
 
 fn product(product_id: Option<&str>) -> Vec<(String, String)> {

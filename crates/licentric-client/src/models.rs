@@ -7,7 +7,22 @@ pub type LicenseFile = licentric_core::wire::LicenseCheckout;
 
 pub use licentric_core::wire::OfflineActivation;
 
-/// Paging, sorting and filters of a list call.
+/// Paging, sorting, search and filters of a list call.
+///
+/// One type for every list: the filter names are the API's query parameters (camelCase,
+/// as in the OpenAPI description), and the server refuses a name it does not know with
+/// a 400 naming it, so a misspelt filter fails loudly instead of silently matching all.
+///
+/// ```
+/// use licentric_client::ListParams;
+/// let params = ListParams::new()
+///     .search("buyer@example.com")
+///     .filter("status", "active")
+///     .filter("expiresBefore", "2026-12-31T00:00:00Z")
+///     .sort("-uses")
+///     .limit(100);
+/// # let _ = params;
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListParams {
     /// Page size, 1–100 (server default 25).
@@ -18,6 +33,12 @@ pub struct ListParams {
     pub sort: Option<String>,
     /// Filters, e.g. `("productId", "…")`, `("status", "active")`.
     pub filters: Vec<(String, String)>,
+    /// Free-text search (`q`): for licenses a key fragment, id, name or metadata value;
+    /// for machines the start of a fingerprint or a fragment of the name.
+    pub search: Option<String>,
+    /// The page after this cursor: a page's `nextCursor` (licenses, machines), or the
+    /// last event's id (events).
+    pub after: Option<String>,
 }
 
 impl ListParams {
@@ -50,6 +71,44 @@ impl ListParams {
         self
     }
 
+    /// Sets the free-text search (`q`).
+    pub fn search(mut self, q: impl Into<String>) -> Self {
+        self.search = Some(q.into());
+        self
+    }
+
+    /// Asks for the page after `cursor` (see [`Self::after`]).
+    pub fn after(mut self, cursor: impl Into<String>) -> Self {
+        self.after = Some(cursor.into());
+        self
+    }
+
+    /// These parameters for the page after `page`, following its `nextCursor`; `None` on
+    /// the last page. The offset is dropped: a cursor page starts where the last one ended.
+    ///
+    /// ```no_run
+    /// # async fn run(admin: licentric_client::Licentric) -> Result<(), licentric_client::Error> {
+    /// let mut params = licentric_client::ListParams::new().search("acme").limit(100);
+    /// loop {
+    ///     let page = admin.list_licenses(&params).await?;
+    ///     for license in &page.data { println!("{}", license.id); }
+    ///     match params.next_page(&page) {
+    ///         Some(next) => params = next,
+    ///         None => break,
+    ///     }
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn next_page<T>(&self, page: &licentric_core::wire::Page<T>) -> Option<Self> {
+        let cursor = page.next_cursor.clone()?;
+        Some(Self {
+            offset: None,
+            after: Some(cursor),
+            ..self.clone()
+        })
+    }
+
     pub(crate) fn to_query(&self) -> Vec<(String, String)> {
         let mut query = self.filters.clone();
         if let Some(limit) = self.limit {
@@ -60,6 +119,12 @@ impl ListParams {
         }
         if let Some(sort) = &self.sort {
             query.push(("sort".into(), sort.clone()));
+        }
+        if let Some(q) = &self.search {
+            query.push(("q".into(), q.clone()));
+        }
+        if let Some(after) = &self.after {
+            query.push(("after".into(), after.clone()));
         }
         query
     }
