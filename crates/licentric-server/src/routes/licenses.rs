@@ -453,9 +453,35 @@ pub async fn import(
     auth: ApiKeyAuth,
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<ImportQuery>,
+    headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Json<ImportReport>, ApiError> {
     auth.require(Scope::LicensesWrite)?;
+    let mime = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    if !matches!(
+        mime.as_deref(),
+        Some("text/csv" | "application/csv" | "text/plain" | "application/vnd.ms-excel")
+    ) {
+        // As for JSON bodies sent without their content type (extract::not_json).
+        return Err(ApiError::BadRequest {
+            code: "unsupported_media_type",
+            message: "Send the file itself as the body, with the header Content-Type: text/csv."
+                .into(),
+            details: None,
+        });
+    }
+    if body.is_empty() {
+        return Err(ApiError::BadRequest {
+            code: "empty_body",
+            message: "The body is empty: send the CSV file, a header row and a row per license."
+                .into(),
+            details: None,
+        });
+    }
     let report = batches::import(
         &state,
         &auth.tenant,

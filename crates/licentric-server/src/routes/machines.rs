@@ -98,6 +98,9 @@ impl ListMachines {
         let mut problems = Problems::default();
         let page = Paging::from_query(self.limit, self.offset, self.sort.clone())
             .check(db::machines::SORTABLE, &mut problems);
+        if self.q.as_deref().is_some_and(|q| q.chars().count() > 255) {
+            problems.add("q", "must be at most 255 characters");
+        }
         if let Some(platform) = &self.platform {
             if Platform::parse(platform).is_none() {
                 problems.add(

@@ -669,3 +669,45 @@ async fn products_policies_entitlements_and_webhooks_are_searched_by_name() {
         assert_eq!(page["total"], expected, "{path}?q={q}: {page}");
     }
 }
+
+#[tokio::test]
+async fn an_import_needs_licenses_write_a_csv_body_and_writes_nothing_when_refused() {
+    let app = spawn_app().await;
+    let csv = format!("policy,name\n{},Scoped\n", app.demo.policy_id);
+    let reader = app
+        .create(
+            "/api/v1/api-keys",
+            json!({ "name": "reader", "scopes": ["licenses:read"] }),
+        )
+        .await;
+    let send = |key: String, content_type: &'static str, body: String| {
+        let request = app
+            .http
+            .post(app.url("/api/v1/licenses/import"))
+            .bearer_auth(key)
+            .header("content-type", content_type)
+            .body(body);
+        async move { crate::helpers::read(request.send().await.unwrap()).await }
+    };
+    let (status, body) = send(
+        reader["key"].as_str().unwrap().into(),
+        "text/csv",
+        csv.clone(),
+    )
+    .await;
+    assert_eq!(error_code(status, &body, 403), "forbidden");
+    let (status, body) = send(app.api_key.clone(), "application/json", csv.clone()).await;
+    assert_eq!(error_code(status, &body, 400), "unsupported_media_type");
+    let (status, body) = send(app.api_key.clone(), "text/csv", String::new()).await;
+    assert_eq!(error_code(status, &body, 400), "empty_body");
+    assert_eq!(list(&app, "?q=Scoped").await["total"], 0);
+    let writer = app
+        .create(
+            "/api/v1/api-keys",
+            json!({ "name": "writer", "scopes": ["licenses:write"] }),
+        )
+        .await;
+    let (status, report) = send(writer["key"].as_str().unwrap().into(), "text/csv", csv).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["imported"], 1);
+}
