@@ -71,7 +71,7 @@ pub enum Command {
             default_value = "30/300s"
         )]
         rate_limit_auth_failures: Quota,
-        /// Days the audit trail keeps events; older ones are pruned hourly.
+        /// Days the audit trail keeps events; older ones are pruned every minute.
         #[arg(long, env = "LICENTRIC_AUDIT_RETENTION_DAYS", default_value_t = 365,
               value_parser = clap::value_parser!(u32).range(1..))]
         audit_retention_days: u32,
