@@ -212,6 +212,16 @@ impl Page {
     }
 }
 
+/// Refuses a search text (`q`) longer than `max` characters with a 400 naming `q`.
+pub fn check_search(q: Option<&str>, max: usize) -> Result<(), ApiError> {
+    if q.is_some_and(|q| q.chars().count() > max) {
+        let mut problems = Problems::default();
+        problems.add("q", format!("must be at most {max} characters"));
+        problems.finish()?;
+    }
+    Ok(())
+}
+
 /// Collects per-field problems and turns them into one 400.
 #[derive(Debug, Default)]
 pub struct Problems(Map<String, Value>);

@@ -240,6 +240,16 @@ pub async fn import(
     dry_run: bool,
 ) -> Result<ImportReport, ApiError> {
     let mut parsed = csv_rows::parse_import(csv);
+    if parsed.rows.is_empty() && parsed.problems.iter().any(|p| p.line == 1) {
+        // Not a license file at all (no usable header, or nothing under it): a bad
+        // request, not a report of rows.
+        let problems: Vec<_> = parsed.problems.iter().map(|p| p.reason.clone()).collect();
+        return Err(ApiError::BadRequest {
+            code: "invalid_csv",
+            message: format!("This is not a license CSV file: {}", problems.join(" ")),
+            details: Some(serde_json::json!({ "body": problems })),
+        });
+    }
     let mut policies: HashMap<String, (Policy, KeyPrefix)> = HashMap::new();
     for reference in parsed.policy_refs() {
         if let Some(policy) = db::policies::get(&state.db, tenant, reference).await? {

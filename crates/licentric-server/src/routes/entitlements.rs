@@ -20,7 +20,7 @@ use crate::{
     domain::audit,
     extract::ApiJson,
     openapi::ErrorResponses,
-    params::{ApiQuery, Paging, Problems},
+    params::{self, ApiQuery, Paging, Problems},
     ApiError, AppState,
 };
 
@@ -53,6 +53,7 @@ pub async fn list(
 ) -> Result<Json<Page<Entitlement>>, ApiError> {
     auth.require(Scope::EntitlementsRead)?;
     let page = Paging::from_query(q.limit, q.offset, q.sort).page(db::entitlements::SORTABLE)?;
+    params::check_search(q.q.as_deref(), 200)?;
     let (data, total) =
         db::entitlements::list(&state.db, &auth.tenant, q.q.as_deref(), &page).await?;
     Ok(Json(page.wrap(data, total)))

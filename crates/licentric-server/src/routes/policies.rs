@@ -21,7 +21,7 @@ use crate::{
     domain::audit,
     extract::ApiJson,
     openapi::ErrorResponses,
-    params::{ApiQuery, Paging, Problems},
+    params::{self, ApiQuery, Paging, Problems},
     tenant::Tenant,
     ApiError, AppState,
 };
@@ -111,6 +111,7 @@ pub async fn list(
 ) -> Result<Json<Page<Policy>>, ApiError> {
     auth.require(Scope::PoliciesRead)?;
     let page = Paging::from_query(q.limit, q.offset, q.sort).page(db::policies::SORTABLE)?;
+    params::check_search(q.q.as_deref(), 200)?;
     let (data, total) = db::policies::list(
         &state.db,
         &auth.tenant,

@@ -20,7 +20,7 @@ use crate::{
     domain::audit,
     extract::ApiJson,
     openapi::ErrorResponses,
-    params::{ApiQuery, Paging, Problems},
+    params::{self, ApiQuery, Paging, Problems},
     signing,
     tenant::Tenant,
     ApiError, AppState,
@@ -61,6 +61,7 @@ pub async fn list(
 ) -> Result<Json<Page<Product>>, ApiError> {
     auth.require(Scope::ProductsRead)?;
     let page = Paging::from_query(q.limit, q.offset, q.sort).page(db::products::SORTABLE)?;
+    params::check_search(q.q.as_deref(), 200)?;
     let (records, total) =
         db::products::list(&state.db, &auth.tenant, q.q.as_deref(), &page).await?;
     let key = signing_key(&state, &auth.tenant).await?;

@@ -24,7 +24,7 @@ use crate::{
     events::EVENT_TYPES,
     extract::ApiJson,
     openapi::ErrorResponses,
-    params::{ApiQuery, Paging, Problems},
+    params::{self, ApiQuery, Paging, Problems},
     webhook_target, ApiError, AppState,
 };
 
@@ -124,6 +124,7 @@ pub async fn list(
 ) -> Result<Json<Page<Webhook>>, ApiError> {
     auth.require(Scope::WebhooksRead)?;
     let page = Paging::from_query(q.limit, q.offset, q.sort).page(db::webhooks::SORTABLE)?;
+    params::check_search(q.q.as_deref(), 200)?;
     let (data, total) = db::webhooks::list(&state.db, &auth.tenant, q.q.as_deref(), &page).await?;
     Ok(Json(page.wrap(data, total)))
 }

@@ -711,3 +711,28 @@ async fn an_import_needs_licenses_write_a_csv_body_and_writes_nothing_when_refus
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["imported"], 1);
 }
+
+#[tokio::test]
+async fn a_file_without_a_license_header_and_an_overlong_search_are_400s() {
+    let app = spawn_app().await;
+    let (status, body) = import(&app, "{}", true).await;
+    assert_eq!(error_code(status, &body, 400), "invalid_csv");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("column"));
+    for path in [
+        "/api/v1/products",
+        "/api/v1/policies",
+        "/api/v1/entitlements",
+        "/api/v1/webhooks",
+        "/api/v1/licenses",
+        "/api/v1/machines",
+    ] {
+        let (status, body) = app
+            .admin(Method::GET, &format!("{path}?q={}", "x".repeat(300)), None)
+            .await;
+        assert_eq!(error_code(status, &body, 400), "invalid_request", "{path}");
+        assert!(body["error"]["details"]["q"].is_string(), "{path}: {body}");
+    }
+}
