@@ -736,3 +736,57 @@ async fn a_file_without_a_license_header_and_an_overlong_search_are_400s() {
         assert!(body["error"]["details"]["q"].is_string(), "{path}: {body}");
     }
 }
+
+#[tokio::test]
+async fn bulk_work_import_and_export_stay_within_the_tenant() {
+    let app = spawn_app().await;
+    let (other_key, other) = app.other_account().await;
+    // Another account's policy is unknown here, for a bulk issue and for an import.
+    let (status, body) = app
+        .admin(
+            Method::POST,
+            "/api/v1/licenses/bulk",
+            Some(json!({ "policyId": other.policy_id, "count": 3 })),
+        )
+        .await;
+    assert_eq!(error_code(status, &body, 400), "invalid_request");
+    assert!(body["error"]["details"]["policyId"].is_string());
+    let (status, report) = import(
+        &app,
+        &format!("policy,name\n{},Stolen\n", other.policy_id),
+        true,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(report["problems"][0]["field"], "policy");
+    // The other account's license is in neither this account's export nor its search,
+    // and its test data is not in its live data.
+    let (_, csv) = export(&app, "").await;
+    assert!(!csv.contains(&other.license_id));
+    assert_eq!(
+        list(&app, &format!("?q={}", other.license_id)).await["total"],
+        0
+    );
+    let (status, page) = app
+        .call(
+            Method::GET,
+            "/api/v1/licenses",
+            Auth::Bearer(&app.test_api_key),
+            None,
+        )
+        .await;
+    assert_eq!((status, page["total"].clone()), (200, json!(0)));
+    let response = app
+        .http
+        .get(app.url("/api/v1/machines/export.csv"))
+        .bearer_auth(&other_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.text().await.unwrap().lines().count(),
+        1,
+        "a header, no machine"
+    );
+}
