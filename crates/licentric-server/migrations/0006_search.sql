@@ -6,12 +6,15 @@ CREATE INDEX licenses_by_status ON licenses (account_id, environment, status, cr
 CREATE INDEX licenses_by_product ON licenses (account_id, environment, product_id, created_at);
 CREATE INDEX licenses_by_policy ON licenses (account_id, environment, policy_id, created_at);
 CREATE INDEX licenses_by_expiry ON licenses (account_id, environment, ifnull(expires_at, ''));
+-- The expiresBefore / expiresAfter filters compare expires_at itself.
+CREATE INDEX licenses_by_expires ON licenses (account_id, environment, expires_at);
 CREATE INDEX licenses_by_name ON licenses (account_id, environment, ifnull(name, ''));
 CREATE INDEX licenses_by_uses ON licenses (account_id, environment, uses);
 CREATE INDEX licenses_by_updated ON licenses (account_id, environment, updated_at);
 CREATE INDEX machines_by_created ON machines (account_id, environment, created_at);
 CREATE INDEX machines_by_license ON machines (license_id, created_at);
 CREATE INDEX machines_by_fingerprint ON machines (fingerprint);
+CREATE INDEX machines_by_platform ON machines (account_id, environment, platform, created_at);
 
 -- Substring search over a license's key (without dashes), id, name and metadata values,
 -- case-insensitive: a trigram index answers `LIKE '%fragment%'` for fragments of three

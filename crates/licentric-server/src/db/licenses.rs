@@ -5,7 +5,7 @@ use licentric_core::{wire::License, Environment, LicenseStatus};
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 
 use crate::{
-    params::{Cursor, Page},
+    params::{self, Cursor, Page},
     tenant::Tenant,
 };
 
@@ -155,7 +155,7 @@ const SELECT: &str =
     "SELECT l.id, l.account_id, l.environment, l.key, l.name, l.product_id, l.policy_id, l.status,
         l.expires_at, l.uses, l.metadata, l.created_at, l.updated_at,
         p.max_uses, p.max_machines AS policy_max_machines, p.floating,
-        (SELECT count(*) FROM machines m WHERE m.license_id = l.id) AS machines_count,
+        l.machines_count,
         l.rowid AS rowid
     FROM licenses l JOIN policies p ON p.id = l.policy_id";
 
@@ -261,34 +261,49 @@ fn push_filters<'a>(
     if let Some(after) = filters.expires_after {
         query.push(" AND l.expires_at > ").push_bind(after);
     }
-    if let Some(fingerprint) = filters.fingerprint {
-        query
-            .push(" AND l.id IN (SELECT license_id FROM machines WHERE fingerprint = ")
-            .push_bind(fingerprint)
-            .push(")");
-    }
-    if let Some(q) = filters.q.map(str::trim).filter(|q| !q.is_empty()) {
-        // The trigram index holds the key both as issued and without dashes.
-        query
-            .push(" AND l.rowid IN (SELECT rowid FROM license_search WHERE text LIKE ")
-            .push_bind(contains(q))
-            .push(" OR text LIKE ")
-            .push_bind(contains(&q.replace('-', "")))
-            .push(")");
-    }
 }
 
-/// Binds a cursor's sort value as stored: an integer, or text.
-fn push_cursor(query: &mut QueryBuilder<'_, Sqlite>, page: &Page, cursor: &Cursor) {
-    query.push(" AND ");
-    let condition = page.after_condition();
-    let (head, _) = condition.split_once("(?, ?)").unwrap_or((&condition, ""));
-    query.push(head).push("(");
-    match &cursor.value {
-        serde_json::Value::Number(n) => query.push_bind(n.as_i64().unwrap_or_default()),
-        other => query.push_bind(other.as_str().unwrap_or_default().to_owned()),
-    };
-    query.push(", ").push_bind(cursor.rowid).push(")");
+/// `FROM …` of a license query: the licenses themselves, or, when a search or a
+/// fingerprint narrows them, the matches first (few) joined to their licenses, so the
+/// planner cannot walk every license testing each. CROSS JOIN keeps that order.
+fn push_from<'a>(query: &mut QueryBuilder<'a, Sqlite>, filters: &Filters<'a>) {
+    let mut sources = 0;
+    if let Some(q) = filters.q.map(str::trim).filter(|q| !q.is_empty()) {
+        // One LIKE per SELECT, so the trigram index answers each; the key is held both as
+        // issued and without dashes.
+        query
+            .push(" FROM (SELECT rowid AS r FROM license_search WHERE text LIKE ")
+            .push_bind(contains(q));
+        let undashed = q.replace('-', "");
+        if undashed != q {
+            query
+                .push(" UNION SELECT rowid FROM license_search WHERE text LIKE ")
+                .push_bind(contains(&undashed));
+        }
+        query.push(") s CROSS JOIN licenses l ON l.rowid = s.r");
+        sources += 1;
+    }
+    if let Some(fingerprint) = filters.fingerprint {
+        // A fingerprint is on a license at most once: the join adds no duplicates.
+        query
+            .push(if sources == 0 {
+                " FROM "
+            } else {
+                " CROSS JOIN "
+            })
+            .push("(SELECT license_id FROM machines WHERE fingerprint = ")
+            .push_bind(fingerprint)
+            .push(") fm")
+            .push(if sources == 0 {
+                " CROSS JOIN licenses l ON l.id = fm.license_id"
+            } else {
+                " ON fm.license_id = l.id"
+            });
+        sources += 1;
+    }
+    if sources == 0 {
+        query.push(" FROM licenses l");
+    }
 }
 
 /// One page of the tenant's licenses (after `cursor`, else at the page's offset), how
@@ -307,7 +322,8 @@ pub async fn list(
 
 /// How many of the tenant's licenses match `filters`.
 pub async fn count(db: &SqlitePool, tenant: &Tenant, filters: &Filters<'_>) -> super::Result<u32> {
-    let mut count = QueryBuilder::new("SELECT count(*) FROM licenses l");
+    let mut count = QueryBuilder::new("SELECT count(*)");
+    push_from(&mut count, filters);
     push_filters(&mut count, tenant, filters);
     Ok(count.build_query_scalar().fetch_one(db).await?)
 }
@@ -322,12 +338,11 @@ pub async fn page_of(
 ) -> super::Result<(Vec<LicenseRecord>, Option<Cursor>)> {
     let direction = if page.descending { "DESC" } else { "ASC" };
     let order = format!("{} {direction}, l.rowid {direction}", page.column);
-    let mut query = QueryBuilder::new(format!(
-        "{SELECT} WHERE l.rowid IN (SELECT l.rowid FROM licenses l"
-    ));
+    let mut query = QueryBuilder::new(format!("{SELECT} WHERE l.rowid IN (SELECT l.rowid"));
+    push_from(&mut query, filters);
     push_filters(&mut query, tenant, filters);
     if let Some(cursor) = cursor {
-        push_cursor(&mut query, page, cursor);
+        params::push_after(&mut query, page, cursor);
     }
     query
         .push(format!(" ORDER BY {order} LIMIT "))

@@ -5,7 +5,7 @@ use licentric_core::wire::{HeartbeatStatus, Machine, Platform};
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 
 use crate::{
-    params::{Cursor, Page},
+    params::{self, Cursor, Page},
     tenant::Tenant,
 };
 
@@ -244,13 +244,16 @@ fn push_filters<'a>(
         query.push(" AND m.platform = ").push_bind(platform);
     }
     if let Some(q) = filters.q.map(str::trim).filter(|q| !q.is_empty()) {
-        // A fingerprint by its start (through its index), a name by any fragment.
+        // A fingerprint by its start (a range of its index), a name by any fragment; two
+        // SELECTs, so the OR does not keep the fingerprint index from answering.
         query
-            .push(" AND (m.fingerprint >= ")
+            .push(" AND m.rowid IN (SELECT rowid FROM machines WHERE fingerprint >= ")
             .push_bind(q)
-            .push(" AND m.fingerprint < ")
+            .push(" AND fingerprint < ")
             .push_bind(format!("{q}\u{10FFFF}"))
-            .push(" OR ifnull(m.name, '') LIKE ")
+            .push(" UNION SELECT rowid FROM machines WHERE account_id = ")
+            .push_bind(&tenant.account_id)
+            .push(" AND ifnull(name, '') LIKE ")
             .push_bind(format!("%{q}%"))
             .push(")");
     }
@@ -288,9 +291,12 @@ pub async fn list(
     cursor: Option<&Cursor>,
 ) -> super::Result<(Vec<ListedMachine>, u32, Option<Cursor>)> {
     let (rows, next) = page_of(db, tenant, filters, page, cursor).await?;
-    let mut count = QueryBuilder::new(
-        "SELECT count(*) FROM machines m JOIN licenses l ON l.id = m.license_id JOIN policies p ON p.id = l.policy_id",
-    );
+    // Only the heartbeat filter needs each machine's policy: without it, count machines alone.
+    let mut count = QueryBuilder::new(if filters.heartbeat_status.is_some() {
+        "SELECT count(*) FROM machines m JOIN licenses l ON l.id = m.license_id JOIN policies p ON p.id = l.policy_id"
+    } else {
+        "SELECT count(*) FROM machines m"
+    });
     push_filters(&mut count, tenant, filters);
     let total = count.build_query_scalar().fetch_one(db).await?;
     Ok((rows, total, next))
@@ -309,13 +315,7 @@ pub async fn page_of(
     let mut query = QueryBuilder::new(LISTED);
     push_filters(&mut query, tenant, filters);
     if let Some(cursor) = cursor {
-        let op = if page.descending { "<" } else { ">" };
-        query
-            .push(format!(" AND ({}, m.rowid) {op} (", page.column))
-            .push_bind(cursor.value.as_str().unwrap_or_default().to_owned())
-            .push(", ")
-            .push_bind(cursor.rowid)
-            .push(")");
+        params::push_after(&mut query, page, cursor);
     }
     query
         .push(format!(" ORDER BY {order} LIMIT "))

@@ -96,6 +96,13 @@ pub async fn connect(database_url: &str) -> anyhow::Result<SqlitePool> {
     check_search(&pool)
         .await
         .context("cannot check the license search index")?;
+    // Fresh statistics for the planner where they are missing or stale (SQLite's advice
+    // for long-lived connections); without them it may walk a list's index testing every
+    // row instead of starting from a search's few matches.
+    sqlx::query("PRAGMA optimize=0x10002")
+        .execute(&pool)
+        .await
+        .context("cannot update the query planner's statistics")?;
     Ok(pool)
 }
 

@@ -454,8 +454,13 @@ pub async fn import(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<ImportQuery>,
     headers: axum::http::HeaderMap,
-    body: axum::body::Bytes,
+    body: axum::body::Body,
 ) -> Result<Json<ImportReport>, ApiError> {
+    // Read here, not with the `Bytes` extractor: that one keeps to the router's 64 KiB
+    // limit for JSON. guards::read_body_first has read (and bounded) the file already.
+    let body = axum::body::to_bytes(body, csv_rows::MAX_IMPORT_BYTES)
+        .await
+        .map_err(|_| ApiError::PayloadTooLarge)?;
     auth.require(Scope::LicensesWrite)?;
     let mime = headers
         .get(header::CONTENT_TYPE)

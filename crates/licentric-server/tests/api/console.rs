@@ -459,6 +459,24 @@ async fn import_checks_every_row_first_and_writes_all_or_nothing() {
 }
 
 #[tokio::test]
+async fn an_import_larger_than_a_json_body_is_read_whole() {
+    let app = spawn_app().await;
+    let policy = &app.demo.policy_id;
+    // About 200 KiB: three times the limit of a JSON body.
+    let rows: String = (0..4000)
+        .map(|n| format!(",{policy},Customer number {n} of the migration\n"))
+        .collect();
+    let csv = format!("key,policy,name\n{rows}");
+    assert!(csv.len() > 3 * 64 * 1024);
+    let (status, report) = import(&app, &csv, true).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(
+        (report["rows"].clone(), report["problems"].clone()),
+        (json!(4000), json!([]))
+    );
+}
+
+#[tokio::test]
 async fn an_import_over_the_size_limit_is_a_413() {
     let app = spawn_app().await;
     let huge = "key,policy\n".to_owned() + &",x\n".repeat(11 * 1024 * 1024);

@@ -1,0 +1,12 @@
+-- Each license keeps its number of machines, updated by triggers as machines come and go:
+-- lists, exports and seat counts read it instead of counting machines license by license.
+ALTER TABLE licenses ADD COLUMN machines_count INTEGER NOT NULL DEFAULT 0;
+UPDATE licenses SET machines_count = (SELECT count(*) FROM machines m WHERE m.license_id = licenses.id);
+
+CREATE TRIGGER machines_count_insert AFTER INSERT ON machines BEGIN
+    UPDATE licenses SET machines_count = machines_count + 1 WHERE id = NEW.license_id;
+END;
+
+CREATE TRIGGER machines_count_delete AFTER DELETE ON machines BEGIN
+    UPDATE licenses SET machines_count = machines_count - 1 WHERE id = OLD.license_id;
+END;
