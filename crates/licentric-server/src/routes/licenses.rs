@@ -522,21 +522,19 @@ pub async fn export_csv(
     // Checked once here, so a bad filter is a 400 rather than a broken download.
     q.read()?;
     let writer = csv_rows::LicenseCsv::new(keys).map_err(|e| ApiError::Internal(e.into()))?;
-    let tenant = auth.tenant.clone();
-    let chunks = futures_util::stream::try_unfold(
-        (writer, None::<Cursor>, false),
-        move |(mut writer, cursor, done)| {
+    let tenant = auth.tenant;
+    Ok(super::csv_download(
+        "licenses.csv",
+        writer,
+        move |mut writer, cursor| {
             let (state, tenant, query) = (state.clone(), tenant.clone(), q.clone());
             async move {
-                if done {
-                    return Ok::<_, std::io::Error>(None);
-                }
-                let (filters, mut page, _) = query.read().map_err(std::io::Error::other)?;
+                let (filters, mut page, _) = query.read()?;
                 page.limit = EXPORT_CHUNK;
                 let (rows, next) =
                     db::licenses::page_of(&state.db, &tenant, &filters, &page, cursor.as_ref())
-                        .await
-                        .map_err(std::io::Error::other)?;
+                        .await?;
+                let internal = |e: csv::Error| ApiError::Internal(e.into());
                 for row in &rows {
                     writer
                         .push(&csv_rows::LicenseRow {
@@ -552,23 +550,11 @@ pub async fn export_csv(
                             machines_count: row.machines_count,
                             metadata: std::borrow::Cow::Borrowed(&row.metadata),
                         })
-                        .map_err(std::io::Error::other)?;
+                        .map_err(internal)?;
                 }
-                let bytes = writer.take().map_err(std::io::Error::other)?;
-                let done = next.is_none();
-                Ok(Some((axum::body::Bytes::from(bytes), (writer, next, done))))
+                let bytes = writer.take().map_err(internal)?;
+                Ok((writer, bytes, next))
             }
         },
-    );
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"licenses.csv\"",
-            ),
-        ],
-        axum::body::Body::from_stream(chunks),
-    )
-        .into_response())
+    ))
 }

@@ -3,8 +3,8 @@
 
 use axum::{
     extract::{Path, State},
-    http::{header, StatusCode},
-    response::{IntoResponse, Response},
+    http::StatusCode,
+    response::Response,
     Json,
 };
 use licentric_core::{
@@ -175,48 +175,33 @@ pub async fn export_csv(
     let caller = Caller::ApiKey(auth.clone());
     q.read(&caller, state.clock.now())?;
     let writer = csv_rows::MachineCsv::new().map_err(|e| ApiError::Internal(e.into()))?;
-    let tenant = auth.tenant.clone();
-    let chunks = futures_util::stream::try_unfold(
-        (writer, None::<Cursor>, false),
-        move |(mut writer, cursor, done)| {
+    let tenant = auth.tenant;
+    Ok(super::csv_download(
+        "machines.csv",
+        writer,
+        move |mut writer, cursor| {
             let (state, tenant, query, caller) =
                 (state.clone(), tenant.clone(), q.clone(), caller.clone());
             async move {
-                if done {
-                    return Ok::<_, std::io::Error>(None);
-                }
                 let now = state.clock.now();
-                let (filters, mut page, _) =
-                    query.read(&caller, now).map_err(std::io::Error::other)?;
+                let (filters, mut page, _) = query.read(&caller, now)?;
                 page.limit = 500;
                 let (rows, next) =
                     db::machines::page_of(&state.db, &tenant, &filters, &page, cursor.as_ref())
-                        .await
-                        .map_err(std::io::Error::other)?;
+                        .await?;
+                let internal = |e: csv::Error| ApiError::Internal(e.into());
                 for row in rows {
                     let rule = row.rule();
                     let machine = row.machine.into_wire(rule, now);
                     writer
                         .push(&csv_rows::MachineRow::from(&machine))
-                        .map_err(std::io::Error::other)?;
+                        .map_err(internal)?;
                 }
-                let bytes = writer.take().map_err(std::io::Error::other)?;
-                let done = next.is_none();
-                Ok(Some((axum::body::Bytes::from(bytes), (writer, next, done))))
+                let bytes = writer.take().map_err(internal)?;
+                Ok((writer, bytes, next))
             }
         },
-    );
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"machines.csv\"",
-            ),
-        ],
-        axum::body::Body::from_stream(chunks),
-    )
-        .into_response())
+    ))
 }
 
 /// Activates a machine on a license (201), or returns the machine already activated with

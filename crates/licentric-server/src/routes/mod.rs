@@ -13,14 +13,60 @@ pub mod products;
 pub mod signing_keys;
 pub mod webhooks;
 
-use axum::{http::StatusCode, routing::get, Json, Router};
+use std::future::Future;
+
+use axum::{
+    body::{Body, Bytes},
+    http::{header, StatusCode},
+    response::{IntoResponse, Response},
+    routing::get,
+    Json, Router,
+};
 use utoipa::OpenApi;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::{openapi, AppState};
+use crate::{openapi, params::Cursor, ApiError, AppState};
 
 /// A 201 with the created record.
 pub type Created<T> = (StatusCode, Json<T>);
+
+/// A CSV download streamed in chunks, in constant memory. `chunk` gets the writer (which
+/// keeps its state, such as whether the header is out) and the cursor of the chunk
+/// before (`None` for the first), and answers the writer, the chunk's bytes and the next
+/// cursor (`None` after the last chunk).
+pub fn csv_download<W, F, Fut>(filename: &str, writer: W, chunk: F) -> Response
+where
+    W: Send + 'static,
+    F: Fn(W, Option<Cursor>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(W, Vec<u8>, Option<Cursor>), ApiError>> + Send + 'static,
+{
+    let chunks = futures_util::stream::try_unfold(
+        (Some(writer), None::<Cursor>),
+        move |(writer, cursor)| {
+            let next = writer.map(|writer| chunk(writer, cursor));
+            async move {
+                let Some(next) = next else {
+                    return Ok::<_, std::io::Error>(None);
+                };
+                let (writer, bytes, cursor) = next.await.map_err(std::io::Error::other)?;
+                // After the last chunk the writer is dropped, which ends the stream.
+                let writer = cursor.is_some().then_some(writer);
+                Ok(Some((Bytes::from(bytes), (writer, cursor))))
+            }
+        },
+    );
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+        ],
+        Body::from_stream(chunks),
+    )
+        .into_response()
+}
 
 /// Every `/api/v1` route, with its OpenAPI description.
 pub fn api_router() -> OpenApiRouter<AppState> {
