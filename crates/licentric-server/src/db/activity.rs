@@ -98,8 +98,8 @@ pub async fn machines_now(
         }
         Some(product_id) => {
             sqlx::query_scalar(
-                "SELECT count(*) FROM licenses l JOIN machines m ON m.license_id = l.id
-                 WHERE l.account_id = ? AND l.environment = ? AND l.product_id = ?",
+                "SELECT coalesce(sum(machines_count), 0) FROM licenses
+                 WHERE account_id = ? AND environment = ? AND product_id = ?",
             )
             .bind(&tenant.account_id)
             .bind(tenant.environment.as_str())
@@ -189,7 +189,7 @@ pub async fn product_usage(
     let rows: Vec<(String, String, u32, u32, u32, u32)> = sqlx::query_as(
         "SELECT pr.id, pr.name,
                 count(l.id),
-                coalesce(sum((SELECT count(*) FROM machines m WHERE m.license_id = l.id)), 0),
+                coalesce(sum(l.machines_count), 0),
                 coalesce(sum(CASE WHEN po.floating = 0 THEN 1 ELSE coalesce(po.max_machines, 0) END), 0),
                 coalesce(sum(po.floating = 1 AND po.max_machines IS NULL), 0)
          FROM products pr

@@ -61,13 +61,12 @@ pub async fn policy_use(
     product_id: Option<&str>,
     now: DateTime<Utc>,
 ) -> super::Result<Vec<PolicyUse>> {
-    // The licenses are grouped first (an index range of licenses_by_status_expiry, each license's
-    // machines counted on the machines' (license_id, fingerprint) index), then joined to the
-    // few policies.
+    // The licenses are grouped first (an index range of licenses_by_status_expiry, each
+    // license's machines read from its stored count), then joined to the few policies.
     Ok(sqlx::query_as(
         "WITH used AS (
              SELECT l.policy_id, count(*) AS active_licenses,
-                    sum((SELECT count(*) FROM machines m WHERE m.license_id = l.id)) AS machines_used
+                    sum(l.machines_count) AS machines_used
              FROM licenses l
              WHERE l.account_id = ?1 AND l.environment = ?2 AND l.status = 'active'
                AND (l.expires_at IS NULL OR l.expires_at > ?3)
