@@ -265,6 +265,10 @@ async fn main() -> anyhow::Result<()> {
         "productId": product.id,
         "policyId": product.policies[sample.policy].id,
         "productIds": products.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
+        "policyIds": products
+            .iter()
+            .flat_map(|p| p.policies.iter().map(|q| q.id.as_str()))
+            .collect::<Vec<_>>(),
         "licenseId": sample.id,
         "keyFragment": key_fragment,
         "customerEmail": sample.email,
