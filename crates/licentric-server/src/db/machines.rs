@@ -244,16 +244,14 @@ fn push_filters<'a>(
         query.push(" AND m.platform = ").push_bind(platform);
     }
     if let Some(q) = filters.q.map(str::trim).filter(|q| !q.is_empty()) {
-        // A fingerprint by its start (a range of its index), a name by any fragment; two
-        // SELECTs, so the OR does not keep the fingerprint index from answering.
+        // A fingerprint by its start (a range of its index), a name by any fragment (the
+        // trigram index of 0010); two SELECTs, so each is answered by its own index.
         query
             .push(" AND m.rowid IN (SELECT rowid FROM machines WHERE fingerprint >= ")
             .push_bind(q)
             .push(" AND fingerprint < ")
             .push_bind(format!("{q}\u{10FFFF}"))
-            .push(" UNION SELECT rowid FROM machines WHERE account_id = ")
-            .push_bind(&tenant.account_id)
-            .push(" AND ifnull(name, '') LIKE ")
+            .push(" UNION SELECT rowid FROM machine_search WHERE text LIKE ")
             .push_bind(format!("%{q}%"))
             .push(")");
     }

@@ -95,7 +95,7 @@ pub async fn connect(database_url: &str) -> anyhow::Result<SqlitePool> {
         .context("cannot migrate the database to this server version")?;
     check_search(&pool)
         .await
-        .context("cannot check the license search index")?;
+        .context("cannot check the search indexes")?;
     // Fresh statistics for the planner where they are missing or stale (SQLite's advice
     // for long-lived connections); without them it may walk a list's index testing every
     // row instead of starting from a search's few matches.
@@ -106,32 +106,47 @@ pub async fn connect(database_url: &str) -> anyhow::Result<SqlitePool> {
     Ok(pool)
 }
 
-/// Rebuilds the license search index when its rows no longer pair with the licenses'
-/// rowids (a VACUUM run from outside may renumber them). Cheap when all is well.
+/// Rebuilds a search index (licenses' or machines') when its rows no longer pair with
+/// their records' rowids (a VACUUM run from outside may renumber them). Cheap when all
+/// is well.
 pub async fn check_search(db: &SqlitePool) -> Result<()> {
-    let unpaired: i64 = sqlx::query_scalar(
-        "SELECT (SELECT count(*) FROM licenses) -
-                (SELECT count(*) FROM license_search s JOIN licenses l
-                   ON l.rowid = s.rowid AND l.id = s.license_id)",
-    )
-    .fetch_one(db)
-    .await?;
-    if unpaired != 0 {
-        tracing::warn!(unpaired, "rebuilding the license search index");
-        let mut tx = db.begin().await?;
-        sqlx::query("DELETE FROM license_search")
+    const INDEXES: [(&str, &str, &str, &str); 2] = [
+        (
+            "licenses",
+            "license_search",
+            "license_id",
+            "replace(key, '-', '') || ' ' || key || ' ' || id || ' ' || ifnull(name, '') || ' ' ||
+             ifnull((SELECT group_concat(value, ' ') FROM json_each(licenses.metadata)
+                     WHERE type IN ('text', 'integer', 'real')), '')",
+        ),
+        (
+            "machines",
+            "machine_search",
+            "machine_id",
+            "ifnull(name, '')",
+        ),
+    ];
+    for (table, index, id_column, text) in INDEXES {
+        let unpaired: i64 = sqlx::query_scalar(&format!(
+            "SELECT (SELECT count(*) FROM {table}) -
+                    (SELECT count(*) FROM {index} s JOIN {table} t
+                       ON t.rowid = s.rowid AND t.id = s.{id_column})"
+        ))
+        .fetch_one(db)
+        .await?;
+        if unpaired != 0 {
+            tracing::warn!(unpaired, index, "rebuilding a search index");
+            let mut tx = db.begin().await?;
+            sqlx::query(&format!("DELETE FROM {index}"))
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(&format!(
+                "INSERT INTO {index} (rowid, {id_column}, text) SELECT rowid, id, {text} FROM {table}"
+            ))
             .execute(&mut *tx)
             .await?;
-        sqlx::query(
-            "INSERT INTO license_search (rowid, license_id, text)
-             SELECT rowid, id, replace(key, '-', '') || ' ' || key || ' ' || id || ' ' || ifnull(name, '') || ' ' ||
-                    ifnull((SELECT group_concat(value, ' ') FROM json_each(licenses.metadata)
-                            WHERE type IN ('text', 'integer', 'real')), '')
-             FROM licenses",
-        )
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
+            tx.commit().await?;
+        }
     }
     Ok(())
 }

@@ -808,3 +808,27 @@ async fn bulk_work_import_and_export_stay_within_the_tenant() {
         "a header, no machine"
     );
 }
+
+#[tokio::test]
+async fn search_indexes_that_lost_their_pairing_are_rebuilt_at_start() {
+    let app = spawn_app().await;
+    customers(&app).await;
+    let (status, _) = app.activate(&app.demo.license_key, &"p".repeat(32)).await;
+    assert_eq!(status, 201);
+    // As after a VACUUM that renumbered rows: the indexes point nowhere.
+    for index in ["license_search", "machine_search"] {
+        sqlx::query(&format!("UPDATE {index} SET rowid = rowid + 1000000"))
+            .execute(&app.db)
+            .await
+            .unwrap();
+    }
+    assert_eq!(list(&app, "?q=globex").await["total"], 0);
+    licentric_server::db::check_search(&app.db).await.unwrap();
+    assert_eq!(names(&list(&app, "?q=globex").await), ["Globex"]);
+    assert_eq!(
+        machines(&app, &format!("?q=Machine%20{}", "p".repeat(8)))
+            .await
+            .len(),
+        1
+    );
+}
