@@ -256,26 +256,20 @@ fn push_filters<'a>(
             .push(")");
     }
     if let (Some(status), Some(now)) = (filters.heartbeat_status, filters.now) {
-        // As `heartbeat()` decides: due one interval after the last beat (or activation).
-        let due = "julianday(coalesce(m.last_heartbeat_at, m.created_at)) + p.heartbeat_interval_secs / 86400.0";
+        // As `heartbeat()` decides, on the due time the triggers of 0011 keep.
         let condition = match status {
-            HeartbeatStatus::Dead => format!("p.require_heartbeat AND {due} <= julianday("),
-            HeartbeatStatus::Alive => format!(
-                "m.last_heartbeat_at IS NOT NULL AND (NOT p.require_heartbeat OR {due} > julianday("
-            ),
-            HeartbeatStatus::NotStarted => format!(
-                "m.last_heartbeat_at IS NULL AND (NOT p.require_heartbeat OR {due} > julianday("
-            ),
-        };
-        let close = if status == HeartbeatStatus::Dead {
-            ")"
-        } else {
-            "))"
+            HeartbeatStatus::Dead => "m.heartbeat_due_jd <= julianday(",
+            HeartbeatStatus::Alive => {
+                "m.last_heartbeat_at IS NOT NULL AND ifnull(m.heartbeat_due_jd, 1e9) > julianday("
+            }
+            HeartbeatStatus::NotStarted => {
+                "m.last_heartbeat_at IS NULL AND ifnull(m.heartbeat_due_jd, 1e9) > julianday("
+            }
         };
         query
             .push(format!(" AND {condition}"))
             .push_bind(now)
-            .push(close);
+            .push(")");
     }
 }
 
@@ -289,12 +283,7 @@ pub async fn list(
     cursor: Option<&Cursor>,
 ) -> super::Result<(Vec<ListedMachine>, u32, Option<Cursor>)> {
     let (rows, next) = page_of(db, tenant, filters, page, cursor).await?;
-    // Only the heartbeat filter needs each machine's policy: without it, count machines alone.
-    let mut count = QueryBuilder::new(if filters.heartbeat_status.is_some() {
-        "SELECT count(*) FROM machines m JOIN licenses l ON l.id = m.license_id JOIN policies p ON p.id = l.policy_id"
-    } else {
-        "SELECT count(*) FROM machines m"
-    });
+    let mut count = QueryBuilder::new("SELECT count(*) FROM machines m");
     push_filters(&mut count, tenant, filters);
     let total = count.build_query_scalar().fetch_one(db).await?;
     Ok((rows, total, next))
@@ -376,10 +365,8 @@ pub struct Death {
 pub async fn unrecorded_deaths(db: &SqlitePool, now: DateTime<Utc>) -> super::Result<Vec<Death>> {
     Ok(sqlx::query_as(
         "SELECT m.id, m.license_id, m.account_id, m.environment, m.last_heartbeat_at
-         FROM machines m JOIN licenses l ON l.id = m.license_id JOIN policies p ON p.id = l.policy_id
-         WHERE p.require_heartbeat AND m.death_recorded_at IS NULL
-           AND julianday(coalesce(m.last_heartbeat_at, m.created_at)) + p.heartbeat_interval_secs / 86400.0
-               <= julianday(?)
+         FROM machines m
+         WHERE m.heartbeat_due_jd <= julianday(?) AND m.death_recorded_at IS NULL
          LIMIT 1000",
     )
     .bind(now)

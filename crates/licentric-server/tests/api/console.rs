@@ -611,6 +611,37 @@ async fn machines_are_found_by_fingerprint_name_platform_and_heartbeat() {
         ["Build server", "Reception PC"]
     );
     assert_eq!(machines(&app, "?heartbeatStatus=ALIVE").await, ["Lab Mac"]);
+    // The policy's rule decides: with heartbeats no longer required, nobody is dead, and
+    // a longer interval revives the machines that are within it.
+    let policy = format!("/api/v1/policies/{}", license["policyId"].as_str().unwrap());
+    let (status, _) = app
+        .admin(
+            Method::PATCH,
+            &policy,
+            Some(json!({ "requireHeartbeat": false })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(machines(&app, "?heartbeatStatus=DEAD").await.is_empty());
+    let (status, _) = app
+        .admin(
+            Method::PATCH,
+            &policy,
+            Some(json!({ "requireHeartbeat": true, "heartbeatInterval": 3600 })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(machines(&app, "?heartbeatStatus=DEAD").await.is_empty());
+    assert_eq!(
+        machines(&app, "?heartbeatStatus=NOT_STARTED").await,
+        ["Build server", "Reception PC"]
+    );
+    app.admin(
+        Method::PATCH,
+        &policy,
+        Some(json!({ "heartbeatInterval": 600 })),
+    )
+    .await;
     // Cursor pages cover all three once.
     let (_, first) = app
         .admin(Method::GET, "/api/v1/machines?limit=2&sort=name", None)
