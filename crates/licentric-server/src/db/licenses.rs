@@ -176,6 +176,36 @@ pub async fn get(
     .map_err(Into::into)
 }
 
+/// The tenant's licenses with these ids (those that exist), in no particular order.
+pub async fn get_many(
+    db: &SqlitePool,
+    tenant: &Tenant,
+    ids: &[String],
+) -> super::Result<Vec<LicenseRecord>> {
+    let mut records = Vec::with_capacity(ids.len());
+    // Well under SQLite's limit of bound parameters per statement.
+    for chunk in ids.chunks(500) {
+        let mut query = QueryBuilder::new(format!("{SELECT} WHERE l.account_id = "));
+        query
+            .push_bind(&tenant.account_id)
+            .push(" AND l.environment = ")
+            .push_bind(tenant.environment.as_str())
+            .push(" AND l.id IN (");
+        let mut ids = query.separated(", ");
+        for id in chunk {
+            ids.push_bind(id);
+        }
+        query.push(")");
+        records.extend(
+            query
+                .build_query_as::<LicenseRecord>()
+                .fetch_all(db)
+                .await?,
+        );
+    }
+    Ok(records)
+}
+
 /// A license by its (normalised) key, in any account: the key is the credential.
 pub async fn find_by_key(db: &SqlitePool, key: &str) -> super::Result<Option<LicenseRecord>> {
     sqlx::query_as(&format!("{SELECT} WHERE l.key = ?"))

@@ -86,9 +86,30 @@ async fn write_all(
         }
     }
     tx.commit().await.map_err(db::Error::from)?;
+    // Read back in one query per 500, with each policy's entitlement codes read once: a
+    // batch's licenses have no entitlements of their own yet.
+    let ids: Vec<String> = planned.iter().map(|p| p.id.clone()).collect();
+    let mut records: HashMap<String, db::licenses::LicenseRecord> =
+        db::licenses::get_many(&state.db, tenant, &ids)
+            .await?
+            .into_iter()
+            .map(|r| (r.id.clone(), r))
+            .collect();
+    let mut codes: HashMap<String, Vec<String>> = HashMap::new();
     let mut issued = Vec::with_capacity(planned.len());
     for plan in planned {
-        let license = licenses::wire(state, licenses::load(state, tenant, &plan.id).await?).await?;
+        let record = records
+            .remove(&plan.id)
+            .ok_or_else(|| ApiError::not_found("license"))?;
+        if !codes.contains_key(&record.policy_id) {
+            let policy_codes =
+                db::entitlements::codes_of_license(&state.db, &record.id, &record.policy_id)
+                    .await?;
+            codes.insert(record.policy_id.clone(), policy_codes);
+        }
+        let license = record
+            .into_wire(codes[&plan.policy.id].clone())
+            .map_err(ApiError::Internal)?;
         licenses::happened(
             state,
             tenant,
