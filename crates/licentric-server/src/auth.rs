@@ -145,7 +145,7 @@ async fn api_key_auth(state: &AppState, token: &str) -> Result<ApiKeyAuth, ApiEr
     db::api_keys::touch(&state.db, &row.id, now, now - Duration::minutes(1)).await?;
     Ok(ApiKeyAuth {
         scopes: row.scope_set()?,
-        tenant: row.tenant()?,
+        tenant: row.tenant(),
         actor: Actor {
             kind: ActorKind::ApiKey,
             id: Some(row.id.clone()),

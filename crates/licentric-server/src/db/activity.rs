@@ -119,7 +119,7 @@ pub async fn validations_by_day(
     from: NaiveDate,
     to: NaiveDate,
     product_id: Option<&str>,
-) -> anyhow::Result<Vec<ValidationsOnDay>> {
+) -> super::Result<Vec<ValidationsOnDay>> {
     let rows: Vec<(String, String, u32)> = sqlx::query_as(
         "SELECT day, code, sum(count) FROM activity_daily
          WHERE account_id = ? AND environment = ? AND kind = 'validation' AND day >= ? AND day <= ?

@@ -56,8 +56,9 @@ pub struct ApiKeyRecord {
     pub id: String,
     /// The owning account.
     pub account_id: String,
-    /// `live` or `test`.
-    pub environment: String,
+    /// Live or test.
+    #[sqlx(try_from = "String")]
+    pub environment: Environment,
     /// Its label.
     pub name: String,
     /// Its first characters.
@@ -72,23 +73,23 @@ pub struct ApiKeyRecord {
 
 impl ApiKeyRecord {
     /// Its scopes.
-    pub fn scope_set(&self) -> anyhow::Result<BTreeSet<Scope>> {
+    pub fn scope_set(&self) -> super::Result<BTreeSet<Scope>> {
         Ok(serde_json::from_str(&self.scopes)?)
     }
 
     /// The tenant it acts for.
-    pub fn tenant(&self) -> anyhow::Result<Tenant> {
-        Ok(Tenant {
-            environment: self.environment.parse()?,
+    pub fn tenant(&self) -> Tenant {
+        Tenant {
+            environment: self.environment,
             account_id: self.account_id.clone(),
-        })
+        }
     }
 
     /// The wire form, without the key.
-    pub fn into_wire(self) -> anyhow::Result<ApiKey> {
+    pub fn into_wire(self) -> super::Result<ApiKey> {
         Ok(ApiKey {
             scopes: self.scope_set()?.into_iter().collect(),
-            environment: self.environment.parse::<Environment>()?,
+            environment: self.environment,
             id: self.id,
             name: self.name,
             display_prefix: self.display_prefix,

@@ -130,7 +130,7 @@ impl LicenseRecord {
     }
 
     /// The wire form, given its entitlement codes.
-    pub fn into_wire(self, entitlements: Vec<String>) -> anyhow::Result<License> {
+    pub fn into_wire(self, entitlements: Vec<String>) -> super::Result<License> {
         Ok(License {
             status: self.status,
             max_machines: self.max_machines(),

@@ -31,7 +31,7 @@ struct Row {
 }
 
 impl Row {
-    fn into_wire(self) -> anyhow::Result<Webhook> {
+    fn into_wire(self) -> super::Result<Webhook> {
         Ok(Webhook {
             events: serde_json::from_str(&self.events)?,
             id: self.id,
@@ -56,7 +56,7 @@ pub async fn insert(
     tenant: &Tenant,
     webhook: &Webhook,
     secret: &str,
-) -> anyhow::Result<()> {
+) -> super::Result<()> {
     sqlx::query(&format!("INSERT INTO webhooks (account_id, environment, secret, {COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"))
         .bind(&tenant.account_id)
         .bind(tenant.environment.as_str())
@@ -76,7 +76,7 @@ pub async fn insert(
 }
 
 /// The tenant's endpoint with this id.
-pub async fn get(db: &SqlitePool, tenant: &Tenant, id: &str) -> anyhow::Result<Option<Webhook>> {
+pub async fn get(db: &SqlitePool, tenant: &Tenant, id: &str) -> super::Result<Option<Webhook>> {
     let row: Option<Row> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM webhooks WHERE id = ? AND account_id = ? AND environment = ?"
     ))
@@ -94,7 +94,7 @@ pub async fn list(
     tenant: &Tenant,
     q: Option<&str>,
     page: &Page,
-) -> anyhow::Result<(Vec<Webhook>, u32)> {
+) -> super::Result<(Vec<Webhook>, u32)> {
     let like = q.map(|q| format!("%{}%", q.trim()));
     let rows: Vec<Row> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM webhooks WHERE account_id = ? AND environment = ? AND (? IS NULL OR (url LIKE ? OR ifnull(description, '') LIKE ?)) ORDER BY {} LIMIT ? OFFSET ?",
@@ -122,14 +122,14 @@ pub async fn list(
     Ok((
         rows.into_iter()
             .map(Row::into_wire)
-            .collect::<anyhow::Result<_>>()?,
+            .collect::<super::Result<_>>()?,
         total,
     ))
 }
 
 /// Saves a changed endpoint. Enabling a disabled endpoint also forgets its run of failed
 /// deliveries, so the next failure starts a new one instead of disabling it again at once.
-pub async fn update(db: &SqlitePool, tenant: &Tenant, webhook: &Webhook) -> anyhow::Result<()> {
+pub async fn update(db: &SqlitePool, tenant: &Tenant, webhook: &Webhook) -> super::Result<()> {
     sqlx::query(
         "UPDATE webhooks SET url = ?, events = ?,
             failing_since = CASE WHEN enabled = 0 AND ? THEN NULL ELSE failing_since END,
@@ -192,7 +192,7 @@ pub async fn subscribers(
     db: &SqlitePool,
     tenant: &Tenant,
     event: &str,
-) -> anyhow::Result<Vec<String>> {
+) -> super::Result<Vec<String>> {
     let rows: Vec<(String, String)> = sqlx::query_as(
         "SELECT id, events FROM webhooks WHERE account_id = ? AND environment = ? AND enabled = 1",
     )

@@ -109,7 +109,7 @@ async fn write_all(
         }
         let license = record
             .into_wire(codes[&plan.policy.id].clone())
-            .map_err(ApiError::Internal)?;
+            .map_err(ApiError::from)?;
         licenses::happened(
             state,
             tenant,

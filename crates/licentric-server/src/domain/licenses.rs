@@ -37,7 +37,7 @@ pub async fn load(state: &AppState, tenant: &Tenant, id: &str) -> Result<License
 pub async fn wire(state: &AppState, record: LicenseRecord) -> Result<License, ApiError> {
     let codes =
         db::entitlements::codes_of_license(&state.db, &record.id, &record.policy_id).await?;
-    record.into_wire(codes).map_err(ApiError::Internal)
+    record.into_wire(codes).map_err(ApiError::from)
 }
 
 /// Records `action` on `license` in the audit trail and emits it to webhooks (without the

@@ -96,7 +96,7 @@ pub async fn list(
     let data = records
         .into_iter()
         .map(ApiKeyRecord::into_wire)
-        .collect::<anyhow::Result<_>>()?;
+        .collect::<db::Result<_>>()?;
     Ok(Json(page.wrap(data, total)))
 }
 
