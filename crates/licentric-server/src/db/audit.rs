@@ -35,7 +35,10 @@ pub struct NewEvent<'a> {
 }
 
 /// Records one event.
-pub async fn insert(db: &SqlitePool, event: &NewEvent<'_>) -> super::Result<()> {
+pub async fn insert<'e>(
+    db: impl sqlx::SqliteExecutor<'e>,
+    event: &NewEvent<'_>,
+) -> super::Result<()> {
     sqlx::query(
         "INSERT INTO audit_events (account_id, environment, occurred_at, actor_type, actor_id, actor_name,
                                    action, resource_type, resource_id, client_address, request_id, changes)

@@ -367,7 +367,7 @@ pub async fn unrecorded_deaths(db: &SqlitePool, now: DateTime<Utc>) -> super::Re
         "SELECT m.id, m.license_id, m.account_id, m.environment, m.last_heartbeat_at
          FROM machines m
          WHERE m.heartbeat_due_jd <= julianday(?) AND m.death_recorded_at IS NULL
-         LIMIT 1000",
+         LIMIT 5000",
     )
     .bind(now)
     .fetch_all(db)
@@ -375,7 +375,11 @@ pub async fn unrecorded_deaths(db: &SqlitePool, now: DateTime<Utc>) -> super::Re
 }
 
 /// Marks a machine's death as recorded.
-pub async fn death_recorded(db: &SqlitePool, id: &str, now: DateTime<Utc>) -> super::Result<()> {
+pub async fn death_recorded<'e>(
+    db: impl sqlx::SqliteExecutor<'e>,
+    id: &str,
+    now: DateTime<Utc>,
+) -> super::Result<()> {
     sqlx::query("UPDATE machines SET death_recorded_at = ? WHERE id = ?")
         .bind(now)
         .bind(id)

@@ -239,3 +239,42 @@ mod tests {
         connect(path.to_str().unwrap()).await.unwrap();
     }
 }
+
+#[cfg(test)]
+mod migration_tests {
+    use super::MIGRATOR;
+
+    /// A database remembers each applied migration's checksum and refuses to start when
+    /// the file has changed since: once a migration has shipped, it is never edited. Add
+    /// a new migration instead, and pin it here when it ships.
+    const SHIPPED: &[(i64, &str)] = &[
+        (1, "2cec83d736a21ae6"),
+        (2, "7815455685016324"),
+        (3, "f80be868862d3235"),
+        (4, "80b2e55dbd32ee5a"),
+        (5, "9f25690055da5253"),
+        (6, "eb19a4e7eaca2a37"),
+        (7, "500c80bec792f83c"),
+        (8, "3e93ca5ae8f2181f"),
+        (9, "85713c981466d1f9"),
+        (10, "411503357b1853f9"),
+        (11, "489dca30496c937e"),
+    ];
+
+    #[test]
+    fn shipped_migrations_never_change() {
+        let now: Vec<(i64, String)> = MIGRATOR
+            .iter()
+            .map(|m| (m.version, hex::encode(&m.checksum[..8])))
+            .collect();
+        for (version, pinned) in SHIPPED {
+            let current = now.iter().find(|(v, _)| v == version);
+            assert_eq!(
+                current.map(|(_, c)| c.as_str()),
+                Some(*pinned),
+                "migration {version} was shipped and has been edited (or removed); all: {now:?}"
+            );
+        }
+        assert!(now.len() >= SHIPPED.len());
+    }
+}
