@@ -84,13 +84,24 @@ pub async fn record(
     actor: &Actor,
     event: Event<'_>,
 ) -> Result<(), ApiError> {
+    record_in(&state.db, state.clock.now(), tenant, actor, &event).await
+}
+
+/// Records `event` through `db` (a pool, or a transaction that writes many at once).
+pub async fn record_in<'e>(
+    db: impl sqlx::SqliteExecutor<'e>,
+    now: chrono::DateTime<chrono::Utc>,
+    tenant: &Tenant,
+    actor: &Actor,
+    event: &Event<'_>,
+) -> Result<(), ApiError> {
     let address = actor.client_address.map(|a| a.to_string());
     db::audit::insert(
-        &state.db,
+        db,
         &db::audit::NewEvent {
             account_id: Some(&tenant.account_id),
             environment: Some(tenant.environment),
-            occurred_at: state.clock.now(),
+            occurred_at: now,
             actor_type: actor.kind.as_str(),
             actor_id: actor.id.as_deref(),
             actor_name: actor.name.as_deref(),

@@ -110,16 +110,28 @@ async fn write_all(
         let license = record
             .into_wire(codes[&plan.policy.id].clone())
             .map_err(ApiError::from)?;
-        licenses::happened(
-            state,
-            tenant,
-            actor,
-            "license.created",
-            &license,
-            audit::snapshot(&license),
-        )
-        .await?;
         issued.push(license);
+    }
+    // One transaction for the batch's audit events, and webhooks only when an endpoint
+    // subscribes: a thousand licenses cost a thousand small writes, not a thousand commits.
+    let mut tx = state.db.begin().await.map_err(db::Error::from)?;
+    for license in &issued {
+        let event = audit::Event {
+            action: "license.created",
+            resource_type: "license",
+            resource_id: &license.id,
+            changes: audit::snapshot(license),
+        };
+        audit::record_in(&mut *tx, now, tenant, actor, &event).await?;
+    }
+    tx.commit().await.map_err(db::Error::from)?;
+    if !db::webhooks::subscribers(&state.db, tenant, "license.created")
+        .await?
+        .is_empty()
+    {
+        for license in &issued {
+            licenses::emit_created(state, tenant, license).await?;
+        }
     }
     Ok(issued)
 }

@@ -42,7 +42,7 @@ pub async fn wire(state: &AppState, record: LicenseRecord) -> Result<License, Ap
 
 /// Records `action` on `license` in the audit trail and emits it to webhooks (without the
 /// key: receivers get the id).
-pub(super) async fn happened(
+async fn happened(
     state: &AppState,
     tenant: &Tenant,
     actor: &Actor,
@@ -62,6 +62,25 @@ pub(super) async fn happened(
         },
     )
     .await?;
+    emit(state, tenant, action, license).await
+}
+
+/// Emits `license.created` to webhooks, for licenses whose audit events a batch records.
+pub(super) async fn emit_created(
+    state: &AppState,
+    tenant: &Tenant,
+    license: &License,
+) -> Result<(), ApiError> {
+    emit(state, tenant, "license.created", license).await
+}
+
+/// Emits `action` on `license` to webhooks, without the key: receivers get the id.
+async fn emit(
+    state: &AppState,
+    tenant: &Tenant,
+    action: &str,
+    license: &License,
+) -> Result<(), ApiError> {
     let mut data = serde_json::to_value(license).map_err(|e| ApiError::Internal(e.into()))?;
     if let Some(object) = data.as_object_mut() {
         object.remove("key");

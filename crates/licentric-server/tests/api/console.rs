@@ -214,6 +214,15 @@ async fn bulk_issue_is_all_or_none() {
         data.iter().map(|l| l["key"].as_str().unwrap()).collect();
     assert_eq!(keys.len(), 200, "every license has its own key");
     assert_eq!(list(&app, "?q=Campus").await["total"], 200);
+    let (_, created) = app
+        .admin(
+            Method::GET,
+            "/api/v1/events?action=license.created&limit=1",
+            None,
+        )
+        .await;
+    assert_eq!(created["total"], 200, "an audit event per license");
+    assert_eq!(created["data"][0]["actorType"], "api_key");
     // A bad request writes nothing.
     for body in [
         json!({ "policyId": app.demo.policy_id, "count": 1001 }),
