@@ -257,6 +257,8 @@ pub struct Filters<'a> {
     pub expires_before: Option<DateTime<Utc>>,
     /// Only licenses expiring after this time.
     pub expires_after: Option<DateTime<Utc>>,
+    /// The rowids `q` matches, found once for a page and its total ([`search_hits`]).
+    pub search_hits: Option<String>,
 }
 
 /// `%text%` for LIKE. LIKE's wildcards in `text` are left as they are: they can only
@@ -298,7 +300,13 @@ fn push_filters<'a>(
 /// planner cannot walk every license testing each. CROSS JOIN keeps that order.
 fn push_from<'a>(query: &mut QueryBuilder<'a, Sqlite>, filters: &Filters<'a>) {
     let mut sources = 0;
-    if let Some(q) = filters.q.map(str::trim).filter(|q| !q.is_empty()) {
+    if let Some(hits) = &filters.search_hits {
+        query
+            .push(" FROM json_each(")
+            .push_bind(hits.clone())
+            .push(") s CROSS JOIN licenses l ON l.rowid = s.value");
+        sources += 1;
+    } else if let Some(q) = filters.q.map(str::trim).filter(|q| !q.is_empty()) {
         // One LIKE per SELECT, so the trigram index answers each; the key is held both as
         // issued and without dashes.
         query
@@ -346,8 +354,41 @@ pub async fn list(
     page: &Page,
     cursor: Option<&Cursor>,
 ) -> super::Result<(Vec<LicenseRecord>, u32, Option<Cursor>)> {
+    let hits = search_hits(db, filters).await?;
+    let filters = &Filters {
+        search_hits: hits,
+        ..*filters
+    };
     let (rows, next) = page_of(db, tenant, filters, page, cursor).await?;
     Ok((rows, count(db, tenant, filters).await?, next))
+}
+
+/// Matches of `q` above this many are not collected: the page and the total then each
+/// search the index themselves.
+const MAX_COLLECTED_HITS: usize = 20_000;
+
+/// The rowids `q` matches (in every tenant; the filters narrow them), as a JSON array:
+/// searched once, so a page and its total do not both search the trigram index.
+pub async fn search_hits(db: &SqlitePool, filters: &Filters<'_>) -> super::Result<Option<String>> {
+    let Some(q) = filters.q.map(str::trim).filter(|q| !q.is_empty()) else {
+        return Ok(None);
+    };
+    let mut query = QueryBuilder::new("SELECT rowid FROM license_search WHERE text LIKE ");
+    query.push_bind(contains(q));
+    let undashed = q.replace('-', "");
+    if undashed != q {
+        query
+            .push(" UNION SELECT rowid FROM license_search WHERE text LIKE ")
+            .push_bind(contains(&undashed));
+    }
+    query
+        .push(" LIMIT ")
+        .push_bind(MAX_COLLECTED_HITS as i64 + 1);
+    let hits: Vec<i64> = query.build_query_scalar().fetch_all(db).await?;
+    if hits.len() > MAX_COLLECTED_HITS {
+        return Ok(None);
+    }
+    Ok(Some(serde_json::to_string(&hits)?))
 }
 
 /// How many of the tenant's licenses match `filters`.

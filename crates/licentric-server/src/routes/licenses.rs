@@ -91,6 +91,7 @@ impl ListLicenses {
             fingerprint: self.fingerprint.as_deref().map(str::trim),
             expires_before: self.expires_before,
             expires_after: self.expires_after,
+            search_hits: None,
         };
         Ok((filters, page, cursor))
     }

@@ -174,7 +174,8 @@ async fn a_retry_that_succeeds_is_logged_as_delivered() {
 }
 
 async fn wait_for_delivery(app: &TestApp, log: &str, done: impl Fn(&Value) -> bool) -> Value {
-    for _ in 0..250 {
+    // Bounded at 15 s, like Receiver::wait_for; it returns as soon as the state is reached.
+    for _ in 0..750 {
         let (_, page) = app.admin(Method::GET, log, None).await;
         if let Some(d) = page["data"].as_array().and_then(|d| d.first()) {
             if done(d) {
