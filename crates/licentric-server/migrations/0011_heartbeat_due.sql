@@ -44,3 +44,8 @@ CREATE TRIGGER machines_due_license_policy AFTER UPDATE OF policy_id ON licenses
         FROM policies p WHERE p.id = NEW.policy_id)
     WHERE license_id = NEW.id;
 END;
+
+-- Machines already silent when this server version starts died before anyone could be
+-- told: mark them recorded, so the upkeep records new deaths rather than a backlog.
+UPDATE machines SET death_recorded_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+WHERE heartbeat_due_jd <= julianday('now');
