@@ -424,10 +424,7 @@ pub async fn attach_entitlements(
     }
     problems.finish()?;
     db::entitlements::attach_to_license(&state.db, id, &ids).await?;
-    let license = wire(state, load(state, tenant, id).await?).await?;
-    let changes = audit::changes(&before, &license);
-    happened(state, tenant, actor, "license.updated", &license, changes).await?;
-    Ok(license)
+    entitlements_changed(state, tenant, actor, id, &before).await
 }
 
 /// Takes an entitlement from a license (its policy's entitlements stay).
@@ -444,8 +441,20 @@ pub async fn detach_entitlement(
         return Err(ApiError::not_found("entitlement"));
     }
     db::entitlements::detach_from_license(&state.db, id, &ids).await?;
+    entitlements_changed(state, tenant, actor, id, &before).await
+}
+
+/// Reads a license back after its own entitlements changed, and records and emits the
+/// change (`license.updated`, with the entitlements before and after).
+async fn entitlements_changed(
+    state: &AppState,
+    tenant: &Tenant,
+    actor: &Actor,
+    id: &str,
+    before: &License,
+) -> Result<License, ApiError> {
     let license = wire(state, load(state, tenant, id).await?).await?;
-    let changes = audit::changes(&before, &license);
+    let changes = audit::changes(before, &license);
     happened(state, tenant, actor, "license.updated", &license, changes).await?;
     Ok(license)
 }
