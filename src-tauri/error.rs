@@ -3,6 +3,8 @@
 //! `code` is stable, for the UI to branch on; `message` is a sentence for a person that
 //! says what happened and what to do next.
 
+use std::collections::BTreeMap;
+
 use serde::{Serialize, Serializer};
 
 /// Everything a command can fail with.
@@ -21,6 +23,12 @@ pub enum Error {
     /// A file of the app's could not be read or written (disk full, permissions).
     #[error("The app could not save its files: {0}. Free some disk space or check the folder's permissions, then try again.")]
     Storage(String),
+    /// The OS keyring could not keep or give back a console API key.
+    #[error("The system keyring could not be used ({0}). Unlock your keyring (e.g. log in to the desktop session again), then try again.")]
+    Keyring(String),
+    /// The vendor console has no connection to use; the message says what to do.
+    #[error("{0}")]
+    NoConnection(String),
     /// A licensing outcome (`machine_limit`, `not_found`, …) from the SDK.
     #[error("{}", .0.message)]
     License(licentric_client::LicenseError),
@@ -32,27 +40,177 @@ impl From<licentric_client::LicenseError> for Error {
     }
 }
 
+/// The app's own error codes; with the SDK's `LicenseErrorCode`s they make
+/// [`ErrorCode`], the union the UI branches on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
+pub enum AppErrorCode {
+    /// The server refused the credential (401).
+    Unauthorized,
+    /// The server refused the request's parameters (400); `details` says which field.
+    InvalidRequest,
+    /// The API key lacks the scope for this (403).
+    Forbidden,
+    /// No such record (404).
+    NotFound,
+    /// A conflict with the record's state (409), e.g. an entitlement still in use.
+    Conflict,
+    /// Too many requests (429).
+    RateLimited,
+    /// The server failed (5xx).
+    ServerError,
+    /// The server could not be reached.
+    Network,
+    /// The answer was not the Licentric API.
+    UnexpectedResponse,
+    /// The SDK was configured wrongly.
+    Configuration,
+    /// No license server can be used.
+    ServerUnavailable,
+    /// What the user typed cannot be used.
+    InvalidInput,
+    /// The app's files could not be written.
+    Storage,
+    /// The OS keyring could not be used.
+    Keyring,
+    /// The console has no usable connection.
+    NoConnection,
+    /// Not from Rust: the UI's own fallback when a call failed without a `{code, message}`.
+    Internal,
+}
+
+impl AppErrorCode {
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unauthorized => "unauthorized",
+            Self::InvalidRequest => "invalid_request",
+            Self::Forbidden => "forbidden",
+            Self::NotFound => "not_found",
+            Self::Conflict => "conflict",
+            Self::RateLimited => "rate_limited",
+            Self::ServerError => "server_error",
+            Self::Network => "network",
+            Self::UnexpectedResponse => "unexpected_response",
+            Self::Configuration => "configuration",
+            Self::ServerUnavailable => "server_unavailable",
+            Self::InvalidInput => "invalid_input",
+            Self::Storage => "storage",
+            Self::Keyring => "keyring",
+            Self::NoConnection => "no_connection",
+            Self::Internal => "internal",
+        }
+    }
+}
+
+/// Every code a command's error can carry: generated for the UI as a union of strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
+pub enum ErrorCode {
+    /// The app's own.
+    App(AppErrorCode),
+    /// A licensing outcome.
+    License(licentric_client::LicenseErrorCode),
+}
+
+impl ErrorCode {
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::App(code) => code.as_str(),
+            Self::License(code) => code.as_str(),
+        }
+    }
+}
+
 impl Error {
     /// The stable code the UI branches on.
     pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
+    }
+
+    /// The stable code, typed.
+    pub fn error_code(&self) -> ErrorCode {
+        use licentric_client::Error as Client;
+        ErrorCode::App(match self {
+            Self::Client(error) => match error {
+                Client::Authentication(_) => AppErrorCode::Unauthorized,
+                Client::Validation(_) => AppErrorCode::InvalidRequest,
+                Client::Forbidden(_) => AppErrorCode::Forbidden,
+                Client::NotFound(_) => AppErrorCode::NotFound,
+                Client::RateLimited { .. } => AppErrorCode::RateLimited,
+                Client::Api(api) if api.status == 409 => AppErrorCode::Conflict,
+                Client::Api(_) => AppErrorCode::ServerError,
+                Client::Network { .. } => AppErrorCode::Network,
+                Client::UnexpectedResponse { .. } => AppErrorCode::UnexpectedResponse,
+                Client::Configuration(_) => AppErrorCode::Configuration,
+            },
+            Self::ServerUnavailable(_) => AppErrorCode::ServerUnavailable,
+            Self::InvalidInput(_) => AppErrorCode::InvalidInput,
+            Self::Storage(_) => AppErrorCode::Storage,
+            Self::Keyring(_) => AppErrorCode::Keyring,
+            Self::NoConnection(_) => AppErrorCode::NoConnection,
+            Self::License(error) => return ErrorCode::License(error.code),
+        })
+    }
+
+    /// What a person reads: the server's own sentence for a refusal it explained, with
+    /// what to do where the server cannot know it; the error's text otherwise.
+    fn message(&self) -> String {
         use licentric_client::Error as Client;
         match self {
-            Self::Client(error) => match error {
-                Client::Authentication(_) => "unauthorized",
-                Client::Validation(_) => "invalid_request",
-                Client::Forbidden(_) => "forbidden",
-                Client::NotFound(_) => "not_found",
-                Client::RateLimited { .. } => "rate_limited",
-                Client::Api(_) => "server_error",
-                Client::Network { .. } => "network",
-                Client::UnexpectedResponse { .. } => "unexpected_response",
-                Client::Configuration(_) => "configuration",
-            },
-            Self::ServerUnavailable(_) => "server_unavailable",
-            Self::InvalidInput(_) => "invalid_input",
-            Self::Storage(_) => "storage",
-            Self::License(error) => error.code.as_str(),
+            Self::Client(Client::Authentication(api)) => format!(
+                "{} The server refused this connection's API key: it may have been revoked or rotated. Add the connection again with a current key.",
+                api.message
+            ),
+            Self::Client(Client::Forbidden(api) | Client::NotFound(api) | Client::Validation(api)) => {
+                api.message.clone()
+            }
+            Self::Client(Client::RateLimited { error, retry_after }) => format!(
+                "{} Wait {} s, then try again.",
+                error.message,
+                retry_after.as_secs().max(1)
+            ),
+            Self::Client(Client::Api(api)) if api.status == 409 => api.message.clone(),
+            Self::Client(Client::Api(api)) => format!(
+                "The server failed ({}, HTTP {}). Try again; if it keeps happening, ask the server's operator to look at its log.",
+                api.message, api.status
+            ),
+            _ => {
+                // Library messages start in lower case (Rust convention); people read
+                // sentences.
+                let text = self.to_string();
+                let mut chars = text.chars();
+                chars
+                    .next()
+                    .map(|first| first.to_uppercase().chain(chars).collect())
+                    .unwrap_or_default()
+            }
         }
+    }
+
+    /// The server's per-field problems of a refused request, field → what is wrong.
+    fn details(&self) -> BTreeMap<String, String> {
+        let Self::Client(error) = self else {
+            return BTreeMap::new();
+        };
+        let Some(serde_json::Value::Object(fields)) =
+            error.api_error().and_then(|api| api.details.as_ref())
+        else {
+            return BTreeMap::new();
+        };
+        fields
+            .iter()
+            .map(|(field, problem)| {
+                let text = match problem {
+                    serde_json::Value::String(text) => text.clone(),
+                    other => other.to_string(),
+                };
+                (field.clone(), text)
+            })
+            .collect()
     }
 }
 
@@ -61,23 +219,19 @@ impl Error {
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 pub struct CommandError {
     /// Stable machine-readable code, e.g. `network`.
-    pub code: String,
+    pub code: ErrorCode,
     /// What happened and what to do next.
     pub message: String,
+    /// Per-field problems of a refused form (field → what is wrong); empty otherwise.
+    pub details: BTreeMap<String, String>,
 }
 
 impl From<&Error> for CommandError {
     fn from(error: &Error) -> Self {
-        // Library messages start in lower case (Rust convention); people read sentences.
-        let text = error.to_string();
-        let mut chars = text.chars();
-        let message = chars
-            .next()
-            .map(|first| first.to_uppercase().chain(chars).collect())
-            .unwrap_or_default();
         Self {
-            code: error.code().to_owned(),
-            message,
+            code: error.error_code(),
+            message: error.message(),
+            details: error.details(),
         }
     }
 }
@@ -97,7 +251,7 @@ mod tests {
         let error = Error::InvalidInput("Enter a license key.".into());
         assert_eq!(
             serde_json::to_value(&error).unwrap(),
-            serde_json::json!({"code": "invalid_input", "message": "Enter a license key."})
+            serde_json::json!({"code": "invalid_input", "message": "Enter a license key.", "details": {}})
         );
 
         let network = Error::Client(licentric_client::Error::Network {

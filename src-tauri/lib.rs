@@ -7,6 +7,7 @@
 
 pub mod commands;
 pub mod config;
+pub mod console;
 pub mod error;
 pub mod local_server;
 pub mod notices;
@@ -54,6 +55,15 @@ pub fn run() {
             let notifier = Box::new(DesktopNotifier(app.handle().clone()));
             let state = tauri::async_runtime::block_on(state::AppState::start(config, notifier));
             app.manage(state);
+            // `--console` (or LICENTRIC_WINDOW=console) opens the vendor console alone;
+            // otherwise the end user's window, from tauri.conf.json.
+            let console_only = std::env::args().any(|a| a == "--console")
+                || std::env::var("LICENTRIC_WINDOW").is_ok_and(|w| w == "console");
+            if console_only {
+                commands::app::show_console(app.handle())?;
+            } else if let Some(main) = app.config().app.windows.first() {
+                tauri::WebviewWindowBuilder::from_config(app.handle(), main)?.build()?;
+            }
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move {
                 for hour in 0.. {
@@ -65,6 +75,7 @@ pub fn run() {
         })
         .invoke_handler(tauri::generate_handler![
             commands::app::app_info,
+            commands::app::open_console,
             commands::license::license_status,
             commands::license::activate_license,
             commands::license::license_slots,
@@ -77,6 +88,60 @@ pub fn run() {
             commands::settings::save_settings,
             commands::settings::test_connection,
             commands::settings::export_diagnostics,
+            commands::console::connections::console_connections,
+            commands::console::connections::console_session,
+            commands::console::connections::add_console_connection,
+            commands::console::connections::use_console_connection,
+            commands::console::connections::remove_console_connection,
+            commands::console::products::list_products,
+            commands::console::products::get_product,
+            commands::console::products::create_product,
+            commands::console::products::update_product,
+            commands::console::products::delete_product,
+            commands::console::products::account_jwks,
+            commands::console::policies::list_policies,
+            commands::console::policies::get_policy,
+            commands::console::policies::create_policy,
+            commands::console::policies::update_policy,
+            commands::console::policies::delete_policy,
+            commands::console::entitlements::list_entitlements,
+            commands::console::entitlements::create_entitlement,
+            commands::console::entitlements::update_entitlement,
+            commands::console::entitlements::delete_entitlement,
+            commands::console::licenses::list_licenses,
+            commands::console::licenses::get_license,
+            commands::console::licenses::create_license,
+            commands::console::licenses::update_license,
+            commands::console::licenses::license_action,
+            commands::console::licenses::attach_entitlements,
+            commands::console::licenses::detach_entitlement,
+            commands::console::licenses::diagnose_license,
+            commands::console::licenses::act_on_licenses,
+            commands::console::licenses::issue_licenses,
+            commands::console::licenses::cancel_console_job,
+            commands::console::licenses::import_licenses,
+            commands::console::licenses::export_licenses_csv,
+            commands::console::machines::list_machines,
+            commands::console::machines::delete_machine,
+            commands::console::machines::export_machines_csv,
+            commands::console::api_keys::list_api_keys,
+            commands::console::api_keys::create_api_key,
+            commands::console::api_keys::rotate_api_key,
+            commands::console::api_keys::revoke_api_key,
+            commands::console::webhooks::list_webhooks,
+            commands::console::webhooks::create_webhook,
+            commands::console::webhooks::update_webhook,
+            commands::console::webhooks::delete_webhook,
+            commands::console::webhooks::rotate_webhook_secret,
+            commands::console::webhooks::test_webhook,
+            commands::console::webhooks::webhook_deliveries,
+            commands::console::webhooks::redeliver_webhook_delivery,
+            commands::console::events::list_events,
+            commands::console::analytics::analytics_series,
+            commands::console::analytics::analytics_seats,
+            commands::console::analytics::analytics_expiring,
+            commands::console::signing_keys::list_signing_keys,
+            commands::console::signing_keys::rotate_signing_key,
         ])
         .run(tauri::generate_context!())
         .expect("the Tauri runtime failed to start");

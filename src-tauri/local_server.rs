@@ -14,8 +14,8 @@ use licentric_server::{
 };
 use serde::{Deserialize, Serialize};
 
-/// What the app remembers of the demo data it created on first start. Not the API key:
-/// that is a secret, and nothing in the app uses it yet.
+/// What the app remembers of the demo data it created on first start. Not an API key:
+/// the vendor console's is kept in the OS keyring (see [`LocalServer::console_key`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DemoRecords {
@@ -36,6 +36,39 @@ pub struct LocalServer {
     pub running: RunningServer,
     /// The demo records.
     pub demo: DemoRecords,
+    pool: sqlx::SqlitePool,
+}
+
+impl LocalServer {
+    /// The vendor console's all-scopes API key to this server: the one kept in `keys`
+    /// while the server still accepts it, else a new one (saved there). When the keyring
+    /// cannot keep it, the key works for this run only and the next run makes another.
+    pub async fn console_key(&self, keys: &dyn crate::console::KeyStore) -> anyhow::Result<String> {
+        let entry = format!("local:{}", self.demo.account_id);
+        match keys.get(&entry) {
+            Ok(Some(key))
+                if provision::api_key_is_active(&self.pool, &self.demo.account_id, &key)
+                    .await? =>
+            {
+                return Ok(key)
+            }
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(%error, "cannot read the console's local key from the keyring")
+            }
+        }
+        let key = provision::issue_api_key(
+            &self.pool,
+            &self.demo.account_id,
+            "Desktop console (local server)",
+            chrono::Utc::now(),
+        )
+        .await?;
+        if let Err(error) = keys.set(&entry, &key) {
+            tracing::warn!(%error, "the keyring cannot keep the console's local key; it is used for this run only");
+        }
+        Ok(key)
+    }
 }
 
 /// The folder of the local server's files inside the app's data directory.
@@ -82,12 +115,16 @@ pub async fn start(data_dir: &Path) -> anyhow::Result<LocalServer> {
         secret: ServerSecret::load_or_create(&dir.join("server-secret"))?,
         ..Settings::default()
     };
-    let state = AppState::with_settings(pool, Arc::new(SystemClock), settings);
+    let state = AppState::with_settings(pool.clone(), Arc::new(SystemClock), settings);
     let running = Application::with_state(([127, 0, 0, 1], 0).into(), state)
         .await?
         .spawn();
     tracing::info!(url = %running.base_url(), "local license server started");
-    Ok(LocalServer { running, demo })
+    Ok(LocalServer {
+        running,
+        demo,
+        pool,
+    })
 }
 
 #[cfg(test)]

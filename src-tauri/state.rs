@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use crate::{
     config::AppConfig,
+    console::Console,
     error::Error,
     local_server::{self, LocalServer},
     notices::{Notices, Notifier},
@@ -217,6 +218,7 @@ pub struct AppState {
     recent_errors: Mutex<VecDeque<RecentError>>,
     settings_problem: Mutex<Option<String>>,
     notices: Notices,
+    console: Console,
 }
 
 impl AppState {
@@ -252,6 +254,7 @@ impl AppState {
         };
         let connection = Connection::open(&config.data_dir, &settings, &clock, None).await;
         Self {
+            console: Console::new(&config.data_dir, Arc::new(crate::console::OsKeyring)),
             notices: Notices::new(&config.data_dir, notifier),
             data_dir: config.data_dir,
             clock,
@@ -279,6 +282,16 @@ impl AppState {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// The vendor console's connections.
+    pub fn console(&self) -> &Console {
+        &self.console
+    }
+
+    /// The local server, while it runs.
+    pub fn local_server(&self) -> Option<Arc<LocalServer>> {
+        self.connection().local.clone()
     }
 
     /// Where the app keeps its files.
@@ -394,7 +407,7 @@ fn recent_error(at: DateTime<Utc>, during: &str, error: &Error) -> RecentError {
     RecentError {
         at,
         during: during.to_owned(),
-        code: shown.code,
+        code: shown.code.as_str().to_owned(),
         message: shown.message,
     }
 }

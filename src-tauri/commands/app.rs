@@ -1,9 +1,13 @@
 //! About the app itself.
 
 use serde::Serialize;
-use tauri::State;
+use tauri::{AppHandle, Manager, State};
 
-use crate::state::{AppState, ServerInfo};
+use crate::{
+    error::Error,
+    settings::Theme,
+    state::{AppState, ServerInfo},
+};
 
 /// What the UI shows about the app and its server.
 #[derive(Debug, Clone, Serialize)]
@@ -16,15 +20,18 @@ pub struct AppInfo {
     pub server: ServerInfo,
     /// Why the saved settings could not be used, until new ones are saved.
     pub settings_problem: Option<String>,
+    /// The theme chosen in Settings.
+    pub theme: Theme,
 }
 
 impl AppInfo {
     /// This app, talking to `server`.
-    pub fn new(server: ServerInfo, settings_problem: Option<String>) -> Self {
+    pub fn new(server: ServerInfo, settings_problem: Option<String>, theme: Theme) -> Self {
         Self {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             server,
             settings_problem,
+            theme,
         }
     }
 }
@@ -32,5 +39,43 @@ impl AppInfo {
 /// The app's version and which license server it talks to.
 #[tauri::command]
 pub fn app_info(state: State<'_, AppState>) -> AppInfo {
-    AppInfo::new(state.server(), state.settings_problem())
+    AppInfo::new(
+        state.server(),
+        state.settings_problem(),
+        state.settings().theme,
+    )
+}
+
+/// The label of the vendor console's window; `capabilities/console.json` grants it the
+/// management commands, and nothing else has them.
+pub const CONSOLE_WINDOW: &str = "console";
+
+/// Opens the vendor console in its own window (or brings it to the front).
+#[tauri::command]
+pub async fn open_console(app: AppHandle) -> Result<(), Error> {
+    show_console(&app)
+}
+
+/// Opens or focuses the console window.
+pub fn show_console(app: &AppHandle) -> Result<(), Error> {
+    if let Some(window) = app.get_webview_window(CONSOLE_WINDOW) {
+        let _ = window.unminimize();
+        let _ = window.set_focus();
+        return Ok(());
+    }
+    tauri::WebviewWindowBuilder::new(
+        app,
+        CONSOLE_WINDOW,
+        tauri::WebviewUrl::App("index.html".into()),
+    )
+    .title("Licentric — Vendor console")
+    .inner_size(1280.0, 820.0)
+    .min_inner_size(1024.0, 700.0)
+    .build()
+    .map(|_| ())
+    .map_err(|e| {
+        Error::ServerUnavailable(format!(
+            "The console window could not open ({e}). Restart the app."
+        ))
+    })
 }

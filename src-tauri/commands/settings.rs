@@ -79,7 +79,11 @@ pub async fn save_settings(
         .apply(settings)
         .await
         .map_err(|e| state.remember("save_settings", e))?;
-    Ok(AppInfo::new(server, state.settings_problem()))
+    Ok(AppInfo::new(
+        server,
+        state.settings_problem(),
+        state.settings().theme,
+    ))
 }
 
 /// Asks the server the settings name (through their proxy) whether it is up.

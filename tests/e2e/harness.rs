@@ -116,7 +116,7 @@ impl TestServer {
     }
 
     /// The vendor's management client (all scopes).
-    fn admin(&self) -> licentric_client::Licentric {
+    pub fn admin(&self) -> licentric_client::Licentric {
         licentric_client::Licentric::builder()
             .base_url(self.url())
             .api_key(&self.api_key)
@@ -208,6 +208,9 @@ pub struct Launch {
     /// The app's data folder and keyring, kept by the test to restart the app on them;
     /// by default fresh ones that go with the app.
     pub home: Option<Home>,
+    /// Open the vendor console's window alone (`LICENTRIC_WINDOW=console`) instead of
+    /// the end user's.
+    pub console: bool,
 }
 
 /// A data folder and a keyring that outlive one run of the app, as a user's do.
@@ -311,6 +314,7 @@ impl App {
             .env_remove("LICENTRIC_SERVER_URL")
             .env_remove("LICENTRIC_TEST_CLOCK_OFFSET_DAYS")
             .env_remove("LICENTRIC_E2E_KEYRING_HOME")
+            .env_remove("LICENTRIC_WINDOW")
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
             .stderr(log);
@@ -335,6 +339,9 @@ impl App {
         }
         if let Some(home) = &launch.home {
             command.env("LICENTRIC_E2E_KEYRING_HOME", &home.keyring_dir);
+        }
+        if launch.console {
+            command.env("LICENTRIC_WINDOW", "console");
         }
         std::os::unix::process::CommandExt::process_group(&mut command, 0);
         let driver = command.spawn().expect("start xvfb-run");
@@ -452,6 +459,46 @@ impl App {
     /// Everything the notification daemon logged.
     pub fn notifications(&self) -> String {
         std::fs::read_to_string(&self.notifications).unwrap_or_default()
+    }
+
+    /// Opens a console screen by its route (`/licenses`, `/licenses/<id>`…), as the
+    /// navigation links do.
+    pub fn go(&self, route: &str) {
+        self.session.execute(&format!(
+            "window.location.hash = {};",
+            serde_json::json!(route)
+        ));
+    }
+
+    /// Switches the theme the stylesheet shows (`light` or `dark`), as Settings' choice
+    /// does, for screenshots of both.
+    pub fn show_theme(&self, theme: &str) {
+        self.session.execute(&format!(
+            "document.documentElement.dataset.theme = {};",
+            serde_json::json!(theme)
+        ));
+    }
+
+    /// A screenshot in the light theme and one in the dark theme, then back to light.
+    pub fn screenshot_both_themes(&mut self, step: &str) {
+        self.show_theme("light");
+        std::thread::sleep(Duration::from_millis(150));
+        self.screenshot(&format!("{step}-light"));
+        self.show_theme("dark");
+        std::thread::sleep(Duration::from_millis(150));
+        self.screenshot(&format!("{step}-dark"));
+        self.show_theme("light");
+    }
+
+    /// Calls a command from the web view as the UI would, and answers `{ok}` or `{error}`.
+    pub fn invoke(&self, command: &str, args: serde_json::Value) -> serde_json::Value {
+        self.session.execute_async(&format!(
+            "const done = arguments[arguments.length - 1];
+             window.__TAURI_INTERNALS__.invoke({}, {})
+               .then((ok) => done({{ ok: ok === undefined ? null : ok }}), (error) => done({{ error: String(error && error.message ? error.message : JSON.stringify(error)) }}));",
+            serde_json::json!(command),
+            args
+        ))
     }
 
     /// Saves a screenshot of the web view as `NN-step.png` in this test's folder.

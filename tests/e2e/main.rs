@@ -8,6 +8,7 @@
 // A test that cannot set itself up should stop right there, loudly.
 #![allow(clippy::unwrap_used)]
 
+mod console;
 mod harness;
 mod license;
 mod offline;

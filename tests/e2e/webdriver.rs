@@ -244,6 +244,17 @@ impl Session {
         .expect("execute script")
     }
 
+    /// Runs an asynchronous script (its last argument is the callback to call with the
+    /// result) and returns what it passed back.
+    pub fn execute_async(&self, script: &str) -> Value {
+        self.send(
+            reqwest::Method::POST,
+            "/execute/async",
+            Some(json!({ "script": script, "args": [] })),
+        )
+        .expect("execute async script")
+    }
+
     /// Ends the session, closing the app.
     pub fn close(&self) {
         let _ = self.send(reqwest::Method::DELETE, "", None);

@@ -8,7 +8,8 @@ use licentric_core::wire::{
     EntitlementUpdate, ExpiringLicenses, ImportReport, License, LicenseAction, LicenseActions,
     LicenseUpdate, Machine, NewApiKey, NewEntitlement, NewLicense, NewMachine, NewPolicy,
     NewProduct, NewWebhook, Page, Policy, PolicyUpdate, Product, ProductUpdate, ProductUsage,
-    SeatsReport, ValidationsOnDay, Webhook, WebhookDelivery, WebhookTestResult, WebhookUpdate,
+    SeatsReport, SigningKey, ValidationsOnDay, Webhook, WebhookDelivery, WebhookTestResult,
+    WebhookUpdate,
 };
 use reqwest::Method;
 use serde::{de::DeserializeOwned, Serialize};
@@ -482,6 +483,22 @@ impl Licentric {
     /// needed), so a console can offer only what the key may do.
     pub async fn current_api_key(&self) -> Result<CurrentApiKey, Error> {
         self.get("/api-keys/me".into(), &[]).await
+    }
+
+    // Signing keys.
+
+    /// The account's signing keys in this key's environment, newest first: the active one
+    /// and those retired by rotation; public halves only (`products:read`).
+    pub async fn list_signing_keys(&self) -> Result<Vec<SigningKey>, Error> {
+        let list: DataList<SigningKey> = self.get("/signing-keys".into(), &[]).await?;
+        Ok(list.data)
+    }
+    /// Rotates the signing key (`products:write`): a new key signs from now on; what the
+    /// old one signed stays verifiable through the JWKS, but apps that pinned only the old
+    /// public key refuse what the new one signs until they are given it.
+    pub async fn rotate_signing_key(&self) -> Result<SigningKey, Error> {
+        self.write::<(), _>(Method::POST, "/signing-keys/rotate".into(), None)
+            .await
     }
 
     // Audit trail.

@@ -103,6 +103,48 @@ pub async fn provision(
     })
 }
 
+/// Whether `key` is an active API key of `account_id`; how the desktop app checks the
+/// local console's key it kept in the keyring before using it.
+pub async fn api_key_is_active(
+    db: &SqlitePool,
+    account_id: &str,
+    key: &str,
+) -> anyhow::Result<bool> {
+    Ok(db::api_keys::find_active_by_hash(db, &api_key::hash(key))
+        .await?
+        .is_some_and(|row| row.tenant().account_id == account_id))
+}
+
+/// Creates an all-scopes live API key named `name` for `account_id` and returns its only
+/// clear copy: how the desktop app gives its vendor console a key to the local server.
+pub async fn issue_api_key(
+    db: &SqlitePool,
+    account_id: &str,
+    name: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<String> {
+    let tenant = Tenant {
+        account_id: account_id.to_owned(),
+        environment: Environment::Live,
+    };
+    let key = api_key::generate(tenant.environment);
+    let scopes: BTreeSet<Scope> = Scope::ALL.into_iter().collect();
+    db::api_keys::insert(
+        db,
+        &db::api_keys::NewApiKeyRow {
+            id: &Uuid::new_v4().to_string(),
+            tenant: &tenant,
+            name,
+            key_hash: &key.hash,
+            display_prefix: &key.display_prefix,
+            scopes: &scopes,
+        },
+        now,
+    )
+    .await?;
+    Ok(key.secret)
+}
+
 async fn initial_key(
     db: &SqlitePool,
     tenant: &Tenant,

@@ -7,7 +7,7 @@ export type ImportProblem = {
 /**
  * The line in the file, as a person counts it (the header is line 1).
  */
-line: bigint, 
+line: number, 
 /**
  * The column, when one is at fault.
  */

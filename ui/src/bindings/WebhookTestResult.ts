@@ -16,7 +16,7 @@ status: number | null,
 /**
  * How long the attempt took, in milliseconds.
  */
-durationMs: bigint, 
+durationMs: number, 
 /**
  * Why it failed, as the delivery log says it ("failed: …"); `null` when delivered.
  */

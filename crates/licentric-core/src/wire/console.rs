@@ -151,6 +151,7 @@ pub struct ActionResults {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct ImportProblem {
     /// The line in the file, as a person counts it (the header is line 1).
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub line: u64,
     /// The column, when one is at fault.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -67,6 +67,7 @@ pub struct Product {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct NewProduct {
     /// Display name, 1–200 characters.
     pub name: String,
@@ -78,12 +79,15 @@ pub struct NewProduct {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct ProductUpdate {
     /// New display name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub name: Option<String>,
     /// New key prefix; existing keys keep theirs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub key_prefix: Option<String>,
 }
 
@@ -130,6 +134,7 @@ pub struct Policy {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct NewPolicy {
     /// The product the policy belongs to.
     pub product_id: String,
@@ -137,6 +142,7 @@ pub struct NewPolicy {
     pub name: String,
     /// Most machines per license (default 1; `null` for unlimited, floating only).
     #[serde(default = "default_max_machines", deserialize_with = "present")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub max_machines: Option<Option<u32>>,
     /// Default `false` (node-locked).
     #[serde(default)]
@@ -146,21 +152,26 @@ pub struct NewPolicy {
     pub require_heartbeat: bool,
     /// Seconds, 60–86400 (default 600).
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub heartbeat_interval: Option<u32>,
     /// Default `false`.
     #[serde(default)]
     pub cull_dead_machines: bool,
     /// Seconds; absent or `null` for perpetual.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub duration: Option<u32>,
     /// Default 14.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub offline_max_days: Option<u32>,
     /// Default 7.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub grace_days: Option<u32>,
     /// Absent or `null` for unlimited.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub max_uses: Option<u32>,
     /// Entitlement codes (they must exist).
     #[serde(default)]
@@ -176,9 +187,11 @@ fn default_max_machines() -> Option<Option<u32>> {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct PolicyUpdate {
     /// New display name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub name: Option<String>,
     /// New machine limit; `null` for unlimited.
     #[serde(
@@ -189,15 +202,19 @@ pub struct PolicyUpdate {
     pub max_machines: Option<Option<u32>>,
     /// Floating or node-locked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub floating: Option<bool>,
     /// Whether heartbeats are required.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub require_heartbeat: Option<bool>,
     /// Seconds between heartbeats.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub heartbeat_interval: Option<u32>,
     /// Whether dead machines are removed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub cull_dead_machines: Option<bool>,
     /// Seconds; `null` for perpetual.
     #[serde(
@@ -208,9 +225,11 @@ pub struct PolicyUpdate {
     pub duration: Option<Option<u32>>,
     /// Days offline.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub offline_max_days: Option<u32>,
     /// Days of grace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub grace_days: Option<u32>,
     /// Most validations; `null` for unlimited.
     #[serde(
@@ -221,6 +240,7 @@ pub struct PolicyUpdate {
     pub max_uses: Option<Option<u32>>,
     /// Replaces the policy's entitlement codes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub entitlements: Option<Vec<String>>,
 }
 
@@ -267,21 +287,26 @@ pub struct License {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct NewLicense {
     /// The policy (and so the product) of the license.
     pub policy_id: String,
     /// A label, e.g. the customer's name.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub name: Option<String>,
     /// A key of your own; by default one is generated with the product's prefix.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub key: Option<String>,
     /// Expiry; absent: the policy's duration from now; `null`: perpetual.
     #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub expires_at: Option<Option<DateTime<Utc>>>,
     /// Your own data (a JSON object, at most 16 KiB).
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
     /// Entitlement codes of this license, beyond its policy's.
     #[serde(default)]
@@ -292,6 +317,7 @@ pub struct NewLicense {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct LicenseUpdate {
     /// New label; `null` clears it.
     #[serde(
@@ -310,12 +336,15 @@ pub struct LicenseUpdate {
     /// Replaces the metadata object.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
     /// Moves the license to another policy of the same product.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub policy_id: Option<String>,
     /// Sets the validation count (e.g. 0 to reset it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub uses: Option<u32>,
 }
 
@@ -323,6 +352,7 @@ pub struct LicenseUpdate {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct EntitlementCodes {
     /// Entitlement codes.
     pub entitlements: Vec<String>,
@@ -423,17 +453,21 @@ pub struct Machine {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct NewMachine {
     /// The machine's fingerprint, 8–255 characters.
     pub fingerprint: String,
     /// A human-readable name.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub name: Option<String>,
     /// `macos`, `windows`, `linux`, `docker` or `kubernetes`.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub platform: Option<String>,
     /// The license, when activating with an API key (with a license key it is implied).
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub license_id: Option<String>,
 }
 
@@ -485,11 +519,13 @@ pub struct Entitlement {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct NewEntitlement {
     /// 1–64 of `a–z 0–9 _ . -`, starting with a letter.
     pub code: String,
     /// Display name; defaults to the code.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub name: Option<String>,
 }
 
@@ -497,6 +533,7 @@ pub struct NewEntitlement {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct EntitlementUpdate {
     /// New display name.
     pub name: String,
@@ -538,17 +575,21 @@ pub struct Webhook {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct NewWebhook {
     /// An `http` or `https` URL.
     pub url: String,
     /// Event types; default all (`["*"]`).
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub events: Option<Vec<String>>,
     /// Default `true`.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub enabled: Option<bool>,
     /// A note.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub description: Option<String>,
 }
 
@@ -556,15 +597,19 @@ pub struct NewWebhook {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct WebhookUpdate {
     /// New URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub url: Option<String>,
     /// New event types.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub events: Option<Vec<String>>,
     /// Turn deliveries on or off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub enabled: Option<bool>,
     /// New note; `null` clears it.
     #[serde(
@@ -650,6 +695,7 @@ pub struct ApiKey {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct NewApiKey {
     /// A label, 1–200 characters.
     pub name: String,
@@ -818,6 +864,7 @@ pub struct WebhookTestResult {
     /// The HTTP status it answered, if it answered.
     pub status: Option<u16>,
     /// How long the attempt took, in milliseconds.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub duration_ms: u64,
     /// Why it failed, as the delivery log says it ("failed: …"); `null` when delivered.
     pub error: Option<String>,

@@ -3,10 +3,10 @@
 import { render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { vi } from "vitest";
-import { AppError } from "../api/invoke";
-import * as license from "../api/license";
-import type { LicenseView as View } from "../bindings/LicenseView";
-import type { Slots } from "../bindings/Slots";
+import { AppError } from "../../api/invoke";
+import * as license from "../../api/license";
+import type { LicenseView as View } from "../../bindings/LicenseView";
+import type { Slots } from "../../bindings/Slots";
 import { LicenseView } from "./LicenseView";
 
 const notActivated: View = {
@@ -69,7 +69,7 @@ test("activating shows the license, its expiry, entitlements and slots with this
 
 test("a full license keeps the key and offers to free a slot, after confirmation", async () => {
   vi.spyOn(license, "licenseStatus").mockResolvedValue(notActivated);
-  vi.spyOn(license, "activateLicense").mockRejectedValue(new AppError({ code: "machine_limit", message: "Already on 3 of 3 machines." }));
+  vi.spyOn(license, "activateLicense").mockRejectedValue(new AppError({ code: "machine_limit", message: "Already on 3 of 3 machines.", details: {} }));
   vi.spyOn(license, "licenseSlots").mockResolvedValue({ ...slots, used: 3, machines: slots.machines.map((m) => ({ ...m, thisMachine: false })) });
   const deactivate = vi.spyOn(license, "deactivateMachine").mockResolvedValue({ ...slots, used: 1, machines: [] });
   render(<LicenseView demoKey={null} />);

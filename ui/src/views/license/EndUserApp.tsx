@@ -1,10 +1,10 @@
 import { useEffect, useState } from "react";
-import { appInfo } from "./api/app";
-import type { AppError } from "./api/invoke";
-import type { AppInfo } from "./bindings/AppInfo";
-import { LicenseView } from "./views/LicenseView";
-import { OfflineWizard } from "./views/OfflineWizard";
-import { SettingsView } from "./views/SettingsView";
+import { appInfo, openConsole } from "../../api/app";
+import type { AppError } from "../../api/invoke";
+import type { AppInfo } from "../../bindings/AppInfo";
+import { LicenseView } from "./LicenseView";
+import { OfflineWizard } from "./OfflineWizard";
+import { SettingsView } from "./SettingsView";
 
 type Tab = "license" | "offline" | "settings";
 
@@ -14,7 +14,7 @@ const TABS: Array<{ id: Tab; label: string }> = [
   { id: "settings", label: "Settings" },
 ];
 
-export function App() {
+export function EndUserApp() {
   const [info, setInfo] = useState<AppInfo | null>(null);
   const [error, setError] = useState<AppError | null>(null);
   const [tab, setTab] = useState<Tab>("license");
@@ -54,7 +54,18 @@ export function App() {
             </button>
           ))}
         </nav>
-        <ServerBadge info={info} />
+        <div className="topbar-end">
+          <ServerBadge info={info} />
+          <button
+            type="button"
+            className="button small"
+            data-testid="open-console"
+            title="Manage products, licenses and customers in the vendor console (its own window)"
+            onClick={() => openConsole().catch(setError)}
+          >
+            Vendor console
+          </button>
+        </div>
       </header>
       <main className="content">
         {error && (

@@ -1,11 +1,11 @@
 import { type DragEvent, useState } from "react";
-import { type AppError, toAppError } from "../api/invoke";
-import { importLicenseFile, offlineRequest } from "../api/offline";
-import type { LicenseView } from "../bindings/LicenseView";
-import type { OfflineRequest } from "../bindings/OfflineRequest";
-import { checkKey } from "../lib/licenseKey";
-import { formatDateTime, relativeTo } from "../lib/time";
-import { copyText } from "../lib/clipboard";
+import { type AppError, toAppError } from "../../api/invoke";
+import { importLicenseFile, offlineRequest } from "../../api/offline";
+import type { LicenseView } from "../../bindings/LicenseView";
+import type { OfflineRequest } from "../../bindings/OfflineRequest";
+import { checkKey } from "../../lib/licenseKey";
+import { formatDateTime, relativeTo } from "../../lib/time";
+import { copyText } from "../../lib/clipboard";
 
 type Step = 1 | 2 | 3;
 

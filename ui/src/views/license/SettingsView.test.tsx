@@ -3,9 +3,9 @@
 import { render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { vi } from "vitest";
-import * as api from "../api/settings";
-import type { FieldProblem } from "../bindings/FieldProblem";
-import type { Settings } from "../bindings/Settings";
+import * as api from "../../api/settings";
+import type { FieldProblem } from "../../bindings/FieldProblem";
+import type { Settings } from "../../bindings/Settings";
 import { SettingsView } from "./SettingsView";
 
 const local: Settings = {
@@ -40,6 +40,7 @@ test("problems appear as fields are edited, untouched ones are listed, and Save 
     version: "0.1.0",
     server: { mode: "remote", url: "https://licensing.example.com", problem: null, demoLicenseKey: null },
     settingsProblem: null,
+    theme: "system",
   });
   const onSaved = vi.fn();
   render(<SettingsView onSaved={onSaved} serverProblem={null} />);

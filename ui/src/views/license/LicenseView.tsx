@@ -1,13 +1,13 @@
 import { type FormEvent, useCallback, useEffect, useState } from "react";
-import { type AppError, toAppError } from "../api/invoke";
-import { activateLicense, deactivateThisMachine, licenseSlots, licenseStatus } from "../api/license";
-import type { LicenseView as View } from "../bindings/LicenseView";
-import type { Slots } from "../bindings/Slots";
-import { ConfirmDialog } from "../components/ConfirmDialog";
-import { SlotsCard } from "../components/SlotsCard";
-import { checkKey } from "../lib/licenseKey";
-import { needsActivation, statusWords } from "../lib/status";
-import { formatDateTime, relativeTo } from "../lib/time";
+import { type AppError, toAppError } from "../../api/invoke";
+import { activateLicense, deactivateThisMachine, licenseSlots, licenseStatus } from "../../api/license";
+import type { LicenseView as View } from "../../bindings/LicenseView";
+import type { Slots } from "../../bindings/Slots";
+import { ConfirmDialog } from "../../components/ConfirmDialog";
+import { SlotsCard } from "../../components/SlotsCard";
+import { checkKey } from "../../lib/licenseKey";
+import { needsActivation, statusWords } from "../../lib/status";
+import { formatDateTime, relativeTo } from "../../lib/time";
 
 export function LicenseView({ demoKey }: { demoKey: string | null }) {
   const [view, setView] = useState<View | null>(null);

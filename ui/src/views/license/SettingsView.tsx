@@ -1,14 +1,14 @@
 import { type FormEvent, type ReactNode, useEffect, useRef, useState } from "react";
-import { type AppError, toAppError } from "../api/invoke";
-import { checkSettings, exportDiagnostics, getSettings, saveSettings, testConnection } from "../api/settings";
-import type { AppInfo } from "../bindings/AppInfo";
-import type { ConnectionTest } from "../bindings/ConnectionTest";
-import type { Diagnostics } from "../bindings/Diagnostics";
-import type { FieldProblem } from "../bindings/FieldProblem";
-import type { Settings } from "../bindings/Settings";
-import type { Theme } from "../bindings/Theme";
-import { copyText } from "../lib/clipboard";
-import { applyTheme } from "../lib/theme";
+import { type AppError, toAppError } from "../../api/invoke";
+import { checkSettings, exportDiagnostics, getSettings, saveSettings, testConnection } from "../../api/settings";
+import type { AppInfo } from "../../bindings/AppInfo";
+import type { ConnectionTest } from "../../bindings/ConnectionTest";
+import type { Diagnostics } from "../../bindings/Diagnostics";
+import type { FieldProblem } from "../../bindings/FieldProblem";
+import type { Settings } from "../../bindings/Settings";
+import type { Theme } from "../../bindings/Theme";
+import { copyText } from "../../lib/clipboard";
+import { applyTheme } from "../../lib/theme";
 
 const THEMES: Array<{ value: Theme; label: string }> = [
   { value: "system", label: "Same as the system" },

@@ -1,0 +1,61 @@
+// The one hook that owns a command's busy and error state: a view calls `run(...)` and
+// shows `busy` and `error`; what the user typed stays where it is when a call fails.
+import { useCallback, useEffect, useRef, useState } from "react";
+import { AppError, toAppError } from "../api/invoke";
+
+export type Command<A extends unknown[], T> = {
+  /** Runs the command; resolves to its answer, or `undefined` when it failed (see `error`). */
+  run: (...args: A) => Promise<T | undefined>;
+  busy: boolean;
+  error: AppError | null;
+  clearError: () => void;
+};
+
+export function useCommand<A extends unknown[], T>(command: (...args: A) => Promise<T>): Command<A, T> {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<AppError | null>(null);
+  const latest = useRef(command);
+  useEffect(() => {
+    latest.current = command;
+  });
+  const mounted = useRef(true);
+  useEffect(() => {
+    mounted.current = true;
+    return () => {
+      mounted.current = false;
+    };
+  }, []);
+  const run = useCallback(async (...args: A) => {
+    setBusy(true);
+    setError(null);
+    try {
+      return await latest.current(...args);
+    } catch (failure) {
+      if (mounted.current) setError(toAppError(failure));
+      return undefined;
+    } finally {
+      if (mounted.current) setBusy(false);
+    }
+  }, []);
+  const clearError = useCallback(() => setError(null), []);
+  return { run, busy, error, clearError };
+}
+
+/** Loads `load()` when `key` changes (and on `reload()`); the answer, busy and error. */
+export function useLoad<T>(load: () => Promise<T>, key: string) {
+  const [data, setData] = useState<T | null>(null);
+  const [version, setVersion] = useState(0);
+  const command = useCommand(load);
+  const { run } = command;
+  useEffect(() => {
+    let current = true;
+    void run().then((answer) => {
+      if (current && answer !== undefined) setData(answer);
+    });
+    return () => {
+      current = false;
+    };
+  }, [run, key, version]);
+  const reload = useCallback(() => setVersion((v) => v + 1), []);
+  return { data, setData, loading: command.busy, error: command.error, reload };
+}

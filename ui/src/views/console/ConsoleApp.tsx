@@ -1,0 +1,289 @@
+// The vendor console: its own window, its own capability (only management commands), a
+// hash router, the connection in use with its environment band, and one area per route.
+import { useCallback, useEffect, useState, type ReactNode } from "react";
+import { Link, Route, Router, Switch, useLocation } from "wouter";
+import { useHashLocation } from "wouter/use-hash-location";
+import { appInfo } from "../../api/app";
+import { consoleSession } from "../../api/console/connections";
+import type { AppError } from "../../api/invoke";
+import type { AppInfo } from "../../bindings/AppInfo";
+import type { ConsoleSession } from "../../bindings/ConsoleSession";
+import { ToastProvider } from "../../components/Toasts";
+import { useCommand } from "../../hooks/useCommand";
+import { applyTheme } from "../../lib/theme";
+import { ApiKeysRoutes } from "./apiKeys";
+import { AuditRoutes } from "./audit";
+import { ConnectionsView } from "./connections/ConnectionsView";
+import { DashboardRoutes } from "./dashboard";
+import { EntitlementsRoutes } from "./entitlements";
+import { LicensesRoutes } from "./licenses";
+import { MachinesRoutes } from "./machines";
+import { PoliciesRoutes } from "./policies";
+import { ProductsRoutes } from "./products";
+import { SessionContext, hasScope } from "./session";
+import { SigningKeysRoutes } from "./signingKeys";
+import { SupportRoutes } from "./support";
+import { WebhooksRoutes } from "./webhooks";
+
+type Area = { path: string; label: string; scope: string; testId: string };
+
+const SECTIONS: Array<{ title: string; areas: Area[] }> = [
+  { title: "Overview", areas: [{ path: "/", label: "Dashboard", scope: "analytics:read", testId: "dashboard" }] },
+  {
+    title: "Licensing",
+    areas: [
+      { path: "/licenses", label: "Licenses", scope: "licenses:read", testId: "licenses" },
+      { path: "/machines", label: "Machines", scope: "machines:read", testId: "machines" },
+      { path: "/products", label: "Products", scope: "products:read", testId: "products" },
+      { path: "/policies", label: "Policies", scope: "policies:read", testId: "policies" },
+      { path: "/entitlements", label: "Entitlements", scope: "entitlements:read", testId: "entitlements" },
+    ],
+  },
+  {
+    title: "Support",
+    areas: [{ path: "/support", label: "Support desk", scope: "licenses:write", testId: "support" }],
+  },
+  {
+    title: "Developers",
+    areas: [
+      { path: "/api-keys", label: "API keys", scope: "", testId: "api-keys" },
+      { path: "/webhooks", label: "Webhooks", scope: "webhooks:read", testId: "webhooks" },
+      { path: "/signing-keys", label: "Signing keys", scope: "products:read", testId: "signing-keys" },
+      { path: "/audit", label: "Audit log", scope: "events:read", testId: "audit" },
+    ],
+  },
+];
+
+export function ConsoleApp() {
+  const [info, setInfo] = useState<AppInfo | null>(null);
+  const [session, setSession] = useState<ConsoleSession | null>(null);
+  const open = useCommand(consoleSession);
+  const { run } = open;
+  const reconnect = useCallback(() => {
+    void run().then((next) => next && setSession(next));
+  }, [run]);
+
+  useEffect(() => {
+    document.title = "Licentric — Vendor console";
+    appInfo().then((next) => {
+      setInfo(next);
+      applyTheme(next.theme);
+    }, () => applyTheme("system"));
+    reconnect();
+  }, [reconnect]);
+
+  return (
+    <ToastProvider>
+      <Router hook={useHashLocation}>
+        <Shell info={info} session={session} error={open.error} busy={open.busy} onSession={setSession} />
+      </Router>
+    </ToastProvider>
+  );
+}
+
+function Shell(props: {
+  info: AppInfo | null;
+  session: ConsoleSession | null;
+  error: AppError | null;
+  busy: boolean;
+  onSession: (session: ConsoleSession) => void;
+}) {
+  const { session } = props;
+  const environment = session?.key.environment;
+  return (
+    <div className="console" data-environment={environment ?? "none"}>
+      <EnvironmentBand session={session} />
+      <div className="console-body">
+        <nav className="console-nav" aria-label="Console">
+          <div className="brand console-brand">
+            <KeyMark />
+            <span className="brand-name">Licentric</span>
+            <span className="muted small">Console</span>
+          </div>
+          {SECTIONS.map((section) => (
+            <div key={section.title} className="nav-section">
+              <p className="nav-title">{section.title}</p>
+              {section.areas.map((area) => (
+                <NavItem key={area.path} area={area} session={session} />
+              ))}
+            </div>
+          ))}
+          <div className="nav-section nav-bottom">
+            <NavItem
+              area={{ path: "/connections", label: "Connections", scope: "", testId: "connections" }}
+              session={session}
+            />
+          </div>
+        </nav>
+        <main className="console-main">
+          {props.error && !session && (
+            <div className="alert alert-error" role="alert" data-testid="session-error">
+              {props.error.message}
+            </div>
+          )}
+          <Routes session={session} busy={props.busy} onSession={props.onSession} />
+        </main>
+      </div>
+    </div>
+  );
+}
+
+function Routes(props: { session: ConsoleSession | null; busy: boolean; onSession: (s: ConsoleSession) => void }) {
+  const connections = <ConnectionsView session={props.session} onSession={props.onSession} />;
+  if (!props.session) {
+    // Without a working connection only Connections can help.
+    return props.busy ? <p className="muted">Connecting…</p> : connections;
+  }
+  return (
+    <SessionContext.Provider value={props.session}>
+      <Switch>
+        <Route path="/connections">{connections}</Route>
+        <Route path="/licenses" nest>
+          <Gate scope="licenses:read" what="Licenses">
+            <LicensesRoutes />
+          </Gate>
+        </Route>
+        <Route path="/machines" nest>
+          <Gate scope="machines:read" what="Machines">
+            <MachinesRoutes />
+          </Gate>
+        </Route>
+        <Route path="/products" nest>
+          <Gate scope="products:read" what="Products">
+            <ProductsRoutes />
+          </Gate>
+        </Route>
+        <Route path="/policies" nest>
+          <Gate scope="policies:read" what="Policies">
+            <PoliciesRoutes />
+          </Gate>
+        </Route>
+        <Route path="/entitlements" nest>
+          <Gate scope="entitlements:read" what="Entitlements">
+            <EntitlementsRoutes />
+          </Gate>
+        </Route>
+        <Route path="/support" nest>
+          <Gate scope="licenses:write" what="The support desk">
+            <SupportRoutes />
+          </Gate>
+        </Route>
+        <Route path="/api-keys" nest>
+          <ApiKeysRoutes />
+        </Route>
+        <Route path="/webhooks" nest>
+          <Gate scope="webhooks:read" what="Webhooks">
+            <WebhooksRoutes />
+          </Gate>
+        </Route>
+        <Route path="/signing-keys" nest>
+          <Gate scope="products:read" what="Signing keys">
+            <SigningKeysRoutes />
+          </Gate>
+        </Route>
+        <Route path="/audit" nest>
+          <Gate scope="events:read" what="The audit log">
+            <AuditRoutes />
+          </Gate>
+        </Route>
+        <Route path="/">
+          <Gate scope="analytics:read" what="The dashboard">
+            <DashboardRoutes />
+          </Gate>
+        </Route>
+        <Route>
+          <section className="console-page">
+            <h1>Not found</h1>
+            <p>
+              There is no such screen. <Link href="/">Go to the dashboard</Link>.
+            </p>
+          </section>
+        </Route>
+      </Switch>
+    </SessionContext.Provider>
+  );
+}
+
+/** An area the key's scopes do not allow says so instead of failing on every call. */
+function Gate(props: { scope: string; what: string; children: ReactNode }) {
+  return (
+    <SessionContext.Consumer>
+      {(session) =>
+        session && hasScope(session, props.scope) ? (
+          props.children
+        ) : (
+          <section className="console-page">
+            <h1>{props.what}</h1>
+            <p className="scope-note" data-testid="scope-note">
+              {props.what} {props.what.endsWith("s") ? "are" : "is"} hidden: this connection's API key lacks the{" "}
+              <code>{props.scope}</code> scope. Choose a connection whose key has it in{" "}
+              <Link href="/connections">Connections</Link>, or ask the account's owner for such a key.
+            </p>
+          </section>
+        )
+      }
+    </SessionContext.Consumer>
+  );
+}
+
+function NavItem(props: { area: Area; session: ConsoleSession | null }) {
+  const [location] = useLocation();
+  const { area, session } = props;
+  const active = area.path === "/" ? location === "/" : location === area.path || location.startsWith(`${area.path}/`);
+  const allowed = !area.scope || (session !== null && hasScope(session, area.scope));
+  return (
+    <Link
+      href={area.path}
+      className={["nav-item", active ? "active" : "", allowed ? "" : "nav-locked"].join(" ")}
+      aria-current={active ? "page" : undefined}
+      data-testid={`nav-${area.testId}`}
+      title={allowed ? undefined : `Needs the ${area.scope} scope`}
+    >
+      {area.label}
+      {!allowed && session && (
+        <span className="nav-lock" aria-label={`needs ${area.scope}`}>
+          locked
+        </span>
+      )}
+    </Link>
+  );
+}
+
+/** Live or test, unmistakable on every screen: a coloured band with the connection. */
+function EnvironmentBand(props: { session: ConsoleSession | null }) {
+  const { session } = props;
+  if (!session) {
+    return (
+      <div className="env-band env-none" data-testid="env-band">
+        Not connected
+      </div>
+    );
+  }
+  const live = session.key.environment === "live";
+  return (
+    <div className={live ? "env-band env-live" : "env-band env-test"} data-testid="env-band" role="note">
+      <strong className="env-label" data-testid="env-label">
+        {live ? "LIVE" : "TEST"}
+      </strong>
+      <span>
+        {live ? "Real customers: changes take effect at once." : "Sandbox data: nothing here reaches customers."}
+      </span>
+      <span className="env-connection" data-testid="env-connection">
+        {session.connection.name} · {session.connection.url} · key {session.key.displayPrefix}…
+      </span>
+      <Link href="/connections" className="env-switch">
+        Switch
+      </Link>
+    </div>
+  );
+}
+
+function KeyMark() {
+  return (
+    <svg className="brand-mark" viewBox="0 0 32 32" aria-hidden="true">
+      <rect width="32" height="32" rx="7" />
+      <circle cx="11.5" cy="16" r="4.5" fill="none" strokeWidth="2.5" />
+      <path d="M16 14.9h10v2.2h-2v3.4h-2.2v-3.4H16z" />
+    </svg>
+  );
+}

@@ -1,0 +1,4 @@
+import { Placeholder } from "../Placeholder";
+export function ApiKeysRoutes() {
+  return <Placeholder title="ApiKeys" />;
+}

@@ -1,0 +1,4 @@
+import { Placeholder } from "../Placeholder";
+export function AuditRoutes() {
+  return <Placeholder title="Audit" />;
+}

@@ -1,0 +1,4 @@
+import { Placeholder } from "../Placeholder";
+export function DashboardRoutes() {
+  return <Placeholder title="Dashboard" />;
+}

@@ -1,0 +1,4 @@
+import { Placeholder } from "../Placeholder";
+export function EntitlementsRoutes() {
+  return <Placeholder title="Entitlements" />;
+}

@@ -1,0 +1,4 @@
+import { Placeholder } from "../Placeholder";
+export function LicensesRoutes() {
+  return <Placeholder title="Licenses" />;
+}

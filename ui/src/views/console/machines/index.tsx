@@ -1,0 +1,4 @@
+import { Placeholder } from "../Placeholder";
+export function MachinesRoutes() {
+  return <Placeholder title="Machines" />;
+}

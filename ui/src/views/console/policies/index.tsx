@@ -1,0 +1,4 @@
+import { Placeholder } from "../Placeholder";
+export function PoliciesRoutes() {
+  return <Placeholder title="Policies" />;
+}

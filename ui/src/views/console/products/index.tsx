@@ -1,0 +1,4 @@
+import { Placeholder } from "../Placeholder";
+export function ProductsRoutes() {
+  return <Placeholder title="Products" />;
+}

@@ -1,0 +1,4 @@
+import { Placeholder } from "../Placeholder";
+export function SigningKeysRoutes() {
+  return <Placeholder title="SigningKeys" />;
+}

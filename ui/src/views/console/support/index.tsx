@@ -1,0 +1,4 @@
+import { Placeholder } from "../Placeholder";
+export function SupportRoutes() {
+  return <Placeholder title="Support" />;
+}

@@ -1,0 +1,4 @@
+import { Placeholder } from "../Placeholder";
+export function WebhooksRoutes() {
+  return <Placeholder title="Webhooks" />;
+}
