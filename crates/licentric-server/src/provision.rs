@@ -127,27 +127,21 @@ pub async fn issue_api_key(
         account_id: account_id.to_owned(),
         environment: Environment::Live,
     };
-    let key = api_key::generate(tenant.environment);
-    let scopes: BTreeSet<Scope> = Scope::ALL.into_iter().collect();
-    db::api_keys::insert(
-        db,
-        &db::api_keys::NewApiKeyRow {
-            id: &Uuid::new_v4().to_string(),
-            tenant: &tenant,
-            name,
-            key_hash: &key.hash,
-            display_prefix: &key.display_prefix,
-            scopes: &scopes,
-        },
-        now,
-    )
-    .await?;
-    Ok(key.secret)
+    Ok(all_scopes_key(db, &tenant, name, now).await?.secret)
 }
 
 async fn initial_key(
     db: &SqlitePool,
     tenant: &Tenant,
+    now: DateTime<Utc>,
+) -> anyhow::Result<api_key::NewApiKey> {
+    all_scopes_key(db, tenant, "Initial key (all scopes)", now).await
+}
+
+async fn all_scopes_key(
+    db: &SqlitePool,
+    tenant: &Tenant,
+    name: &str,
     now: DateTime<Utc>,
 ) -> anyhow::Result<api_key::NewApiKey> {
     let key = api_key::generate(tenant.environment);
@@ -157,7 +151,7 @@ async fn initial_key(
         &db::api_keys::NewApiKeyRow {
             id: &Uuid::new_v4().to_string(),
             tenant,
-            name: "Initial key (all scopes)",
+            name,
             key_hash: &key.hash,
             display_prefix: &key.display_prefix,
             scopes: &scopes,

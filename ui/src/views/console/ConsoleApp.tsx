@@ -1,4 +1,5 @@
 // The vendor console: its own window, its own capability (only management commands), a
+import { KeyMark } from "../../components/KeyMark";
 // hash router, the connection in use with its environment band, and one area per route.
 import { useCallback, useEffect, useState, type ReactNode } from "react";
 import { Link, Route, Router, Switch, useLocation } from "wouter";
@@ -275,15 +276,5 @@ function EnvironmentBand(props: { session: ConsoleSession | null }) {
         Switch
       </Link>
     </div>
-  );
-}
-
-function KeyMark() {
-  return (
-    <svg className="brand-mark" viewBox="0 0 32 32" aria-hidden="true">
-      <rect width="32" height="32" rx="7" />
-      <circle cx="11.5" cy="16" r="4.5" fill="none" strokeWidth="2.5" />
-      <path d="M16 14.9h10v2.2h-2v3.4h-2.2v-3.4H16z" />
-    </svg>
   );
 }

@@ -1,4 +1,5 @@
 import { useEffect, useState } from "react";
+import { KeyMark } from "../../components/KeyMark";
 import { appInfo, openConsole } from "../../api/app";
 import type { AppError } from "../../api/invoke";
 import type { AppInfo } from "../../bindings/AppInfo";
@@ -116,15 +117,5 @@ function ServerBadge({ info }: { info: AppInfo | null }) {
       {local ? "Local demo server" : "License server"}
       <span className="server-url">{server.url}</span>
     </span>
-  );
-}
-
-function KeyMark() {
-  return (
-    <svg className="brand-mark" viewBox="0 0 32 32" aria-hidden="true">
-      <rect width="32" height="32" rx="7" />
-      <circle cx="11.5" cy="16" r="4.5" fill="none" strokeWidth="2.5" />
-      <path d="M16 14.9h10v2.2h-2v3.4h-2.2v-3.4H16z" />
-    </svg>
   );
 }
