@@ -159,10 +159,6 @@ export function LicenseDetail(props: { id: string }) {
               Copy
             </button>
           </dd>
-          <dt>Status</dt>
-          <dd>
-            <StatusChip license={license} testId="detail-status-fact" />
-          </dd>
           <dt>Expires</dt>
           <dd>
             {license.expiresAt ? (
@@ -299,10 +295,15 @@ function Entitlements(props: { license: License; onChange: (license: License) =>
           ))}
         </ul>
       )}
-      {canWrite && canList && (
+      {canWrite && canList && all.length === 0 && (
+        <p className="muted small">
+          The account has no entitlements to grant yet: create them under <Link href="~/entitlements">Entitlements</Link>.
+        </p>
+      )}
+      {canWrite && canList && all.length > 0 && (
         <div className="toolbar">
           <select aria-label="Entitlement to attach" value={choice} onChange={(e) => setChoice(e.target.value)}>
-            <option value="">{addable.length ? "Choose an entitlement…" : "No other entitlements"}</option>
+            <option value="">{addable.length ? "Choose an entitlement…" : "It has every entitlement already"}</option>
             {addable.map((e) => (
               <option key={e.id} value={e.code}>
                 {e.name} ({e.code})
@@ -524,7 +525,9 @@ function Machines(props: { license: License; onChanged: () => void }) {
 
 export function HeartbeatChip(props: { machine: Pick<Machine, "heartbeatStatus" | "lastHeartbeatAt"> }) {
   const { heartbeatStatus, lastHeartbeatAt } = props.machine;
-  const title = lastHeartbeatAt ? `Last heartbeat ${relativeTo(lastHeartbeatAt)}` : "No heartbeat yet";
+  const title = lastHeartbeatAt
+    ? `Last heartbeat ${relativeTo(lastHeartbeatAt)}`
+    : "No heartbeat yet (its policy may not ask for heartbeats)";
   switch (heartbeatStatus) {
     case "ALIVE":
       return (

@@ -6,6 +6,7 @@ import { Link } from "wouter";
 import { importLicenses } from "../../../api/console/licenses";
 import type { ImportReport } from "../../../bindings/ImportReport";
 import { useCommand } from "../../../hooks/useCommand";
+import { useCatalog } from "./catalog";
 
 const MAX_BYTES = 20 * 1024 * 1024;
 
@@ -16,6 +17,8 @@ export function ImportLicenses() {
   const [done, setDone] = useState<ImportReport | null>(null);
   const dryRun = useCommand((csv: string) => importLicenses(csv, true));
   const write = useCommand((csv: string) => importLicenses(csv, false));
+  const catalog = useCatalog();
+  const examplePolicy = catalog.policies[0]?.id ?? "<policy id>";
 
   const pick = async (picked: File | undefined) => {
     setCheck(null);
@@ -83,8 +86,26 @@ export function ImportLicenses() {
           ; empty: never expires), <code>metadata</code> (a JSON object), or <code>metadata.email</code>-style columns.
         </p>
         <pre className="lic-example">
-          policy,name,expiry,metadata.email{"\n"}pol_123…,Acme Ltd,2027-06-30,ops@acme.example
+          policy,name,expiry,metadata.email{"\n"}
+          {examplePolicy},Acme Ltd,2027-06-30,ops@acme.example
         </pre>
+        {catalog.policies.length > 0 && (
+          <details className="lic-policies" data-testid="import-policy-ids">
+            <summary>Your policies' ids, for the policy column</summary>
+            <table className="lic-table">
+              <tbody>
+                {catalog.policies.map((p) => (
+                  <tr key={p.id}>
+                    <td>
+                      {p.name} <span className="muted small">{catalog.productName(p.productId)}</span>
+                    </td>
+                    <td className="mono small">{p.id}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </details>
+        )}
         <label className="lic-file">
           <span className="button">Choose CSV file…</span>
           <input

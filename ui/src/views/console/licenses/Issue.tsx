@@ -39,7 +39,7 @@ export function IssueLicenses() {
     ? `${Math.round(policy.duration / 86400)} days from today`
     : policy
       ? "never expires (the policy is perpetual)"
-      : "the policy's duration";
+      : null;
 
   const check = (): { metadata: Record<string, string> | null } | null => {
     const found: Record<string, string> = {};
@@ -140,7 +140,13 @@ export function IssueLicenses() {
         <div className="form-grid">
           <Field
             label="Policy"
-            help="Sets the product, how many machines, and how long the license lasts."
+            help={
+              policy
+                ? `${catalog.productName(policy.productId)} · ${
+                    policy.maxMachines === null ? "unlimited machines" : `up to ${policy.maxMachines} machines`
+                  }${policy.floating ? " (floating)" : ""}.`
+                : "Sets the product, how many machines, and how long the license lasts."
+            }
             problem={shown("policyId", "policy")}
           >
             <select data-testid="issue-policy" value={policyId} onChange={(e) => setPolicyId(e.target.value)}>
@@ -151,7 +157,7 @@ export function IssueLicenses() {
                     .filter((p) => p.productId === product.id)
                     .map((p) => (
                       <option key={p.id} value={p.id}>
-                        {p.name} — {product.name}
+                        {p.name}
                       </option>
                     ))}
                 </optgroup>
@@ -185,7 +191,11 @@ export function IssueLicenses() {
             <input type="email" data-testid="issue-email" value={email} onChange={(e) => setEmail(e.target.value)} />
           </Field>
           {mode === "one" ? (
-            <Field label="Expires" help={`“Policy's duration” means ${duration}.`} problem={shown("expiresAt")}>
+            <Field
+              label="Expires"
+              help={duration ? `“Policy's duration”: ${duration}.` : "Choose a policy to see how long its duration is."}
+              problem={shown("expiresAt")}
+            >
               <select data-testid="issue-expiry" value={expiry} onChange={(e) => setExpiry(e.target.value as Expiry)}>
                 <option value="policy">Policy's duration</option>
                 <option value="never">Never (perpetual)</option>
@@ -195,7 +205,9 @@ export function IssueLicenses() {
           ) : (
             <div className="field">
               <p className="lic-label">Expires</p>
-              <p className="muted small">Each license lasts {duration}.</p>
+              <p className="muted small">
+                {duration ? `Each license: ${duration}.` : "Each lasts its policy's duration (choose a policy)."}
+              </p>
             </div>
           )}
           {mode === "one" && expiry === "date" && (

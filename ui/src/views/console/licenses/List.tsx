@@ -17,7 +17,9 @@ import { useCatalog } from "./catalog";
 import {
   ACTIONS,
   customerEmail,
+  expiryRange,
   expiryWords,
+  type ExpiryMode,
   hasFilters,
   licenseQuery,
   NO_FILTERS,
@@ -53,6 +55,14 @@ export function LicenseList(props: { initial: LicenseFilters }) {
     setFilters((f) => ({ ...f, ...patch }));
     setSelected(new Set());
   };
+  // Expiry: the renewals a vendor asks about most, or any two dates.
+  const [expiryMode, setExpiryMode] = useState<ExpiryMode>(
+    props.initial.expiresAfter || props.initial.expiresBefore ? "custom" : "",
+  );
+  const chooseExpiry = (mode: ExpiryMode) => {
+    setExpiryMode(mode);
+    if (mode !== "custom") set(expiryRange(mode, new Date()));
+  };
 
   const policies = catalog.policies.filter((p) => !filters.productId || p.productId === filters.productId);
 
@@ -61,29 +71,33 @@ export function LicenseList(props: { initial: LicenseFilters }) {
       {
         id: "key",
         header: "Key",
-        width: "15rem",
+        width: "13rem",
         cell: ({ row }) => <code className="lic-key">{row.original.key}</code>,
       },
       {
         id: "name",
         header: "Customer",
         sortKey: "name",
-        width: "14rem",
         cell: ({ row }) => <CustomerCell license={row.original} />,
       },
       {
         id: "status",
         header: "Status",
         sortKey: "status",
-        width: "7rem",
+        width: "6.5rem",
         cell: ({ row }) => <StatusChip license={row.original} />,
       },
-      {
-        id: "product",
-        header: "Product",
-        width: "9rem",
-        cell: ({ row }) => catalog.productName(row.original.productId),
-      },
+      // One product: the column would say the same on every row.
+      ...(catalog.products.length > 1
+        ? [
+            {
+              id: "product",
+              header: "Product",
+              width: "8rem",
+              cell: ({ row }) => catalog.productName(row.original.productId),
+            } satisfies Column<License>,
+          ]
+        : []),
       {
         id: "policy",
         header: "Policy",
@@ -95,7 +109,7 @@ export function LicenseList(props: { initial: LicenseFilters }) {
         id: "expiresAt",
         header: "Expires",
         sortKey: "expiresAt",
-        width: "8.5rem",
+        width: "7.5rem",
         cell: ({ row }) => (
           <span title={row.original.expiresAt ? expiryWords(row.original.expiresAt) : "Never expires"}>
             {row.original.expiresAt ? shortDate(row.original.expiresAt) : "Never"}
@@ -106,14 +120,15 @@ export function LicenseList(props: { initial: LicenseFilters }) {
         id: "uses",
         header: "Uses",
         sortKey: "uses",
-        width: "5.5rem",
+        width: "5rem",
+        hiddenByDefault: true,
         cell: ({ row }) =>
           row.original.maxUses === null ? row.original.uses : `${row.original.uses} / ${row.original.maxUses}`,
       },
       {
         id: "machines",
         header: "Machines",
-        width: "6rem",
+        width: "5.5rem",
         cell: ({ row }) =>
           row.original.maxMachines === null
             ? row.original.machinesCount
@@ -208,7 +223,8 @@ export function LicenseList(props: { initial: LicenseFilters }) {
         <div className="card lic-panel" data-testid="export-panel">
           <p>
             Exports the {list.total === null ? "" : `${list.total.toLocaleString("en-US")} `}licenses the search and
-            filters below match (all pages, not only those loaded) as a CSV file in your Downloads folder.
+            filters below match (all pages, not only those loaded) as a CSV file, usually in your Downloads folder; the
+            file's place is shown when it is saved.
           </p>
           {canWrite ? (
             <label className="check">
@@ -218,8 +234,8 @@ export function LicenseList(props: { initial: LicenseFilters }) {
                 checked={includeKeys}
                 onChange={(e) => setIncludeKeys(e.target.checked)}
               />
-              <span>
-                Include the license keys
+              <span className="lic-check-text">
+                <span>Include the license keys</span>
                 <span className="field-help">Anyone with the file can use the keys: keep it private.</span>
               </span>
             </label>
@@ -307,26 +323,50 @@ export function LicenseList(props: { initial: LicenseFilters }) {
             </option>
           ))}
         </select>
-        <label className="lic-date">
-          Expires after
-          <input
-            type="date"
-            data-testid="filter-expires-after"
-            value={toDateInput(filters.expiresAfter)}
-            onChange={(e) => set({ expiresAfter: e.target.value })}
-          />
-        </label>
-        <label className="lic-date">
-          before
-          <input
-            type="date"
-            data-testid="filter-expires-before"
-            value={toDateInput(filters.expiresBefore)}
-            onChange={(e) => set({ expiresBefore: e.target.value })}
-          />
-        </label>
+        <select
+          aria-label="Expiry"
+          data-testid="filter-expiry"
+          value={expiryMode}
+          onChange={(e) => chooseExpiry(e.target.value as ExpiryMode)}
+        >
+          <option value="">Any expiry</option>
+          <option value="30">Expiring within 30 days</option>
+          <option value="90">Expiring within 90 days</option>
+          <option value="expired">Already expired</option>
+          <option value="custom">Expiring between dates…</option>
+        </select>
+        {expiryMode === "custom" && (
+          <span className="lic-dates" role="group" aria-label="Expiry between">
+            <label className="lic-date">
+              after
+              <input
+                type="date"
+                data-testid="filter-expires-after"
+                value={toDateInput(filters.expiresAfter)}
+                onChange={(e) => set({ expiresAfter: e.target.value })}
+              />
+            </label>
+            <label className="lic-date">
+              and before
+              <input
+                type="date"
+                data-testid="filter-expires-before"
+                value={toDateInput(filters.expiresBefore)}
+                onChange={(e) => set({ expiresBefore: e.target.value })}
+              />
+            </label>
+          </span>
+        )}
         {filtered && (
-          <button type="button" className="button small" data-testid="clear-filters" onClick={() => set(NO_FILTERS)}>
+          <button
+            type="button"
+            className="button small"
+            data-testid="clear-filters"
+            onClick={() => {
+              setExpiryMode("");
+              set(NO_FILTERS);
+            }}
+          >
             Clear
           </button>
         )}

@@ -1,6 +1,6 @@
 // Names of the account's products and policies, for pickers and for showing names instead
 // of ids. Loaded once per screen; a key without products:read / policies:read gets ids.
-import { useEffect, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { listPolicies } from "../../../api/console/policies";
 import { listProducts } from "../../../api/console/products";
 import type { Policy } from "../../../bindings/Policy";
@@ -37,11 +37,16 @@ export function useCatalog(): Catalog {
       current = false;
     };
   }, [canProducts, canPolicies]);
-  return {
-    products,
-    policies,
-    loaded,
-    productName: (id) => products.find((p) => p.id === id)?.name ?? id,
-    policyName: (id) => policies.find((p) => p.id === id)?.name ?? id,
-  };
+  // Stable between renders: table columns built from it keep their cells (TanStack Table
+  // renders a cell function as a component, so a new function remounts every cell).
+  return useMemo(
+    () => ({
+      products,
+      policies,
+      loaded,
+      productName: (id: string) => products.find((p) => p.id === id)?.name ?? id,
+      policyName: (id: string) => policies.find((p) => p.id === id)?.name ?? id,
+    }),
+    [products, policies, loaded],
+  );
 }

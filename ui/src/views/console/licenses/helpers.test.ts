@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   buildMetadata,
+  expiryRange,
   expiryWords,
   filtersFromSearch,
   licenseQuery,
@@ -88,5 +89,15 @@ describe("wording", () => {
     };
     expect(resultsSummary("revoke", results)).toBe("2 licenses revoked; 1 failed (reasons below).");
     expect(resultsSummary("suspend", { succeeded: 1, failed: 0, results: [] })).toBe("1 license suspended.");
+  });
+});
+
+describe("expiry choices", () => {
+  const now = new Date("2026-12-01T12:00:00Z");
+  it("filters renewals due within 30 days from now", () => {
+    expect(expiryRange("30", now)).toEqual({ expiresAfter: "2026-12-01T12:00:00.000Z", expiresBefore: "2027-01-01" });
+  });
+  it("filters the already expired", () => {
+    expect(expiryRange("expired", now)).toEqual({ expiresAfter: "", expiresBefore: "2026-12-01T12:00:00.000Z" });
   });
 });

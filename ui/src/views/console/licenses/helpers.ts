@@ -227,3 +227,26 @@ export function shortDate(iso: string | null): string {
 export function jobId(): string {
   return `issue-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 }
+
+/** The expiry filter's choices: none, within 30 or 90 days, already expired, or two dates. */
+export type ExpiryMode = "" | "30" | "90" | "expired" | "custom";
+
+function day(date: Date): string {
+  return date.toISOString().slice(0, 10);
+}
+
+/** The dates an expiry choice filters by, from `now` (a custom choice keeps what is typed). */
+export function expiryRange(mode: ExpiryMode, now: Date): Pick<LicenseFilters, "expiresAfter" | "expiresBefore"> {
+  switch (mode) {
+    case "30":
+    case "90":
+      return {
+        expiresAfter: now.toISOString(),
+        expiresBefore: day(new Date(now.getTime() + (Number(mode) + 1) * 86_400_000)),
+      };
+    case "expired":
+      return { expiresAfter: "", expiresBefore: now.toISOString() };
+    default:
+      return { expiresAfter: "", expiresBefore: "" };
+  }
+}

@@ -238,6 +238,7 @@ export function MachineList() {
           <button
             type="button"
             className="button small"
+            data-testid="machines-clear-filters"
             onClick={() => setFilters({ q: "", heartbeatStatus: "", platform: "" })}
           >
             Clear
