@@ -165,14 +165,16 @@ fn a_vendor_finds_a_license_by_key_and_email_suspends_reinstates_it_and_frees_a_
     let admin = server.admin();
     let license_id = server.demo.license_id.clone();
     let email = "ana.customer@example.com";
-    let mut update = LicenseUpdate::default();
-    update.name = Some(Some("Ana Customer".into()));
-    update.metadata = Some(
-        json!({ "email": email, "order": "A-1047" })
-            .as_object()
-            .cloned()
-            .unwrap(),
-    );
+    let update = LicenseUpdate {
+        name: Some(Some("Ana Customer".into())),
+        metadata: Some(
+            json!({ "email": email, "order": "A-1047" })
+                .as_object()
+                .cloned()
+                .unwrap(),
+        ),
+        ..LicenseUpdate::default()
+    };
     server
         .block_on(admin.update_license(&license_id, &update))
         .expect("set the customer's e-mail");

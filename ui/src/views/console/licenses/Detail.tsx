@@ -29,7 +29,7 @@ import { copyText } from "../../../lib/clipboard";
 import { formatDateTime, relativeTo } from "../../../lib/time";
 import { Requires, useScope } from "../session";
 import { useCatalog } from "./catalog";
-import { ACTIONS, customerEmail, expiryWords, isExpired } from "./helpers";
+import { ACTIONS, customerEmail, expiryWords, humanTimes, isExpired, PLATFORM_NAMES } from "./helpers";
 import { StatusChip } from "./List";
 
 export function LicenseDetail(props: { id: string }) {
@@ -410,7 +410,7 @@ function Diagnose(props: { license: License }) {
                   <strong>{CHECK_NAMES[check.check] ?? check.check}</strong>
                   {check.passed === false && <code className="small"> {check.code}</code>}
                   <br />
-                  <span className="muted small">{check.detail}</span>
+                  <span className="muted small">{humanTimes(check.detail, formatDateTime)}</span>
                 </span>
               </li>
             ))}
@@ -487,7 +487,7 @@ function Machines(props: { license: License; onChanged: () => void }) {
                 <td className="mono small lic-fp" title={m.fingerprint}>
                   {m.fingerprint}
                 </td>
-                <td>{m.platform ?? "—"}</td>
+                <td>{m.platform ? (PLATFORM_NAMES[m.platform] ?? m.platform) : "—"}</td>
                 <td>
                   <HeartbeatChip machine={m} />
                 </td>

@@ -33,6 +33,8 @@ import {
 import { useDebounced, usePagedList } from "./usePagedList";
 
 const BULK: LicenseAction[] = ["suspend", "reinstate", "renew", "revoke", "delete"];
+/** The server acts on up to this many licenses per request. */
+const MAX_BULK = 1000;
 
 export function LicenseList(props: { initial: LicenseFilters }) {
   const [, navigate] = useLocation();
@@ -377,12 +379,16 @@ export function LicenseList(props: { initial: LicenseFilters }) {
           <strong>
             {selected.size} selected
           </strong>
+          {selected.size > MAX_BULK && (
+            <span className="small">Act on at most {MAX_BULK.toLocaleString("en-US")} at a time: narrow the selection.</span>
+          )}
           {BULK.map((action) => (
             <button
               key={action}
               type="button"
               className={ACTIONS[action].danger ? "button small danger-text" : "button small"}
               data-testid={`bulk-${action}`}
+              disabled={selected.size > MAX_BULK}
               onClick={() => setPending(action)}
             >
               {ACTIONS[action].label}

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   buildMetadata,
   expiryRange,
+  humanTimes,
   expiryWords,
   filtersFromSearch,
   licenseQuery,
@@ -99,5 +100,13 @@ describe("expiry choices", () => {
   });
   it("filters the already expired", () => {
     expect(expiryRange("expired", now)).toEqual({ expiresAfter: "", expiresBefore: "2026-12-01T12:00:00.000Z" });
+  });
+});
+
+describe("humanTimes", () => {
+  it("rewrites the server's timestamps and leaves the rest", () => {
+    expect(humanTimes("It expires at 2027-12-01T15:08:42.777841791+00:00.", () => "1 Dec 2027")).toBe(
+      "It expires at 1 Dec 2027.",
+    );
   });
 });

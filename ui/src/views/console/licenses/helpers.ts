@@ -250,3 +250,17 @@ export function expiryRange(mode: ExpiryMode, now: Date): Pick<LicenseFilters, "
       return { expiresAfter: "", expiresBefore: "" };
   }
 }
+
+/** Platforms a machine reports, as people write them. */
+export const PLATFORM_NAMES: Record<string, string> = {
+  windows: "Windows",
+  macos: "macOS",
+  linux: "Linux",
+  docker: "Docker",
+  kubernetes: "Kubernetes",
+};
+
+/** The server's words with its RFC 3339 times put as `format` writes dates for people. */
+export function humanTimes(text: string, format: (iso: string) => string): string {
+  return text.replace(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})/g, (iso) => format(iso));
+}

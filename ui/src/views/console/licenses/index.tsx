@@ -6,6 +6,7 @@ import { ImportLicenses } from "./Import";
 import { IssueLicenses } from "./Issue";
 import { LicenseList } from "./List";
 import "./licenses.css";
+import { Requires } from "../session";
 
 // The hash router matches paths only, so a link written as `#/licenses?status=active`
 // would find no screen. Such a hash has its query moved into the URL's search (where the
@@ -27,10 +28,18 @@ export function LicensesRoutes() {
   return (
     <Switch>
       <Route path="/issue">
-        <IssueLicenses />
+        <section className="console-page">
+          <Requires scope="licenses:write" what="Issuing licenses">
+            <IssueLicenses />
+          </Requires>
+        </section>
       </Route>
       <Route path="/import">
-        <ImportLicenses />
+        <section className="console-page">
+          <Requires scope="licenses:write" what="Importing licenses">
+            <ImportLicenses />
+          </Requires>
+        </section>
       </Route>
       <Route path="/:id">{(params) => <LicenseDetail key={params.id} id={params.id} />}</Route>
       <Route>

@@ -15,16 +15,10 @@ import { useCommand } from "../../../hooks/useCommand";
 import { formatDateTime, relativeTo } from "../../../lib/time";
 import { useScope } from "../session";
 import { HeartbeatChip } from "../licenses/Detail";
+import { PLATFORM_NAMES } from "../licenses/helpers";
 import { useDebounced, usePagedList } from "../licenses/usePagedList";
 
 const PLATFORMS = ["windows", "macos", "linux", "docker", "kubernetes"] as const;
-const PLATFORM_NAMES: Record<string, string> = {
-  windows: "Windows",
-  macos: "macOS",
-  linux: "Linux",
-  docker: "Docker",
-  kubernetes: "Kubernetes",
-};
 
 type Filters = { q: string; heartbeatStatus: string; platform: string };
 
