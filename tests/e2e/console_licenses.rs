@@ -274,6 +274,30 @@ fn a_vendor_finds_a_license_by_key_and_email_suspends_reinstates_it_and_frees_a_
     app.wait_text("[data-testid=timeline-card]", "Suspended");
     app.wait_text("[data-testid=timeline-card]", "Reinstated");
 
+    // Edit: a bad e-mail is caught at its field and what was typed stays; a good one saves,
+    // and the rest of the metadata is kept.
+    app.click("[data-testid=action-edit]");
+    app.type_in("[data-testid=edit-email]", "ana-at-newmail");
+    close_toasts(&app);
+    app.click("[data-testid=edit-save]");
+    app.wait_text("[data-testid=edit-license] .field-problem", "e-mail");
+    assert_eq!(
+        app.property("[data-testid=edit-email]", "value"),
+        "ana-at-newmail"
+    );
+    app.type_in("[data-testid=edit-email]", "ana@newmail.example");
+    app.screenshot_both_themes("edit");
+    close_toasts(&app);
+    app.click("[data-testid=edit-save]");
+    app.wait_gone("[data-testid=edit-license]");
+    app.wait_text("[data-testid=license-detail]", "ana@newmail.example");
+    let metadata = server
+        .block_on(admin.get_license(&license_id))
+        .expect("license")
+        .metadata;
+    assert_eq!(metadata.get("email"), Some(&json!("ana@newmail.example")));
+    assert_eq!(metadata.get("order"), Some(&json!("A-1047")));
+
     // "Why is it failing?" runs every check. (The toasts are closed first, as a person
     // would, since at 1024×700 they sit over the card's button.)
     close_toasts(&app);
@@ -320,6 +344,7 @@ fn a_vendor_issues_200_licenses_with_progress_and_revokes_many_with_a_refusal_sh
          }).observe(document.body, { subtree: true, childList: true, characterData: true });
          return true;",
     );
+    close_toasts(&app);
     app.click("[data-testid=issue-submit]");
     let result = app.wait_text("[data-testid=issue-result]", "Issued 200 licenses");
     app.screenshot_both_themes("issue-done");
@@ -346,6 +371,31 @@ fn a_vendor_issues_200_licenses_with_progress_and_revokes_many_with_a_refusal_sh
     assert_eq!(lines[0], "id,key,name,expiresAt");
     assert!(lines[1].contains("Bulk Co"), "{}", lines[1]);
     assert_eq!(license_total(&server, ListParams::new()), before + 200);
+
+    // A long issue can be cancelled: what was issued before Cancel is kept and saved.
+    app.type_in("[data-testid=issue-count]", "3000");
+    close_toasts(&app);
+    app.click("[data-testid=issue-submit]");
+    wait_until(
+        &app,
+        "no progress was shown",
+        "const el = document.querySelector('[data-testid=issue-progress-count]');
+         return el ? Number(el.textContent.replace(/,/g, '')) : 0;",
+        |v| v.as_u64().unwrap_or(0) > 0,
+    );
+    app.click("[data-testid=issue-cancel]");
+    let cancelled = app.wait_text("[data-testid=issue-result]", "cancelled");
+    let issued: u32 = cancelled
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.replace(',', "").parse().ok())
+        .expect("the result says how many were issued");
+    assert!(issued > 0 && issued < 3000, "{cancelled}");
+    assert_eq!(
+        license_total(&server, ListParams::new()),
+        before + 200 + issued
+    );
+    app.screenshot("issue-cancelled");
 
     // Three licenses of one customer, one of them already revoked: the server refuses it.
     let three = server

@@ -30,6 +30,7 @@ import { formatDateTime, relativeTo } from "../../../lib/time";
 import { Requires, useScope } from "../session";
 import { useCatalog } from "./catalog";
 import { ACTIONS, customerEmail, expiryWords, humanTimes, isExpired, PLATFORM_NAMES } from "./helpers";
+import { EditLicense } from "./Form";
 import { StatusChip } from "./List";
 
 export function LicenseDetail(props: { id: string }) {
@@ -45,6 +46,7 @@ export function LicenseDetail(props: { id: string }) {
 
   const act = useCommand(licenseAction);
   const [pending, setPending] = useState<LicenseAction | null>(null);
+  const [editing, setEditing] = useState(false);
   const run = async (action: LicenseAction, undoable: boolean) => {
     const answer = await act.run(id, action);
     setPending(null);
@@ -108,6 +110,15 @@ export function LicenseDetail(props: { id: string }) {
         </div>
         {canWrite && (
           <div className="page-actions" role="group" aria-label="License actions">
+            <button
+              type="button"
+              className="button small"
+              data-testid="action-edit"
+              aria-expanded={editing}
+              onClick={() => setEditing(!editing)}
+            >
+              Edit
+            </button>
             {available.map((action) => (
               <button
                 key={action}
@@ -131,6 +142,19 @@ export function LicenseDetail(props: { id: string }) {
         <div className="alert alert-warn" role="note">
           This license expired {expiryWords(license.expiresAt)}. Renew it to extend it by its policy's duration.
         </div>
+      )}
+
+      {editing && (
+        <EditLicense
+          license={license}
+          onCancel={() => setEditing(false)}
+          onSaved={(next) => {
+            load.setData(next);
+            setEditing(false);
+            refreshTimeline();
+            toast({ message: "License saved." });
+          }}
+        />
       )}
 
       <div className="card lic-facts">

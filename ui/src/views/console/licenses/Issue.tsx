@@ -27,6 +27,11 @@ export function IssueLicenses() {
   const [date, setDate] = useState("");
   const [count, setCount] = useState("50");
   const [problems, setProblems] = useState<Record<string, string>>({});
+  // A field's problem goes once the vendor changes that field.
+  const edited = (field: string, change: () => void) => {
+    change();
+    setProblems((all) => (field in all ? Object.fromEntries(Object.entries(all).filter(([f]) => f !== field)) : all));
+  };
   const [progress, setProgress] = useState<IssueProgress | null>(null);
   const [result, setResult] = useState<IssuedLicenses | null>(null);
   const job = useRef<string | null>(null);
@@ -149,7 +154,7 @@ export function IssueLicenses() {
             }
             problem={shown("policyId", "policy")}
           >
-            <select data-testid="issue-policy" value={policyId} onChange={(e) => setPolicyId(e.target.value)}>
+            <select data-testid="issue-policy" value={policyId} onChange={(e) => edited("policyId", () => setPolicyId(e.target.value))}>
               <option value="">Choose a policy…</option>
               {catalog.products.map((product) => (
                 <optgroup key={product.id} label={product.name}>
@@ -172,7 +177,7 @@ export function IssueLicenses() {
                 max={10000}
                 data-testid="issue-count"
                 value={count}
-                onChange={(e) => setCount(e.target.value)}
+                onChange={(e) => edited("count", () => setCount(e.target.value))}
               />
             </Field>
           )}
@@ -181,14 +186,14 @@ export function IssueLicenses() {
             help="Usually the customer or company; you can search by it."
             problem={shown("name")}
           >
-            <input type="text" data-testid="issue-name" value={name} onChange={(e) => setName(e.target.value)} />
+            <input type="text" data-testid="issue-name" value={name} onChange={(e) => edited("name", () => setName(e.target.value))} />
           </Field>
           <Field
             label="Customer e-mail (optional)"
             help="Kept in the license's metadata, so you can find it by e-mail."
             problem={shown("email")}
           >
-            <input type="email" data-testid="issue-email" value={email} onChange={(e) => setEmail(e.target.value)} />
+            <input type="email" data-testid="issue-email" value={email} onChange={(e) => edited("email", () => setEmail(e.target.value))} />
           </Field>
           {mode === "one" ? (
             <Field
@@ -212,7 +217,7 @@ export function IssueLicenses() {
           )}
           {mode === "one" && expiry === "date" && (
             <Field label="Expiry date" help="It stops validating at the end of that day (UTC)." problem={null}>
-              <input type="date" data-testid="issue-date" value={date} onChange={(e) => setDate(e.target.value)} />
+              <input type="date" data-testid="issue-date" value={date} onChange={(e) => edited("expiresAt", () => setDate(e.target.value))} />
             </Field>
           )}
         </div>
@@ -221,7 +226,7 @@ export function IssueLicenses() {
           help='One item per line, e.g. "order = A-1047". Searchable like the e-mail.'
           problem={shown("metadata")}
         >
-          <textarea rows={3} data-testid="issue-metadata" value={extra} onChange={(e) => setExtra(e.target.value)} />
+          <textarea rows={3} data-testid="issue-metadata" value={extra} onChange={(e) => edited("metadata", () => setExtra(e.target.value))} />
         </Field>
 
         <FormError error={error} />
