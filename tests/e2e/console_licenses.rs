@@ -526,6 +526,7 @@ fn machines_are_found_by_fingerprint_or_name_across_licenses_and_deactivated() {
     server.activate_elsewhere("aaaa1111bbbb2222", "Reception PC");
     server.activate_elsewhere("cccc3333dddd4444", "Build server");
     let mut app = console_on("console-machines", &server);
+    app.assert_usable_at(1024, 700);
 
     app.go("/machines");
     app.wait_text("[data-testid=machines-count]", "2 results");

@@ -77,13 +77,12 @@ export function MachineList() {
         id: "name",
         header: "Name",
         sortKey: "name",
-        width: "11rem",
         cell: ({ row }) => row.original.name ?? <span className="muted">unnamed</span>,
       },
       {
         id: "fingerprint",
         header: "Fingerprint",
-        width: "14rem",
+        width: "9.5rem",
         cell: ({ row }) => (
           <code className="lic-key" title={row.original.fingerprint}>
             {row.original.fingerprint}
@@ -93,28 +92,29 @@ export function MachineList() {
       {
         id: "platform",
         header: "Platform",
-        width: "7rem",
+        width: "6rem",
         cell: ({ row }) => (row.original.platform ? PLATFORM_NAMES[row.original.platform] : "—"),
       },
       {
         id: "heartbeat",
         header: "Heartbeat",
         sortKey: "lastHeartbeatAt",
-        width: "8rem",
+        width: "6.5rem",
         cell: ({ row }) => <HeartbeatChip machine={row.original} />,
       },
       {
         id: "license",
         header: "License",
-        width: "7rem",
+        width: "5rem",
         cell: ({ row }) =>
           canLicenses ? (
             <Link
               href={`~/licenses/${row.original.licenseId}`}
               data-testid="machine-license-link"
+              aria-label="Open the license this machine is on"
               onClick={(e) => e.stopPropagation()}
             >
-              Open license
+              Open
             </Link>
           ) : (
             <span className="mono small">{row.original.licenseId.slice(0, 8)}…</span>
@@ -124,13 +124,14 @@ export function MachineList() {
         id: "createdAt",
         header: "Activated",
         sortKey: "createdAt",
-        width: "8rem",
+        width: "7rem",
+        hiddenByDefault: true,
         cell: ({ row }) => <span title={formatDateTime(row.original.createdAt)}>{relativeTo(row.original.createdAt)}</span>,
       },
       {
         id: "actions",
         header: "Actions",
-        width: "8rem",
+        width: "8.5rem",
         cell: ({ row }) =>
           canWrite ? (
             <button
