@@ -54,6 +54,25 @@ const ROW_IDS: &str = "
   if (document.querySelector('[data-testid=licenses-loading], [data-testid=machines-loading]')) return null;
   return [...document.querySelectorAll('tr[data-testid$=-row]')].map((r) => r.dataset.rowId);";
 
+/// Waits until the list `timing` (`licenses-list`, `machines-list`) has put on screen the
+/// first page of a search for `q`, as its performance measure records; rows shown before
+/// that belong to the search before.
+fn wait_search(app: &App, timing: &str, q: &str) {
+    let script = format!(
+        "const done = performance.getEntriesByType('measure').filter((m) => m.name === {});
+         const last = done.at(-1);
+         return last && last.detail ? last.detail.key : null;",
+        json!(timing)
+    );
+    let wanted = json!(q).to_string();
+    wait_until(
+        app,
+        &format!("the search for {q:?} never reached the screen"),
+        &script,
+        |v| v.as_str().is_some_and(|key| key.contains(&wanted)),
+    );
+}
+
 /// Waits until the table lists exactly `ids` (in any order).
 fn wait_rows(app: &App, ids: &[&str]) {
     let mut want: Vec<String> = ids.iter().map(|s| (*s).to_owned()).collect();
@@ -218,11 +237,13 @@ fn a_vendor_finds_a_license_by_key_and_email_suspends_reinstates_it_and_frees_a_
     let key = server.demo.license_key.clone();
     let fragment = key.split('-').nth(2).expect("key group").to_lowercase();
     app.type_in("[data-testid=license-search]", &fragment);
+    wait_search(&app, "licenses-list", &fragment);
     wait_rows(&app, &[&license_id]);
     app.wait_text("[data-testid=licenses-count]", "1 result");
 
     // The customer's e-mail, kept in the license's metadata.
     app.type_in("[data-testid=license-search]", email);
+    wait_search(&app, "licenses-list", email);
     wait_rows(&app, &[&license_id]);
     app.screenshot("found-by-email");
     let row = text_content(&app, &format!("[data-row-id=\"{license_id}\"]"));
@@ -253,6 +274,7 @@ fn a_vendor_finds_a_license_by_key_and_email_suspends_reinstates_it_and_frees_a_
     app.wait_text("[data-testid=detail-status]", "Suspended");
     app.click(".breadcrumb a");
     app.type_in("[data-testid=license-search]", &fragment);
+    wait_search(&app, "licenses-list", &fragment);
     wait_rows(&app, &[&license_id]);
     app.wait_text(
         &format!("[data-row-id=\"{license_id}\"] [data-testid=license-status]"),
@@ -411,6 +433,7 @@ fn a_vendor_issues_200_licenses_with_progress_and_revokes_many_with_a_refusal_sh
         .expect("revoke one beforehand");
     app.go("/licenses");
     app.type_in("[data-testid=license-search]", "Revoke Me");
+    wait_search(&app, "licenses-list", "Revoke Me");
     let ids: Vec<&str> = three.iter().map(|l| l.id.as_str()).collect();
     wait_rows(&app, &ids);
     app.click("[data-testid=licenses-select-all]");
@@ -542,8 +565,10 @@ fn machines_are_found_by_fingerprint_or_name_across_licenses_and_deactivated() {
 
     // By the start of its fingerprint, and by a part of its name.
     app.type_in("[data-testid=machine-search]", "cccc3333");
+    wait_search(&app, "machines-list", "cccc3333");
     wait_rows(&app, &[&build.id]);
     app.type_in("[data-testid=machine-search]", "server");
+    wait_search(&app, "machines-list", "server");
     wait_rows(&app, &[&build.id]);
 
     // Deactivate it, with a confirmation: the server frees the seat.
