@@ -1,4 +1,7 @@
-import { Placeholder } from "../Placeholder";
+// Machines (route /machines/*): every activated machine across licenses.
+import "../licenses/licenses.css";
+import { MachineList } from "./List";
+
 export function MachinesRoutes() {
-  return <Placeholder title="Machines" />;
+  return <MachineList />;
 }
