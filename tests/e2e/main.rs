@@ -9,6 +9,8 @@
 #![allow(clippy::unwrap_used)]
 
 mod console;
+mod console_dashboard;
+mod console_support;
 mod harness;
 mod license;
 mod offline;
