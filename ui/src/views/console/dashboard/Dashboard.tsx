@@ -151,7 +151,7 @@ function Figures(props: { figures: Figures; palette: Palette; productId: string 
       <div className="dash-tiles">
         <Tile label="Validations" value={sum.validations} note={validRate === null ? "none yet" : `${validRate}% valid`} testId="tile-validations" />
         <Tile label="Activations" value={sum.activations} note={`${sum.deactivations} deactivated`} testId="tile-activations" />
-        <Tile label="Machines active now" value={sum.activeNow ?? 0} note="on every license" testId="tile-active" />
+        <Tile label="Machines active now" value={sum.activeNow ?? 0} note={props.productId ? "on this product's licenses" : "across all products"} testId="tile-active" />
         <ExpiringTiles expiring={expiring} productId={props.productId} />
       </div>
 
@@ -201,7 +201,7 @@ function ExpiringTiles(props: { expiring: ExpiringLicenses; productId: string | 
   const { expiring } = props;
   return (
     <div className="card dash-tile expiring" data-testid="expiring">
-      <p className="tile-label">Licenses expiring</p>
+      <p className="tile-label">Active licenses expiring within</p>
       <ul className="expiring-list">
         {expiring.windows.map((window) => (
           <li key={window.days}>
@@ -212,13 +212,31 @@ function ExpiringTiles(props: { expiring: ExpiringLicenses; productId: string | 
               title={`Active licenses that expire within ${window.days} days: open the list`}
             >
               <strong>{window.count.toLocaleString("en-US")}</strong>
-              <span>in {window.days} days</span>
+              <span>{window.days} days</span>
             </Link>
           </li>
         ))}
       </ul>
     </div>
   );
+}
+
+/** Days on x, with half a day either side so the first and last bars show whole. */
+const X_SCALE: uPlot.Scale = { time: true, range: (_u, min, max) => [min - 43200, max + 43200] };
+
+/** The legend's first entry: the day under the cursor, or the whole range. */
+const DAY_SERIES: uPlot.Series = {
+  label: "Day",
+  value: (_u, v) => (v == null ? "whole range" : new Date(v * 1000).toISOString().slice(0, 10)),
+};
+
+function sumOf(values: number[]): number {
+  return values.reduce((a, b) => a + b, 0);
+}
+
+/** A legend value: the day's count under the cursor, the range's total otherwise. */
+function total(values: number[]) {
+  return (_u: uPlot, v: number | null, _s: number, idx: number | null) => String(idx == null ? sumOf(values) : (v ?? 0));
 }
 
 function ValidationsChart(props: { figures: Figures; palette: Palette }) {
@@ -236,12 +254,12 @@ function ValidationsChart(props: { figures: Figures; palette: Palette }) {
     // Tallest running sum first, so each smaller one is drawn over it.
     const order = stack.codes.map((_, i) => i).reverse();
     const options: Omit<uPlot.Options, "width" | "height"> = {
-      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(4, Math.ceil(max * 1.1))] } },
+      scales: { x: X_SCALE, y: { range: (_u, _min, max) => [0, Math.max(4, Math.ceil(max * 1.1))] } },
       axes: axes(palette, "validations"),
       legend: { live: true },
       cursor: { points: { show: false } },
       series: [
-        { label: "Day", value: (_u, v) => (v == null ? "–" : new Date(v * 1000).toISOString().slice(0, 10)) },
+        DAY_SERIES,
         ...order.map((i) => ({
           label: CODE_LABELS[stack.codes[i] ?? "VALID"],
           stroke: colour(i),
@@ -250,7 +268,7 @@ function ValidationsChart(props: { figures: Figures; palette: Palette }) {
           paths: bars,
           points: { show: false },
           value: (_u: uPlot, _v: number | null, _s: number, idx: number | null) =>
-            idx == null ? "–" : String(stack.raw[i]?.[idx] ?? 0),
+            String(idx == null ? sumOf(stack.raw[i] ?? []) : (stack.raw[i]?.[idx] ?? 0)),
         })),
       ],
     };
@@ -268,13 +286,13 @@ function ActivationsChart(props: { figures: Figures; palette: Palette }) {
     const left = uPlot.paths.bars?.({ size: [0.36, 12], align: -1 });
     const right = uPlot.paths.bars?.({ size: [0.36, 12], align: 1 });
     const options: Omit<uPlot.Options, "width" | "height"> = {
-      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(4, Math.ceil(max * 1.15))] } },
+      scales: { x: X_SCALE, y: { range: (_u, _min, max) => [0, Math.max(4, Math.ceil(max * 1.15))] } },
       axes: axes(palette, "machines"),
       cursor: { points: { show: false } },
       series: [
-        { label: "Day", value: (_u, v) => (v == null ? "–" : new Date(v * 1000).toISOString().slice(0, 10)) },
-        { label: "Activated", stroke: palette.accent, fill: palette.accent, width: 0, paths: left, points: { show: false } },
-        { label: "Deactivated", stroke: palette.bad, fill: palette.bad, width: 0, paths: right, points: { show: false } },
+        DAY_SERIES,
+        { label: "Activated", stroke: palette.accent, fill: palette.accent, width: 0, paths: left, points: { show: false }, value: total(days.map((d) => d.activations)) },
+        { label: "Deactivated", stroke: palette.bad, fill: palette.bad, width: 0, paths: right, points: { show: false }, value: total(days.map((d) => d.deactivations)) },
       ],
     };
     const data: uPlot.AlignedData = [
@@ -292,12 +310,14 @@ function ActiveMachinesChart(props: { figures: Figures; palette: Palette }) {
   const days = props.figures.series.days;
   const { options, data } = useMemo(() => {
     const options: Omit<uPlot.Options, "width" | "height"> = {
-      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(4, Math.ceil(max * 1.15))] } },
+      scales: { x: X_SCALE, y: { range: (_u, _min, max) => [0, Math.max(4, Math.ceil(max * 1.15))] } },
       axes: axes(palette, "machines"),
       series: [
-        { label: "Day", value: (_u, v) => (v == null ? "–" : new Date(v * 1000).toISOString().slice(0, 10)) },
+        DAY_SERIES,
         {
           label: "Active machines",
+          value: (_u: uPlot, v: number | null, _s: number, idx: number | null) =>
+            idx == null ? `${totals(days).activeNow ?? 0} now` : String(v ?? "–"),
           stroke: palette.ok,
           width: 2,
           fill: `${palette.ok}33`,

@@ -2,7 +2,7 @@
 // file, or as a photo or screenshot of its QR code (decoded in Rust) — what it asks for
 // and every problem named before anything is issued, then the signed license file out,
 // with what to tell the customer.
-import { useState, type DragEvent } from "react";
+import { useEffect, useRef, useState, type DragEvent } from "react";
 import { Link } from "wouter";
 import { deleteMachine } from "../../../api/console/machines";
 import { listProducts } from "../../../api/console/products";
@@ -84,7 +84,11 @@ function SupportDesk() {
   async function issueFile() {
     if (!review) return;
     const file = await issue.run(review.text);
-    if (file) setIssued(file);
+    if (file) {
+      setIssued(file);
+      // The license now counts the machine.
+      setReview({ ...review, license: file.license });
+    }
   }
 
   const stale = review !== null && review.text !== text.replace(/\s+/g, "");
@@ -191,6 +195,7 @@ function SupportDesk() {
       {review && (
         <ReviewCard
           review={review}
+          issued={issued !== null}
           stale={stale}
           onRecheck={() => void runCheck(text, productId)}
         />
@@ -256,13 +261,16 @@ function ProductPicker(props: { value: string; onChange: (productId: string) => 
   );
 }
 
-function ReviewCard(props: { review: RequestReview; stale: boolean; onRecheck: () => void }) {
+function ReviewCard(props: { review: RequestReview; issued: boolean; stale: boolean; onRecheck: () => void }) {
   const { review } = props;
+  const card = useRef<HTMLDivElement>(null);
+  // The verdict is what support came for: bring it into view after each check.
+  useEffect(() => card.current?.scrollIntoView({ block: "start" }), [review]);
   const { asks, license } = review;
   const blocking = review.problems.filter((p) => p.blocking);
   const full = review.problems.some((p) => p.code === "machine_limit_reached");
   return (
-    <div className="card support-step" data-testid="request-review" data-can-issue={review.canIssue}>
+    <div className="card support-step" data-testid="request-review" data-can-issue={review.canIssue} ref={card}>
       <h2>
         <span className="step-number">2</span> What it asks for
       </h2>
@@ -274,6 +282,30 @@ function ReviewCard(props: { review: RequestReview; stale: boolean; onRecheck: (
           </button>
         </div>
       )}
+      <div className="problems" data-testid="problems">
+        {review.problems.length === 0 && (
+          <div className="alert alert-ok" data-testid="no-problems">
+            {props.issued ? (
+              <>
+                <strong>Issued.</strong> The machine is on the license; send the customer the file below.
+              </>
+            ) : (
+              <>
+                <strong>Ready to issue.</strong> The license is active and has a free machine slot.
+              </>
+            )}
+          </div>
+        )}
+        {review.problems.map((problem) => (
+          <ProblemNote key={problem.code} problem={problem} />
+        ))}
+        {blocking.length > 0 && (
+          <p className="muted small">
+            {blocking.length === 1 ? "This must be solved" : "These must be solved"} before a license file can be
+            issued.
+          </p>
+        )}
+      </div>
       {asks && (
         <div className="asks">
           <div>
@@ -303,22 +335,6 @@ function ReviewCard(props: { review: RequestReview; stale: boolean; onRecheck: (
           </div>
         </div>
       )}
-      <div className="problems" data-testid="problems">
-        {review.problems.length === 0 && (
-          <div className="alert alert-ok" data-testid="no-problems">
-            <strong>Ready to issue.</strong> The license is active and has a free machine slot.
-          </div>
-        )}
-        {review.problems.map((problem) => (
-          <ProblemNote key={problem.code} problem={problem} />
-        ))}
-        {blocking.length > 0 && (
-          <p className="muted small">
-            {blocking.length === 1 ? "This must be solved" : "These must be solved"} before a license file can be
-            issued.
-          </p>
-        )}
-      </div>
       {full && license && <FreeSlot license={license} machines={review.machines} onFreed={props.onRecheck} />}
     </div>
   );
@@ -442,8 +458,10 @@ function Issued(props: { file: IssuedLicenseFile; reissued: boolean }) {
   const [copied, setCopied] = useState<"file" | "note" | null>(null);
   const machineName = file.machine.name ?? "the machine";
   const note = customerNote(file, machineName, saved);
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => box.current?.scrollIntoView({ block: "start" }), []);
   return (
-    <div data-testid="issued">
+    <div data-testid="issued" ref={box}>
       <div className="alert alert-ok" data-testid="issued-note">
         <strong>{props.reissued ? "Fresh license file issued" : "License file issued"}</strong> for {machineName} on{" "}
         {file.license.name ?? file.license.key} ({file.license.machinesCount} of {file.license.maxMachines ?? "unlimited"}{" "}
@@ -487,7 +505,7 @@ function Issued(props: { file: IssuedLicenseFile; reissued: boolean }) {
       )}
       <div className="customer-note">
         <h3>What to tell the customer</h3>
-        <textarea id="customer-note" readOnly rows={5} value={note} data-testid="customer-note" />
+        <textarea id="customer-note" readOnly rows={7} value={note} data-testid="customer-note" />
         <button
           type="button"
           className="button small"
