@@ -690,6 +690,34 @@ mod tests {
     }
 
     #[test]
+    fn the_ui_receives_problems_as_pinned_json() {
+        let review = review(
+            &request(),
+            found(license(LicenseStatus::Active, Some(1), 1), vec![]),
+            None,
+            now(),
+        );
+        let json = serde_json::to_value(&review).unwrap();
+        assert_eq!(json["canIssue"], false);
+        assert_eq!(json["alreadyActivated"], false);
+        assert_eq!(json["asks"]["machineName"], "Render node 07");
+        assert_eq!(json["asks"]["platform"], "linux");
+        assert_eq!(json["asks"]["licenseKey"], KEY);
+        assert_eq!(json["asks"]["licenseId"], serde_json::Value::Null);
+        assert_eq!(json["problems"][0]["code"], "machine_limit_reached");
+        assert_eq!(json["problems"][0]["blocking"], true);
+        assert_eq!(json["problems"][0]["title"], "Machine limit reached");
+        assert!(json["problems"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("All 1 machine slot of this license is in use"));
+        assert_eq!(
+            serde_json::to_value(RequestSource::QrCode).unwrap(),
+            "qr_code"
+        );
+    }
+
+    #[test]
     fn license_files_are_named_after_the_machine() {
         assert_eq!(
             license_file_stem("Render node 07 (lab B)"),

@@ -26,6 +26,7 @@ import { useCommand, useLoad } from "../../../hooks/useCommand";
 import { copyText } from "../../../lib/clipboard";
 import { formatDateTime, relativeTo } from "../../../lib/time";
 import { useScope } from "../session";
+import { customerNote } from "./note";
 import "./support.css";
 
 export function SupportRoutes() {
@@ -517,16 +518,6 @@ function Issued(props: { file: IssuedLicenseFile; reissued: boolean }) {
       </div>
     </div>
   );
-}
-
-function customerNote(file: IssuedLicenseFile, machineName: string, saved: SavedFile | null): string {
-  const name = saved ? saved.path.split(/[\\/]/).pop() : file.fileName;
-  const until = file.license.expiresAt ? ` Your license runs until ${new Date(file.license.expiresAt).toLocaleDateString()}.` : "";
-  return [
-    `Your license file is attached (${name}).`,
-    `On ${machineName}, open the app, go to Offline activation and continue to step 2, "Import": drop the file there (or paste its contents) and click "Verify and import".`,
-    `The file works on that machine only; keep it in case you reinstall.${until}`,
-  ].join("\n\n");
 }
 
 /** A file's bytes as base64, for the Rust side to read (FileReader keeps big photos fast). */

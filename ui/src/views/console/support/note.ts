@@ -1,0 +1,14 @@
+// What support tells the customer with the license file: where it goes (the app's
+// Offline activation, step 2) and that it is bound to that machine.
+import type { IssuedLicenseFile } from "../../../bindings/IssuedLicenseFile";
+import type { SavedFile } from "../../../bindings/SavedFile";
+
+export function customerNote(file: IssuedLicenseFile, machineName: string, saved: SavedFile | null): string {
+  const name = saved ? saved.path.split(/[\\/]/).pop() : file.fileName;
+  const until = file.license.expiresAt ? ` Your license runs until ${new Date(file.license.expiresAt).toLocaleDateString()}.` : "";
+  return [
+    `Your license file is attached (${name}).`,
+    `On ${machineName}, open the app's Offline activation and go on to step 2, "Import" (click "Next: import the license file"; if the app was restarted since you sent the request, click "Create request" first). Drop the file there, or paste its contents, and click "Verify and import".`,
+    `The file works on that machine only; keep it in case you reinstall.${until}`,
+  ].join("\n\n");
+}
