@@ -161,6 +161,7 @@ fn support_turns_a_pasted_request_into_a_license_file_the_customer_imports() {
     desk.click("[data-testid=issue-license]");
     desk.wait_text("[data-testid=issued-note]", "License file issued");
     desk.wait_text("[data-testid=issued-note]", "1 of 3 machines");
+    desk.wait_text("[data-testid=issued-note]", "works offline until");
     desk.wait_text("[data-testid=customer-note]", "");
     let note = desk.property("[data-testid=customer-note]", "value");
     assert!(note.contains("Offline activation"), "{note}");
@@ -202,6 +203,8 @@ fn support_turns_a_pasted_request_into_a_license_file_the_customer_imports() {
     desk.click("[data-testid=issue-license]");
     desk.wait_text("[data-testid=issued-note]", "Fresh license file issued");
     assert_eq!(server.machines_in_use(), 1);
+    desk.assert_usable_at(1024, 700);
+    desk.screenshot("reissued-1024x700");
 }
 
 #[test]

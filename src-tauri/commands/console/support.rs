@@ -3,6 +3,7 @@
 //! decisions are in `support.rs`; these commands fetch the facts and carry the answers.
 
 use base64::{engine::general_purpose::STANDARD, Engine};
+use chrono::{DateTime, Utc};
 use licentric_client::ListParams;
 use licentric_core::{
     wire::{License, Machine},
@@ -124,6 +125,9 @@ pub struct IssuedLicenseFile {
     pub machine: Machine,
     /// The license, with the machine counted.
     pub license: License,
+    /// Until when the file lets the machine work offline; before then the customer sends
+    /// a new request for a fresh file.
+    pub works_offline_until: Option<DateTime<Utc>>,
 }
 
 /// Issues the signed license file for a request: the server checks the license again,
@@ -142,7 +146,14 @@ pub async fn issue_offline_license(
         .name
         .clone()
         .unwrap_or_else(|| activation.machine.fingerprint.chars().take(12).collect());
+    // Read back for the message to the customer only: the file came from the server just
+    // now, and the customer's app verifies it.
+    let works_offline_until =
+        licentric_core::dangerous::decode_license_file_unverified(&activation.certificate)
+            .ok()
+            .map(|(_, payload)| payload.expires_at);
     Ok(IssuedLicenseFile {
+        works_offline_until,
         certificate: activation.certificate,
         file_name: format!("{}.lic", support::license_file_stem(&name)),
         machine: activation.machine,

@@ -21,4 +21,9 @@ machine: Machine,
 /**
  * The license, with the machine counted.
  */
-license: License, };
+license: License, 
+/**
+ * Until when the file lets the machine work offline; before then the customer sends
+ * a new request for a fresh file.
+ */
+worksOfflineUntil: string | null, };

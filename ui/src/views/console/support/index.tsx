@@ -467,6 +467,13 @@ function Issued(props: { file: IssuedLicenseFile; reissued: boolean }) {
         <strong>{props.reissued ? "Fresh license file issued" : "License file issued"}</strong> for {machineName} on{" "}
         {file.license.name ?? file.license.key} ({file.license.machinesCount} of {file.license.maxMachines ?? "unlimited"}{" "}
         machines now used).
+        {file.worksOfflineUntil && (
+          <>
+            {" "}
+            It works offline until <strong>{formatDateTime(file.worksOfflineUntil)}</strong> (
+            {relativeTo(file.worksOfflineUntil)}).
+          </>
+        )}
       </div>
       <label htmlFor="license-file">
         License file <span className="muted small">{file.fileName}</span>

@@ -7,6 +7,7 @@ const file = {
   fileName: "licentric-license-lab-pc-3.lic",
   machine: { name: "Lab PC 3" },
   license: { expiresAt: null },
+  worksOfflineUntil: null,
 } as unknown as IssuedLicenseFile;
 
 describe("the message for the customer", () => {
@@ -25,5 +26,8 @@ describe("the message for the customer", () => {
     const note = customerNote(expiring, "Lab PC 3", saved);
     expect(note).toContain("(licentric-license-lab-pc-3-2.lic)");
     expect(note).toContain("Your license runs until");
+    const fresh = customerNote({ ...file, worksOfflineUntil: "2026-03-15T00:00:00Z" }, "Lab PC 3", null);
+    expect(fresh).toContain("work offline until");
+    expect(fresh).toContain("make a new request");
   });
 });
