@@ -9,7 +9,7 @@
 use chrono::{DateTime, Utc};
 use licentric_core::{
     wire::{License, Machine, Platform},
-    ActivationRequest, LicenseReference, LicenseStatus, ACTIVATION_REQUEST_PREFIX,
+    ActivationRequest, LicenseReference, LicenseStatus, RequestRefusal, ACTIVATION_REQUEST_PREFIX,
 };
 use serde::Serialize;
 
@@ -141,13 +141,12 @@ pub fn compact(text: &str) -> String {
 }
 
 /// A request that cannot be read: the parser's reason, and nothing to look up.
-pub fn malformed(text: &str, reason: &str) -> RequestReview {
-    let cut_short = compact(text).len() < ACTIVATION_REQUEST_PREFIX.len() + 40
-        && compact(text).starts_with(ACTIVATION_REQUEST_PREFIX);
-    let title = if cut_short {
-        "The request is cut short"
-    } else {
-        "The request cannot be read"
+pub fn malformed(text: &str, refusal: RequestRefusal) -> RequestReview {
+    let title = match refusal {
+        RequestRefusal::NotARequest => "Not an activation request",
+        // Cut off by a chat window or a copy that missed the end, mostly.
+        RequestRefusal::Garbled => "The request is cut short or damaged",
+        _ => "The request's content is invalid",
     };
     RequestReview {
         text: compact(text),
@@ -158,7 +157,7 @@ pub fn malformed(text: &str, reason: &str) -> RequestReview {
         problems: vec![Problem::blocking(
             ProblemCode::Malformed,
             title,
-            reason.to_owned(),
+            refusal.to_string(),
         )],
         can_issue: false,
         already_activated: false,
@@ -672,21 +671,25 @@ mod tests {
     #[test]
     fn a_malformed_or_truncated_request_gives_the_parsers_reason() {
         let text = request().to_text();
-        let cut = &text[..30];
-        let reason = ActivationRequest::parse(cut).unwrap_err().to_string();
-        let review = malformed(cut, &reason);
-        assert_eq!(codes(&review), [ProblemCode::Malformed]);
-        assert_eq!(review.problems[0].title, "The request is cut short");
-        assert!(
-            review.problems[0].message.contains("Copy all of it"),
-            "{reason}"
-        );
-        assert!(!review.can_issue && review.asks.is_none());
+        for cut in [30, text.len() / 2, text.len() - 3] {
+            let refusal = ActivationRequest::parse(&text[..cut]).unwrap_err();
+            let review = malformed(&text[..cut], refusal);
+            assert_eq!(codes(&review), [ProblemCode::Malformed]);
+            assert_eq!(
+                review.problems[0].title,
+                "The request is cut short or damaged"
+            );
+            assert!(review.problems[0].message.contains("Copy all of it"));
+            assert!(!review.can_issue && review.asks.is_none());
+        }
 
-        let reason = ActivationRequest::parse("hello").unwrap_err().to_string();
-        let review = malformed("hello", &reason);
-        assert_eq!(review.problems[0].title, "The request cannot be read");
+        let review = malformed("hello", ActivationRequest::parse("hello").unwrap_err());
+        assert_eq!(review.problems[0].title, "Not an activation request");
         assert!(review.problems[0].message.contains("LICENTRIC-REQ1."));
+
+        let review = malformed("x", RequestRefusal::UnknownPlatform);
+        assert_eq!(review.problems[0].title, "The request's content is invalid");
+        assert!(review.problems[0].message.contains("platform"));
     }
 
     #[test]

@@ -156,6 +156,12 @@ fn the_dashboard_draws_its_charts_and_links_to_licenses_expiring_soon() {
     app.click("[data-testid=dashboard-product] option:nth-child(2)");
     wait_drawn_after(&app, before);
     assert!(text_of(&app, "[data-testid=seats]").contains("Demo App"));
+    // One measure per load (first, 90 days, one product); theme switches add none.
+    let measures = app.session.execute(
+        "return performance.getEntriesByName('dashboard-charts').map((m) => Math.round(m.duration));",
+    );
+    eprintln!("dashboard-charts: {measures} ms");
+    assert_eq!(measures.as_array().map(Vec::len), Some(3), "{measures}");
     app.screenshot_both_themes("charts-90-days-one-product");
     app.assert_usable_at(1024, 700);
     app.screenshot("charts-1024x700");

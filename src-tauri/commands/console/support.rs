@@ -62,7 +62,7 @@ pub async fn review_activation_request(
 ) -> Result<RequestReview, Error> {
     let parsed = match ActivationRequest::parse(&request) {
         Ok(parsed) => parsed,
-        Err(refusal) => return Ok(support::malformed(&request, &refusal.to_string())),
+        Err(refusal) => return Ok(support::malformed(&request, refusal)),
     };
     let during = "review_activation_request";
     let api = session(&state, during).await?.api.clone();
