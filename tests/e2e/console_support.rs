@@ -168,13 +168,13 @@ fn support_turns_a_pasted_request_into_a_license_file_the_customer_imports() {
     assert!(note.contains("step 2"), "{note}");
     desk.click("[data-testid=save-license]");
     let saved = desk.wait_text("[data-testid=saved-path]", ".lic");
-    let path = saved
-        .trim_start_matches("Saved as ")
-        .split(" — ")
-        .next()
-        .unwrap()
-        .trim();
-    let file = std::fs::read_to_string(path).expect("the saved license file");
+    let (folder, rest) = saved
+        .trim_start_matches("Saved in ")
+        .split_once(" as ")
+        .unwrap();
+    let name = rest.split(" — ").next().unwrap().trim();
+    let path = std::path::Path::new(folder).join(name);
+    let file = std::fs::read_to_string(&path).expect("the saved license file");
     assert_eq!(
         file,
         desk.property("[data-testid=license-file-text]", "value")

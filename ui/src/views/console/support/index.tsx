@@ -490,7 +490,7 @@ function Issued(props: { file: IssuedLicenseFile; reissued: boolean }) {
             if (where) setSaved(where);
           }}
         >
-          {save.busy ? "Saving…" : "Save to Downloads"}
+          {save.busy ? "Saving…" : "Save the .lic file"}
         </button>
         <button
           type="button"
@@ -503,7 +503,7 @@ function Issued(props: { file: IssuedLicenseFile; reissued: boolean }) {
       </div>
       {saved && (
         <p className="small" data-testid="saved-path">
-          Saved as <code>{saved.path}</code> — attach it to your reply.
+          Saved in {saved.folder} as <code>{saved.path.split(/[\\/]/).pop()}</code> — attach it to your reply.
         </p>
       )}
       {save.error && (
@@ -513,7 +513,7 @@ function Issued(props: { file: IssuedLicenseFile; reissued: boolean }) {
       )}
       <div className="customer-note">
         <h3>What to tell the customer</h3>
-        <textarea id="customer-note" readOnly rows={7} value={note} data-testid="customer-note" />
+        <textarea id="customer-note" readOnly rows={9} value={note} data-testid="customer-note" />
         <button
           type="button"
           className="button small"

@@ -5,9 +5,9 @@ import type { SavedFile } from "../../../bindings/SavedFile";
 
 export function customerNote(file: IssuedLicenseFile, machineName: string, saved: SavedFile | null): string {
   const name = saved ? saved.path.split(/[\\/]/).pop() : file.fileName;
-  const until = file.license.expiresAt ? ` Your license runs until ${new Date(file.license.expiresAt).toLocaleDateString()}.` : "";
+  const until = file.license.expiresAt ? ` Your license runs until ${longDate(file.license.expiresAt)}.` : "";
   const offline = file.worksOfflineUntil
-    ? `The file lets the app work offline until ${new Date(file.worksOfflineUntil).toLocaleDateString()}. Before then, make a new request on the same screen and send it to us for a fresh file.`
+    ? `The file lets the app work offline until ${longDate(file.worksOfflineUntil)}. Before then, make a new request on the same screen and send it to us for a fresh file.`
     : null;
   return [
     `Your license file is attached (${name}).`,
@@ -17,4 +17,9 @@ export function customerNote(file: IssuedLicenseFile, machineName: string, saved
   ]
     .filter(Boolean)
     .join("\n\n");
+}
+
+/** "1 December 2027": a customer anywhere reads it the same way, unlike 12/1/2027. */
+function longDate(iso: string): string {
+  return new Date(iso).toLocaleDateString(undefined, { dateStyle: "long" });
 }
