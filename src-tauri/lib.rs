@@ -13,6 +13,7 @@ pub mod local_server;
 pub mod notices;
 pub mod settings;
 pub mod state;
+pub mod support;
 
 use tauri::Manager;
 use tauri_plugin_notification::NotificationExt;
@@ -142,6 +143,11 @@ pub fn run() {
             commands::console::analytics::analytics_expiring,
             commands::console::signing_keys::list_signing_keys,
             commands::console::signing_keys::rotate_signing_key,
+            // support desk
+            commands::console::support::read_activation_request,
+            commands::console::support::review_activation_request,
+            commands::console::support::issue_offline_license,
+            commands::console::support::save_license_file,
         ])
         .run(tauri::generate_context!())
         .expect("the Tauri runtime failed to start");

@@ -89,4 +89,9 @@ pub const CONSOLE_WINDOW: &[&str] = &[
     // signing keys
     "list_signing_keys",
     "rotate_signing_key",
+    // support desk
+    "read_activation_request",
+    "review_activation_request",
+    "issue_offline_license",
+    "save_license_file",
 ];

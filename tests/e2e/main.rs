@@ -9,7 +9,9 @@
 #![allow(clippy::unwrap_used)]
 
 mod console;
+mod console_dashboard;
 mod console_licenses;
+mod console_support;
 mod harness;
 mod license;
 mod offline;

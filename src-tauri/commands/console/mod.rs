@@ -14,6 +14,7 @@ pub mod machines;
 pub mod policies;
 pub mod products;
 pub mod signing_keys;
+pub mod support;
 pub mod webhooks;
 
 use std::{collections::BTreeMap, future::Future, sync::Arc};
