@@ -239,6 +239,7 @@ function NavItem(props: { area: Area; session: ConsoleSession | null }) {
       aria-current={active ? "page" : undefined}
       data-testid={`nav-${area.testId}`}
       title={allowed ? undefined : `Needs the ${area.scope} scope`}
+      onClick={forgetFilterLink}
     >
       {area.label}
       {!allowed && session && (
@@ -248,6 +249,14 @@ function NavItem(props: { area: Area; session: ConsoleSession | null }) {
       )}
     </Link>
   );
+}
+
+/** A link with filters (`?status=…#/licenses`, from the dashboard) leaves its query in the
+ * address; the navigation starts an area afresh, so it drops that query first. */
+function forgetFilterLink() {
+  if (window.location.search) {
+    window.history.replaceState(window.history.state, "", window.location.pathname + window.location.hash);
+  }
 }
 
 /** Live or test, unmistakable on every screen: a coloured band with the connection. */
