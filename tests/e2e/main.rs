@@ -9,6 +9,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod console;
+mod console_catalog;
 mod harness;
 mod license;
 mod offline;

@@ -96,12 +96,17 @@ export function PageHeader(props: {
   );
 }
 
-/** A date as "12 Mar 2027, 09:00", with "3 days ago" on hover. */
-export function When(props: { iso: string | null | undefined; empty?: string }) {
+/**
+ * A date as "12 Mar 2027, 09:00" with "3 days ago" on hover; `relative` (for narrow table
+ * columns) shows "3 days ago" with the date on hover.
+ */
+export function When(props: { iso: string | null | undefined; empty?: string; relative?: boolean }) {
   if (!props.iso) return <span className="muted">{props.empty ?? "—"}</span>;
+  const full = formatDateTime(props.iso);
+  const relative = relativeTo(props.iso);
   return (
-    <time dateTime={props.iso} title={relativeTo(props.iso)}>
-      {formatDateTime(props.iso)}
+    <time dateTime={props.iso} title={props.relative ? full : relative}>
+      {props.relative ? relative : full}
     </time>
   );
 }

@@ -31,18 +31,18 @@ export function ApiKeyList() {
         id: "name",
         header: "Name",
         sortKey: "name",
-        width: "17%",
+        width: "22%",
         cell: ({ row }) => (
           <>
-            <strong>{row.original.name}</strong>
-            {row.original.id === own && <span className="chip chip-info"> this console</span>}
+            <strong title={row.original.name}>{row.original.name}</strong>
+            {row.original.id === own && <span className="muted small"> (this console)</span>}
           </>
         ),
       },
       {
         id: "prefix",
         header: "Key",
-        width: "11rem",
+        width: "10rem",
         cell: ({ row }) => (
           <code className="mono-cell" data-testid="api-key-prefix">
             {row.original.displayPrefix}…
@@ -52,31 +52,38 @@ export function ApiKeyList() {
       {
         id: "scopes",
         header: "Scopes",
-        width: "34%",
+
         cell: ({ row }) => (
           <span title={row.original.scopes.join(", ")} data-testid="api-key-scopes">
             {row.original.scopes.length === 14 ? "all scopes" : row.original.scopes.join(", ")}
           </span>
         ),
       },
-      { id: "createdAt", header: "Created", sortKey: "createdAt", cell: ({ row }) => <When iso={row.original.createdAt} /> },
+      {
+        id: "createdAt",
+        header: "Created",
+        sortKey: "createdAt",
+        width: "8.5rem",
+        cell: ({ row }) => <When iso={row.original.createdAt} relative />,
+      },
       {
         id: "lastUsedAt",
         header: "Last used",
         sortKey: "lastUsedAt",
-        cell: ({ row }) => <When iso={row.original.lastUsedAt} empty="never" />,
+        width: "8.5rem",
+        cell: ({ row }) => <When iso={row.original.lastUsedAt} empty="never" relative />,
       },
       {
         id: "actions",
         header: "Actions",
-        width: "10.5rem",
+        width: "11.5rem",
         cell: ({ row }) =>
           row.original.id === own ? (
             <span className="muted small" title="Rotating or revoking the key this console uses would disconnect it. Do it from another key.">
               in use here
             </span>
           ) : (
-            <span className="row-actions">
+            <span className="row-actions nowrap">
               <button type="button" className="button small" data-testid="rotate-api-key" onClick={() => setActing({ key: row.original, action: "rotate" })}>
                 Rotate
               </button>
@@ -148,7 +155,7 @@ export function ApiKeyList() {
         onSort={setSort}
         hasMore={list.hasMore}
         onLoadMore={list.loadMore}
-        height={creating || shown ? "24rem" : "calc(100vh - 16rem)"}
+        height={creating || shown ? "24rem" : "calc(100vh - 14.5rem)"}
         empty={<EmptyState title="No API keys.">Create one for each server or script that manages licenses.</EmptyState>}
       />
       {acting?.action === "rotate" && (

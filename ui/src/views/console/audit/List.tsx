@@ -149,15 +149,16 @@ export function AuditList() {
       <p className="muted small" data-testid="audit-count" aria-live="polite">
         {list.total === null ? "" : `${list.total.toLocaleString("en-US")} ${list.total === 1 ? "event" : "events"}${filtered ? " match" : ""}, newest first`}
       </p>
-      {list.rows.length > 0 && (
-        <div className="audit-head" aria-hidden="true">
-          <span>When</span>
-          <span>Who</span>
-          <span>What</span>
-          <span>Record</span>
-        </div>
-      )}
       <ul className="audit-list" data-testid="audit-list">
+        {list.rows.length > 0 && (
+          <li className="audit-head" aria-hidden="true">
+            <span />
+            <span>When</span>
+            <span>Who</span>
+            <span>What</span>
+            <span>Record</span>
+          </li>
+        )}
         {list.rows.map((event) => (
           <AuditRow key={event.id} event={event} />
         ))}
@@ -204,6 +205,9 @@ function AuditRow(props: { event: AuditEvent }) {
     <li>
       <details className="audit-event" data-testid="audit-event" data-action={event.action} onToggle={(e) => setOpen(e.currentTarget.open)}>
         <summary>
+          <span className="chevron" aria-hidden="true">
+            ▸
+          </span>
           <span className="cell">
             <When iso={event.occurredAt} />
           </span>

@@ -77,8 +77,8 @@ export function EditEntitlement(props: { entitlement: Entitlement; onDone: (chan
         </Field>
         {deleting && (
           <p className="scope-note">
-            Delete <code>{entitlement.code}</code> for good? Apps asking for it will be told the license lacks it. The server
-            refuses while policies or licenses still carry it.
+            Delete <code>{entitlement.code}</code> for good? Apps asking for it will be told the license lacks it. Policies
+            and licenses that carry it lose it.
           </p>
         )}
         {remove.error ? (

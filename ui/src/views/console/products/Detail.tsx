@@ -97,7 +97,7 @@ export function ProductDetail(props: { id: string }) {
       {confirming && (
         <ConfirmDialog
           title={`Delete ${p.name}?`}
-          body="The product is removed for good. The server refuses while it still has policies or licenses: delete or move those first."
+          body="The product and its policies are removed for good. While the product has licenses the server refuses: revoke or delete them first, as deleting a product never deletes licenses."
           confirmLabel="Delete product"
           busy={remove.busy}
           onCancel={() => setConfirming(false)}

@@ -65,7 +65,7 @@ export function WebhookList() {
         hasMore={list.hasMore}
         onLoadMore={list.loadMore}
         onOpen={(w) => navigate(`/${w.id}`)}
-        height="calc(100vh - 14rem)"
+        height="calc(100vh - 16rem)"
         empty={<EmptyState title="No webhook endpoints yet.">Add one to hear about new licenses, suspensions and activations.</EmptyState>}
       />
     </section>
