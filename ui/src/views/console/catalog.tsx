@@ -81,7 +81,7 @@ export function PageHeader(props: {
   crumb?: { href: string; label: string };
 }) {
   return (
-    <header className="page-header">
+    <header className="page-header catalog-header">
       <div>
         {props.crumb && (
           <p className="breadcrumb">
@@ -145,7 +145,7 @@ export function CopyBox(props: { id: string; text: string; testId: string; rows?
  */
 export function SecretOnce(props: { title: string; secret: string; what: string; onDismiss: () => void }) {
   const dismiss = useRef<HTMLButtonElement>(null);
-  useEffect(() => dismiss.current?.scrollIntoView({ block: "nearest" }), []);
+  useEffect(() => dismiss.current?.scrollIntoView?.({ block: "nearest" }), []);
   return (
     <div className="card secret-once" role="region" aria-label={props.title} data-testid="secret-once">
       <h2>{props.title}</h2>
