@@ -7,7 +7,10 @@
 use std::{
     io::{BufRead, BufReader, Read, Write},
     net::TcpListener,
-    sync::{mpsc, Arc},
+    sync::{
+        atomic::{AtomicU16, Ordering},
+        mpsc, Arc,
+    },
     time::Duration,
 };
 
@@ -136,9 +139,9 @@ fn an_api_key_with_fewer_scopes_is_shown_once_then_only_its_prefix_is_listed() {
     app.screenshot("api-keys-1024x700");
 }
 
-/// A tiny HTTP receiver on loopback: answers every request `200 OK` and hands over what it
-/// received (request line, headers and body).
-fn receiver() -> (String, mpsc::Receiver<String>) {
+/// A tiny HTTP receiver on loopback: answers every request with the status in `answer`
+/// and hands over what it received (request line, headers and body).
+fn receiver(answer: Arc<AtomicU16>) -> (String, mpsc::Receiver<String>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/hooks/licentric", listener.local_addr().unwrap());
     let (sent, received) = mpsc::channel();
@@ -160,8 +163,11 @@ fn receiver() -> (String, mpsc::Receiver<String>) {
             }
             let mut body = vec![0; length];
             let _ = reader.read_exact(&mut body);
-            let _ = stream
-                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
+            let status = answer.load(Ordering::SeqCst);
+            let reply = format!(
+                "HTTP/1.1 {status} Status\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"
+            );
+            let _ = stream.write_all(reply.as_bytes());
             let _ = sent.send(format!("{head}\r\n{}", String::from_utf8_lossy(&body)));
         }
     });
@@ -169,9 +175,11 @@ fn receiver() -> (String, mpsc::Receiver<String>) {
 }
 
 /// A license server whose operator allows webhooks to loopback, where the test's receiver
-/// listens (the server's default refuses private targets).
+/// listens (the server's default refuses private targets); it retries every second and
+/// gives up on an endpoint after two seconds of failures, so a test can watch it happen.
 struct WebhookServer {
     api_key: String,
+    license_id: String,
     running: Option<RunningServer>,
     runtime: tokio::runtime::Runtime,
     _dir: tempfile::TempDir,
@@ -182,7 +190,7 @@ impl WebhookServer {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("licentric.db");
-        let (running, api_key) = runtime.block_on(async {
+        let (running, api_key, license_id) = runtime.block_on(async {
             let db = db::connect(path.to_str().unwrap()).await.unwrap();
             let created = provision(
                 &db,
@@ -197,6 +205,9 @@ impl WebhookServer {
             let settings = Settings {
                 deliveries: DeliveryConfig {
                     private_targets: PrivateTargets::Loopback,
+                    poll_interval: Duration::from_millis(200),
+                    retry_schedule: vec![Duration::from_secs(1); 5],
+                    disable_after: Duration::from_secs(2),
                     ..DeliveryConfig::default()
                 },
                 ..Settings::default()
@@ -206,10 +217,12 @@ impl WebhookServer {
                 .await
                 .unwrap()
                 .spawn();
-            (running, created.api_key)
+            let license_id = created.demo.unwrap().license_id;
+            (running, created.api_key, license_id)
         });
         Self {
             api_key,
+            license_id,
             running: Some(running),
             runtime,
             _dir: dir,
@@ -233,7 +246,8 @@ impl Drop for WebhookServer {
 #[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: run scripts/test"]
 fn a_webhook_test_event_reaches_a_real_receiver_and_its_answer_is_shown() {
     let server = WebhookServer::start();
-    let (hook_url, received) = receiver();
+    let answer = Arc::new(AtomicU16::new(200));
+    let (hook_url, received) = receiver(answer.clone());
     let mut app = console("console-webhooks");
 
     // Connect the console to the server that allows loopback targets.
@@ -288,6 +302,39 @@ fn a_webhook_test_event_reaches_a_real_receiver_and_its_answer_is_shown() {
     wait_any_text(&app, "[data-testid=deliveries-row]", "webhook.test");
     app.screenshot_both_themes("webhook-tested");
 
+    // A receiver in trouble: its answer and what went wrong are shown.
+    answer.store(503, Ordering::SeqCst);
+    app.click("[data-testid=webhook-test]");
+    received
+        .recv_timeout(UI_TIMEOUT)
+        .expect("the second test event");
+    app.wait_text("[data-testid=webhook-test-result]", "Not delivered");
+    app.wait_text("[data-testid=webhook-test-status]", "HTTP 503");
+    app.wait_text("[data-testid=webhook-test-error]", "2xx");
+    wait_any_text(&app, "[data-testid=deliveries-row]", "Failed");
+    app.screenshot_both_themes("webhook-test-failed");
+
+    // Fixed, then the failed delivery sent again from the log.
+    answer.store(200, Ordering::SeqCst);
+    close_toasts(&app);
+    app.click("[data-testid=deliveries-row] [data-testid=redeliver]");
+    let again = received
+        .recv_timeout(UI_TIMEOUT)
+        .expect("the redelivery reached the receiver");
+    assert!(again.contains("webhook.test"), "{again}");
+    let deadline = std::time::Instant::now() + UI_TIMEOUT;
+    while texts(&app, "[data-testid=deliveries-row]")
+        .matches("Delivered")
+        .count()
+        < 2
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the redelivery never showed as delivered"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
     // Turned off and on again by hand.
     app.click("[data-testid=webhook-toggle]");
     app.wait_text("[data-testid=webhook-status]", "Disabled");
@@ -297,6 +344,41 @@ fn a_webhook_test_event_reaches_a_real_receiver_and_its_answer_is_shown() {
     app.go("/webhooks");
     wait_any_text(&app, "[data-testid=webhooks-row]", "CRM sync");
     app.screenshot_both_themes("webhooks-list");
+
+    // A receiver that keeps failing real events: the server turns the endpoint off and
+    // the console says why.
+    answer.store(500, Ordering::SeqCst);
+    let api = licentric_client::Licentric::builder()
+        .base_url(server.url())
+        .api_key(&server.api_key)
+        .build()
+        .unwrap();
+    server
+        .runtime
+        .block_on(api.suspend_license(&server.license_id))
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let row = texts(&app, "[data-testid=webhooks-row]");
+        if row.contains("Disabled by the server") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never disabled: {row}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+        app.go("/connections");
+        app.go("/webhooks");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    app.click("[data-testid=webhooks-row] td");
+    app.wait_text(
+        "[data-testid=webhook-disabled-reason]",
+        "turned this endpoint off",
+    );
+    app.wait_text("[data-testid=webhook-disabled-reason]", "HTTP 500");
+    app.screenshot_both_themes("webhook-disabled-by-server");
 }
 
 #[test]

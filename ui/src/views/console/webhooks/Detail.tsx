@@ -1,6 +1,6 @@
 // One webhook endpoint: on/off (and why the server turned it off), a test event with the
 // receiver's answer, the delivery log with redelivery, and its signing secret's rotation.
-import { useCallback, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useState } from "react";
 import { useLocation } from "wouter";
 import {
   deleteWebhook,
@@ -59,6 +59,14 @@ export function WebhookDetail(props: { id: string }) {
   const deliveriesQuery = useMemo<ListQuery>(() => ({ sort: "-createdAt" }), []);
   const loadDeliveries = useCallback((query: ListQuery) => webhookDeliveries(id, query), [id]);
   const deliveries = usePaged(loadDeliveries, deliveriesQuery);
+  // While a delivery waits for its next attempt, the log follows it.
+  const pending = deliveries.rows.some((d) => d.status === "pending");
+  const { reload: reloadDeliveries, rows: deliveryRows } = deliveries;
+  useEffect(() => {
+    if (!pending) return;
+    const timer = window.setTimeout(reloadDeliveries, 2000);
+    return () => window.clearTimeout(timer);
+  }, [pending, reloadDeliveries, deliveryRows]);
 
   if (!loaded.data) {
     return (
@@ -132,8 +140,7 @@ export function WebhookDetail(props: { id: string }) {
               <When iso={webhook.disabledAt} />
             </>
           )}
-          : {webhook.disabledReason}. Fix the receiver, send a test event to check it, then Enable it: events since then
-          are not sent again on their own.
+          : {webhook.disabledReason} Send a test event to check the receiver before you enable it.
         </div>
       )}
       {error && (
