@@ -31,7 +31,7 @@ export function ApiKeyList() {
         id: "name",
         header: "Name",
         sortKey: "name",
-        width: "22%",
+        width: "20%",
         cell: ({ row }) => (
           <>
             <strong title={row.original.name}>{row.original.name}</strong>
@@ -42,7 +42,7 @@ export function ApiKeyList() {
       {
         id: "prefix",
         header: "Key",
-        width: "10rem",
+        width: "8.5rem",
         cell: ({ row }) => (
           <code className="mono-cell" data-testid="api-key-prefix">
             {row.original.displayPrefix}…
@@ -54,7 +54,7 @@ export function ApiKeyList() {
         header: "Scopes",
 
         cell: ({ row }) => (
-          <span title={row.original.scopes.join(", ")} data-testid="api-key-scopes">
+          <span className="wrap-cell" title={row.original.scopes.join(", ")} data-testid="api-key-scopes">
             {row.original.scopes.length === 14 ? "all scopes" : row.original.scopes.join(", ")}
           </span>
         ),
@@ -63,20 +63,20 @@ export function ApiKeyList() {
         id: "createdAt",
         header: "Created",
         sortKey: "createdAt",
-        width: "8.5rem",
+        width: "7rem",
         cell: ({ row }) => <When iso={row.original.createdAt} relative />,
       },
       {
         id: "lastUsedAt",
         header: "Last used",
         sortKey: "lastUsedAt",
-        width: "8.5rem",
+        width: "7rem",
         cell: ({ row }) => <When iso={row.original.lastUsedAt} empty="never" relative />,
       },
       {
         id: "actions",
         header: "Actions",
-        width: "11.5rem",
+        width: "10.5rem",
         cell: ({ row }) =>
           row.original.id === own ? (
             <span className="muted small" title="Rotating or revoking the key this console uses would disconnect it. Do it from another key.">

@@ -4,16 +4,14 @@ import { useCallback, useEffect, useMemo, useState } from "react";
 import { useLocation } from "wouter";
 import {
   deleteWebhook,
-  listWebhooks,
+  getWebhook,
   redeliverWebhookDelivery,
   rotateWebhookSecret,
   testWebhook,
   updateWebhook,
   webhookDeliveries,
 } from "../../../api/console/webhooks";
-import { AppError } from "../../../api/invoke";
 import type { ListQuery } from "../../../bindings/ListQuery";
-import type { Webhook } from "../../../bindings/Webhook";
 import type { WebhookDelivery } from "../../../bindings/WebhookDelivery";
 import type { WebhookTestResult } from "../../../bindings/WebhookTestResult";
 import { ConfirmDialog } from "../../../components/ConfirmDialog";
@@ -28,26 +26,12 @@ import { eventsText } from "./events";
 import { WebhookFields } from "./Form";
 import { WebhookStatus } from "./List";
 
-/** The endpoint by id: the list holds every field (an account has few endpoints). */
-async function findWebhook(id: string): Promise<Webhook> {
-  const page = await listWebhooks({ limit: 100 });
-  const found = page.data.find((w) => w.id === id);
-  if (!found) {
-    throw new AppError({
-      code: "not_found",
-      message: "There is no such webhook endpoint: it may have been deleted. Go back to Webhooks.",
-      details: {},
-    });
-  }
-  return found;
-}
-
 export function WebhookDetail(props: { id: string }) {
   const { id } = props;
   const [, navigate] = useLocation();
   const toast = useToast();
   const canWrite = useScope("webhooks:write");
-  const loaded = useLoad(() => findWebhook(id), id);
+  const loaded = useLoad(() => getWebhook(id), id);
   const [editing, setEditing] = useState(false);
   const [secret, setSecret] = useState<string | null>(null);
   const [confirm, setConfirm] = useState<"rotate" | "delete" | null>(null);
@@ -140,7 +124,7 @@ export function WebhookDetail(props: { id: string }) {
               <When iso={webhook.disabledAt} />
             </>
           )}
-          : {webhook.disabledReason} Send a test event to check the receiver before you enable it.
+          : {webhook.disabledReason} Tip: send a test event first.
         </div>
       )}
       {error && (
@@ -281,7 +265,8 @@ function Deliveries(props: { webhookId: string; deliveries: ReturnType<typeof us
         header: "Last answer",
         cell: ({ row }) => {
           const d = row.original;
-          const text = [d.lastStatusCode !== null ? `HTTP ${d.lastStatusCode}` : null, d.lastError].filter(Boolean).join(" · ");
+          // The error names the status when there was one; alone, the status says it all.
+          const text = d.lastError ?? (d.lastStatusCode !== null ? `HTTP ${d.lastStatusCode}` : "");
           return <span title={text}>{text || "—"}</span>;
         },
       },
