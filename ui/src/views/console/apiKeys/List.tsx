@@ -31,18 +31,21 @@ export function ApiKeyList() {
         id: "name",
         header: "Name",
         sortKey: "name",
-        width: "20%",
+        width: "24%",
         cell: ({ row }) => (
-          <>
-            <strong title={row.original.name}>{row.original.name}</strong>
+          <span className="wrap-cell">
+            <strong>{row.original.name}</strong>
             {row.original.id === own && <span className="muted small"> (this console)</span>}
-          </>
+            <span className="muted small" style={{ display: "block" }}>
+              created <When iso={row.original.createdAt} relative />
+            </span>
+          </span>
         ),
       },
       {
         id: "prefix",
         header: "Key",
-        width: "8.5rem",
+        width: "9rem",
         cell: ({ row }) => (
           <code className="mono-cell" data-testid="api-key-prefix">
             {row.original.displayPrefix}…
@@ -63,6 +66,7 @@ export function ApiKeyList() {
         id: "createdAt",
         header: "Created",
         sortKey: "createdAt",
+        hiddenByDefault: true,
         width: "7rem",
         cell: ({ row }) => <When iso={row.original.createdAt} relative />,
       },
@@ -76,7 +80,7 @@ export function ApiKeyList() {
       {
         id: "actions",
         header: "Actions",
-        width: "10.5rem",
+        width: "12rem",
         cell: ({ row }) =>
           row.original.id === own ? (
             <span className="muted small" title="Rotating or revoking the key this console uses would disconnect it. Do it from another key.">
