@@ -137,6 +137,37 @@ fn an_api_key_with_fewer_scopes_is_shown_once_then_only_its_prefix_is_listed() {
     app.screenshot_both_themes("api-key-listed");
     app.assert_usable_at(1024, 700);
     app.screenshot("api-keys-1024x700");
+
+    // Rotated: a new secret, shown once too; then revoked, and gone from the list.
+    let target = app.session.execute(
+        "const rows = [...document.querySelectorAll('[data-testid=api-keys-row]')];\n\
+         const row = rows.find((r) => r.innerText.includes('Nightly report'));\n\
+         return row ? row.dataset.rowId : null;",
+    );
+    let id = target.as_str().expect("the new key's row").to_owned();
+    app.click(&format!(
+        "[data-row-id='{id}'] [data-testid=rotate-api-key]"
+    ));
+    app.wait_text(
+        "[data-testid=confirm-dialog]",
+        "refused until you give it the new one",
+    );
+    app.screenshot_both_themes("api-key-rotate-confirm");
+    app.click("[data-testid=confirm-button]");
+    let rotated = app.property("[data-testid=secret-value]", "value");
+    assert!(
+        rotated.starts_with("lk_live_") && rotated != key,
+        "{rotated}"
+    );
+    app.click("[data-testid=secret-dismiss]");
+    app.wait_gone("[data-testid=secret-once]");
+    assert!(!page_contents(&app).contains(&rotated));
+    app.click(&format!(
+        "[data-row-id='{id}'] [data-testid=revoke-api-key]"
+    ));
+    app.wait_text("[data-testid=confirm-dialog]", "stops working at once");
+    app.click("[data-testid=confirm-button]");
+    app.wait_gone(&format!("[data-row-id='{id}']"));
 }
 
 /// A tiny HTTP receiver on loopback: answers every request with the status in `answer`
@@ -278,6 +309,17 @@ fn a_webhook_test_event_reaches_a_real_receiver_and_its_answer_is_shown() {
     app.wait_text("[data-testid=webhook-detail-url]", &hook_url);
     app.wait_text("[data-testid=webhook-status]", "Enabled");
     assert!(!page_contents(&app).contains(&secret));
+
+    // A new signing secret, shown once, after a warning of what it means for the receiver.
+    app.click("[data-testid=webhook-rotate]");
+    app.wait_text("[data-testid=confirm-dialog]", "will reject them");
+    app.click("[data-testid=confirm-button]");
+    let rotated = app.property("[data-testid=secret-value]", "value");
+    assert!(!rotated.is_empty() && rotated != secret);
+    app.screenshot_both_themes("webhook-secret-rotated");
+    app.click("[data-testid=secret-dismiss]");
+    app.wait_gone("[data-testid=secret-once]");
+    assert!(!page_contents(&app).contains(&rotated));
 
     // The test event: the receiver gets it, and the screen shows what it answered.
     app.click("[data-testid=webhook-test]");

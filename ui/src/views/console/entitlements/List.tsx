@@ -61,7 +61,7 @@ export function EntitlementList() {
         hasMore={list.hasMore}
         onLoadMore={list.loadMore}
         onOpen={canWrite ? setEditing : undefined}
-        height={creating ? "calc(100vh - 32rem)" : "calc(100vh - 18rem)"}
+        height={creating ? "calc(100vh - 33.5rem)" : "calc(100vh - 19.5rem)"}
         empty={
           q ? (
             <EmptyState title={`No entitlement matches “${q}”.`}>Clear the search to see them all.</EmptyState>

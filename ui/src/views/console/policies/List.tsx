@@ -84,7 +84,7 @@ export function PolicyList() {
         hasMore={list.hasMore}
         onLoadMore={list.loadMore}
         onOpen={(p) => navigate(`/${p.id}`)}
-        height="calc(100vh - 18rem)"
+        height="calc(100vh - 19.5rem)"
         empty={
           q || productId ? (
             <EmptyState title="No policy matches.">Clear the search or choose another product.</EmptyState>

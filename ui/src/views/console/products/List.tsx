@@ -68,7 +68,7 @@ export function ProductList() {
         hasMore={list.hasMore}
         onLoadMore={list.loadMore}
         onOpen={(p) => navigate(`/${p.id}`)}
-        height="calc(100vh - 18rem)"
+        height="calc(100vh - 19.5rem)"
         empty={
           q ? (
             <EmptyState title={`No product's name contains “${q}”.`}>Check the spelling, or clear the search.</EmptyState>
