@@ -74,7 +74,7 @@ test("a new key can only get scopes the console's key holds", async () => {
 
 test("a secret shown once warns, and leaves when dismissed", async () => {
   const dismissed = vi.fn();
-  render(<SecretOnce title="New key" secret="lk_live_SECRET" what="the key" onDismiss={dismissed} />);
+  render(<SecretOnce title="New key" secret="lk_live_SECRET" why="Only a hash is kept." onDismiss={dismissed} />);
   expect(screen.getByTestId("secret-warning")).toHaveTextContent("will not be shown again");
   expect(screen.getByTestId("secret-value")).toHaveValue("lk_live_SECRET");
   await userEvent.click(screen.getByTestId("secret-dismiss"));

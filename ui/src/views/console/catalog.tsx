@@ -143,15 +143,20 @@ export function CopyBox(props: { id: string; text: string; testId: string; rows?
  * A secret the server shows once (a new API key, a webhook's signing secret): Copy, a
  * warning that it cannot be shown again, and a button that removes it from the screen.
  */
-export function SecretOnce(props: { title: string; secret: string; what: string; onDismiss: () => void }) {
+export function SecretOnce(props: {
+  title: string;
+  secret: string;
+  /** Why it cannot be shown again and what to do if it is lost. */
+  why: string;
+  onDismiss: () => void;
+}) {
   const dismiss = useRef<HTMLButtonElement>(null);
   useEffect(() => dismiss.current?.scrollIntoView?.({ block: "nearest" }), []);
   return (
     <div className="card secret-once" role="region" aria-label={props.title} data-testid="secret-once">
       <h2>{props.title}</h2>
       <p className="secret-warning" data-testid="secret-warning">
-        <strong>Copy it now: it will not be shown again.</strong> Licentric keeps only a hash of {props.what}; if it
-        is lost, rotate it to get a new one.
+        <strong>Copy it now: it will not be shown again.</strong> {props.why}
       </p>
       <CopyBox id="secret-once-text" text={props.secret} testId="secret-value" label={props.title} />
       <div className="form-actions">

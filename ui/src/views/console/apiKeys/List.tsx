@@ -125,7 +125,7 @@ export function ApiKeyList() {
         <SecretOnce
           title={shown.title}
           secret={shown.secret}
-          what="the key"
+          why="Licentric keeps only a hash of the key. If it is lost, rotate the key to get a new one."
           onDismiss={() => {
             setShown(null);
             list.reload();

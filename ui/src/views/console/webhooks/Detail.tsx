@@ -133,7 +133,7 @@ export function WebhookDetail(props: { id: string }) {
         </div>
       )}
       {secret && (
-        <SecretOnce title="The endpoint's new signing secret" secret={secret} what="the secret" onDismiss={() => setSecret(null)} />
+        <SecretOnce title="The endpoint's new signing secret" secret={secret} why="The console cannot show it again. If it is lost, rotate the secret and update your receiver." onDismiss={() => setSecret(null)} />
       )}
       {editing && (
         <WebhookFields

@@ -25,7 +25,7 @@ export function WebhookForm() {
           <SecretOnce
             title="The endpoint's signing secret"
             secret={created.secret ?? ""}
-            what="the secret"
+            why="The console cannot show it again. If it is lost, rotate the secret and update your receiver."
             onDismiss={() => navigate(`/${created.id}`)}
           />
         ) : (
