@@ -97,7 +97,7 @@ export function ProductDetail(props: { id: string }) {
       {confirming && (
         <ConfirmDialog
           title={`Delete ${p.name}?`}
-          body="The product and its policies are removed for good. While the product has licenses the server refuses: revoke or delete them first, as deleting a product never deletes licenses."
+          body="The product and its policies are removed for good. The server refuses while the product still has licenses: revoke or delete them first (deleting a product never deletes licenses)."
           confirmLabel="Delete product"
           busy={remove.busy}
           onCancel={() => setConfirming(false)}
