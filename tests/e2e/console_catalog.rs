@@ -591,6 +591,12 @@ fn a_product_and_a_policy_are_created_through_their_forms_with_field_problems_at
     app.click("[data-testid=entitlement-submit]");
     wait_any_text(&app, "[data-testid=entitlements-row]", "export_pdf");
     app.screenshot_both_themes("entitlements-list");
+    close_toasts(&app);
+    app.click("[data-testid=entitlements-row] td");
+    app.type_in("[data-testid=entitlement-edit-name]", "Export as PDF");
+    app.screenshot_both_themes("entitlement-edit");
+    app.click("[data-testid=entitlement-edit-save]");
+    wait_any_text(&app, "[data-testid=entitlements-row]", "Export as PDF");
 
     app.go("/signing-keys");
     wait_any_text(&app, "[data-testid=signing-key-row]", "Active");

@@ -113,7 +113,7 @@ export function EditEntitlement(props: { entitlement: Entitlement; onDone: (chan
           <button type="button" className="button" onClick={() => onDone(false)}>
             Cancel
           </button>
-          <button type="submit" className="button primary" disabled={save.busy || name === entitlement.name}>
+          <button type="submit" className="button primary" data-testid="entitlement-edit-save" disabled={save.busy || name === entitlement.name}>
             {save.busy ? "Saving…" : "Save"}
           </button>
         </div>
