@@ -130,6 +130,7 @@ pub fn run() {
             commands::console::api_keys::rotate_api_key,
             commands::console::api_keys::revoke_api_key,
             commands::console::webhooks::list_webhooks,
+            commands::console::webhooks::get_webhook,
             commands::console::webhooks::create_webhook,
             commands::console::webhooks::update_webhook,
             commands::console::webhooks::delete_webhook,

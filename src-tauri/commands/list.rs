@@ -73,6 +73,7 @@ pub const CONSOLE_WINDOW: &[&str] = &[
     "revoke_api_key",
     // webhooks
     "list_webhooks",
+    "get_webhook",
     "create_webhook",
     "update_webhook",
     "delete_webhook",

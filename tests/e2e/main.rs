@@ -9,6 +9,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod console;
+mod console_catalog;
 mod console_dashboard;
 mod console_licenses;
 mod console_support;

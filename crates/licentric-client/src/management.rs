@@ -384,6 +384,10 @@ impl Licentric {
     pub async fn list_webhooks(&self, params: &ListParams) -> Result<Page<Webhook>, Error> {
         self.get("/webhooks".into(), &params.to_query()).await
     }
+    /// One webhook endpoint, without its secret (`webhooks:read`).
+    pub async fn get_webhook(&self, id: &str) -> Result<Webhook, Error> {
+        self.get(format!("/webhooks/{}", segment(id)), &[]).await
+    }
     /// Creates a webhook endpoint; the answer holds its secret, once (`webhooks:write`).
     pub async fn create_webhook(&self, webhook: &NewWebhook) -> Result<Webhook, Error> {
         self.write(Method::POST, "/webhooks".into(), Some(webhook))

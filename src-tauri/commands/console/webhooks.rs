@@ -33,6 +33,15 @@ pub async fn create_webhook(
     .await
 }
 
+/// One endpoint, for its page.
+#[tauri::command]
+pub async fn get_webhook(state: State<'_, AppState>, id: String) -> Result<Webhook, Error> {
+    run(&state, "get_webhook", |api| async move {
+        api.get_webhook(&id).await
+    })
+    .await
+}
+
 /// Edits an endpoint (URL, events, enabled).
 #[tauri::command]
 pub async fn update_webhook(

@@ -9,6 +9,7 @@ import type { WebhookUpdate } from "../../bindings/WebhookUpdate";
 import { call } from "../invoke";
 
 export const listWebhooks = (query: ListQuery) => call<Page<Webhook>>("list_webhooks", { query });
+export const getWebhook = (id: string) => call<Webhook>("get_webhook", { id });
 export const createWebhook = (webhook: NewWebhook) => call<Webhook>("create_webhook", { webhook });
 export const updateWebhook = (id: string, update: WebhookUpdate) => call<Webhook>("update_webhook", { id, update });
 export const deleteWebhook = (id: string) => call<null>("delete_webhook", { id });

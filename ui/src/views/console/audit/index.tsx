@@ -1,4 +1,7 @@
-import { Placeholder } from "../Placeholder";
+// The audit log: who did what to which record, and when.
+import "../catalog.css";
+import { AuditList } from "./List";
+
 export function AuditRoutes() {
-  return <Placeholder title="Audit" />;
+  return <AuditList />;
 }
