@@ -8,11 +8,11 @@ export type LicenseUpdate = {
 /**
  * New label; `null` clears it.
  */
-name: string | null | null, 
+name?: string | null | null, 
 /**
  * New expiry; `null` makes it perpetual.
  */
-expiresAt: string | null | null, 
+expiresAt?: string | null | null, 
 /**
  * Replaces the metadata object.
  */

@@ -11,7 +11,7 @@ name?: string | null,
 /**
  * New machine limit; `null` for unlimited.
  */
-maxMachines: number | null | null, 
+maxMachines?: number | null | null, 
 /**
  * Floating or node-locked.
  */
@@ -31,7 +31,7 @@ cullDeadMachines?: boolean | null,
 /**
  * Seconds; `null` for perpetual.
  */
-duration: number | null | null, 
+duration?: number | null | null, 
 /**
  * Days offline.
  */
@@ -43,7 +43,7 @@ graceDays?: number | null,
 /**
  * Most validations; `null` for unlimited.
  */
-maxUses: number | null | null, 
+maxUses?: number | null | null, 
 /**
  * Replaces the policy's entitlement codes.
  */

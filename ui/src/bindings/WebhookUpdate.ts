@@ -19,4 +19,4 @@ enabled?: boolean | null,
 /**
  * New note; `null` clears it.
  */
-description: string | null | null, };
+description?: string | null | null, };

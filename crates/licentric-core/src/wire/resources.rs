@@ -199,6 +199,7 @@ pub struct PolicyUpdate {
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub max_machines: Option<Option<u32>>,
     /// Floating or node-locked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -222,6 +223,7 @@ pub struct PolicyUpdate {
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub duration: Option<Option<u32>>,
     /// Days offline.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -237,6 +239,7 @@ pub struct PolicyUpdate {
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub max_uses: Option<Option<u32>>,
     /// Replaces the policy's entitlement codes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -325,6 +328,7 @@ pub struct LicenseUpdate {
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub name: Option<Option<String>>,
     /// New expiry; `null` makes it perpetual.
     #[serde(
@@ -332,6 +336,7 @@ pub struct LicenseUpdate {
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub expires_at: Option<Option<DateTime<Utc>>>,
     /// Replaces the metadata object.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -617,6 +622,7 @@ pub struct WebhookUpdate {
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub description: Option<Option<String>>,
 }
 
