@@ -157,9 +157,18 @@ fn the_dashboard_draws_its_charts_and_links_to_licenses_expiring_soon() {
     wait_drawn_after(&app, before);
     assert!(text_of(&app, "[data-testid=seats]").contains("Demo App"));
     // One measure per load (90 days, then one product); theme switches add none.
-    let measures = app.session.execute(
-        "return performance.getEntriesByName('dashboard-charts').map((m) => Math.round(m.duration));",
-    );
+    // (A measure is recorded on the frame after its charts are drawn: allow for that frame.)
+    let deadline = std::time::Instant::now() + UI_TIMEOUT;
+    let measures = loop {
+        let measures = app.session.execute(
+            "return performance.getEntriesByName('dashboard-charts').map((m) => Math.round(m.duration));",
+        );
+        let count = measures.as_array().map_or(0, Vec::len);
+        if count >= loads + 2 || std::time::Instant::now() > deadline {
+            break measures;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
     eprintln!("dashboard-charts: {measures} ms");
     assert_eq!(
         measures.as_array().map(Vec::len),

@@ -57,15 +57,22 @@ export default function Dashboard() {
 
   // Once a load's charts are in the DOM, uPlot has drawn them by the next frame. Only a
   // load is measured; a theme change redraws (and counts as a draw) without a measure.
+  // Once a load's charts are in the DOM, uPlot has drawn them by the next frame. Each load
+  // is measured once, on its own effect, so a theme change (a redraw, counted below) can
+  // neither add a measure nor cancel a load's.
   const measured = useRef<Figures | null>(null);
+  useEffect(() => {
+    if (!data || measured.current === data) return;
+    const frame = requestAnimationFrame(() => {
+      measured.current = data;
+      performance.mark("dashboard-charts-drawn");
+      performance.measure("dashboard-charts", "dashboard-navigation", "dashboard-charts-drawn");
+    });
+    return () => cancelAnimationFrame(frame);
+  }, [data]);
   useEffect(() => {
     if (!data) return;
     const frame = requestAnimationFrame(() => {
-      if (measured.current !== data) {
-        measured.current = data;
-        performance.mark("dashboard-charts-drawn");
-        performance.measure("dashboard-charts", "dashboard-navigation", "dashboard-charts-drawn");
-      }
       const element = page.current;
       if (element) element.dataset.chartsDrawn = String(Number(element.dataset.chartsDrawn ?? 0) + 1);
     });
