@@ -215,6 +215,27 @@ pub async fn find_by_key(db: &SqlitePool, key: &str) -> super::Result<Option<Lic
         .map_err(Into::into)
 }
 
+/// Which of these (normalised) keys a license in any account has already: one query per
+/// 500 keys, each an equality on the unique key index.
+pub async fn existing_keys(
+    db: &SqlitePool,
+    keys: &[&str],
+) -> super::Result<std::collections::HashSet<String>> {
+    let mut taken = std::collections::HashSet::new();
+    // Well under SQLite's limit of bound parameters per statement.
+    for chunk in keys.chunks(500) {
+        let mut query = QueryBuilder::new("SELECT key FROM licenses WHERE key IN (");
+        let mut list = query.separated(", ");
+        for key in chunk {
+            list.push_bind(*key);
+        }
+        query.push(")");
+        let found: Vec<String> = query.build_query_scalar().fetch_all(db).await?;
+        taken.extend(found);
+    }
+    Ok(taken)
+}
+
 /// What a request authenticated by this license key acts for.
 pub async fn find_owner_by_key(db: &SqlitePool, key: &str) -> super::Result<Option<KeyOwner>> {
     Ok(sqlx::query_as(
@@ -287,11 +308,22 @@ fn push_filters<'a>(
     if let Some(status) = filters.status {
         query.push(" AND l.status = ").push_bind(status.as_str());
     }
+    // The same bounds again on the expiry sort's expression (implied: a license expiring
+    // before or after a time has an expiry), so that `sort=expiresAt` reads a range of
+    // licenses_by_expiry instead of walking every perpetual license sorted first.
     if let Some(before) = filters.expires_before {
-        query.push(" AND l.expires_at < ").push_bind(before);
+        query
+            .push(" AND l.expires_at < ")
+            .push_bind(before)
+            .push(" AND ifnull(l.expires_at, '') > '' AND ifnull(l.expires_at, '') < ")
+            .push_bind(before);
     }
     if let Some(after) = filters.expires_after {
-        query.push(" AND l.expires_at > ").push_bind(after);
+        query
+            .push(" AND l.expires_at > ")
+            .push_bind(after)
+            .push(" AND ifnull(l.expires_at, '') > ")
+            .push_bind(after);
     }
 }
 
@@ -368,12 +400,16 @@ pub async fn list(
 const MAX_COLLECTED_HITS: usize = 20_000;
 
 /// The rowids `q` matches (in every tenant; the filters narrow them), as a JSON array:
-/// searched once, so a page and its total do not both search the trigram index.
+/// searched once, so a page and its total do not both search the trigram index. SQLite
+/// builds the array: thousands of matches cross from the database as one row, not one
+/// row each (about 6 µs a row through sqlx).
 pub async fn search_hits(db: &SqlitePool, filters: &Filters<'_>) -> super::Result<Option<String>> {
     let Some(q) = filters.q.map(str::trim).filter(|q| !q.is_empty()) else {
         return Ok(None);
     };
-    let mut query = QueryBuilder::new("SELECT rowid FROM license_search WHERE text LIKE ");
+    let mut query = QueryBuilder::new(
+        "SELECT count(*), json_group_array(r) FROM (SELECT rowid AS r FROM license_search WHERE text LIKE ",
+    );
     query.push_bind(contains(q));
     let undashed = q.replace('-', "");
     if undashed != q {
@@ -383,16 +419,52 @@ pub async fn search_hits(db: &SqlitePool, filters: &Filters<'_>) -> super::Resul
     }
     query
         .push(" LIMIT ")
-        .push_bind(MAX_COLLECTED_HITS as i64 + 1);
-    let hits: Vec<i64> = query.build_query_scalar().fetch_all(db).await?;
-    if hits.len() > MAX_COLLECTED_HITS {
+        .push_bind(MAX_COLLECTED_HITS as i64 + 1)
+        .push(")");
+    let (found, hits): (i64, String) = query.build_query_as().fetch_one(db).await?;
+    if found > MAX_COLLECTED_HITS as i64 {
         return Ok(None);
     }
-    Ok(Some(serde_json::to_string(&hits)?))
+    Ok(Some(hits))
 }
 
-/// How many of the tenant's licenses match `filters`.
+/// How many of the tenant's licenses match `filters`: from the counters of migration
+/// 0012 when the filters are only product, policy and status (a few rows, however many
+/// licenses), else counted.
 pub async fn count(db: &SqlitePool, tenant: &Tenant, filters: &Filters<'_>) -> super::Result<u32> {
+    let counted_by_totals = filters.q.map(str::trim).unwrap_or_default().is_empty()
+        && filters.search_hits.is_none()
+        && filters.fingerprint.is_none()
+        && filters.expires_before.is_none()
+        && filters.expires_after.is_none();
+    if counted_by_totals {
+        let mut total =
+            QueryBuilder::new("SELECT ifnull(sum(n), 0) FROM license_totals WHERE account_id = ");
+        total
+            .push_bind(&tenant.account_id)
+            .push(" AND environment = ")
+            .push_bind(tenant.environment.as_str());
+        if let Some(product_id) = filters.product_id {
+            total.push(" AND product_id = ").push_bind(product_id);
+        }
+        if let Some(policy_id) = filters.policy_id {
+            total.push(" AND policy_id = ").push_bind(policy_id);
+        }
+        if let Some(status) = filters.status {
+            total.push(" AND status = ").push_bind(status.as_str());
+        }
+        let n: i64 = total.build_query_scalar().fetch_one(db).await?;
+        return Ok(u32::try_from(n).unwrap_or_default());
+    }
+    counted(db, tenant, filters).await
+}
+
+/// How many of the tenant's licenses match `filters`, counted row by row.
+pub async fn counted(
+    db: &SqlitePool,
+    tenant: &Tenant,
+    filters: &Filters<'_>,
+) -> super::Result<u32> {
     let mut count = QueryBuilder::new("SELECT count(*)");
     push_from(&mut count, filters);
     push_filters(&mut count, tenant, filters);
