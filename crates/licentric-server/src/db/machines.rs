@@ -334,14 +334,19 @@ pub async fn search_hits(db: &SqlitePool, filters: &Filters<'_>) -> super::Resul
     let Some(q) = filters.q.map(str::trim).filter(|q| !q.is_empty()) else {
         return Ok(None);
     };
-    let (found, hits): (i64, String) = sqlx::query_as(
+    // A name: a phrase of the trigram index when it can be one (no stored text re-read).
+    let (name_match, name) = match super::trigram_phrase(q) {
+        Some(phrase) => ("machine_search MATCH ?", phrase),
+        None => ("text LIKE ?", format!("%{q}%")),
+    };
+    let (found, hits): (i64, String) = sqlx::query_as(&format!(
         "SELECT count(*), json_group_array(r) FROM (
              SELECT rowid AS r FROM machines WHERE fingerprint >= ? AND fingerprint < ?
-             UNION SELECT rowid FROM machine_search WHERE text LIKE ? LIMIT ?)",
-    )
+             UNION SELECT rowid FROM machine_search WHERE {name_match} LIMIT ?)"
+    ))
     .bind(q)
     .bind(format!("{q}\u{10FFFF}"))
-    .bind(format!("%{q}%"))
+    .bind(name)
     .bind(MAX_COLLECTED_HITS + 1)
     .fetch_one(db)
     .await?;

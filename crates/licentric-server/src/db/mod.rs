@@ -155,6 +155,18 @@ pub async fn check_search(db: &SqlitePool) -> Result<()> {
     Ok(())
 }
 
+/// A trigram index query equal to `text LIKE '%q%'`, for a `q` it can be: ASCII without
+/// LIKE's wildcards, three characters or more. FTS5 answers a phrase from the index alone,
+/// where a LIKE also reads every candidate's stored text to test the pattern again (for
+/// 5,938 matches 16 ms instead of 2). The one difference: the index folds the case of a
+/// few non-ASCII letters that LIKE does not (the Kelvin sign matches `k`).
+pub fn trigram_phrase(q: &str) -> Option<String> {
+    let plain = q.chars().count() >= 3
+        && q.chars()
+            .all(|c| c.is_ascii() && !c.is_ascii_control() && c != '%' && c != '_');
+    plain.then(|| format!("text : \"{}\"", q.replace('"', "\"\"")))
+}
+
 /// Copies the write-ahead log into the database file and empties it, so content that a
 /// write just replaced (a rotated secret) lives on in neither. With `secure_delete` the
 /// replaced bytes are zeroed in the file itself. Best effort: with readers active the log
@@ -201,6 +213,22 @@ fn sqlite_url(database_url: &str) -> anyhow::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_ascii_searches_become_index_phrases_and_the_rest_stay_likes() {
+        assert_eq!(
+            trigram_phrase("Globex").as_deref(),
+            Some("text : \"Globex\"")
+        );
+        assert_eq!(
+            trigram_phrase("say \"hi\" now").as_deref(),
+            Some("text : \"say \"\"hi\"\" now\"")
+        );
+        assert_eq!(trigram_phrase("ab"), None);
+        assert_eq!(trigram_phrase("50%"), None);
+        assert_eq!(trigram_phrase("a_b_c"), None);
+        assert_eq!(trigram_phrase("Müller"), None);
+    }
 
     #[test]
     fn database_urls_are_normalised_and_unsupported_ones_refused_clearly() {
