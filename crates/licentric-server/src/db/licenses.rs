@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use licentric_core::{wire::License, Environment, LicenseStatus};
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use sqlx::{FromRow, QueryBuilder, Row, Sqlite, SqlitePool};
 
 use crate::{
     params::{self, Cursor, Page},
@@ -151,13 +151,21 @@ impl LicenseRecord {
     }
 }
 
-const SELECT: &str =
-    "SELECT l.id, l.account_id, l.environment, l.key, l.name, l.product_id, l.policy_id, l.status,
+macro_rules! record_columns {
+    () => {
+        "l.id, l.account_id, l.environment, l.key, l.name, l.product_id, l.policy_id, l.status,
         l.expires_at, l.uses, l.metadata, l.created_at, l.updated_at,
         p.max_uses, p.max_machines AS policy_max_machines, p.floating,
         l.machines_count,
-        l.rowid AS rowid
-    FROM licenses l JOIN policies p ON p.id = l.policy_id";
+        l.rowid AS rowid"
+    };
+}
+
+const SELECT: &str = concat!(
+    "SELECT ",
+    record_columns!(),
+    " FROM licenses l JOIN policies p ON p.id = l.policy_id"
+);
 
 /// The tenant's license with this id.
 pub async fn get(
@@ -391,8 +399,15 @@ pub async fn list(
         search_hits: hits,
         ..*filters
     };
-    let (rows, next) = page_of(db, tenant, filters, page, cursor).await?;
-    Ok((rows, count(db, tenant, filters).await?, next))
+    // A search's first page counts its matches in the same pass as it sorts them (each
+    // match's row is read once, not once for the page and again for the total).
+    let with_total = filters.search_hits.is_some() && cursor.is_none();
+    let (rows, total, next) = page_with(db, tenant, filters, page, cursor, with_total).await?;
+    let total = match total {
+        Some(total) => total,
+        None => count(db, tenant, filters).await?,
+    };
+    Ok((rows, total, next))
 }
 
 /// Matches of `q` above this many are not collected: the page and the total then each
@@ -521,9 +536,32 @@ pub async fn page_of(
     page: &Page,
     cursor: Option<&Cursor>,
 ) -> super::Result<(Vec<LicenseRecord>, Option<Cursor>)> {
+    let (rows, _, next) = page_with(db, tenant, filters, page, cursor, false).await?;
+    Ok((rows, next))
+}
+
+/// One page, the cursor of the next, and with `with_total` (not after a cursor: it would
+/// count only what follows) how many match in all, counted by the page's own statement
+/// (`None` when the page is empty and so carries no count).
+async fn page_with(
+    db: &SqlitePool,
+    tenant: &Tenant,
+    filters: &Filters<'_>,
+    page: &Page,
+    cursor: Option<&Cursor>,
+    with_total: bool,
+) -> super::Result<(Vec<LicenseRecord>, Option<u32>, Option<Cursor>)> {
     let direction = if page.descending { "DESC" } else { "ASC" };
     let order = format!("{} {direction}, l.rowid {direction}", page.column);
-    let mut query = QueryBuilder::new(format!("{SELECT} WHERE l.rowid IN (SELECT l.rowid"));
+    let mut query = if with_total {
+        QueryBuilder::new(concat!(
+            "SELECT t.total AS total, ",
+            record_columns!(),
+            " FROM (SELECT l.rowid AS r, count(*) OVER () AS total"
+        ))
+    } else {
+        QueryBuilder::new(format!("{SELECT} WHERE l.rowid IN (SELECT l.rowid"))
+    };
     push_from(&mut query, filters);
     push_filters(&mut query, tenant, filters);
     if let Some(cursor) = cursor {
@@ -535,8 +573,25 @@ pub async fn page_of(
     if cursor.is_none() {
         query.push(" OFFSET ").push_bind(page.offset);
     }
-    query.push(format!(") ORDER BY {order}"));
-    let rows: Vec<LicenseRecord> = query.build_query_as().fetch_all(db).await?;
+    let (rows, total) = if with_total {
+        query.push(format!(
+            ") t CROSS JOIN licenses l ON l.rowid = t.r JOIN policies p ON p.id = l.policy_id \
+             ORDER BY {order}"
+        ));
+        let raw = query.build().fetch_all(db).await?;
+        let total = match raw.first() {
+            Some(row) => Some(u32::try_from(row.try_get::<i64, _>("total")?).unwrap_or_default()),
+            None => None,
+        };
+        let records = raw
+            .iter()
+            .map(LicenseRecord::from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        (records, total)
+    } else {
+        query.push(format!(") ORDER BY {order}"));
+        (query.build_query_as().fetch_all(db).await?, None)
+    };
 
     let next = match rows.last() {
         Some(last) if rows.len() == page.limit as usize => {
@@ -561,7 +616,7 @@ pub async fn page_of(
         }
         _ => None,
     };
-    Ok((rows, next))
+    Ok((rows, total, next))
 }
 
 /// Saves the editable fields of a license.

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use licentric_core::wire::{HeartbeatStatus, Machine, Platform};
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use sqlx::{FromRow, QueryBuilder, Row, Sqlite, SqlitePool};
 
 use crate::{
     params::{self, Cursor, Page},
@@ -223,11 +223,19 @@ pub struct Filters<'a> {
     pub search_hits: Option<String>,
 }
 
-const LISTED: &str =
-    "SELECT m.id, m.license_id, m.fingerprint, m.name, m.platform, m.last_heartbeat_at,
+macro_rules! listed_columns {
+    () => {
+        "m.id, m.license_id, m.fingerprint, m.name, m.platform, m.last_heartbeat_at,
         m.created_at, m.updated_at, p.require_heartbeat, p.heartbeat_interval_secs AS heartbeat_interval,
-        m.rowid AS rowid
-    FROM machines m JOIN licenses l ON l.id = m.license_id JOIN policies p ON p.id = l.policy_id";
+        m.rowid AS rowid"
+    };
+}
+
+const LISTED: &str = concat!(
+    "SELECT ",
+    listed_columns!(),
+    " FROM machines m JOIN licenses l ON l.id = m.license_id JOIN policies p ON p.id = l.policy_id"
+);
 
 /// `FROM …` of a machine query: the machines, or the matches of a search first (few),
 /// joined to their machines; CROSS JOIN keeps that order.
@@ -318,8 +326,13 @@ pub async fn list(
         search_hits: hits,
         ..*filters
     };
-    let (rows, next) = page_of(db, tenant, filters, page, cursor).await?;
-    let total = count(db, tenant, filters).await?;
+    // A search's first page counts its matches in the same pass as it sorts them.
+    let with_total = filters.search_hits.is_some() && cursor.is_none();
+    let (rows, total, next) = page_with(db, tenant, filters, page, cursor, with_total).await?;
+    let total = match total {
+        Some(total) => total,
+        None => count(db, tenant, filters).await?,
+    };
     Ok((rows, total, next))
 }
 
@@ -442,11 +455,34 @@ pub async fn page_of(
     page: &Page,
     cursor: Option<&Cursor>,
 ) -> super::Result<(Vec<ListedMachine>, Option<Cursor>)> {
+    let (rows, _, next) = page_with(db, tenant, filters, page, cursor, false).await?;
+    Ok((rows, next))
+}
+
+/// One page, the cursor of the next, and with `with_total` (not after a cursor: it would
+/// count only what follows) how many match in all, counted by the page's own statement
+/// (`None` when the page is empty and so carries no count).
+async fn page_with(
+    db: &SqlitePool,
+    tenant: &Tenant,
+    filters: &Filters<'_>,
+    page: &Page,
+    cursor: Option<&Cursor>,
+    with_total: bool,
+) -> super::Result<(Vec<ListedMachine>, Option<u32>, Option<Cursor>)> {
     let direction = if page.descending { "DESC" } else { "ASC" };
     let order = format!("{} {direction}, m.rowid {direction}", page.column);
     // The page's rowids first, from the machines alone; only those 25 are joined to
     // their licenses and policies (a search's thousands of matches are not).
-    let mut query = QueryBuilder::new(format!("{LISTED} WHERE m.rowid IN (SELECT m.rowid"));
+    let mut query = if with_total {
+        QueryBuilder::new(concat!(
+            "SELECT t.total AS total, ",
+            listed_columns!(),
+            " FROM (SELECT m.rowid AS r, count(*) OVER () AS total"
+        ))
+    } else {
+        QueryBuilder::new(format!("{LISTED} WHERE m.rowid IN (SELECT m.rowid"))
+    };
     push_from(&mut query, filters);
     push_filters(&mut query, tenant, filters);
     if let Some(cursor) = cursor {
@@ -458,8 +494,25 @@ pub async fn page_of(
     if cursor.is_none() {
         query.push(" OFFSET ").push_bind(page.offset);
     }
-    query.push(format!(") ORDER BY {order}"));
-    let rows: Vec<ListedMachine> = query.build_query_as().fetch_all(db).await?;
+    let (rows, total) = if with_total {
+        query.push(format!(
+            ") t CROSS JOIN machines m ON m.rowid = t.r JOIN licenses l ON l.id = m.license_id \
+             JOIN policies p ON p.id = l.policy_id ORDER BY {order}"
+        ));
+        let raw = query.build().fetch_all(db).await?;
+        let total = match raw.first() {
+            Some(row) => Some(u32::try_from(row.try_get::<i64, _>("total")?).unwrap_or_default()),
+            None => None,
+        };
+        let machines = raw
+            .iter()
+            .map(ListedMachine::from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        (machines, total)
+    } else {
+        query.push(format!(") ORDER BY {order}"));
+        (query.build_query_as().fetch_all(db).await?, None)
+    };
     let next = match rows.last() {
         Some(last) if rows.len() == page.limit as usize => {
             let value: String = sqlx::query_scalar(&format!(
@@ -478,7 +531,7 @@ pub async fn page_of(
         }
         _ => None,
     };
-    Ok((rows, next))
+    Ok((rows, total, next))
 }
 
 /// Records a heartbeat.
