@@ -1,8 +1,10 @@
 //! Entitlements, and which licenses and policies carry them.
 
+use std::collections::{BTreeSet, HashMap};
+
 use chrono::{DateTime, Utc};
 use licentric_core::wire::Entitlement;
-use sqlx::SqlitePool;
+use sqlx::{QueryBuilder, SqlitePool};
 
 use crate::{params::Page, tenant::Tenant};
 
@@ -173,6 +175,59 @@ pub async fn codes_of_license(
     .fetch_all(db)
     .await
     .map_err(Into::into)
+}
+
+/// The entitlement codes of each of these `(license id, policy id)` pairs, as
+/// [`codes_of_license`] gives them, in two queries per 500 licenses rather than one query
+/// each: a list page's licenses cost two round trips, not twenty-five.
+pub async fn codes_of_licenses(
+    db: &SqlitePool,
+    licenses: &[(&str, &str)],
+) -> super::Result<HashMap<String, Vec<String>>> {
+    let mut own: HashMap<String, BTreeSet<String>> = HashMap::new();
+    let mut by_policy: HashMap<String, Vec<String>> = HashMap::new();
+    let policies: BTreeSet<&str> = licenses.iter().map(|(_, policy)| *policy).collect();
+    let policies: Vec<&str> = policies.into_iter().collect();
+    // Well under SQLite's limit of bound parameters per statement.
+    for chunk in licenses.chunks(500) {
+        let mut query = QueryBuilder::new(
+            "SELECT le.license_id, e.code FROM license_entitlements le
+             JOIN entitlements e ON e.id = le.entitlement_id WHERE le.license_id IN (",
+        );
+        let mut ids = query.separated(", ");
+        for (id, _) in chunk {
+            ids.push_bind(*id);
+        }
+        query.push(")");
+        let rows: Vec<(String, String)> = query.build_query_as().fetch_all(db).await?;
+        for (license, code) in rows {
+            own.entry(license).or_default().insert(code);
+        }
+    }
+    for chunk in policies.chunks(500) {
+        let mut query = QueryBuilder::new(
+            "SELECT pe.policy_id, e.code FROM policy_entitlements pe
+             JOIN entitlements e ON e.id = pe.entitlement_id WHERE pe.policy_id IN (",
+        );
+        let mut ids = query.separated(", ");
+        for id in chunk {
+            ids.push_bind(*id);
+        }
+        query.push(")");
+        let rows: Vec<(String, String)> = query.build_query_as().fetch_all(db).await?;
+        for (policy, code) in rows {
+            by_policy.entry(policy).or_default().push(code);
+        }
+    }
+    Ok(licenses
+        .iter()
+        .map(|(license, policy)| {
+            // Codes are unique in a tenant: a set gives the UNION of codes_of_license.
+            let mut codes = own.remove(*license).unwrap_or_default();
+            codes.extend(by_policy.get(*policy).into_iter().flatten().cloned());
+            ((*license).to_owned(), codes.into_iter().collect())
+        })
+        .collect())
 }
 
 /// Gives a license these entitlements (beyond its policy's).

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use licentric_core::{wire::License, Environment, LicenseStatus};
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use sqlx::{FromRow, QueryBuilder, Row, Sqlite, SqlitePool};
 
 use crate::{
     params::{self, Cursor, Page},
@@ -151,13 +151,21 @@ impl LicenseRecord {
     }
 }
 
-const SELECT: &str =
-    "SELECT l.id, l.account_id, l.environment, l.key, l.name, l.product_id, l.policy_id, l.status,
+macro_rules! record_columns {
+    () => {
+        "l.id, l.account_id, l.environment, l.key, l.name, l.product_id, l.policy_id, l.status,
         l.expires_at, l.uses, l.metadata, l.created_at, l.updated_at,
         p.max_uses, p.max_machines AS policy_max_machines, p.floating,
         l.machines_count,
-        l.rowid AS rowid
-    FROM licenses l JOIN policies p ON p.id = l.policy_id";
+        l.rowid AS rowid"
+    };
+}
+
+const SELECT: &str = concat!(
+    "SELECT ",
+    record_columns!(),
+    " FROM licenses l JOIN policies p ON p.id = l.policy_id"
+);
 
 /// The tenant's license with this id.
 pub async fn get(
@@ -213,6 +221,27 @@ pub async fn find_by_key(db: &SqlitePool, key: &str) -> super::Result<Option<Lic
         .fetch_optional(db)
         .await
         .map_err(Into::into)
+}
+
+/// Which of these (normalised) keys a license in any account has already: one query per
+/// 500 keys, each an equality on the unique key index.
+pub async fn existing_keys(
+    db: &SqlitePool,
+    keys: &[&str],
+) -> super::Result<std::collections::HashSet<String>> {
+    let mut taken = std::collections::HashSet::new();
+    // Well under SQLite's limit of bound parameters per statement.
+    for chunk in keys.chunks(500) {
+        let mut query = QueryBuilder::new("SELECT key FROM licenses WHERE key IN (");
+        let mut list = query.separated(", ");
+        for key in chunk {
+            list.push_bind(*key);
+        }
+        query.push(")");
+        let found: Vec<String> = query.build_query_scalar().fetch_all(db).await?;
+        taken.extend(found);
+    }
+    Ok(taken)
 }
 
 /// What a request authenticated by this license key acts for.
@@ -287,11 +316,22 @@ fn push_filters<'a>(
     if let Some(status) = filters.status {
         query.push(" AND l.status = ").push_bind(status.as_str());
     }
+    // The same bounds again on the expiry sort's expression (implied: a license expiring
+    // before or after a time has an expiry), so that `sort=expiresAt` reads a range of
+    // licenses_by_expiry instead of walking every perpetual license sorted first.
     if let Some(before) = filters.expires_before {
-        query.push(" AND l.expires_at < ").push_bind(before);
+        query
+            .push(" AND l.expires_at < ")
+            .push_bind(before)
+            .push(" AND ifnull(l.expires_at, '') > '' AND ifnull(l.expires_at, '') < ")
+            .push_bind(before);
     }
     if let Some(after) = filters.expires_after {
-        query.push(" AND l.expires_at > ").push_bind(after);
+        query
+            .push(" AND l.expires_at > ")
+            .push_bind(after)
+            .push(" AND ifnull(l.expires_at, '') > ")
+            .push_bind(after);
     }
 }
 
@@ -359,8 +399,15 @@ pub async fn list(
         search_hits: hits,
         ..*filters
     };
-    let (rows, next) = page_of(db, tenant, filters, page, cursor).await?;
-    Ok((rows, count(db, tenant, filters).await?, next))
+    // A search's first page counts its matches in the same pass as it sorts them (each
+    // match's row is read once, not once for the page and again for the total).
+    let with_total = filters.search_hits.is_some() && cursor.is_none();
+    let (rows, total, next) = page_with(db, tenant, filters, page, cursor, with_total).await?;
+    let total = match total {
+        Some(total) => total,
+        None => count(db, tenant, filters).await?,
+    };
+    Ok((rows, total, next))
 }
 
 /// Matches of `q` above this many are not collected: the page and the total then each
@@ -368,31 +415,113 @@ pub async fn list(
 const MAX_COLLECTED_HITS: usize = 20_000;
 
 /// The rowids `q` matches (in every tenant; the filters narrow them), as a JSON array:
-/// searched once, so a page and its total do not both search the trigram index.
+/// searched once, so a page and its total do not both search the trigram index. SQLite
+/// builds the array: thousands of matches cross from the database as one row, not one
+/// row each (about 6 µs a row through sqlx).
 pub async fn search_hits(db: &SqlitePool, filters: &Filters<'_>) -> super::Result<Option<String>> {
     let Some(q) = filters.q.map(str::trim).filter(|q| !q.is_empty()) else {
         return Ok(None);
     };
-    let mut query = QueryBuilder::new("SELECT rowid FROM license_search WHERE text LIKE ");
-    query.push_bind(contains(q));
     let undashed = q.replace('-', "");
-    if undashed != q {
+    let mut query = QueryBuilder::new(
+        "SELECT count(*), json_group_array(r) FROM (SELECT rowid AS r FROM license_search WHERE ",
+    );
+    if let Some(piece) = email_piece(q) {
+        // The index finds the texts holding the piece (few: the end of a mailbox name);
+        // `+text` keeps the whole pattern out of the index, so SQLite tests it on those
+        // few texts alone. The same matches as below, without reading the doclists of
+        // trigrams every e-mail shares ("@ex", "com"): 0.3 ms instead of 10-20.
         query
-            .push(" UNION SELECT rowid FROM license_search WHERE text LIKE ")
-            .push_bind(contains(&undashed));
+            .push("text LIKE ")
+            .push_bind(contains(piece))
+            .push(" AND (+text LIKE ")
+            .push_bind(contains(q));
+        if undashed != q {
+            query.push(" OR +text LIKE ").push_bind(contains(&undashed));
+        }
+        query.push(")");
+    } else {
+        push_search(&mut query, q);
+        if undashed != q {
+            query.push(" UNION SELECT rowid FROM license_search WHERE ");
+            push_search(&mut query, &undashed);
+        }
     }
     query
         .push(" LIMIT ")
-        .push_bind(MAX_COLLECTED_HITS as i64 + 1);
-    let hits: Vec<i64> = query.build_query_scalar().fetch_all(db).await?;
-    if hits.len() > MAX_COLLECTED_HITS {
+        .push_bind(MAX_COLLECTED_HITS as i64 + 1)
+        .push(")");
+    let (found, hits): (i64, String) = query.build_query_as().fetch_one(db).await?;
+    if found > MAX_COLLECTED_HITS as i64 {
         return Ok(None);
     }
-    Ok(Some(serde_json::to_string(&hits)?))
+    Ok(Some(hits))
 }
 
-/// How many of the tenant's licenses match `filters`.
+/// `license_search` rows containing `q`: a phrase of the index when it can be one, else
+/// a LIKE.
+fn push_search(query: &mut QueryBuilder<'_, Sqlite>, q: &str) {
+    match super::trigram_phrase(q) {
+        Some(phrase) => query.push("license_search MATCH ").push_bind(phrase),
+        None => query.push("text LIKE ").push_bind(contains(q)),
+    };
+}
+
+/// For an e-mail-shaped search, the end of its mailbox name with the `@` (`50000@` of
+/// `customer-50000@example.com`): a piece of `q` that any text containing `q` contains,
+/// and that few texts do. Letters, digits and dots only, so it is also a piece of `q`
+/// without dashes and holds no LIKE wildcard; at least three of them, for the trigram
+/// index. `None` when `q` has no such piece.
+fn email_piece(q: &str) -> Option<&str> {
+    let at = q.find('@')?;
+    let mailbox = &q[..at];
+    let start = mailbox
+        .char_indices()
+        .rev()
+        .take_while(|(_, c)| c.is_ascii_alphanumeric() || *c == '.')
+        .take(6)
+        .last()
+        .map(|(i, _)| i)?;
+    (at - start >= 3).then(|| &q[start..=at])
+}
+
+/// How many of the tenant's licenses match `filters`: from the counters of migration
+/// 0012 when the filters are only product, policy and status (a few rows, however many
+/// licenses), else counted.
 pub async fn count(db: &SqlitePool, tenant: &Tenant, filters: &Filters<'_>) -> super::Result<u32> {
+    let counted_by_totals = filters.q.map(str::trim).unwrap_or_default().is_empty()
+        && filters.search_hits.is_none()
+        && filters.fingerprint.is_none()
+        && filters.expires_before.is_none()
+        && filters.expires_after.is_none();
+    if counted_by_totals {
+        let mut total =
+            QueryBuilder::new("SELECT ifnull(sum(n), 0) FROM license_totals WHERE account_id = ");
+        total
+            .push_bind(&tenant.account_id)
+            .push(" AND environment = ")
+            .push_bind(tenant.environment.as_str());
+        if let Some(product_id) = filters.product_id {
+            total.push(" AND product_id = ").push_bind(product_id);
+        }
+        if let Some(policy_id) = filters.policy_id {
+            total.push(" AND policy_id = ").push_bind(policy_id);
+        }
+        if let Some(status) = filters.status {
+            total.push(" AND status = ").push_bind(status.as_str());
+        }
+        let n: i64 = total.build_query_scalar().fetch_one(db).await?;
+        return Ok(u32::try_from(n).unwrap_or_default());
+    }
+    counted(db, tenant, filters).await
+}
+
+/// How many of the tenant's licenses match `filters`, counted row by row.
+pub async fn counted(
+    db: &SqlitePool,
+    tenant: &Tenant,
+    filters: &Filters<'_>,
+) -> super::Result<u32> {
     let mut count = QueryBuilder::new("SELECT count(*)");
     push_from(&mut count, filters);
     push_filters(&mut count, tenant, filters);
@@ -407,9 +536,32 @@ pub async fn page_of(
     page: &Page,
     cursor: Option<&Cursor>,
 ) -> super::Result<(Vec<LicenseRecord>, Option<Cursor>)> {
+    let (rows, _, next) = page_with(db, tenant, filters, page, cursor, false).await?;
+    Ok((rows, next))
+}
+
+/// One page, the cursor of the next, and with `with_total` (not after a cursor: it would
+/// count only what follows) how many match in all, counted by the page's own statement
+/// (`None` when the page is empty and so carries no count).
+async fn page_with(
+    db: &SqlitePool,
+    tenant: &Tenant,
+    filters: &Filters<'_>,
+    page: &Page,
+    cursor: Option<&Cursor>,
+    with_total: bool,
+) -> super::Result<(Vec<LicenseRecord>, Option<u32>, Option<Cursor>)> {
     let direction = if page.descending { "DESC" } else { "ASC" };
     let order = format!("{} {direction}, l.rowid {direction}", page.column);
-    let mut query = QueryBuilder::new(format!("{SELECT} WHERE l.rowid IN (SELECT l.rowid"));
+    let mut query = if with_total {
+        QueryBuilder::new(concat!(
+            "SELECT t.total AS total, ",
+            record_columns!(),
+            " FROM (SELECT l.rowid AS r, count(*) OVER () AS total"
+        ))
+    } else {
+        QueryBuilder::new(format!("{SELECT} WHERE l.rowid IN (SELECT l.rowid"))
+    };
     push_from(&mut query, filters);
     push_filters(&mut query, tenant, filters);
     if let Some(cursor) = cursor {
@@ -421,8 +573,25 @@ pub async fn page_of(
     if cursor.is_none() {
         query.push(" OFFSET ").push_bind(page.offset);
     }
-    query.push(format!(") ORDER BY {order}"));
-    let rows: Vec<LicenseRecord> = query.build_query_as().fetch_all(db).await?;
+    let (rows, total) = if with_total {
+        query.push(format!(
+            ") t CROSS JOIN licenses l ON l.rowid = t.r JOIN policies p ON p.id = l.policy_id \
+             ORDER BY {order}"
+        ));
+        let raw = query.build().fetch_all(db).await?;
+        let total = match raw.first() {
+            Some(row) => Some(u32::try_from(row.try_get::<i64, _>("total")?).unwrap_or_default()),
+            None => None,
+        };
+        let records = raw
+            .iter()
+            .map(LicenseRecord::from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        (records, total)
+    } else {
+        query.push(format!(") ORDER BY {order}"));
+        (query.build_query_as().fetch_all(db).await?, None)
+    };
 
     let next = match rows.last() {
         Some(last) if rows.len() == page.limit as usize => {
@@ -447,7 +616,7 @@ pub async fn page_of(
         }
         _ => None,
     };
-    Ok((rows, next))
+    Ok((rows, total, next))
 }
 
 /// Saves the editable fields of a license.
@@ -492,4 +661,24 @@ pub async fn delete(db: &SqlitePool, tenant: &Tenant, id: &str) -> super::Result
             .execute(db)
             .await?;
     Ok(done.rows_affected() == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::email_piece;
+
+    #[test]
+    fn an_email_search_is_narrowed_by_the_end_of_its_mailbox_name() {
+        assert_eq!(email_piece("customer-50000@example.com"), Some("50000@"));
+        assert_eq!(email_piece("grace.hopper@navy.mil"), Some("hopper@"));
+        assert_eq!(email_piece("ops@acme.test"), Some("ops@"));
+        assert_eq!(email_piece("OPS@"), Some("OPS@"));
+        // Too short, or a wildcard or dash right before the @: the whole text is searched.
+        assert_eq!(email_piece("jo@acme.test"), None);
+        assert_eq!(email_piece("j_o@acme.test"), None);
+        assert_eq!(email_piece("abc-@acme.test"), None);
+        assert_eq!(email_piece("@acme.test"), None);
+        assert_eq!(email_piece("no e-mail here"), None);
+        assert_eq!(email_piece("ünïcode@x"), Some("code@"));
+    }
 }

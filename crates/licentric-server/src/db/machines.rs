@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use licentric_core::wire::{HeartbeatStatus, Machine, Platform};
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use sqlx::{FromRow, QueryBuilder, Row, Sqlite, SqlitePool};
 
 use crate::{
     params::{self, Cursor, Page},
@@ -219,13 +219,39 @@ pub struct Filters<'a> {
     pub heartbeat_status: Option<HeartbeatStatus>,
     /// The time heartbeat statuses are judged at.
     pub now: Option<DateTime<Utc>>,
+    /// The rowids `q` matches, found once for a page and its total ([`search_hits`]).
+    pub search_hits: Option<String>,
 }
 
-const LISTED: &str =
-    "SELECT m.id, m.license_id, m.fingerprint, m.name, m.platform, m.last_heartbeat_at,
+macro_rules! listed_columns {
+    () => {
+        "m.id, m.license_id, m.fingerprint, m.name, m.platform, m.last_heartbeat_at,
         m.created_at, m.updated_at, p.require_heartbeat, p.heartbeat_interval_secs AS heartbeat_interval,
-        m.rowid AS rowid
-    FROM machines m JOIN licenses l ON l.id = m.license_id JOIN policies p ON p.id = l.policy_id";
+        m.rowid AS rowid"
+    };
+}
+
+const LISTED: &str = concat!(
+    "SELECT ",
+    listed_columns!(),
+    " FROM machines m JOIN licenses l ON l.id = m.license_id JOIN policies p ON p.id = l.policy_id"
+);
+
+/// `FROM …` of a machine query: the machines, or the matches of a search first (few),
+/// joined to their machines; CROSS JOIN keeps that order.
+fn push_from<'a>(query: &mut QueryBuilder<'a, Sqlite>, filters: &Filters<'a>) {
+    match &filters.search_hits {
+        Some(hits) => {
+            query
+                .push(" FROM json_each(")
+                .push_bind(hits.clone())
+                .push(") s CROSS JOIN machines m ON m.rowid = s.value");
+        }
+        None => {
+            query.push(" FROM machines m");
+        }
+    }
+}
 
 fn push_filters<'a>(
     query: &mut QueryBuilder<'a, Sqlite>,
@@ -243,7 +269,9 @@ fn push_filters<'a>(
     if let Some(platform) = filters.platform {
         query.push(" AND m.platform = ").push_bind(platform);
     }
-    if let Some(q) = filters.q.map(str::trim).filter(|q| !q.is_empty()) {
+    if filters.search_hits.is_some() {
+        // Joined in FROM (push_from).
+    } else if let Some(q) = filters.q.map(str::trim).filter(|q| !q.is_empty()) {
         // A fingerprint by its start (a range of its index), a name by any fragment (the
         // trigram index of 0010); two SELECTs, so each is answered by its own index.
         query
@@ -256,20 +284,31 @@ fn push_filters<'a>(
             .push(")");
     }
     if let (Some(status), Some(now)) = (filters.heartbeat_status, filters.now) {
-        // As `heartbeat()` decides, on the due time the triggers of 0011 keep.
-        let condition = match status {
-            HeartbeatStatus::Dead => "m.heartbeat_due_jd <= julianday(",
-            HeartbeatStatus::Alive => {
-                "m.last_heartbeat_at IS NOT NULL AND ifnull(m.heartbeat_due_jd, 1e9) > julianday("
+        // As `heartbeat()` decides, on the due time the triggers of 0011 keep; spelt as
+        // plain comparisons of heartbeat_due_jd (no function around it), so its indexes
+        // (machines_by_due, 0012's machines_unstarted_*) can answer.
+        match status {
+            HeartbeatStatus::Dead => {
+                query
+                    .push(" AND m.heartbeat_due_jd <= julianday(")
+                    .push_bind(now)
+                    .push(")");
             }
-            HeartbeatStatus::NotStarted => {
-                "m.last_heartbeat_at IS NULL AND ifnull(m.heartbeat_due_jd, 1e9) > julianday("
+            HeartbeatStatus::Alive | HeartbeatStatus::NotStarted => {
+                let started = if status == HeartbeatStatus::Alive {
+                    "IS NOT NULL"
+                } else {
+                    "IS NULL"
+                };
+                query
+                    .push(format!(
+                        " AND m.last_heartbeat_at {started} \
+                         AND (m.heartbeat_due_jd IS NULL OR m.heartbeat_due_jd > julianday("
+                    ))
+                    .push_bind(now)
+                    .push("))");
             }
-        };
-        query
-            .push(format!(" AND {condition}"))
-            .push_bind(now)
-            .push(")");
+        }
     }
 }
 
@@ -282,11 +321,130 @@ pub async fn list(
     page: &Page,
     cursor: Option<&Cursor>,
 ) -> super::Result<(Vec<ListedMachine>, u32, Option<Cursor>)> {
-    let (rows, next) = page_of(db, tenant, filters, page, cursor).await?;
-    let mut count = QueryBuilder::new("SELECT count(*) FROM machines m");
-    push_filters(&mut count, tenant, filters);
-    let total = count.build_query_scalar().fetch_one(db).await?;
+    let hits = search_hits(db, filters).await?;
+    let filters = &Filters {
+        search_hits: hits,
+        ..*filters
+    };
+    // A search's first page counts its matches in the same pass as it sorts them.
+    let with_total = filters.search_hits.is_some() && cursor.is_none();
+    let (rows, total, next) = page_with(db, tenant, filters, page, cursor, with_total).await?;
+    let total = match total {
+        Some(total) => total,
+        None => count(db, tenant, filters).await?,
+    };
     Ok((rows, total, next))
+}
+
+/// Matches of `q` above this many are not collected: the page and the total then each
+/// search the indexes themselves.
+const MAX_COLLECTED_HITS: i64 = 20_000;
+
+/// The rowids `q` matches (in every tenant; the filters narrow them) as a JSON array that
+/// SQLite builds (one row to fetch, not one per match): searched once for a page and its
+/// total.
+pub async fn search_hits(db: &SqlitePool, filters: &Filters<'_>) -> super::Result<Option<String>> {
+    let Some(q) = filters.q.map(str::trim).filter(|q| !q.is_empty()) else {
+        return Ok(None);
+    };
+    // A name: a phrase of the trigram index when it can be one (no stored text re-read).
+    let (name_match, name) = match super::trigram_phrase(q) {
+        Some(phrase) => ("machine_search MATCH ?", phrase),
+        None => ("text LIKE ?", format!("%{q}%")),
+    };
+    let (found, hits): (i64, String) = sqlx::query_as(&format!(
+        "SELECT count(*), json_group_array(r) FROM (
+             SELECT rowid AS r FROM machines WHERE fingerprint >= ? AND fingerprint < ?
+             UNION SELECT rowid FROM machine_search WHERE {name_match} LIMIT ?)"
+    ))
+    .bind(q)
+    .bind(format!("{q}\u{10FFFF}"))
+    .bind(name)
+    .bind(MAX_COLLECTED_HITS + 1)
+    .fetch_one(db)
+    .await?;
+    Ok((found <= MAX_COLLECTED_HITS).then_some(hits))
+}
+
+/// How many of the tenant's machines match `filters`. Without a search or a license, from
+/// the counters of migration 0012 (per platform, and whether a machine ever sent a
+/// heartbeat), less the overdue machines a heartbeat status excludes — a range of an
+/// index; else counted.
+pub async fn count(db: &SqlitePool, tenant: &Tenant, filters: &Filters<'_>) -> super::Result<u32> {
+    let searched = filters.search_hits.is_some()
+        || filters.q.is_some_and(|q| !q.trim().is_empty())
+        || filters.license_id.is_some();
+    let status = filters.heartbeat_status.zip(filters.now);
+    let by_totals = match status {
+        _ if searched => false,
+        None => true,
+        Some((HeartbeatStatus::NotStarted, _)) => true,
+        // An alive machine with a platform would need the dead ones of that platform.
+        Some((HeartbeatStatus::Alive, _)) => filters.platform.is_none(),
+        // Dead is already a range of machines_by_due.
+        Some((HeartbeatStatus::Dead, _)) => false,
+    };
+    if !by_totals {
+        let mut count = QueryBuilder::new("SELECT count(*)");
+        push_from(&mut count, filters);
+        push_filters(&mut count, tenant, filters);
+        return Ok(count.build_query_scalar().fetch_one(db).await?);
+    }
+    let mut total =
+        QueryBuilder::new("SELECT ifnull(sum(n), 0) FROM machine_totals WHERE account_id = ");
+    total
+        .push_bind(&tenant.account_id)
+        .push(" AND environment = ")
+        .push_bind(tenant.environment.as_str());
+    if let Some(platform) = filters.platform {
+        total.push(" AND platform = ").push_bind(platform);
+    }
+    match status {
+        Some((HeartbeatStatus::NotStarted, _)) => {
+            total.push(" AND started = 0");
+        }
+        Some((HeartbeatStatus::Alive, _)) => {
+            total.push(" AND started = 1");
+        }
+        _ => {}
+    }
+    let mut n: i64 = total.build_query_scalar().fetch_one(db).await?;
+    if let Some((status, now)) = status {
+        // Machines that never started and are overdue: dead, not "not started".
+        let mut unstarted_dead = QueryBuilder::new(
+            "SELECT count(*) FROM machines m INDEXED BY machines_unstarted_by_due
+             WHERE m.last_heartbeat_at IS NULL AND m.account_id = ",
+        );
+        unstarted_dead
+            .push_bind(&tenant.account_id)
+            .push(" AND m.environment = ")
+            .push_bind(tenant.environment.as_str())
+            .push(" AND m.heartbeat_due_jd <= julianday(")
+            .push_bind(now)
+            .push(")");
+        if let Some(platform) = filters.platform {
+            unstarted_dead
+                .push(" AND m.platform = ")
+                .push_bind(platform);
+        }
+        let unstarted_dead: i64 = unstarted_dead.build_query_scalar().fetch_one(db).await?;
+        if status == HeartbeatStatus::NotStarted {
+            n -= unstarted_dead;
+        } else {
+            // Alive: the started ones less the started ones that are dead.
+            let dead: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM machines m WHERE m.account_id = ? AND m.environment = ?
+                 AND m.heartbeat_due_jd <= julianday(?)",
+            )
+            .bind(&tenant.account_id)
+            .bind(tenant.environment.as_str())
+            .bind(now)
+            .fetch_one(db)
+            .await?;
+            n -= dead - unstarted_dead;
+        }
+    }
+    Ok(u32::try_from(n).unwrap_or_default())
 }
 
 /// One page of the tenant's machines matching `filters`, and the cursor of the next.
@@ -297,9 +455,35 @@ pub async fn page_of(
     page: &Page,
     cursor: Option<&Cursor>,
 ) -> super::Result<(Vec<ListedMachine>, Option<Cursor>)> {
+    let (rows, _, next) = page_with(db, tenant, filters, page, cursor, false).await?;
+    Ok((rows, next))
+}
+
+/// One page, the cursor of the next, and with `with_total` (not after a cursor: it would
+/// count only what follows) how many match in all, counted by the page's own statement
+/// (`None` when the page is empty and so carries no count).
+async fn page_with(
+    db: &SqlitePool,
+    tenant: &Tenant,
+    filters: &Filters<'_>,
+    page: &Page,
+    cursor: Option<&Cursor>,
+    with_total: bool,
+) -> super::Result<(Vec<ListedMachine>, Option<u32>, Option<Cursor>)> {
     let direction = if page.descending { "DESC" } else { "ASC" };
     let order = format!("{} {direction}, m.rowid {direction}", page.column);
-    let mut query = QueryBuilder::new(LISTED);
+    // The page's rowids first, from the machines alone; only those 25 are joined to
+    // their licenses and policies (a search's thousands of matches are not).
+    let mut query = if with_total {
+        QueryBuilder::new(concat!(
+            "SELECT t.total AS total, ",
+            listed_columns!(),
+            " FROM (SELECT m.rowid AS r, count(*) OVER () AS total"
+        ))
+    } else {
+        QueryBuilder::new(format!("{LISTED} WHERE m.rowid IN (SELECT m.rowid"))
+    };
+    push_from(&mut query, filters);
     push_filters(&mut query, tenant, filters);
     if let Some(cursor) = cursor {
         params::push_after(&mut query, page, cursor);
@@ -310,7 +494,25 @@ pub async fn page_of(
     if cursor.is_none() {
         query.push(" OFFSET ").push_bind(page.offset);
     }
-    let rows: Vec<ListedMachine> = query.build_query_as().fetch_all(db).await?;
+    let (rows, total) = if with_total {
+        query.push(format!(
+            ") t CROSS JOIN machines m ON m.rowid = t.r JOIN licenses l ON l.id = m.license_id \
+             JOIN policies p ON p.id = l.policy_id ORDER BY {order}"
+        ));
+        let raw = query.build().fetch_all(db).await?;
+        let total = match raw.first() {
+            Some(row) => Some(u32::try_from(row.try_get::<i64, _>("total")?).unwrap_or_default()),
+            None => None,
+        };
+        let machines = raw
+            .iter()
+            .map(ListedMachine::from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        (machines, total)
+    } else {
+        query.push(format!(") ORDER BY {order}"));
+        (query.build_query_as().fetch_all(db).await?, None)
+    };
     let next = match rows.last() {
         Some(last) if rows.len() == page.limit as usize => {
             let value: String = sqlx::query_scalar(&format!(
@@ -329,7 +531,7 @@ pub async fn page_of(
         }
         _ => None,
     };
-    Ok((rows, next))
+    Ok((rows, total, next))
 }
 
 /// Records a heartbeat.

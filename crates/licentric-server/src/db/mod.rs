@@ -73,7 +73,13 @@ pub async fn connect(database_url: &str) -> anyhow::Result<SqlitePool> {
         .busy_timeout(Duration::from_secs(5))
         // Deleted and overwritten content is zeroed, not left in free space: a replaced
         // webhook secret must not linger in the file (see forget_overwritten).
-        .pragma("secure_delete", "ON");
+        .pragma("secure_delete", "ON")
+        // Pages are read through a memory map of the file (up to 1 GiB) rather than copied
+        // in by a read() each: a search over thousands of matches reads thousands of
+        // scattered license rows, and each of the pool's eight connections would otherwise
+        // copy them into its own 2 MiB cache again and again (perf: most of the time in
+        // pread). The mapped pages are the OS's file cache, shared by all connections.
+        .pragma("mmap_size", "1073741824");
     let file = options.get_filename().to_path_buf();
     let in_memory = url.contains(":memory:");
     if !in_memory {
@@ -151,6 +157,18 @@ pub async fn check_search(db: &SqlitePool) -> Result<()> {
     Ok(())
 }
 
+/// A trigram index query equal to `text LIKE '%q%'`, for a `q` it can be: ASCII without
+/// LIKE's wildcards, three characters or more. FTS5 answers a phrase from the index alone,
+/// where a LIKE also reads every candidate's stored text to test the pattern again (for
+/// 5,938 matches 16 ms instead of 2). The one difference: the index folds the case of a
+/// few non-ASCII letters that LIKE does not (the Kelvin sign matches `k`).
+pub fn trigram_phrase(q: &str) -> Option<String> {
+    let plain = q.chars().count() >= 3
+        && q.chars()
+            .all(|c| c.is_ascii() && !c.is_ascii_control() && c != '%' && c != '_');
+    plain.then(|| format!("text : \"{}\"", q.replace('"', "\"\"")))
+}
+
 /// Copies the write-ahead log into the database file and empties it, so content that a
 /// write just replaced (a rotated secret) lives on in neither. With `secure_delete` the
 /// replaced bytes are zeroed in the file itself. Best effort: with readers active the log
@@ -197,6 +215,22 @@ fn sqlite_url(database_url: &str) -> anyhow::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_ascii_searches_become_index_phrases_and_the_rest_stay_likes() {
+        assert_eq!(
+            trigram_phrase("Globex").as_deref(),
+            Some("text : \"Globex\"")
+        );
+        assert_eq!(
+            trigram_phrase("say \"hi\" now").as_deref(),
+            Some("text : \"say \"\"hi\"\" now\"")
+        );
+        assert_eq!(trigram_phrase("ab"), None);
+        assert_eq!(trigram_phrase("50%"), None);
+        assert_eq!(trigram_phrase("a_b_c"), None);
+        assert_eq!(trigram_phrase("Müller"), None);
+    }
 
     #[test]
     fn database_urls_are_normalised_and_unsupported_ones_refused_clearly() {
@@ -259,6 +293,7 @@ mod migration_tests {
         (9, "85713c981466d1f9"),
         (10, "411503357b1853f9"),
         (11, "667a9c9488dbb952"),
+        (12, "66d8118eb1b5d0e9"),
     ];
 
     #[test]

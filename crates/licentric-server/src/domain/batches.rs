@@ -304,10 +304,12 @@ pub async fn import(
         .keys()
         .map(|(line, key)| (line, key.as_str().to_owned()))
         .collect();
-    for (line, key) in keys {
-        if db::licenses::find_by_key(&state.db, &key).await?.is_some() {
+    let given: Vec<&str> = keys.iter().map(|(_, key)| key.as_str()).collect();
+    let taken = db::licenses::existing_keys(&state.db, &given).await?;
+    for (line, key) in &keys {
+        if taken.contains(key) {
             found.push(parsed.problem(
-                line,
+                *line,
                 ImportField::Key,
                 "a license with this key exists already; leave the key empty to have one generated",
             ));

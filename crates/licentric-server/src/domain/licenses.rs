@@ -40,6 +40,25 @@ pub async fn wire(state: &AppState, record: LicenseRecord) -> Result<License, Ap
     record.into_wire(codes).map_err(ApiError::from)
 }
 
+/// The wire form of many licenses (a list page), their entitlements read together.
+pub async fn wire_many(
+    state: &AppState,
+    records: Vec<LicenseRecord>,
+) -> Result<Vec<License>, ApiError> {
+    let pairs: Vec<(&str, &str)> = records
+        .iter()
+        .map(|r| (r.id.as_str(), r.policy_id.as_str()))
+        .collect();
+    let mut codes = db::entitlements::codes_of_licenses(&state.db, &pairs).await?;
+    records
+        .into_iter()
+        .map(|record| {
+            let codes = codes.remove(&record.id).unwrap_or_default();
+            record.into_wire(codes).map_err(ApiError::from)
+        })
+        .collect()
+}
+
 /// Records `action` on `license` in the audit trail and emits it to webhooks (without the
 /// key: receivers get the id).
 async fn happened(

@@ -110,10 +110,7 @@ pub async fn list(
     let (filters, page, cursor) = q.read()?;
     let (records, total, next) =
         db::licenses::list(&state.db, &auth.tenant, &filters, &page, cursor.as_ref()).await?;
-    let mut data = Vec::with_capacity(records.len());
-    for record in records {
-        data.push(licenses::wire(&state, record).await?);
-    }
+    let data = licenses::wire_many(&state, records).await?;
     let mut answer = page.wrap(data, total);
     answer.next_cursor = next.map(|c| c.encode());
     if cursor.is_some() {

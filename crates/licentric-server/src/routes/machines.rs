@@ -120,6 +120,7 @@ impl ListMachines {
             platform: self.platform.as_deref(),
             heartbeat_status: self.heartbeat_status,
             now: Some(now),
+            search_hits: None,
         };
         Ok((filters, page, cursor))
     }

@@ -872,3 +872,178 @@ async fn search_indexes_that_lost_their_pairing_are_rebuilt_at_start() {
         1
     );
 }
+
+#[tokio::test]
+async fn an_email_search_finds_what_a_search_of_the_whole_text_finds() {
+    let app = spawn_app().await;
+    for (name, metadata) in [
+        ("Plain", json!({ "email": "ops@acme.test" })),
+        ("Longer mailbox", json!({ "email": "devops@acme.test" })),
+        ("Longer domain", json!({ "billing": "ops@acme.test.uk" })),
+        ("Shouting", json!({ "email": "OPS@ACME.TEST" })),
+        ("In the name ops@acme.test", json!({})),
+        ("Dashed", json!({ "email": "o-ps@acme.test" })),
+        ("Other", json!({ "email": "ops@acme.example" })),
+        ("Dotted", json!({ "email": "first.last@acme.test" })),
+    ] {
+        app.create(
+            "/api/v1/licenses",
+            json!({ "policyId": app.demo.policy_id, "name": name, "metadata": metadata }),
+        )
+        .await;
+    }
+    for q in [
+        "ops@acme.test",
+        "OPS@Acme.Test",
+        "o-ps@acme.test",
+        "devops@acme",
+        "ps@acme.test",
+        "ops@",
+        "last@acme.test",
+        "t.last@acme.test",
+        "o_s@acme.test",
+        "nobody@acme.test",
+    ] {
+        // The search of the whole text, as lists ran it before e-mails were narrowed.
+        let pattern = |q: &str| format!("%{q}%");
+        let mut expected: Vec<String> = sqlx::query_scalar(
+            "SELECT l.name FROM licenses l WHERE l.account_id = ? AND l.environment = 'live'
+             AND l.rowid IN (SELECT rowid FROM license_search WHERE text LIKE ?
+                             UNION SELECT rowid FROM license_search WHERE text LIKE ?)",
+        )
+        .bind(&app.account_id)
+        .bind(pattern(q))
+        .bind(pattern(&q.replace('-', "")))
+        .fetch_all(&app.db)
+        .await
+        .unwrap();
+        expected.sort();
+        let page = list(&app, &format!("?limit=100&q={}", urlencode(q))).await;
+        let mut found = names(&page);
+        found.sort();
+        assert_eq!(found, expected, "q={q}");
+        assert_eq!(page["total"], expected.len(), "q={q}");
+    }
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_plain_search_finds_what_a_like_over_the_whole_text_finds() {
+    let app = spawn_app().await;
+    let made = customers(&app).await;
+    let key = made[1]["key"].as_str().unwrap().to_owned();
+    for name in [
+        "GLOBEX north",
+        "Say \"hi\" Ltd",
+        "50% off",
+        "under_score",
+        "Globe",
+    ] {
+        app.create(
+            "/api/v1/licenses",
+            json!({ "policyId": app.demo.policy_id, "name": name }),
+        )
+        .await;
+    }
+    let dashed_piece = key[key.len() - 9..].to_owned();
+    for q in [
+        "Globex",
+        "globex",
+        "lobe",
+        "say \"hi\"",
+        "\"",
+        "50%",
+        "der_sc",
+        "gl",
+        "tps\" dept",
+        dashed_piece.as_str(),
+        &dashed_piece.to_lowercase(),
+    ] {
+        let pattern = |q: &str| format!("%{q}%");
+        let mut expected: Vec<String> = sqlx::query_scalar(
+            "SELECT ifnull(l.name, '') FROM licenses l WHERE l.account_id = ? AND l.environment = 'live'
+             AND l.rowid IN (SELECT rowid FROM license_search WHERE text LIKE ?
+                             UNION SELECT rowid FROM license_search WHERE text LIKE ?)",
+        )
+        .bind(&app.account_id)
+        .bind(pattern(q))
+        .bind(pattern(&q.replace('-', "")))
+        .fetch_all(&app.db)
+        .await
+        .unwrap();
+        expected.sort();
+        let page = list(&app, &format!("?limit=100&q={}", urlencode(q))).await;
+        let mut found = names(&page);
+        found.sort();
+        assert_eq!(found, expected, "q={q}");
+        assert_eq!(page["total"], expected.len(), "q={q}");
+    }
+
+    let license = app
+        .license_with_policy(json!({ "floating": true, "maxMachines": 5 }))
+        .await;
+    let key = license["key"].as_str().unwrap();
+    for (fingerprint, name) in [
+        ("abc1230000000000", "Grace's MacBook Pro"),
+        ("abd4560000000000", "grace's macbook pro 2"),
+        ("fff7890000000000", "Build_server 100%"),
+    ] {
+        let (status, _) = app
+            .call(
+                Method::POST,
+                "/api/v1/machines",
+                Auth::License(key),
+                Some(json!({ "fingerprint": fingerprint, "name": name })),
+            )
+            .await;
+        assert_eq!(status, 201);
+    }
+    for q in [
+        "Grace's MacBook Pro",
+        "MACBOOK",
+        "ab",
+        "abc",
+        "d_s",
+        "100%",
+        "'s M",
+    ] {
+        let mut expected: Vec<String> = sqlx::query_scalar(
+            "SELECT m.name FROM machines m WHERE m.account_id = ? AND m.environment = 'live'
+             AND m.rowid IN (SELECT rowid FROM machines WHERE fingerprint >= ? AND fingerprint < ?
+                             UNION SELECT rowid FROM machine_search WHERE text LIKE ?)",
+        )
+        .bind(&app.account_id)
+        .bind(q)
+        .bind(format!("{q}\u{10FFFF}"))
+        .bind(format!("%{q}%"))
+        .fetch_all(&app.db)
+        .await
+        .unwrap();
+        expected.sort();
+        let (status, page) = app
+            .admin(
+                Method::GET,
+                &format!("/api/v1/machines?limit=100&q={}", urlencode(q)),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{page}");
+        let mut found: Vec<String> = page["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["name"].as_str().unwrap().to_owned())
+            .collect();
+        found.sort();
+        assert_eq!(found, expected, "machines q={q}");
+        assert_eq!(page["total"], expected.len(), "machines q={q}");
+    }
+}
