@@ -1,7 +1,7 @@
 // The vendor console: its own window, its own capability (only management commands), a
 import { KeyMark } from "../../components/KeyMark";
 // hash router, the connection in use with its environment band, and one area per route.
-import { useCallback, useEffect, useState, type ReactNode } from "react";
+import { useCallback, useEffect, useState, type ComponentType, type ReactNode } from "react";
 import { Link, Route, Router, Switch, useLocation } from "wouter";
 import { useHashLocation } from "wouter/use-hash-location";
 import { appInfo } from "../../api/app";
@@ -26,34 +26,59 @@ import { SigningKeysRoutes } from "./signingKeys";
 import { SupportRoutes } from "./support";
 import { WebhooksRoutes } from "./webhooks";
 
-type Area = { path: string; label: string; scope: string; testId: string };
+/** A console area: its place in the navigation, the scope its key needs (none for API
+ * keys: the server shows a key only the keys within its own scopes), and its screens. */
+type Area = { path: string; label: string; what: string; scope: string; testId: string; Screens: ComponentType };
 
 const SECTIONS: Array<{ title: string; areas: Area[] }> = [
-  { title: "Overview", areas: [{ path: "/", label: "Dashboard", scope: "analytics:read", testId: "dashboard" }] },
+  {
+    title: "Overview",
+    areas: [
+      { path: "/", label: "Dashboard", what: "The dashboard", scope: "analytics:read", testId: "dashboard", Screens: DashboardRoutes },
+    ],
+  },
   {
     title: "Licensing",
     areas: [
-      { path: "/licenses", label: "Licenses", scope: "licenses:read", testId: "licenses" },
-      { path: "/machines", label: "Machines", scope: "machines:read", testId: "machines" },
-      { path: "/products", label: "Products", scope: "products:read", testId: "products" },
-      { path: "/policies", label: "Policies", scope: "policies:read", testId: "policies" },
-      { path: "/entitlements", label: "Entitlements", scope: "entitlements:read", testId: "entitlements" },
+      { path: "/licenses", label: "Licenses", what: "Licenses", scope: "licenses:read", testId: "licenses", Screens: LicensesRoutes },
+      { path: "/machines", label: "Machines", what: "Machines", scope: "machines:read", testId: "machines", Screens: MachinesRoutes },
+      { path: "/products", label: "Products", what: "Products", scope: "products:read", testId: "products", Screens: ProductsRoutes },
+      { path: "/policies", label: "Policies", what: "Policies", scope: "policies:read", testId: "policies", Screens: PoliciesRoutes },
+      {
+        path: "/entitlements",
+        label: "Entitlements",
+        what: "Entitlements",
+        scope: "entitlements:read",
+        testId: "entitlements",
+        Screens: EntitlementsRoutes,
+      },
     ],
   },
   {
     title: "Support",
-    areas: [{ path: "/support", label: "Support desk", scope: "licenses:write", testId: "support" }],
+    areas: [
+      { path: "/support", label: "Support desk", what: "The support desk", scope: "licenses:write", testId: "support", Screens: SupportRoutes },
+    ],
   },
   {
     title: "Developers",
     areas: [
-      { path: "/api-keys", label: "API keys", scope: "", testId: "api-keys" },
-      { path: "/webhooks", label: "Webhooks", scope: "webhooks:read", testId: "webhooks" },
-      { path: "/signing-keys", label: "Signing keys", scope: "products:read", testId: "signing-keys" },
-      { path: "/audit", label: "Audit log", scope: "events:read", testId: "audit" },
+      { path: "/api-keys", label: "API keys", what: "API keys", scope: "", testId: "api-keys", Screens: ApiKeysRoutes },
+      { path: "/webhooks", label: "Webhooks", what: "Webhooks", scope: "webhooks:read", testId: "webhooks", Screens: WebhooksRoutes },
+      {
+        path: "/signing-keys",
+        label: "Signing keys",
+        what: "Signing keys",
+        scope: "products:read",
+        testId: "signing-keys",
+        Screens: SigningKeysRoutes,
+      },
+      { path: "/audit", label: "Audit log", what: "The audit log", scope: "events:read", testId: "audit", Screens: AuditRoutes },
     ],
   },
 ];
+
+const AREAS = SECTIONS.flatMap((section) => section.areas);
 
 export function ConsoleApp() {
   const [info, setInfo] = useState<AppInfo | null>(null);
@@ -139,59 +164,14 @@ function Routes(props: { session: ConsoleSession | null; busy: boolean; onSessio
     <SessionContext.Provider value={props.session}>
       <Switch>
         <Route path="/connections">{connections}</Route>
-        <Route path="/licenses" nest>
-          <Gate scope="licenses:read" what="Licenses">
-            <LicensesRoutes />
-          </Gate>
-        </Route>
-        <Route path="/machines" nest>
-          <Gate scope="machines:read" what="Machines">
-            <MachinesRoutes />
-          </Gate>
-        </Route>
-        <Route path="/products" nest>
-          <Gate scope="products:read" what="Products">
-            <ProductsRoutes />
-          </Gate>
-        </Route>
-        <Route path="/policies" nest>
-          <Gate scope="policies:read" what="Policies">
-            <PoliciesRoutes />
-          </Gate>
-        </Route>
-        <Route path="/entitlements" nest>
-          <Gate scope="entitlements:read" what="Entitlements">
-            <EntitlementsRoutes />
-          </Gate>
-        </Route>
-        <Route path="/support" nest>
-          <Gate scope="licenses:write" what="The support desk">
-            <SupportRoutes />
-          </Gate>
-        </Route>
-        <Route path="/api-keys" nest>
-          <ApiKeysRoutes />
-        </Route>
-        <Route path="/webhooks" nest>
-          <Gate scope="webhooks:read" what="Webhooks">
-            <WebhooksRoutes />
-          </Gate>
-        </Route>
-        <Route path="/signing-keys" nest>
-          <Gate scope="products:read" what="Signing keys">
-            <SigningKeysRoutes />
-          </Gate>
-        </Route>
-        <Route path="/audit" nest>
-          <Gate scope="events:read" what="The audit log">
-            <AuditRoutes />
-          </Gate>
-        </Route>
-        <Route path="/">
-          <Gate scope="analytics:read" what="The dashboard">
-            <DashboardRoutes />
-          </Gate>
-        </Route>
+        {AREAS.map(({ path, scope, what, Screens }) => (
+          // The dashboard's "/" is one screen; every other area nests its own routes.
+          <Route key={path} path={path} nest={path !== "/"}>
+            <Gate scope={scope} what={what}>
+              <Screens />
+            </Gate>
+          </Route>
+        ))}
         <Route>
           <section className="console-page">
             <h1>Not found</h1>
@@ -210,7 +190,7 @@ function Gate(props: { scope: string; what: string; children: ReactNode }) {
   return (
     <SessionContext.Consumer>
       {(session) =>
-        session && hasScope(session, props.scope) ? (
+        session && (!props.scope || hasScope(session, props.scope)) ? (
           props.children
         ) : (
           <section className="console-page">
@@ -227,7 +207,7 @@ function Gate(props: { scope: string; what: string; children: ReactNode }) {
   );
 }
 
-function NavItem(props: { area: Area; session: ConsoleSession | null }) {
+function NavItem(props: { area: Pick<Area, "path" | "label" | "scope" | "testId">; session: ConsoleSession | null }) {
   const [location] = useLocation();
   const { area, session } = props;
   const active = area.path === "/" ? location === "/" : location === area.path || location.startsWith(`${area.path}/`);
