@@ -619,27 +619,39 @@ async fn page_with(
     Ok((rows, total, next))
 }
 
-/// Saves the editable fields of a license.
+/// Saves the editable fields of a license as `after`, if it is still as `before` was read
+/// (compare and set); `false` when another request changed it in between.
 pub async fn update(
     db: &SqlitePool,
-    license: &LicenseRecord,
+    before: &LicenseRecord,
+    after: &LicenseRecord,
     now: DateTime<Utc>,
-) -> super::Result<()> {
-    sqlx::query(
-        "UPDATE licenses SET name = ?, expires_at = ?, metadata = ?, policy_id = ?, uses = ?, status = ?, updated_at = ?
-         WHERE id = ?",
+) -> super::Result<bool> {
+    // `uses` is compared by nobody and written only when the change sets it: validations
+    // count uses concurrently, and a management write must not undo them.
+    let done = sqlx::query(
+        "UPDATE licenses SET name = ?, expires_at = ?, metadata = ?, policy_id = ?, status = ?,
+                uses = CASE WHEN ? THEN ? ELSE uses END, updated_at = ?
+         WHERE id = ? AND name IS ? AND expires_at IS ? AND metadata = ? AND policy_id = ?
+           AND status = ?",
     )
-    .bind(&license.name)
-    .bind(license.expires_at)
-    .bind(&license.metadata)
-    .bind(&license.policy_id)
-    .bind(license.uses)
-    .bind(license.status.as_str())
+    .bind(&after.name)
+    .bind(after.expires_at)
+    .bind(&after.metadata)
+    .bind(&after.policy_id)
+    .bind(after.status.as_str())
+    .bind(after.uses != before.uses)
+    .bind(after.uses)
     .bind(now)
-    .bind(&license.id)
+    .bind(&before.id)
+    .bind(&before.name)
+    .bind(before.expires_at)
+    .bind(&before.metadata)
+    .bind(&before.policy_id)
+    .bind(before.status.as_str())
     .execute(db)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 /// Counts a validation; returns the new count.

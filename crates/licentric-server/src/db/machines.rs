@@ -107,7 +107,7 @@ const COLUMNS: &str =
 
 /// Inserts a machine only while the license has fewer than `max` machines (`None`: no
 /// limit). One statement, so two activations racing for the last slot cannot both win.
-/// `false` when the license is full.
+/// `false` when the license is full or already has a machine with this fingerprint.
 pub async fn insert_within_limit(
     db: &SqlitePool,
     tenant: &Tenant,
@@ -117,7 +117,8 @@ pub async fn insert_within_limit(
     let done = sqlx::query(&format!(
         "INSERT INTO machines (account_id, environment, {COLUMNS})
          SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
-         WHERE ? IS NULL OR (SELECT count(*) FROM machines WHERE license_id = ?) < ?"
+         WHERE ? IS NULL OR (SELECT count(*) FROM machines WHERE license_id = ?) < ?
+         ON CONFLICT (license_id, fingerprint) DO NOTHING"
     ))
     .bind(&tenant.account_id)
     .bind(tenant.environment.as_str())

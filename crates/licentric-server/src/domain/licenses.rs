@@ -33,6 +33,35 @@ pub async fn load(state: &AppState, tenant: &Tenant, id: &str) -> Result<License
         .ok_or_else(|| ApiError::not_found("license"))
 }
 
+/// Changes a license by `apply`, read and written as one compare and set: when another
+/// request changes the license in between, it is read again and `apply` decides afresh
+/// (a second suspension then finds it suspended). Without this, two concurrent writes
+/// would each save what they read, and the later would undo the earlier (or a count of
+/// uses made between). Returns the license as it was and as it is saved.
+async fn change(
+    state: &AppState,
+    tenant: &Tenant,
+    id: &str,
+    mut apply: impl FnMut(&mut LicenseRecord) -> Result<(), ApiError>,
+) -> Result<(LicenseRecord, LicenseRecord), ApiError> {
+    for _ in 0..CHANGE_ATTEMPTS {
+        let before = load(state, tenant, id).await?;
+        let mut after = before.clone();
+        apply(&mut after)?;
+        if db::licenses::update(&state.db, &before, &after, state.clock.now()).await? {
+            return Ok((before, after));
+        }
+    }
+    Err(ApiError::conflict(
+        "concurrent_update",
+        "This license is being changed by other requests right now. Try again.",
+    ))
+}
+
+/// How often [`change`] reads again before it gives up; each retry means another request
+/// won, so a handful is plenty.
+const CHANGE_ATTEMPTS: usize = 8;
+
 /// The wire form of a license, with its entitlement codes.
 pub async fn wire(state: &AppState, record: LicenseRecord) -> Result<License, ApiError> {
     let codes =
@@ -233,24 +262,18 @@ pub async fn update(
     id: &str,
     body: LicenseUpdate,
 ) -> Result<License, ApiError> {
-    let mut record = load(state, tenant, id).await?;
-    let before = wire(state, record.clone()).await?;
+    let current = load(state, tenant, id).await?;
     let mut problems = Problems::default();
-    if let Some(name) = body.name {
-        record.name = name.map(|n| problems.text("name", &n, 200));
-    }
-    if let Some(expires_at) = body.expires_at {
-        record.expires_at = expires_at;
-    }
-    if let Some(metadata) = &body.metadata {
-        record.metadata = check_metadata(&mut problems, metadata);
-    }
-    if let Some(uses) = body.uses {
-        record.uses = uses;
-    }
+    let name = body
+        .name
+        .map(|name| name.map(|n| problems.text("name", &n, 200)));
+    let metadata = body
+        .metadata
+        .as_ref()
+        .map(|metadata| check_metadata(&mut problems, metadata));
     if let Some(policy_id) = &body.policy_id {
         match db::policies::get(&state.db, tenant, policy_id).await? {
-            Some(policy) if policy.product_id == record.product_id => record.policy_id = policy.id,
+            Some(policy) if policy.product_id == current.product_id => {}
             Some(_) => problems.add(
                 "policyId",
                 "the policy belongs to another product; a license stays with its product",
@@ -262,7 +285,26 @@ pub async fn update(
         }
     }
     problems.finish()?;
-    db::licenses::update(&state.db, &record, state.clock.now()).await?;
+    let (record, _) = change(state, tenant, id, |record| {
+        if let Some(name) = &name {
+            record.name.clone_from(name);
+        }
+        if let Some(expires_at) = body.expires_at {
+            record.expires_at = expires_at;
+        }
+        if let Some(metadata) = &metadata {
+            record.metadata.clone_from(metadata);
+        }
+        if let Some(uses) = body.uses {
+            record.uses = uses;
+        }
+        if let Some(policy_id) = &body.policy_id {
+            record.policy_id.clone_from(policy_id);
+        }
+        Ok(())
+    })
+    .await?;
+    let before = wire(state, record).await?;
     let license = wire(state, load(state, tenant, id).await?).await?;
     let changes = audit::changes(&before, &license);
     happened(state, tenant, actor, "license.updated", &license, changes).await?;
@@ -349,26 +391,29 @@ pub async fn transition(
     id: &str,
     t: Transition,
 ) -> Result<License, ApiError> {
-    let mut record = load(state, tenant, id).await?;
-    let status = record.status;
-    if !t.from.contains(&status) {
-        return Err(ApiError::Conflict {
-            code: "invalid_transition",
-            message: format!(
-                "Cannot {} a license that is {status}. {}",
-                t.verb,
-                match status {
-                    LicenseStatus::Revoked =>
-                        "A revoked license is final; issue a new license instead.",
-                    LicenseStatus::Suspended => "Reinstate it first, or revoke it.",
-                    _ => "Check the license's status first.",
-                }
-            ),
-            details: Some(json!({ "status": status })),
-        });
-    }
-    record.status = t.to;
-    db::licenses::update(&state.db, &record, state.clock.now()).await?;
+    let (before, _) = change(state, tenant, id, |record| {
+        let status = record.status;
+        if !t.from.contains(&status) {
+            return Err(ApiError::Conflict {
+                code: "invalid_transition",
+                message: format!(
+                    "Cannot {} a license that is {status}. {}",
+                    t.verb,
+                    match status {
+                        LicenseStatus::Revoked =>
+                            "A revoked license is final; issue a new license instead.",
+                        LicenseStatus::Suspended => "Reinstate it first, or revoke it.",
+                        _ => "Check the license's status first.",
+                    }
+                ),
+                details: Some(json!({ "status": status })),
+            });
+        }
+        record.status = t.to;
+        Ok(())
+    })
+    .await?;
+    let status = before.status;
     let license = wire(state, load(state, tenant, id).await?).await?;
     let changes = json!({ "status": { "before": status, "after": t.to } });
     happened(state, tenant, actor, t.event, &license, Some(changes)).await?;
@@ -383,27 +428,36 @@ pub async fn renew(
     actor: &Actor,
     id: &str,
 ) -> Result<License, ApiError> {
-    let mut record = load(state, tenant, id).await?;
-    if record.status == LicenseStatus::Revoked {
-        return Err(ApiError::conflict(
-            "invalid_transition",
-            "Cannot renew a revoked license; issue a new license instead.",
-        ));
-    }
-    let policy = db::policies::get(&state.db, tenant, &record.policy_id)
+    let current = load(state, tenant, id).await?;
+    let policy = db::policies::get(&state.db, tenant, &current.policy_id)
         .await?
         .ok_or_else(|| ApiError::not_found("policy"))?;
-    let Some(duration) = policy.duration else {
-        return Err(ApiError::conflict(
-            "perpetual_policy",
-            "This license's policy has no duration, so there is nothing to renew by. Set expiresAt with PATCH instead.",
-        ));
-    };
     let now = state.clock.now();
+    let (record, _) = change(state, tenant, id, |record| {
+        if record.status == LicenseStatus::Revoked {
+            return Err(ApiError::conflict(
+                "invalid_transition",
+                "Cannot renew a revoked license; issue a new license instead.",
+            ));
+        }
+        if record.policy_id != policy.id {
+            return Err(ApiError::conflict(
+                "concurrent_update",
+                "This license's policy changed while it was being renewed. Try again.",
+            ));
+        }
+        let Some(duration) = policy.duration else {
+            return Err(ApiError::conflict(
+                "perpetual_policy",
+                "This license's policy has no duration, so there is nothing to renew by. Set expiresAt with PATCH instead.",
+            ));
+        };
+        let from = record.expires_at.map_or(now, |expiry| expiry.max(now));
+        record.expires_at = Some(from + Duration::seconds(i64::from(duration)));
+        Ok(())
+    })
+    .await?;
     let before = record.expires_at;
-    let from = record.expires_at.map_or(now, |expiry| expiry.max(now));
-    record.expires_at = Some(from + Duration::seconds(i64::from(duration)));
-    db::licenses::update(&state.db, &record, now).await?;
     let license = wire(state, load(state, tenant, id).await?).await?;
     let changes = json!({ "expiresAt": { "before": before, "after": license.expires_at } });
     happened(

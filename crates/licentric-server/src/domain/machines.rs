@@ -187,6 +187,16 @@ pub async fn register(
     };
     let max = license.max_machines();
     if !db::machines::insert_within_limit(&state.db, tenant, &machine, max).await? {
+        // Another request activated this fingerprint a moment ago (a client retrying on a
+        // flaky network): both get the one machine.
+        if let Some(existing) =
+            db::machines::find_by_fingerprint(&state.db, &license.id, fingerprint).await?
+        {
+            return Ok(Registered {
+                machine: existing,
+                created: false,
+            });
+        }
         let used = db::machines::of_license(&state.db, &license.id)
             .await?
             .len();
@@ -331,26 +341,28 @@ pub async fn deactivate(
     policy: &Policy,
 ) -> Result<(), ApiError> {
     let now = state.clock.now();
-    if db::machines::delete(&state.db, &machine.id).await? {
-        db::activity::record(
-            &state.db,
-            tenant,
-            Kind::Deactivation,
-            &license.product_id,
-            &license.id,
-            now,
-        )
-        .await?;
-        happened(
-            state,
-            tenant,
-            actor,
-            "machine.deactivated",
-            &machine.into_wire(rule(policy), now),
-        )
-        .await?;
+    // Deactivated by another request in the meantime: the same answer as when it came
+    // after, so one deactivation is acknowledged once.
+    if !db::machines::delete(&state.db, &machine.id).await? {
+        return Err(ApiError::not_found("machine"));
     }
-    Ok(())
+    db::activity::record(
+        &state.db,
+        tenant,
+        Kind::Deactivation,
+        &license.product_id,
+        &license.id,
+        now,
+    )
+    .await?;
+    happened(
+        state,
+        tenant,
+        actor,
+        "machine.deactivated",
+        &machine.into_wire(rule(policy), now),
+    )
+    .await
 }
 
 /// Records a heartbeat: the machine is alive for another interval. A license that is

@@ -23,6 +23,7 @@ mod rate_limits;
 mod scopes;
 mod security;
 mod seeds;
+mod stress;
 mod totals;
 mod trust;
 mod validate_key;
