@@ -362,6 +362,12 @@ impl Licentric {
             };
             match wait {
                 Some(wait) if tries < self.retry.max_retries && wait <= self.retry.max_wait => {
+                    // After Retry-After, not at it: the many clients an overloaded server
+                    // turned away together come back spread over a further half of it.
+                    let wait = match &outcome {
+                        Err(Error::RateLimited { .. }) => jittered(wait),
+                        _ => wait,
+                    };
                     tracing::debug!(%url, attempt = tries, ?wait, "retrying");
                     tokio::time::sleep(wait).await;
                     tries += 1;
@@ -460,7 +466,9 @@ impl Licentric {
     /// Validates a license key. Needs no API key: the key itself is the credential.
     ///
     /// A key that does not exist is not an error: the result's `code` is `NOT_FOUND`.
-    /// Only a 429 is retried, because every validation counts towards `maxUses`.
+    /// Only a 429 or an overloaded 503 (with `Retry-After`) is retried, after that wait
+    /// plus jitter: the server did nothing with those, while a validation it did take
+    /// counts towards `maxUses`.
     ///
     /// The answer is not authenticated: a `VALID` here proves nothing by itself. Use
     /// [`Self::validate_with_nonce`] and [`licentric_core::authenticate_answer`] (as
@@ -665,6 +673,15 @@ fn network_error(url: &str, error: &reqwest::Error, timeout: Duration) -> Error 
         url: url.to_owned(),
         reason,
     }
+}
+
+/// `wait` plus up to half of it again, at random.
+fn jittered(wait: Duration) -> Duration {
+    let millis = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+    wait + Duration::from_millis(rand::Rng::gen_range(
+        &mut rand::thread_rng(),
+        0..=millis / 2,
+    ))
 }
 
 #[cfg(test)]

@@ -38,7 +38,9 @@ pub enum Error {
     /// 404: the resource does not exist (or belongs to another account).
     #[error("not found: {0}")]
     NotFound(ApiError),
-    /// 429: too many requests; wait `retry_after` before trying again.
+    /// 429 (too many requests), or 503 with `Retry-After` (the server is overloaded and
+    /// refused the request before doing anything, code `overloaded`): wait `retry_after`,
+    /// then the same request may be sent again.
     #[error("rate limited, retry after {}s: {error}", retry_after.as_secs())]
     RateLimited {
         /// What the server said.
@@ -118,6 +120,10 @@ impl Error {
                 error,
                 retry_after: retry_after.unwrap_or(Duration::from_secs(1)),
             },
+            503 if retry_after.is_some() => Self::RateLimited {
+                error,
+                retry_after: retry_after.unwrap_or(Duration::from_secs(1)),
+            },
             _ => Self::Api(error),
         }
     }
@@ -152,6 +158,21 @@ mod tests {
         assert!(
             matches!(limited, Error::RateLimited { retry_after, .. } if retry_after.as_secs() == 7)
         );
+    }
+
+    #[test]
+    fn an_overloaded_server_is_waited_for_like_a_rate_limit() {
+        let body = br#"{"error": {"code": "overloaded", "message": "Busy."}}"#;
+        let error = Error::from_response(503, Some(Duration::from_secs(2)), body);
+        assert!(
+            matches!(&error, Error::RateLimited { retry_after, error } if retry_after.as_secs() == 2 && error.code == "overloaded"),
+            "{error:?}"
+        );
+        // Without Retry-After a 503 is an ordinary server error.
+        assert!(matches!(
+            Error::from_response(503, None, body),
+            Error::Api(_)
+        ));
     }
 
     #[test]

@@ -70,6 +70,69 @@ async fn a_rate_limited_call_waits_for_retry_after_and_succeeds() {
     assert_eq!(error.code, "rate_limited");
 }
 
+/// An overloaded server refuses with 503 `overloaded` and `Retry-After`; the SDK waits
+/// that long (plus jitter) and sends the validation again, which is then served. The
+/// server is held at its bound by a request whose body never finishes arriving.
+#[tokio::test]
+async fn an_overloaded_server_is_retried_after_its_retry_after() {
+    let server = Server::start_with(Settings {
+        admission: licentric_server::admission::Admission {
+            max_in_flight: 1,
+            max_queued: 0,
+            queue_wait: Duration::from_secs(1),
+            retry_after: Duration::from_secs(1),
+        },
+        ..Settings::default()
+    })
+    .await;
+    let address = server.url().trim_start_matches("http://").to_owned();
+    let address = address.trim_end_matches('/').to_owned();
+    let mut held = std::net::TcpStream::connect(&address).unwrap();
+    std::io::Write::write_all(
+        &mut held,
+        format!("POST /api/v1/licenses/validate-key HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n{{").as_bytes(),
+    )
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let impatient = Licentric::builder()
+        .base_url(server.url())
+        .retry(RetryPolicy {
+            max_retries: 0,
+            ..RetryPolicy::default()
+        })
+        .build()
+        .unwrap();
+    let error = impatient
+        .validate(&server.demo.license_key, None, &[])
+        .await
+        .unwrap_err();
+    let Error::RateLimited { retry_after, error } = error else {
+        panic!("expected the overloaded server's refusal, got {error:?}")
+    };
+    assert_eq!((retry_after, error.status), (Duration::from_secs(1), 503));
+    assert_eq!(error.code, "overloaded");
+
+    // The load goes away half a second from now; the patient client's retry finds room.
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        drop(held);
+    });
+    let client = Licentric::builder().base_url(server.url()).build().unwrap();
+    let started = Instant::now();
+    let answer = client
+        .validate(&server.demo.license_key, None, &[])
+        .await
+        .unwrap();
+    assert!(answer.valid);
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(1000) && waited < Duration::from_secs(5),
+        "it waited Retry-After (1 s) plus at most half again: {waited:?}"
+    );
+    release.await.unwrap();
+}
+
 #[tokio::test]
 async fn the_management_api_manages_products_policies_and_licenses() {
     let server = Server::start().await;

@@ -1,6 +1,6 @@
 //! The `licentric-server` command line: `serve` and `init`.
 
-use std::{net::SocketAddr, path::PathBuf, sync::Arc};
+use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::bail;
 use licentric_core::{Environment, SystemClock};
@@ -9,6 +9,7 @@ use sqlx::SqlitePool;
 use clap::{Parser, Subcommand};
 
 use crate::{
+    admission::Admission,
     config, db,
     delivery::DeliveryConfig,
     domain::audit::Retention,
@@ -97,6 +98,21 @@ pub enum Command {
         #[arg(long, env = "LICENTRIC_WEBHOOK_DISABLE_AFTER_HOURS", default_value_t = 24,
               value_parser = clap::value_parser!(u32).range(1..))]
         webhook_disable_after_hours: u32,
+        /// Requests worked on at once; more wait for a turn.
+        #[arg(long, env = "LICENTRIC_MAX_IN_FLIGHT", default_value_t = 256,
+              value_parser = clap::value_parser!(u64).range(1..))]
+        max_in_flight: u64,
+        /// Requests waiting for a turn; one more is refused at once with 503 `overloaded`
+        /// and `Retry-After`.
+        #[arg(long, env = "LICENTRIC_MAX_QUEUED", default_value_t = 1024)]
+        max_queued: u64,
+        /// Milliseconds a request may wait for a turn before it is refused the same way.
+        #[arg(long, env = "LICENTRIC_QUEUE_WAIT_MS", default_value_t = 500)]
+        queue_wait_ms: u64,
+        /// Seconds a stop (SIGTERM, Ctrl-C) waits for requests and webhook deliveries in
+        /// flight before the server exits anyway.
+        #[arg(long, env = "LICENTRIC_SHUTDOWN_TIMEOUT_SECS", default_value_t = 30)]
+        shutdown_timeout_secs: u64,
     },
     /// Create an account with a live and a test API key holding every scope (shown once).
     Init {
@@ -131,6 +147,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             secret_file,
             allow_private_webhook_targets,
             webhook_disable_after_hours,
+            max_in_flight,
+            max_queued,
+            queue_wait_ms,
+            shutdown_timeout_secs,
         } => {
             let settings = Settings {
                 rate_limits: RateLimits {
@@ -150,9 +170,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     days: audit_retention_days,
                     ..Retention::default()
                 },
+                admission: Admission {
+                    max_in_flight: usize::try_from(max_in_flight)?,
+                    max_queued: usize::try_from(max_queued)?,
+                    queue_wait: Duration::from_millis(queue_wait_ms),
+                    ..Admission::default()
+                },
                 ..Settings::default()
             };
-            serve(listen, database_url, secret_file, settings).await
+            let shutdown_timeout = Duration::from_secs(shutdown_timeout_secs);
+            serve(
+                listen,
+                database_url,
+                secret_file,
+                settings,
+                shutdown_timeout,
+            )
+            .await
         }
         Command::Init {
             database_url,
@@ -204,6 +238,7 @@ async fn serve(
     database_url: Option<String>,
     secret_file: Option<PathBuf>,
     settings: Settings,
+    shutdown_timeout: Duration,
 ) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -233,11 +268,57 @@ async fn serve(
     let app = Application::with_state(listen, state).await?;
     // Scripts and tests read this line to learn the port when 0 was asked for.
     println!("Licentric server listening on http://{}", app.local_addr());
-    app.run_until(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        stop_signal().await;
+        tracing::info!(
+            deadline = ?shutdown_timeout,
+            "stopping: no new connections; finishing the requests and webhook deliveries in flight"
+        );
+        let _ = stop.send(true);
+    });
+    let mut deadline = stopping.clone();
+    let serving = app.run_until(async move {
+        let mut stopping = stopping;
+        let _ = stopping.wait_for(|stop| *stop).await;
+    });
+    tokio::select! {
+        served = serving => served?,
+        () = async {
+            let _ = deadline.wait_for(|stop| *stop).await;
+            tokio::time::sleep(shutdown_timeout).await;
+        } => {
+            tracing::warn!(
+                deadline = ?shutdown_timeout,
+                "stopped with requests or deliveries still in flight after the shutdown deadline; an unanswered client will retry, and an unsent delivery is sent after the next start"
+            );
+        }
+    }
     Ok(())
+}
+
+/// Completes on SIGTERM (systemd, docker, kill) or Ctrl-C.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = terminate.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM; only Ctrl-C stops the server gracefully");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 async fn init(

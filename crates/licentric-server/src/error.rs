@@ -65,6 +65,13 @@ pub enum ApiError {
         /// Seconds until the lockout ends.
         retry_after_secs: u64,
     },
+    /// 503 with `Retry-After`: the server is at its bound of concurrent and queued
+    /// requests and refused this one before doing anything; retrying later is safe.
+    #[error("The license server is too busy to take this request and did nothing with it: nothing was counted or changed. Send it again after {retry_after_secs} s (the Retry-After header).")]
+    Overloaded {
+        /// Seconds to wait before retrying.
+        retry_after_secs: u64,
+    },
     /// 500: a fault on our side. The cause is logged, never sent.
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
@@ -110,6 +117,7 @@ impl ApiError {
             Self::RateLimited { .. } | Self::TooManyFailures { .. } => {
                 StatusCode::TOO_MANY_REQUESTS
             }
+            Self::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -127,6 +135,7 @@ impl ApiError {
             Self::RequestTimeout => "request_timeout",
             Self::RateLimited { .. } => "rate_limited",
             Self::TooManyFailures { .. } => "too_many_failures",
+            Self::Overloaded { .. } => "overloaded",
             Self::Internal(_) => "internal_error",
         }
     }
@@ -172,8 +181,9 @@ impl IntoResponse for ApiError {
         }
         let status = self.status();
         let mut response = (status, Json(ErrorEnvelope { error: self.body() })).into_response();
-        if let Self::RateLimited { retry_after_secs } | Self::TooManyFailures { retry_after_secs } =
-            self
+        if let Self::RateLimited { retry_after_secs }
+        | Self::TooManyFailures { retry_after_secs }
+        | Self::Overloaded { retry_after_secs } = self
         {
             response
                 .headers_mut()

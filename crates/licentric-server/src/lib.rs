@@ -4,6 +4,7 @@
 //! (sqlx), one file and zero set-up. Start reading at [`startup::Application`]; each API
 //! area has a file under `routes/` for HTTP and one under `db/` for its SQL.
 
+pub mod admission;
 pub mod api_key;
 pub mod auth;
 pub mod cli;

@@ -75,6 +75,10 @@ pub enum ErrorResponses {
     /// Too many requests; see `Retry-After`.
     #[response(status = 429)]
     RateLimited(ErrorEnvelope),
+    /// The server is at its bound of concurrent and queued requests and did nothing with
+    /// this one (`overloaded`); retry after `Retry-After`.
+    #[response(status = 503)]
+    Overloaded(ErrorEnvelope),
 }
 
 /// The complete document, built once.

@@ -16,7 +16,7 @@ use tokio::{
 use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
 
 use crate::{
-    db, delivery, domain,
+    admission, db, delivery, domain,
     extract::MAX_BODY_BYTES,
     guards,
     listener::{ClientAddr, EnvelopeListener},
@@ -175,6 +175,11 @@ pub fn router(state: AppState) -> Router {
             ApiError::Internal(anyhow::anyhow!("a request handler panicked")).into_response()
         }))
         .layer(middleware::from_fn(guards::read_body_first))
+        // Outside the body's reading: a request refused for load costs nothing more.
+        .layer(middleware::from_fn_with_state(
+            admission::Gate::new(state.settings.admission.clone()),
+            admission::admit,
+        ))
         .layer(middleware::map_response(guards::ensure_envelope))
         .layer(middleware::from_fn(guards::assign_request_id))
         .layer(TraceLayer::new_for_http())

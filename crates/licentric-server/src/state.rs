@@ -7,6 +7,7 @@ use sqlx::SqlitePool;
 use tokio::sync::Notify;
 
 use crate::{
+    admission::Admission,
     delivery::DeliveryConfig,
     domain::audit::Retention,
     rate_limit::{RateLimiter, RateLimits},
@@ -27,6 +28,8 @@ pub struct Settings {
     /// with the process): right for tests and throw-away databases; `serve` reads the
     /// real one from its configuration.
     pub secret: ServerSecret,
+    /// How many requests are worked on and queued at once before the rest are refused.
+    pub admission: Admission,
 }
 
 /// Shared state of a running server. Cheap to clone.

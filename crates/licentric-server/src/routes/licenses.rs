@@ -306,7 +306,8 @@ pub async fn me(
 /// from a replayed one; a malformed nonce is a 400 naming `nonce`.
 #[utoipa::path(post, path = "/api/v1/licenses/validate-key", tag = "licenses", request_body = ValidateKeyRequest,
     responses((status = 200, body = ValidationResult), (status = 400, body = licentric_core::wire::ErrorEnvelope),
-              (status = 429, body = licentric_core::wire::ErrorEnvelope)), security(()))]
+              (status = 429, body = licentric_core::wire::ErrorEnvelope),
+              (status = 503, body = licentric_core::wire::ErrorEnvelope)), security(()))]
 pub async fn validate_key(
     State(state): State<AppState>,
     actor: Actor,

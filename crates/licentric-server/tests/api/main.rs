@@ -18,6 +18,7 @@ mod licenses;
 mod machines;
 mod offline;
 mod openapi;
+mod overload;
 mod products;
 mod rate_limits;
 mod scopes;
