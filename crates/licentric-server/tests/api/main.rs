@@ -8,6 +8,7 @@ mod analytics;
 mod api_keys;
 mod cli;
 mod console;
+mod crash;
 mod errors;
 mod events;
 mod health;
