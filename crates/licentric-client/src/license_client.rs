@@ -205,6 +205,8 @@ struct PersistedState {
 struct Outcome {
     error: Option<LicenseError>,
     info: Option<LicenseInfo>,
+    /// What could not be saved during the check under way, told with its outcome.
+    storage_problem: Option<String>,
 }
 
 /// Configures a [`LicenseClient`].
@@ -422,27 +424,60 @@ impl LicenseClient {
         Ok(fingerprint(&self.product_salt, &id))
     }
 
+    /// The saved state; a damaged file (torn by a power cut, edited by hand) is never
+    /// half-believed: the state starts afresh and the outcome says so. Trusted time then
+    /// starts again from the signed token's issue time, which a damaged file cannot move.
     fn state(&self) -> PersistedState {
-        self.storage
-            .read_json(STATE_FILE)
-            .ok()
-            .flatten()
-            .unwrap_or_default()
+        let text = match self.storage.read_text(STATE_FILE) {
+            Ok(text) => text,
+            Err(error) => {
+                tracing::warn!(%error, "cannot read the license state");
+                None
+            }
+        };
+        let Some(text) = text else {
+            return PersistedState::default();
+        };
+        serde_json::from_str(&text).unwrap_or_else(|error| {
+            tracing::warn!(%error, "the license state file is damaged; starting afresh");
+            let mut outcome = self.outcome.lock().unwrap_or_else(|p| p.into_inner());
+            outcome.storage_problem = Some(format!(
+                "The license state saved in {} was damaged (a write cut short?) and was started afresh.",
+                self.storage.dir().display()
+            ));
+            PersistedState::default()
+        })
     }
 
     fn save_state(&self, state: &PersistedState) {
         if let Err(error) = self.storage.write_json(STATE_FILE, state) {
-            tracing::warn!(%error, "cannot save the license state");
+            self.could_not_save(&error, "its license state");
         }
+    }
+
+    /// Notes that `what` could not be saved: the check goes on from what is in memory and
+    /// on disk (every write replaces a whole file, so the last good copy stays), and its
+    /// outcome's message says what is wrong and what to do.
+    fn could_not_save(&self, error: &std::io::Error, what: &str) {
+        tracing::warn!(%error, dir = %self.storage.dir().display(), "cannot save {what}");
+        let problem = storage_problem(self.storage.dir(), error, what);
+        let mut outcome = self.outcome.lock().unwrap_or_else(|p| p.into_inner());
+        outcome.storage_problem = Some(problem);
     }
 
     fn finish(
         &self,
         licensed: bool,
         error: Option<LicenseError>,
-        info: Option<LicenseInfo>,
+        mut info: Option<LicenseInfo>,
     ) -> bool {
         let mut outcome = self.outcome.lock().unwrap_or_else(|p| p.into_inner());
+        if let (Some(problem), Some(info)) = (outcome.storage_problem.take(), info.as_mut()) {
+            info.message = Some(match info.message.take() {
+                Some(message) => format!("{message} {problem}"),
+                None => problem,
+            });
+        }
         outcome.error = error;
         outcome.info = info;
         licensed
@@ -582,7 +617,7 @@ impl LicenseClient {
         }
         if let Some(token) = result.token.as_deref() {
             if let Err(error) = self.storage.write(TOKEN_FILE, token.as_bytes()) {
-                tracing::warn!(%error, "cannot cache the validation token; offline use will not work");
+                self.could_not_save(&error, "the token it needs to work offline");
             }
         }
         info.standing = Some(Standing::Online);
@@ -1242,6 +1277,27 @@ impl Drop for HeartbeatHandle {
 
 /// "3 days", "1 day", "5 hours": whole days rounded (as the desktop app shows dates),
 /// hours under a day.
+/// What a user is told when the storage folder cannot be written, by cause.
+fn storage_problem(dir: &std::path::Path, error: &std::io::Error, what: &str) -> String {
+    use std::io::ErrorKind;
+    let dir = dir.display();
+    let cause = match error.kind() {
+        ErrorKind::StorageFull | ErrorKind::QuotaExceeded => {
+            format!("the disk holding {dir} is full. Free some space")
+        }
+        ErrorKind::ReadOnlyFilesystem => {
+            format!("{dir} is on a read-only file system. Make it writable")
+        }
+        ErrorKind::PermissionDenied => {
+            format!("this user may not write to {dir}. Fix the folder's permissions")
+        }
+        _ => format!("{dir} cannot be written ({error}). Check the disk"),
+    };
+    format!(
+        "This app cannot save {what}: {cause}; until then it works from the last copy it saved."
+    )
+}
+
 fn time_left_in_words(time_left: chrono::Duration) -> String {
     let plural = |n: i64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
     let seconds = time_left.num_seconds().max(0);
