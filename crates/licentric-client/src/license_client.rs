@@ -715,159 +715,44 @@ impl LicenseClient {
         LicenseError::new(code, text)
     }
 
+    /// Offline: reads what this machine holds, lets [`decide_offline`] judge it, and saves
+    /// what the decision says to keep.
     fn check_offline(
         &self,
         now: DateTime<Utc>,
         fingerprint: &str,
         state: &mut PersistedState,
-        mut info: LicenseInfo,
+        info: LicenseInfo,
         network_problem: Option<String>,
     ) -> bool {
         let token = self.storage.read_text(TOKEN_FILE).ok().flatten();
         let file = self.storage.read_text(LICENSE_FILE).ok().flatten();
-        if token.is_none() && file.is_none() {
-            let error = match network_problem {
-                Some(problem) => LicenseError::new(
-                    LicenseErrorCode::Network,
-                    format!("Cannot reach the license server and no cached license was found: {problem}"),
-                ),
-                None => LicenseError::new(LicenseErrorCode::NotActivated, "No license is activated on this machine. Enter your license key to activate it."),
-            };
-            info.standing = Some(Standing::NotLicensed);
-            return self.finish(false, Some(error), Some(info));
-        }
-        let Some(keys) = &self.public_keys else {
-            let error = LicenseError::new(
-                LicenseErrorCode::InvalidToken,
-                "Cannot verify the cached license: the app has no public key of the vendor pinned, so it accepts no license. Ask the vendor for an app update.",
-            );
-            return self.finish(false, Some(error), Some(info));
-        };
-
-        // An imported license file takes over when it verifies.
-        if let Some(text) = &file {
-            match verify_license_file(
-                text,
-                keys,
-                &self.product_id,
-                fingerprint,
-                now,
-                &state.trusted_time,
-            ) {
-                Ok(verified) => {
-                    let payload = verified.payload();
-                    state.trusted_time.observe(payload.issued_at);
-                    state.trusted_time.observe(now);
-                    info.license_id = Some(payload.license_id.clone());
-                    info.status = Some(payload.status.as_str().to_owned());
-                    info.expires_at = Some(payload.expires_at);
-                    info.license_expires_at = payload.license_expires_at;
-                    info.days_remaining = payload.license_expires_at.map(|e| (e - now).num_days());
-                    info.entitlements = payload.entitlements.clone();
-                    info.max_machines = payload.max_machines;
-                    info.standing = Some(Standing::OfflineFile);
-                    info.message = Some(format!(
-                        "Licensed offline by a license file valid until {}.",
-                        payload.expires_at.format("%Y-%m-%d %H:%M UTC")
-                    ));
-                    state.info = Some(info.clone());
-                    self.save_state(state);
-                    return self.finish(true, None, Some(info));
-                }
-                Err(refusal) if token.is_none() => {
-                    info.standing = Some(Standing::NotLicensed);
-                    return self.finish(false, Some(offline_refusal(refusal)), Some(info));
-                }
-                Err(_) => {}
-            }
-        }
-
-        let verified = match token
-            .as_deref()
-            .map(|t| authenticate_token(t, keys, &self.product_id, fingerprint))
-        {
-            Some(Ok(verified)) => verified,
-            Some(Err(refusal)) => {
-                info.standing = Some(Standing::NotLicensed);
-                let error = LicenseError::new(
-                    LicenseErrorCode::InvalidToken,
-                    format!(
-                        "The cached license token is damaged or not for this machine ({}). Connect to the internet and check again, or activate the license again.",
-                        refusal.message()
-                    ),
-                );
-                return self.finish(false, Some(error), Some(info));
-            }
-            None => unreachable!("no token and no usable file was handled above"),
-        };
-        let assessed = LicenseState::assess(
-            Some(&verified),
-            TokenSource::Cache,
-            now,
-            &state.trusted_time,
-        );
-        let claims = verified.claims();
-        info.expires_at = Some(claims.expires_at);
-        info.license_expires_at = claims.license_expires_at;
-        info.entitlements = claims.entitlements.clone();
-        info.license_id = Some(claims.license_id.clone());
         // People need to know the server cannot be reached, not the socket error; that is
         // logged for support.
         if let Some(problem) = &network_problem {
             tracing::info!(%problem, "license server unreachable; checking offline");
         }
-        let offline_note = if network_problem.is_some() {
-            " The license server cannot be reached right now."
-        } else {
-            ""
-        };
-        let (licensed, error) = match assessed {
-            LicenseState::Online { .. } | LicenseState::OfflineValid { .. } => {
-                info.standing = Some(Standing::Offline);
-                info.grace_ends_at = None;
-                info.message = Some(format!(
-                    "Working offline: the license works without the server until {}.{offline_note}",
-                    claims.expires_at.format("%Y-%m-%d %H:%M UTC")
-                ));
-                (true, None)
-            }
-            LicenseState::Grace { ends_at, time_left } => {
-                info.standing = Some(Standing::Grace);
-                info.grace_ends_at = Some(ends_at);
-                let message = format!(
-                    "Offline grace period: {} left (until {}). Connect to the internet so the license can be checked.{offline_note}",
-                    time_left_in_words(time_left),
-                    ends_at.format("%Y-%m-%d %H:%M UTC")
-                );
-                info.message = Some(message.clone());
-                (
-                    true,
-                    Some(LicenseError::new(LicenseErrorCode::Degraded, message)),
-                )
-            }
-            LicenseState::ClockTampered { trusted, now } => {
-                info.standing = Some(Standing::ClockTampered);
-                (false, Some(LicenseError::new(
-                    LicenseErrorCode::ClockTampered,
-                    format!(
-                        "The system clock ({}) is behind a time this app already trusted ({}). Set the clock to the correct time, or connect to the internet so the license server can confirm it.",
-                        now.format("%Y-%m-%d %H:%M UTC"),
-                        trusted.format("%Y-%m-%d %H:%M UTC")
-                    ),
-                )))
-            }
-            LicenseState::NotLicensed { reason } => {
-                info.standing = Some(Standing::NotLicensed);
-                (false, Some(not_licensed(reason)))
-            }
-        };
-        if licensed {
-            state.trusted_time.observe(claims.issued_at);
-            state.trusted_time.observe(now);
+        let decision = decide_offline(
+            &OfflineFacts {
+                now,
+                fingerprint,
+                product_id: &self.product_id,
+                keys: self.public_keys.as_ref(),
+                token: token.as_deref(),
+                file: file.as_deref(),
+                trusted_time: &state.trusted_time,
+                network_problem: network_problem.as_deref(),
+            },
+            info,
+        );
+        for time in &decision.trusted {
+            state.trusted_time.observe(*time);
         }
-        state.info = Some(info.clone());
-        self.save_state(state);
-        self.finish(licensed, error, Some(info))
+        if decision.save {
+            state.info = Some(decision.info.clone());
+            self.save_state(state);
+        }
+        self.finish(decision.licensed, decision.error, Some(decision.info))
     }
 
     /// The last error from [`Self::check_license`] (or `degraded` while licensed).
@@ -1277,6 +1162,193 @@ impl Drop for HeartbeatHandle {
 
 /// "3 days", "1 day", "5 hours": whole days rounded (as the desktop app shows dates),
 /// hours under a day.
+/// What the offline decision judges, read before it: the clock, the machine, the pinned
+/// keys, the files as they are on disk and the trusted time.
+#[derive(Debug)]
+struct OfflineFacts<'a> {
+    now: DateTime<Utc>,
+    fingerprint: &'a str,
+    product_id: &'a str,
+    keys: Option<&'a PublicKeySet>,
+    /// The cached token (`license.dat`), as read.
+    token: Option<&'a str>,
+    /// An imported license file (`license.lic`), as read.
+    file: Option<&'a str>,
+    trusted_time: &'a TrustedTime,
+    /// Why the server was not asked, if it could not be reached.
+    network_problem: Option<&'a str>,
+}
+
+/// The offline outcome: whether the app may run, what to tell, the license facts to show,
+/// the times trusted time may move up to, and whether the facts are worth saving.
+#[derive(Debug)]
+struct OfflineDecision {
+    licensed: bool,
+    error: Option<LicenseError>,
+    info: LicenseInfo,
+    trusted: Vec<DateTime<Utc>>,
+    save: bool,
+}
+
+/// Judges a machine offline from its facts alone (no disk, no network, no clock): an
+/// imported license file that verifies wins; else the cached token, assessed by
+/// [`LicenseState::assess`] against trusted time (valid, grace, clock turned back, or not
+/// licensed). A damaged or foreign file or token is never half-believed.
+fn decide_offline(facts: &OfflineFacts<'_>, mut info: LicenseInfo) -> OfflineDecision {
+    let OfflineFacts {
+        now,
+        fingerprint,
+        product_id,
+        keys,
+        token,
+        file,
+        trusted_time,
+        network_problem,
+    } = *facts;
+    let refuse = |info: LicenseInfo, error: LicenseError| OfflineDecision {
+        licensed: false,
+        error: Some(error),
+        info,
+        trusted: Vec::new(),
+        save: false,
+    };
+    if token.is_none() && file.is_none() {
+        let error = match network_problem {
+            Some(problem) => LicenseError::new(
+                LicenseErrorCode::Network,
+                format!(
+                    "Cannot reach the license server and no cached license was found: {problem}"
+                ),
+            ),
+            None => LicenseError::new(
+                LicenseErrorCode::NotActivated,
+                "No license is activated on this machine. Enter your license key to activate it.",
+            ),
+        };
+        info.standing = Some(Standing::NotLicensed);
+        return refuse(info, error);
+    }
+    let Some(keys) = keys else {
+        let error = LicenseError::new(
+            LicenseErrorCode::InvalidToken,
+            "Cannot verify the cached license: the app has no public key of the vendor pinned, so it accepts no license. Ask the vendor for an app update.",
+        );
+        return refuse(info, error);
+    };
+
+    // An imported license file takes over when it verifies.
+    if let Some(text) = file {
+        match verify_license_file(text, keys, product_id, fingerprint, now, trusted_time) {
+            Ok(verified) => {
+                let payload = verified.payload();
+                info.license_id = Some(payload.license_id.clone());
+                info.status = Some(payload.status.as_str().to_owned());
+                info.expires_at = Some(payload.expires_at);
+                info.license_expires_at = payload.license_expires_at;
+                info.days_remaining = payload.license_expires_at.map(|e| (e - now).num_days());
+                info.entitlements = payload.entitlements.clone();
+                info.max_machines = payload.max_machines;
+                info.standing = Some(Standing::OfflineFile);
+                info.message = Some(format!(
+                    "Licensed offline by a license file valid until {}.",
+                    payload.expires_at.format("%Y-%m-%d %H:%M UTC")
+                ));
+                return OfflineDecision {
+                    licensed: true,
+                    error: None,
+                    info,
+                    trusted: vec![payload.issued_at, now],
+                    save: true,
+                };
+            }
+            Err(refusal) if token.is_none() => {
+                info.standing = Some(Standing::NotLicensed);
+                return refuse(info, offline_refusal(refusal));
+            }
+            Err(_) => {}
+        }
+    }
+
+    let verified = match token.map(|t| authenticate_token(t, keys, product_id, fingerprint)) {
+        Some(Ok(verified)) => verified,
+        Some(Err(refusal)) => {
+            info.standing = Some(Standing::NotLicensed);
+            let error = LicenseError::new(
+                LicenseErrorCode::InvalidToken,
+                format!(
+                    "The cached license token is damaged or not for this machine ({}). Connect to the internet and check again, or activate the license again.",
+                    refusal.message()
+                ),
+            );
+            return refuse(info, error);
+        }
+        None => unreachable!("no token and no usable file was handled above"),
+    };
+    let assessed = LicenseState::assess(Some(&verified), TokenSource::Cache, now, trusted_time);
+    let claims = verified.claims();
+    info.expires_at = Some(claims.expires_at);
+    info.license_expires_at = claims.license_expires_at;
+    info.entitlements = claims.entitlements.clone();
+    info.license_id = Some(claims.license_id.clone());
+    let offline_note = if network_problem.is_some() {
+        " The license server cannot be reached right now."
+    } else {
+        ""
+    };
+    let (licensed, error) = match assessed {
+        LicenseState::Online { .. } | LicenseState::OfflineValid { .. } => {
+            info.standing = Some(Standing::Offline);
+            info.grace_ends_at = None;
+            info.message = Some(format!(
+                "Working offline: the license works without the server until {}.{offline_note}",
+                claims.expires_at.format("%Y-%m-%d %H:%M UTC")
+            ));
+            (true, None)
+        }
+        LicenseState::Grace { ends_at, time_left } => {
+            info.standing = Some(Standing::Grace);
+            info.grace_ends_at = Some(ends_at);
+            let message = format!(
+                "Offline grace period: {} left (until {}). Connect to the internet so the license can be checked.{offline_note}",
+                time_left_in_words(time_left),
+                ends_at.format("%Y-%m-%d %H:%M UTC")
+            );
+            info.message = Some(message.clone());
+            (
+                true,
+                Some(LicenseError::new(LicenseErrorCode::Degraded, message)),
+            )
+        }
+        LicenseState::ClockTampered { trusted, now } => {
+            info.standing = Some(Standing::ClockTampered);
+            (false, Some(LicenseError::new(
+                LicenseErrorCode::ClockTampered,
+                format!(
+                    "The system clock ({}) is behind a time this app already trusted ({}). Set the clock to the correct time, or connect to the internet so the license server can confirm it.",
+                    now.format("%Y-%m-%d %H:%M UTC"),
+                    trusted.format("%Y-%m-%d %H:%M UTC")
+                ),
+            )))
+        }
+        LicenseState::NotLicensed { reason } => {
+            info.standing = Some(Standing::NotLicensed);
+            (false, Some(not_licensed(reason)))
+        }
+    };
+    OfflineDecision {
+        licensed,
+        error,
+        info,
+        // Only a licensed run moves trusted time: a refused one proves nothing about now.
+        trusted: if licensed {
+            vec![claims.issued_at, now]
+        } else {
+            Vec::new()
+        },
+        save: true,
+    }
+}
+
 /// What a user is told when the storage folder cannot be written, by cause.
 fn storage_problem(dir: &std::path::Path, error: &std::io::Error, what: &str) -> String {
     use std::io::ErrorKind;
@@ -1383,4 +1455,137 @@ fn activation_error(error: Error) -> LicenseError {
             .map_or_else(|| e.to_string(), |api| api.message.clone()),
     };
     LicenseError::new(code, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, TimeZone};
+    use licentric_core::{issue_token, AccountSigningKey, LicenseStatus, TokenClaims};
+
+    use super::*;
+
+    const PRODUCT: &str = "prod_1";
+    const FP: &str = "fp-of-this-machine";
+
+    fn at(day: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, day, 9, 0, 0).unwrap()
+    }
+
+    /// A key pair and a token issued on day 1, usable offline until day 8, 3 days' grace.
+    fn signed() -> (PublicKeySet, String) {
+        let key = AccountSigningKey::from_secret_seed(&[7; 32]);
+        let keys = PublicKeySet::from_keys([key.public_key()]).unwrap();
+        let claims = TokenClaims {
+            license_id: "lic_1".into(),
+            product_id: PRODUCT.into(),
+            issued_at: at(1),
+            not_before: at(1),
+            expires_at: at(8),
+            fingerprint: FP.into(),
+            machine_id: Some("m_1".into()),
+            status: LicenseStatus::Active,
+            entitlements: vec!["pro".into()],
+            license_expires_at: None,
+            grace_days: 3,
+            offline_max_days: 7,
+            nonce: None,
+        };
+        (keys, issue_token(&claims, &key).unwrap())
+    }
+
+    fn decide(
+        now: DateTime<Utc>,
+        keys: Option<&PublicKeySet>,
+        token: Option<&str>,
+        trusted: &TrustedTime,
+        network_problem: Option<&str>,
+    ) -> OfflineDecision {
+        decide_offline(
+            &OfflineFacts {
+                now,
+                fingerprint: FP,
+                product_id: PRODUCT,
+                keys,
+                token,
+                file: None,
+                trusted_time: trusted,
+                network_problem,
+            },
+            LicenseInfo::default(),
+        )
+    }
+
+    #[test]
+    fn nothing_cached_is_not_activated_or_a_network_problem() {
+        let trusted = TrustedTime::default();
+        let quiet = decide(at(2), None, None, &trusted, None);
+        assert!(!quiet.licensed && !quiet.save);
+        assert_eq!(quiet.error.unwrap().code, LicenseErrorCode::NotActivated);
+        let cut_off = decide(at(2), None, None, &trusted, Some("connection refused"));
+        let error = cut_off.error.unwrap();
+        assert_eq!(error.code, LicenseErrorCode::Network);
+        assert!(error.message.contains("connection refused"));
+    }
+
+    #[test]
+    fn a_whole_token_licenses_offline_then_grace_then_nothing() {
+        let (keys, token) = signed();
+        let trusted = TrustedTime::new(at(1));
+        let offline = decide(at(3), Some(&keys), Some(&token), &trusted, Some("down"));
+        assert!(offline.licensed && offline.save);
+        assert_eq!(offline.info.standing, Some(Standing::Offline));
+        assert_eq!(offline.info.entitlements, ["pro"]);
+        assert!(offline.info.message.unwrap().contains("cannot be reached"));
+        assert_eq!(offline.trusted, [at(1), at(3)]);
+
+        let grace = decide(at(9), Some(&keys), Some(&token), &trusted, None);
+        assert!(grace.licensed);
+        assert_eq!(grace.info.standing, Some(Standing::Grace));
+        assert_eq!(grace.error.unwrap().code, LicenseErrorCode::Degraded);
+
+        let over = decide(
+            at(8) + Duration::days(4),
+            Some(&keys),
+            Some(&token),
+            &trusted,
+            None,
+        );
+        assert!(!over.licensed);
+        assert_eq!(over.info.standing, Some(Standing::NotLicensed));
+        assert!(
+            over.trusted.is_empty(),
+            "a refused run moves no trusted time"
+        );
+    }
+
+    #[test]
+    fn a_clock_behind_trusted_time_is_refused() {
+        let (keys, token) = signed();
+        let trusted = TrustedTime::new(at(5));
+        let set_back = decide(at(2), Some(&keys), Some(&token), &trusted, None);
+        assert!(!set_back.licensed);
+        assert_eq!(
+            set_back.error.unwrap().code,
+            LicenseErrorCode::ClockTampered
+        );
+    }
+
+    #[test]
+    fn a_torn_or_foreign_token_is_never_believed() {
+        let (keys, token) = signed();
+        let trusted = TrustedTime::new(at(1));
+        let torn = &token[..token.len() / 2];
+        for text in [torn, "not a token", &token.replace('a', "b")] {
+            let refused = decide(at(2), Some(&keys), Some(text), &trusted, None);
+            assert!(!refused.licensed && !refused.save, "{text}");
+            assert_eq!(refused.error.unwrap().code, LicenseErrorCode::InvalidToken);
+        }
+        let other_key = AccountSigningKey::from_secret_seed(&[9; 32]);
+        let other = PublicKeySet::from_keys([other_key.public_key()]).unwrap();
+        let foreign = decide(at(2), Some(&other), Some(&token), &trusted, None);
+        assert_eq!(foreign.error.unwrap().code, LicenseErrorCode::InvalidToken);
+        let unpinned = decide(at(2), None, Some(&token), &trusted, None);
+        assert!(!unpinned.licensed);
+        assert_eq!(unpinned.error.unwrap().code, LicenseErrorCode::InvalidToken);
+    }
 }
