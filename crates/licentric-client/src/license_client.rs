@@ -13,6 +13,12 @@
 //! `NOT_FOUND`, …) is believed unsigned: an impostor can deny service, which it could do
 //! anyway by not answering, but never grant it. Only
 //! [`LicenseClientBuilder::dangerously_skip_signature_verification`] turns this off.
+//!
+//! Shape: like the core's `LicenseState::assess`, the decisions are pure functions of
+//! their facts — [`decide_online`] of the server's answer, [`decide_offline`] of the files
+//! as read, the clock and trusted time — with the I/O before them (network, disk, keyring)
+//! and after them (saving what the decision says to keep). A fault is then a small test of
+//! a decision, and a storage fault an outcome told to the user (`could_not_save`).
 
 use std::{
     path::PathBuf,
@@ -536,136 +542,38 @@ impl LicenseClient {
             None => return self.check_offline(now, &fingerprint, &mut state, info, None),
         };
 
-        // A VALID is believed only once the vendor's key proves it answers this request;
-        // until then nothing is written, so an impostor cannot replace the cached token,
-        // the trusted time or the license facts.
-        let verified = if result.code == ValidationCode::Valid {
-            match self.authenticate_valid(&result, &fingerprint, &nonce) {
-                Ok(verified) => verified,
-                Err(error) => {
-                    tracing::warn!(code = error.code.as_str(), %error, "refused the license server's answer");
-                    info.standing = Some(Standing::NotLicensed);
-                    info.status = None;
-                    return self.finish(false, Some(error), Some(info));
-                }
-            }
-        } else {
-            None
-        };
-
-        // Only a verified answer may move trusted time, backwards included: its signed
-        // issue time is the server's clock. An unsigned time could wind the mark back
-        // and hide a turned-back clock from the next offline check.
-        match (&verified, result.server_time) {
-            (Some(verified), _) => state
-                .trusted_time
-                .reset_to_server_time(verified.claims().issued_at),
-            (None, Some(server_time))
-                if self.skip_signature_verification && result.code == ValidationCode::Valid =>
-            {
-                state.trusted_time.reset_to_server_time(server_time);
-            }
-            (None, _) => {}
+        let decision = decide_online(
+            &OnlineFacts {
+                now,
+                fingerprint: &fingerprint,
+                product_id: &self.product_id,
+                keys: self.public_keys.as_ref(),
+                skip_signature_verification: self.skip_signature_verification,
+                key: key.as_deref(),
+                result: &result,
+                nonce: &nonce,
+            },
+            info,
+        );
+        if !decision.save {
+            // Refused unproven: nothing is written, so an impostor cannot replace the
+            // cached token, the trusted time or the license facts.
+            return self.finish(decision.licensed, decision.error, Some(decision.info));
         }
-        info.last_online_at = Some(result.server_time.unwrap_or(now));
-        info.license_key = key.as_deref().map(redact);
-        if let Some(license) = &result.license {
-            info.license_id = Some(license.id.clone());
-            info.status = Some(license.status.as_str().to_owned());
-            info.license_expires_at = license.expires_at;
-            info.days_remaining = license.expires_at.map(|e| (e - now).num_days());
+        if let Some(server_time) = decision.reset_trusted_time_to {
+            state.trusted_time.reset_to_server_time(server_time);
         }
-        info.entitlements = result.entitlements.clone();
-        if let Some(machine) = &result.machine {
-            info.machine_id = Some(machine.id.clone());
+        if decision.forget_token {
+            let _ = self.storage.remove(TOKEN_FILE);
         }
-
-        if result.code != ValidationCode::Valid {
-            // A refusal is believed unsigned: it can only deny, which an impostor could do
-            // by not answering at all.
-            let error = self.refusal(result.code);
-            if matches!(
-                result.code,
-                ValidationCode::NotFound
-                    | ValidationCode::FingerprintNotFound
-                    | ValidationCode::Revoked
-                    | ValidationCode::Banned
-            ) {
-                // The server has spoken: a cached token must not keep this machine running.
-                let _ = self.storage.remove(TOKEN_FILE);
-                info.machine_id = None;
-            }
-            info.standing = Some(Standing::NotLicensed);
-            state.info = Some(info.clone());
-            self.save_state(&state);
-            return self.finish(false, Some(error), Some(info));
-        }
-
-        if let Some(verified) = &verified {
-            // What licenses the app comes from the signed claims, not the unsigned fields
-            // around them.
-            let claims = verified.claims();
-            info.license_id = Some(claims.license_id.clone());
-            info.status = Some(claims.status.as_str().to_owned());
-            info.license_expires_at = claims.license_expires_at;
-            info.days_remaining = claims.license_expires_at.map(|e| (e - now).num_days());
-            info.entitlements = claims.entitlements.clone();
-            if let Some(machine_id) = &claims.machine_id {
-                info.machine_id = Some(machine_id.clone());
-            }
-            info.expires_at = Some(claims.expires_at);
-        }
-        if let Some(token) = result.token.as_deref() {
+        if let Some(token) = decision.cache_token {
             if let Err(error) = self.storage.write(TOKEN_FILE, token.as_bytes()) {
                 self.could_not_save(&error, "the token it needs to work offline");
             }
         }
-        info.standing = Some(Standing::Online);
-        info.grace_ends_at = None;
-        info.message = None;
-        state.info = Some(info.clone());
+        state.info = Some(decision.info.clone());
         self.save_state(&state);
-        self.finish(true, None, Some(info))
-    }
-
-    /// Whether a `VALID` answer may license this machine: `Ok(Some(token))` when the
-    /// vendor's key proves it answers this request, `Ok(None)` only when verification is
-    /// switched off and there is nothing to verify, else `invalid_token` saying why.
-    fn authenticate_valid(
-        &self,
-        result: &ValidationResult,
-        fingerprint: &str,
-        nonce: &Nonce,
-    ) -> Result<Option<VerifiedToken>, LicenseError> {
-        let token = result.token.as_deref();
-        match (&self.public_keys, self.skip_signature_verification) {
-            (Some(keys), false) => {
-                authenticate_answer(token, keys, &self.product_id, fingerprint, nonce)
-                    .map(Some)
-                    .map_err(|refusal| {
-                        LicenseError::new(
-                            LicenseErrorCode::InvalidToken,
-                            format!("{} {}", refusal.message(), refusal.next_step()),
-                        )
-                    })
-            }
-            (None, false) => Err(LicenseError::new(
-                LicenseErrorCode::InvalidToken,
-                "This app pins no public key of the vendor, so it cannot tell the vendor's license server from an impostor and accepts no license. Ask the vendor for an app update. (For the app's developer: pin the vendor's JWKS with LicenseClientBuilder::public_key.)",
-            )),
-            (Some(keys), true) => match token {
-                Some(token) => authenticate_token(token, keys, &self.product_id, fingerprint)
-                    .map(Some)
-                    .map_err(|refusal| {
-                        LicenseError::new(
-                            LicenseErrorCode::InvalidToken,
-                            format!("The server's token does not verify with the pinned public key ({}). Check that the app pins this server's key: {}", refusal.message(), refusal.next_step()),
-                        )
-                    }),
-                None => Ok(None),
-            },
-            (None, true) => Ok(None),
-        }
+        self.finish(decision.licensed, decision.error, Some(decision.info))
     }
 
     /// Validates online with a fresh nonce per request; answers the result and the nonce
@@ -694,25 +602,6 @@ impl LicenseClient {
             }
         }
         Ok((result, nonce))
-    }
-
-    fn refusal(&self, code: ValidationCode) -> LicenseError {
-        let explanation = code.explain();
-        let text = format!("{} {}", explanation.cause, explanation.next_step);
-        let code = match code {
-            ValidationCode::NotFound => LicenseErrorCode::NotFound,
-            ValidationCode::Expired => LicenseErrorCode::Expired,
-            ValidationCode::Suspended => LicenseErrorCode::Suspended,
-            ValidationCode::Revoked | ValidationCode::Banned => LicenseErrorCode::Revoked,
-            ValidationCode::MachineLimitExceeded => LicenseErrorCode::MachineLimit,
-            ValidationCode::FingerprintNotFound => LicenseErrorCode::NotActivated,
-            ValidationCode::HeartbeatRequired => LicenseErrorCode::Degraded,
-            ValidationCode::UsesExceeded => LicenseErrorCode::UsesExceeded,
-            ValidationCode::EntitlementsMissing | ValidationCode::Valid => {
-                LicenseErrorCode::InvalidToken
-            }
-        };
-        LicenseError::new(code, text)
     }
 
     /// Offline: reads what this machine holds, lets [`decide_offline`] judge it, and saves
@@ -1162,6 +1051,206 @@ impl Drop for HeartbeatHandle {
 
 /// "3 days", "1 day", "5 hours": whole days rounded (as the desktop app shows dates),
 /// hours under a day.
+/// What the online decision judges: the server's answer to this request, with the nonce
+/// it had to carry, and what the app pins.
+#[derive(Debug)]
+struct OnlineFacts<'a> {
+    now: DateTime<Utc>,
+    fingerprint: &'a str,
+    product_id: &'a str,
+    keys: Option<&'a PublicKeySet>,
+    skip_signature_verification: bool,
+    /// The stored license key.
+    key: Option<&'a str>,
+    result: &'a ValidationResult,
+    nonce: &'a Nonce,
+}
+
+/// The online outcome and what to keep: trusted time reset to a proven server time, the
+/// cached token forgotten (the server has spoken) or replaced, and whether anything may
+/// be saved at all (not after an unproven `VALID`).
+#[derive(Debug)]
+struct OnlineDecision {
+    licensed: bool,
+    error: Option<LicenseError>,
+    info: LicenseInfo,
+    reset_trusted_time_to: Option<DateTime<Utc>>,
+    forget_token: bool,
+    cache_token: Option<String>,
+    save: bool,
+}
+
+/// Judges the server's answer (no disk, no network): a `VALID` counts only when the
+/// vendor's key proves it answers this very request; a refusal is believed unsigned, as it
+/// can only deny, which an impostor could do by not answering at all.
+fn decide_online(facts: &OnlineFacts<'_>, mut info: LicenseInfo) -> OnlineDecision {
+    let OnlineFacts {
+        now,
+        skip_signature_verification,
+        key,
+        result,
+        ..
+    } = *facts;
+    let verified = if result.code == ValidationCode::Valid {
+        match authenticate_valid(facts) {
+            Ok(verified) => verified,
+            Err(error) => {
+                tracing::warn!(code = error.code.as_str(), %error, "refused the license server's answer");
+                info.standing = Some(Standing::NotLicensed);
+                info.status = None;
+                return OnlineDecision {
+                    licensed: false,
+                    error: Some(error),
+                    info,
+                    reset_trusted_time_to: None,
+                    forget_token: false,
+                    cache_token: None,
+                    save: false,
+                };
+            }
+        }
+    } else {
+        None
+    };
+
+    // Only a verified answer may move trusted time, backwards included: its signed issue
+    // time is the server's clock. An unsigned time could wind the mark back and hide a
+    // turned-back clock from the next offline check.
+    let reset_trusted_time_to = match (&verified, result.server_time) {
+        (Some(verified), _) => Some(verified.claims().issued_at),
+        (None, Some(server_time))
+            if skip_signature_verification && result.code == ValidationCode::Valid =>
+        {
+            Some(server_time)
+        }
+        (None, _) => None,
+    };
+    info.last_online_at = Some(result.server_time.unwrap_or(now));
+    info.license_key = key.map(redact);
+    if let Some(license) = &result.license {
+        info.license_id = Some(license.id.clone());
+        info.status = Some(license.status.as_str().to_owned());
+        info.license_expires_at = license.expires_at;
+        info.days_remaining = license.expires_at.map(|e| (e - now).num_days());
+    }
+    info.entitlements = result.entitlements.clone();
+    if let Some(machine) = &result.machine {
+        info.machine_id = Some(machine.id.clone());
+    }
+
+    if result.code != ValidationCode::Valid {
+        // The server has spoken: a cached token must not keep this machine running.
+        let forget_token = matches!(
+            result.code,
+            ValidationCode::NotFound
+                | ValidationCode::FingerprintNotFound
+                | ValidationCode::Revoked
+                | ValidationCode::Banned
+        );
+        if forget_token {
+            info.machine_id = None;
+        }
+        info.standing = Some(Standing::NotLicensed);
+        return OnlineDecision {
+            licensed: false,
+            error: Some(refusal(result.code)),
+            info,
+            reset_trusted_time_to,
+            forget_token,
+            cache_token: None,
+            save: true,
+        };
+    }
+
+    if let Some(verified) = &verified {
+        // What licenses the app comes from the signed claims, not the unsigned fields
+        // around them.
+        let claims = verified.claims();
+        info.license_id = Some(claims.license_id.clone());
+        info.status = Some(claims.status.as_str().to_owned());
+        info.license_expires_at = claims.license_expires_at;
+        info.days_remaining = claims.license_expires_at.map(|e| (e - now).num_days());
+        info.entitlements = claims.entitlements.clone();
+        if let Some(machine_id) = &claims.machine_id {
+            info.machine_id = Some(machine_id.clone());
+        }
+        info.expires_at = Some(claims.expires_at);
+    }
+    info.standing = Some(Standing::Online);
+    info.grace_ends_at = None;
+    info.message = None;
+    OnlineDecision {
+        licensed: true,
+        error: None,
+        info,
+        reset_trusted_time_to,
+        forget_token: false,
+        cache_token: result.token.clone(),
+        save: true,
+    }
+}
+
+/// Whether a `VALID` answer may license this machine: `Ok(Some(token))` when the
+/// vendor's key proves it answers this request, `Ok(None)` only when verification is
+/// switched off and there is nothing to verify, else `invalid_token` saying why.
+fn authenticate_valid(facts: &OnlineFacts<'_>) -> Result<Option<VerifiedToken>, LicenseError> {
+    let OnlineFacts {
+        result,
+        fingerprint,
+        nonce,
+        product_id,
+        ..
+    } = *facts;
+    let token = result.token.as_deref();
+    match (facts.keys, facts.skip_signature_verification) {
+        (Some(keys), false) => {
+            authenticate_answer(token, keys, product_id, fingerprint, nonce)
+                .map(Some)
+                .map_err(|refusal| {
+                    LicenseError::new(
+                        LicenseErrorCode::InvalidToken,
+                        format!("{} {}", refusal.message(), refusal.next_step()),
+                    )
+                })
+        }
+        (None, false) => Err(LicenseError::new(
+            LicenseErrorCode::InvalidToken,
+            "This app pins no public key of the vendor, so it cannot tell the vendor's license server from an impostor and accepts no license. Ask the vendor for an app update. (For the app's developer: pin the vendor's JWKS with LicenseClientBuilder::public_key.)",
+        )),
+        (Some(keys), true) => match token {
+            Some(token) => authenticate_token(token, keys, product_id, fingerprint)
+                .map(Some)
+                .map_err(|refusal| {
+                    LicenseError::new(
+                        LicenseErrorCode::InvalidToken,
+                        format!("The server's token does not verify with the pinned public key ({}). Check that the app pins this server's key: {}", refusal.message(), refusal.next_step()),
+                    )
+                }),
+            None => Ok(None),
+        },
+        (None, true) => Ok(None),
+    }
+}
+
+fn refusal(code: ValidationCode) -> LicenseError {
+    let explanation = code.explain();
+    let text = format!("{} {}", explanation.cause, explanation.next_step);
+    let code = match code {
+        ValidationCode::NotFound => LicenseErrorCode::NotFound,
+        ValidationCode::Expired => LicenseErrorCode::Expired,
+        ValidationCode::Suspended => LicenseErrorCode::Suspended,
+        ValidationCode::Revoked | ValidationCode::Banned => LicenseErrorCode::Revoked,
+        ValidationCode::MachineLimitExceeded => LicenseErrorCode::MachineLimit,
+        ValidationCode::FingerprintNotFound => LicenseErrorCode::NotActivated,
+        ValidationCode::HeartbeatRequired => LicenseErrorCode::Degraded,
+        ValidationCode::UsesExceeded => LicenseErrorCode::UsesExceeded,
+        ValidationCode::EntitlementsMissing | ValidationCode::Valid => {
+            LicenseErrorCode::InvalidToken
+        }
+    };
+    LicenseError::new(code, text)
+}
+
 /// What the offline decision judges, read before it: the clock, the machine, the pinned
 /// keys, the files as they are on disk and the trusted time.
 #[derive(Debug)]
@@ -1587,5 +1676,97 @@ mod tests {
         let unpinned = decide(at(2), None, Some(&token), &trusted, None);
         assert!(!unpinned.licensed);
         assert_eq!(unpinned.error.unwrap().code, LicenseErrorCode::InvalidToken);
+    }
+
+    fn answer(code: ValidationCode, token: Option<String>) -> ValidationResult {
+        ValidationResult {
+            valid: code == ValidationCode::Valid,
+            code,
+            license: None,
+            machine: None,
+            entitlements: vec![],
+            server_time: Some(at(2)),
+            token,
+        }
+    }
+
+    fn judge(keys: &PublicKeySet, result: &ValidationResult, nonce: &Nonce) -> OnlineDecision {
+        decide_online(
+            &OnlineFacts {
+                now: at(2),
+                fingerprint: FP,
+                product_id: PRODUCT,
+                keys: Some(keys),
+                skip_signature_verification: false,
+                key: Some("PROD-AAAA-BBBB-CCCC-DDDD"),
+                result,
+                nonce,
+            },
+            LicenseInfo::default(),
+        )
+    }
+
+    #[test]
+    fn a_valid_answer_counts_only_with_a_token_for_this_very_request() {
+        let key = AccountSigningKey::from_secret_seed(&[7; 32]);
+        let keys = PublicKeySet::from_keys([key.public_key()]).unwrap();
+        let nonce = Nonce::generate(&mut rand::rngs::OsRng);
+        let mut claims = TokenClaims {
+            license_id: "lic_1".into(),
+            product_id: PRODUCT.into(),
+            issued_at: at(2),
+            not_before: at(2),
+            expires_at: at(9),
+            fingerprint: FP.into(),
+            machine_id: Some("m_1".into()),
+            status: LicenseStatus::Active,
+            entitlements: vec!["pro".into()],
+            license_expires_at: None,
+            grace_days: 3,
+            offline_max_days: 7,
+            nonce: Some(nonce.as_str().to_owned()),
+        };
+        let token = issue_token(&claims, &key).unwrap();
+        let proven = judge(
+            &keys,
+            &answer(ValidationCode::Valid, Some(token.clone())),
+            &nonce,
+        );
+        assert!(proven.licensed && proven.save);
+        assert_eq!(proven.info.standing, Some(Standing::Online));
+        assert_eq!(proven.info.entitlements, ["pro"], "from the signed claims");
+        assert_eq!(proven.cache_token.as_deref(), Some(token.as_str()));
+        assert_eq!(proven.reset_trusted_time_to, Some(at(2)));
+
+        // No token, or one answering another request (a replay): believed in nothing.
+        claims.nonce = Some(Nonce::generate(&mut rand::rngs::OsRng).as_str().to_owned());
+        let replayed = issue_token(&claims, &key).unwrap();
+        for unproven in [None, Some(replayed)] {
+            let refused = judge(&keys, &answer(ValidationCode::Valid, unproven), &nonce);
+            assert!(!refused.licensed && !refused.save);
+            assert_eq!(refused.error.unwrap().code, LicenseErrorCode::InvalidToken);
+            assert_eq!(
+                (refused.cache_token, refused.reset_trusted_time_to),
+                (None, None)
+            );
+        }
+    }
+
+    #[test]
+    fn a_refusal_is_believed_unsigned_and_a_final_one_forgets_the_token() {
+        let keys =
+            PublicKeySet::from_keys([AccountSigningKey::from_secret_seed(&[7; 32]).public_key()])
+                .unwrap();
+        let nonce = Nonce::generate(&mut rand::rngs::OsRng);
+        let revoked = judge(&keys, &answer(ValidationCode::Revoked, None), &nonce);
+        assert!(!revoked.licensed && revoked.save && revoked.forget_token);
+        assert_eq!(revoked.error.unwrap().code, LicenseErrorCode::Revoked);
+        assert_eq!(
+            revoked.reset_trusted_time_to, None,
+            "an unsigned time moves nothing"
+        );
+        let suspended = judge(&keys, &answer(ValidationCode::Suspended, None), &nonce);
+        assert!(!suspended.licensed && !suspended.forget_token);
+        assert_eq!(suspended.error.unwrap().code, LicenseErrorCode::Suspended);
     }
 }
