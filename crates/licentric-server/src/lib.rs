@@ -6,6 +6,7 @@
 
 pub mod api_key;
 pub mod auth;
+pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod csv_rows;
