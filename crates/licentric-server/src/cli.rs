@@ -1,4 +1,4 @@
-//! The `licentric-server` command line: `serve` and `init`.
+//! The `licentric-server` command line: `serve`, `init`, `backup` and `restore`.
 
 use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 
 use crate::{
     admission::Admission,
-    config, db,
+    backup, config, db,
     delivery::DeliveryConfig,
     domain::audit::Retention,
     provision,
@@ -131,6 +131,31 @@ pub enum Command {
         #[arg(long, env = "LICENTRIC_SECRET_FILE", help = SECRET_FILE_HELP)]
         secret_file: Option<PathBuf>,
     },
+    /// Copy the database into a new file while the server runs: a consistent snapshot
+    /// (SQLite's VACUUM INTO), checked before it is given its name. The server secret is
+    /// not in it: keep a copy of the secret apart from the backups.
+    Backup {
+        /// Database URL, as given to `serve`.
+        #[arg(long, env = "LICENTRIC_DATABASE_URL")]
+        database_url: Option<String>,
+        /// The backup file to create; an existing file is never overwritten.
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+    },
+    /// Replace the database with a backup, once the backup is checked: an undamaged
+    /// Licentric database of a schema this server knows, whose signing keys the server
+    /// secret unseals. Stop the server first. The replaced database is kept beside it as
+    /// `<name>.before-restore-<time>`.
+    Restore {
+        /// Database URL, as given to `serve`: the database to replace (or create).
+        #[arg(long, env = "LICENTRIC_DATABASE_URL")]
+        database_url: Option<String>,
+        /// The backup file to restore.
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+        #[arg(long, env = "LICENTRIC_SECRET_FILE", help = SECRET_FILE_HELP)]
+        secret_file: Option<PathBuf>,
+    },
 }
 
 /// Runs a parsed command line.
@@ -195,6 +220,50 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             account_name,
             secret_file,
         } => init(database_url, demo, json, account_name, secret_file).await,
+        Command::Backup { database_url, to } => {
+            let database_url = database_url_or_default(database_url)?;
+            let database = backup::database_file(&database_url)?;
+            let made = backup::backup(&database, &to).await?;
+            println!(
+                "Backed up {} to {} ({} bytes, schema {}).",
+                database.display(),
+                made.file.display(),
+                made.bytes,
+                made.schema_version
+            );
+            println!("The server secret is not in the backup: keep a copy of it apart; a restore needs it.");
+            Ok(())
+        }
+        Command::Restore {
+            database_url,
+            from,
+            secret_file,
+        } => {
+            let database_url = database_url_or_default(database_url)?;
+            let database = backup::database_file(&database_url)?;
+            let checked = backup::open_backup(&from).await?;
+            // The secret the restored database will be served with, found as `serve`
+            // finds it (the default file beside the database being replaced).
+            let secret = resolve_secret(secret_file, &database_url, checked.pool())
+                .await
+                .map_err(|e| anyhow::anyhow!("refusing to restore {}: {e:#}", from.display()))?;
+            let restored = checked
+                .restore(&database, &secret, chrono::Utc::now())
+                .await?;
+            println!(
+                "Restored {} into {} (schema {}; the server migrates it on start if older).",
+                from.display(),
+                restored.database.display(),
+                restored.schema_version
+            );
+            if let Some(previous) = restored.previous {
+                println!(
+                    "The database it replaced is kept as {}.",
+                    previous.display()
+                );
+            }
+            Ok(())
+        }
     }
 }
 
@@ -380,7 +449,7 @@ mod tests {
                 allow_private_webhook_targets,
                 ..
             } => Ok(allow_private_webhook_targets),
-            Command::Init { .. } => unreachable!(),
+            _ => unreachable!(),
         }
     }
 

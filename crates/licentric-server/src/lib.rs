@@ -7,6 +7,7 @@
 pub mod admission;
 pub mod api_key;
 pub mod auth;
+pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod csv_rows;

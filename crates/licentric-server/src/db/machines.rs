@@ -221,7 +221,16 @@ pub struct Filters<'a> {
     /// The time heartbeat statuses are judged at.
     pub now: Option<DateTime<Utc>>,
     /// The rowids `q` matches, found once for a page and its total ([`search_hits`]).
-    pub search_hits: Option<String>,
+    pub search_hits: Option<SearchHits>,
+}
+
+/// The rowids a search found, as a JSON array.
+#[derive(Debug, Clone)]
+pub struct SearchHits {
+    rowids: String,
+    /// Whether they are candidates from the word index, whose names are still to be
+    /// tested against `q` (the fingerprint matches among them are exact).
+    candidates: bool,
 }
 
 macro_rules! listed_columns {
@@ -245,7 +254,7 @@ fn push_from<'a>(query: &mut QueryBuilder<'a, Sqlite>, filters: &Filters<'a>) {
         Some(hits) => {
             query
                 .push(" FROM json_each(")
-                .push_bind(hits.clone())
+                .push_bind(hits.rowids.clone())
                 .push(") s CROSS JOIN machines m ON m.rowid = s.value");
         }
         None => {
@@ -270,9 +279,21 @@ fn push_filters<'a>(
     if let Some(platform) = filters.platform {
         query.push(" AND m.platform = ").push_bind(platform);
     }
-    if filters.search_hits.is_some() {
-        // Joined in FROM (push_from).
-    } else if let Some(q) = filters.q.map(str::trim).filter(|q| !q.is_empty()) {
+    if let Some(hits) = &filters.search_hits {
+        // Joined in FROM (push_from); the word index's candidates are tested here, on the
+        // machine row the page reads anyway: the name contains q, or the fingerprint
+        // starts with it (the fingerprint matches among the hits are exact).
+        if let (true, Some(q)) = (hits.candidates, search_text(filters)) {
+            query
+                .push(" AND (m.name LIKE ")
+                .push_bind(format!("%{q}%"))
+                .push(" OR (m.fingerprint >= ")
+                .push_bind(q)
+                .push(" AND m.fingerprint < ")
+                .push_bind(format!("{q}\u{10FFFF}"))
+                .push("))");
+        }
+    } else if let Some(q) = search_text(filters) {
         // A fingerprint by its start (a range of its index), a name by any fragment (the
         // trigram index of 0010); two SELECTs, so each is answered by its own index.
         query
@@ -341,22 +362,62 @@ pub async fn list(
 /// search the indexes themselves.
 const MAX_COLLECTED_HITS: i64 = 20_000;
 
+/// The search of `filters`, trimmed; `None` when there is none.
+fn search_text<'a>(filters: &Filters<'a>) -> Option<&'a str> {
+    filters.q.map(str::trim).filter(|q| !q.is_empty())
+}
+
 /// The rowids `q` matches (in every tenant; the filters narrow them) as a JSON array that
 /// SQLite builds (one row to fetch, not one per match): searched once for a page and its
-/// total.
-pub async fn search_hits(db: &SqlitePool, filters: &Filters<'_>) -> super::Result<Option<String>> {
-    let Some(q) = filters.q.map(str::trim).filter(|q| !q.is_empty()) else {
+/// total. A `q` of words asks the word index of 0013 for candidates first (a phrase of a
+/// few words' short lists, where the trigram index reads a list per three letters); the
+/// page tests their names. Too many candidates, or a fragment: the trigram index.
+pub async fn search_hits(
+    db: &SqlitePool,
+    filters: &Filters<'_>,
+) -> super::Result<Option<SearchHits>> {
+    let Some(q) = search_text(filters) else {
         return Ok(None);
     };
+    if let Some(phrase) = super::reversed_word_phrase(q) {
+        let names = "SELECT rowid FROM machine_words WHERE machine_words MATCH ?";
+        let found = collect_hits(db, q, names, phrase).await?;
+        if let Some(rowids) = found {
+            return Ok(Some(SearchHits {
+                rowids,
+                candidates: true,
+            }));
+        }
+    }
     // A name: a phrase of the trigram index when it can be one (no stored text re-read).
-    let (name_match, name) = match super::trigram_phrase(q) {
-        Some(phrase) => ("machine_search MATCH ?", phrase),
-        None => ("text LIKE ?", format!("%{q}%")),
+    let found = match super::trigram_phrase(q) {
+        Some(phrase) => {
+            let names = "SELECT rowid FROM machine_search WHERE machine_search MATCH ?";
+            collect_hits(db, q, names, phrase).await?
+        }
+        None => {
+            let names = "SELECT rowid FROM machine_search WHERE text LIKE ?";
+            collect_hits(db, q, names, format!("%{q}%")).await?
+        }
     };
+    Ok(found.map(|rowids| SearchHits {
+        rowids,
+        candidates: false,
+    }))
+}
+
+/// The machines whose fingerprint starts with `q` and the rowids `names` selects (with
+/// `name` bound), as a JSON array; `None` above [`MAX_COLLECTED_HITS`].
+async fn collect_hits(
+    db: &SqlitePool,
+    q: &str,
+    names: &str,
+    name: String,
+) -> super::Result<Option<String>> {
     let (found, hits): (i64, String) = sqlx::query_as(&format!(
         "SELECT count(*), json_group_array(r) FROM (
              SELECT rowid AS r FROM machines WHERE fingerprint >= ? AND fingerprint < ?
-             UNION SELECT rowid FROM machine_search WHERE {name_match} LIMIT ?)"
+             UNION {names} LIMIT ?)"
     ))
     .bind(q)
     .bind(format!("{q}\u{10FFFF}"))

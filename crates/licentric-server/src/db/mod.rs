@@ -116,7 +116,7 @@ pub async fn connect(database_url: &str) -> anyhow::Result<SqlitePool> {
 /// their records' rowids (a VACUUM run from outside may renumber them). Cheap when all
 /// is well.
 pub async fn check_search(db: &SqlitePool) -> Result<()> {
-    const INDEXES: [(&str, &str, &str, &str); 2] = [
+    const INDEXES: [(&str, &str, &str, &str); 3] = [
         (
             "licenses",
             "license_search",
@@ -130,6 +130,14 @@ pub async fn check_search(db: &SqlitePool) -> Result<()> {
             "machine_search",
             "machine_id",
             "ifnull(name, '')",
+        ),
+        (
+            "machines",
+            "machine_words",
+            "machine_id",
+            // The name reversed, as migration 0013's triggers write it.
+            "ifnull((SELECT group_concat(substr(name, length(name) - key, 1), '')
+                     FROM json_each('[' || substr(replace(printf('%.*c', length(name), 'x'), 'x', ',0'), 2) || ']')), '')",
         ),
     ];
     for (table, index, id_column, text) in INDEXES {
@@ -167,6 +175,55 @@ pub fn trigram_phrase(q: &str) -> Option<String> {
         && q.chars()
             .all(|c| c.is_ascii() && !c.is_ascii_control() && c != '%' && c != '_');
     plain.then(|| format!("text : \"{}\"", q.replace('"', "\"\"")))
+}
+
+/// A query of the reversed word index of machine names (migration 0013) that every name
+/// containing `q` matches (a LIKE `'%q%'`: the converse is tested on the name), for a `q`
+/// of words: ASCII without LIKE's wildcards, with at least one word that is known to end
+/// where the name's word does. `None` for a fragment (`MacBook`, `ace`), which the trigram
+/// index answers.
+///
+/// q's words are runs of ASCII letters and digits, as `unicode61` splits them. A word of q
+/// between two separators is a whole word of the name; the first, when q starts with it,
+/// may be the end of a longer word (`XGrace's`), which reversed is a word's start: the
+/// phrase's last token becomes a prefix (`*`), or is left out when shorter than three
+/// letters (a prefix of one or two letters matches most of the index); the last, when q
+/// ends with it, may go on in the name (`Pros`) and is left out.
+pub fn reversed_word_phrase(q: &str) -> Option<String> {
+    let plain = q
+        .chars()
+        .all(|c| c.is_ascii() && !c.is_ascii_control() && c != '%' && c != '_');
+    if !plain {
+        return None;
+    }
+    let mut words: Vec<&str> = q
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .collect();
+    if q.ends_with(|c: char| c.is_ascii_alphanumeric()) {
+        words.pop();
+    }
+    let mut prefix = false;
+    if q.starts_with(|c: char| c.is_ascii_alphanumeric()) && !words.is_empty() {
+        if words[0].len() < 3 {
+            words.remove(0);
+        } else {
+            prefix = true;
+        }
+    }
+    if words.is_empty() {
+        return None;
+    }
+    let reversed: Vec<String> = words
+        .iter()
+        .rev()
+        .map(|word| word.chars().rev().collect::<String>().to_ascii_lowercase())
+        .collect();
+    Some(format!(
+        "text : \"{}\"{}",
+        reversed.join(" "),
+        if prefix { " *" } else { "" }
+    ))
 }
 
 /// Copies the write-ahead log into the database file and empties it, so content that a
@@ -230,6 +287,47 @@ mod tests {
         assert_eq!(trigram_phrase("50%"), None);
         assert_eq!(trigram_phrase("a_b_c"), None);
         assert_eq!(trigram_phrase("Müller"), None);
+    }
+
+    #[test]
+    fn searches_of_words_become_reversed_phrases_and_fragments_do_not() {
+        let phrase = |q| reversed_word_phrase(q);
+        // The first word may end a longer word (a prefix reversed); the last may go on.
+        assert_eq!(
+            phrase("Grace's MacBook Pro").as_deref(),
+            Some("text : \"koobcam s ecarg\" *")
+        );
+        // Separators at both ends: every word is whole.
+        assert_eq!(
+            phrase("'s MacBook Pro)").as_deref(),
+            Some("text : \"orp koobcam s\"")
+        );
+        // Words and a fragment: the fragment at the end is left out.
+        assert_eq!(
+            phrase("race's MacBook Pr").as_deref(),
+            Some("text : \"koobcam s ecar\" *")
+        );
+        // A short first word would be a prefix of one or two letters: left out.
+        assert_eq!(
+            phrase("e's MacBook Pro").as_deref(),
+            Some("text : \"koobcam s\"")
+        );
+        assert_eq!(
+            phrase("WORKSTATION-0").as_deref(),
+            Some("text : \"noitatskrow\" *")
+        );
+        // Fragments, wildcards, non-ASCII, punctuation alone: the trigram index or a LIKE.
+        for q in [
+            "MacBook",
+            "ace",
+            "e's",
+            "50%",
+            "a_b c",
+            "Müller's Mac",
+            "'-'",
+        ] {
+            assert_eq!(phrase(q), None, "{q}");
+        }
     }
 
     #[test]

@@ -856,7 +856,7 @@ async fn search_indexes_that_lost_their_pairing_are_rebuilt_at_start() {
     let (status, _) = app.activate(&app.demo.license_key, &"p".repeat(32)).await;
     assert_eq!(status, 201);
     // As after a VACUUM that renumbered rows: the indexes point nowhere.
-    for index in ["license_search", "machine_search"] {
+    for index in ["license_search", "machine_search", "machine_words"] {
         sqlx::query(&format!("UPDATE {index} SET rowid = rowid + 1000000"))
             .execute(&app.db)
             .await
@@ -871,6 +871,8 @@ async fn search_indexes_that_lost_their_pairing_are_rebuilt_at_start() {
             .len(),
         1
     );
+    // Words are searched in the word index (machine_words) first.
+    assert_eq!(machines(&app, "?q=Machine%20ppp").await.len(), 1);
 }
 
 #[tokio::test]
@@ -1046,4 +1048,166 @@ async fn a_plain_search_finds_what_a_like_over_the_whole_text_finds() {
         assert_eq!(found, expected, "machines q={q}");
         assert_eq!(page["total"], expected.len(), "machines q={q}");
     }
+}
+
+/// Activates machines named `names` (fingerprints `{prefix}{n:04}`, or the name's own
+/// fingerprint when given) on a new floating license of the caller's tenant.
+async fn machines_named(app: &TestApp, api_key: &str, prefix: &str, names: &[(&str, &str)]) {
+    let bearer = Auth::Bearer(api_key);
+    let (_, product) = app
+        .call(
+            Method::POST,
+            "/api/v1/products",
+            bearer,
+            Some(json!({ "name": "Named", "keyPrefix": "NAMED" })),
+        )
+        .await;
+    let (_, policy) = app
+        .call(
+            Method::POST,
+            "/api/v1/policies",
+            bearer,
+            Some(json!({ "productId": product["id"], "name": "Many", "floating": true, "maxMachines": 100 })),
+        )
+        .await;
+    let (status, license) = app
+        .call(
+            Method::POST,
+            "/api/v1/licenses",
+            bearer,
+            Some(json!({ "policyId": policy["id"] })),
+        )
+        .await;
+    assert_eq!(status, 201, "{license}");
+    let key = license["key"].as_str().unwrap();
+    for (n, (name, fingerprint)) in names.iter().enumerate() {
+        let fingerprint = match *fingerprint {
+            "" => format!("{prefix}{n:04}"),
+            given => given.to_owned(),
+        };
+        let (status, machine) = app
+            .call(
+                Method::POST,
+                "/api/v1/machines",
+                Auth::License(key),
+                Some(json!({ "fingerprint": fingerprint, "name": name })),
+            )
+            .await;
+        assert_eq!(status, 201, "{name}: {machine}");
+    }
+}
+
+#[tokio::test]
+async fn a_search_of_words_finds_what_a_like_over_the_names_finds() {
+    let app = spawn_app().await;
+    let names = [
+        ("Grace's MacBook Pro", ""),
+        ("grace's macbook pro 2", ""),
+        ("GRACE'S MACBOOK PROS", ""),
+        // The first word of q at the end of a longer word, ASCII or not.
+        ("XGrace's MacBook Pro", ""),
+        ("ÉGrace's MacBook Pro", ""),
+        // The same words with other separators, or other words after them.
+        ("Grace-s MacBook Pro", ""),
+        ("Grace’s MacBook Pro", ""),
+        ("Grace's  MacBook Pro", ""),
+        ("Grace's MacBook Air", ""),
+        ("Pro MacBook's Grace", ""),
+        ("Grace's MacBook Pro (2019)", ""),
+        ("Ada's MacBook Pro", ""),
+        ("grace-workstation-0", ""),
+        ("grace-workstation-10", ""),
+        ("Büro-PC 3", ""),
+        // Found by its fingerprint's start, not its name.
+        ("Lab box", "Grace's MacBook Pro serial 7"),
+    ];
+    machines_named(&app, &app.api_key, "live", &names).await;
+    // The same names in another account and in this account's test data: never found.
+    let (other_key, _) = app.other_account().await;
+    machines_named(&app, &other_key, "other", &names[..3]).await;
+    machines_named(&app, &app.test_api_key, "test", &names[..3]).await;
+    for q in [
+        "Grace's MacBook Pro",
+        "grace's macbook pro",
+        "GRACE'S MACBOOK PRO",
+        "race's MacBook Pr",
+        "e's MacBook Pro",
+        "'s MacBook Pro",
+        "'s MacBook Pro (",
+        "s MacBook",
+        "Grace'",
+        "Grace's",
+        "MacBook Pro",
+        "Pro (2019)",
+        "workstation-1",
+        "grace-workstation-",
+        "Grace-s",
+        "Grace’s",
+        "ro-PC 3",
+        "'s",
+        "'-'",
+    ] {
+        let mut expected: Vec<String> = sqlx::query_scalar(
+            "SELECT m.name FROM machines m WHERE m.account_id = ? AND m.environment = 'live'
+             AND (m.fingerprint >= ? AND m.fingerprint < ? OR m.name LIKE '%' || ? || '%')",
+        )
+        .bind(&app.account_id)
+        .bind(q)
+        .bind(format!("{q}\u{10FFFF}"))
+        .bind(q)
+        .fetch_all(&app.db)
+        .await
+        .unwrap();
+        expected.sort();
+        let (status, page) = app
+            .admin(
+                Method::GET,
+                &format!("/api/v1/machines?limit=100&q={}", urlencode(q)),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{page}");
+        let mut found: Vec<String> = page["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["name"].as_str().unwrap().to_owned())
+            .collect();
+        found.sort();
+        assert_eq!(found, expected, "q={q}");
+        assert_eq!(page["total"], expected.len(), "q={q}");
+        // Page by page through a cursor: the same machines, each page's total exact.
+        let mut paged = vec![];
+        let mut query = format!("?limit=2&q={}", urlencode(q));
+        for round in 0.. {
+            let (status, page) = app
+                .admin(Method::GET, &format!("/api/v1/machines{query}"), None)
+                .await;
+            assert_eq!(status, 200, "{page}");
+            assert_eq!(page["total"], expected.len(), "q={q}, page {round}");
+            paged.extend(
+                page["data"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|m| m["name"].as_str().unwrap().to_owned()),
+            );
+            match page["nextCursor"].as_str() {
+                Some(cursor) => query = format!("?limit=2&q={}&after={cursor}", urlencode(q)),
+                None => break,
+            }
+            assert!(round < 20, "the cursor does not end");
+        }
+        paged.sort();
+        assert_eq!(paged, expected, "q={q}, paged");
+    }
+    // The word index's phrase for the first q: this account's ten names with its words
+    // in a row (the name test removes the near misses), three in each other tenant.
+    let candidates: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM machine_words WHERE machine_words MATCH ?")
+            .bind(licentric_server::db::reversed_word_phrase("Grace's MacBook Pro").unwrap())
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(candidates, 10 + 3 + 3);
 }

@@ -6,6 +6,7 @@
 
 mod analytics;
 mod api_keys;
+mod backup;
 mod cli;
 mod console;
 mod crash;
