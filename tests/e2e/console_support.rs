@@ -152,7 +152,7 @@ fn support_turns_a_pasted_request_into_a_license_file_the_customer_imports() {
     desk.wait_text("[data-testid=no-problems]", "Ready to issue");
     desk.wait_text("[data-testid=asks-license]", &server.demo.license_key);
     desk.wait_text("[data-testid=license-name]", "Demo customer");
-    desk.wait_text("[data-testid=license-status]", "active");
+    desk.wait_text("[data-testid=license-status]", "Active");
     desk.wait_text("[data-testid=license-machines]", "0 of 3 used");
     let fingerprint = desk.wait_text("[data-testid=asks-fingerprint]", "");
     assert!(fingerprint.len() >= 8, "{fingerprint}");
@@ -265,7 +265,7 @@ fn support_reads_a_qr_photo_names_a_suspended_license_and_frees_a_slot() {
         "[data-testid=problem][data-code=license_suspended]",
         "License suspended",
     );
-    desk.wait_text("[data-testid=license-status]", "suspended");
+    desk.wait_text("[data-testid=license-status]", "Suspended");
     wait_attribute(
         &desk,
         "[data-testid=request-review]",

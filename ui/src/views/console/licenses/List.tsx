@@ -132,7 +132,7 @@ export function LicenseList(props: { initial: LicenseFilters }) {
       {
         id: "machines",
         header: "Machines",
-        width: "5.5rem",
+        width: "6.5rem",
         cell: ({ row }) =>
           row.original.maxMachines === null
             ? row.original.machinesCount
