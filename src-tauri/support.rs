@@ -197,7 +197,7 @@ pub fn review(
                     ProblemCode::WrongProduct,
                     "Wrong product",
                     format!(
-                        "This license is for {product}, not the product chosen above. Ask the customer which application they are activating: a file for {product} will not unlock another one. If it is {product}, choose it (or All products) above."
+                        "This license is for {product}, not the product chosen above. Ask the customer which application they are activating: a file for {product} will not unlock another one. If it is {product}, choose it (or Any product) above."
                     ),
                 ));
             }

@@ -17,7 +17,7 @@ fn full_key(text: &str) -> Option<&str> {
 }
 
 /// Records every IPC answer and error the web view receives from now on.
-const RECORD_IPC: &str = "
+pub const RECORD_IPC: &str = "
   if (!window.__ipcLog) {
     window.__ipcLog = [];
     const original = window.__TAURI_INTERNALS__.invoke;
@@ -47,7 +47,7 @@ const WEB_VIEW_CONTENTS: &str = "
     storage(sessionStorage),
   ].join('\\n----\\n');";
 
-fn assert_no_key_in_web_view(app: &App, known_key: &str) {
+pub fn assert_no_key_in_web_view(app: &App, known_key: &str) {
     let contents = app.session.execute(WEB_VIEW_CONTENTS);
     let contents = contents.as_str().unwrap();
     assert!(

@@ -32,7 +32,7 @@ fn console_on(name: &str, server: &TestServer) -> App {
 }
 
 /// Waits until `check` holds for what the page answers to `script`.
-fn wait_until(
+pub fn wait_until(
     app: &App,
     what: &str,
     script: &str,
@@ -57,7 +57,7 @@ const ROW_IDS: &str = "
 /// Waits until the list `timing` (`licenses-list`, `machines-list`) has put on screen the
 /// first page of a search for `q`, as its performance measure records; rows shown before
 /// that belong to the search before.
-fn wait_search(app: &App, timing: &str, q: &str) {
+pub fn wait_search(app: &App, timing: &str, q: &str) {
     let script = format!(
         "const done = performance.getEntriesByType('measure').filter((m) => m.name === {});
          const last = done.at(-1);
@@ -74,7 +74,7 @@ fn wait_search(app: &App, timing: &str, q: &str) {
 }
 
 /// Waits until the table lists exactly `ids` (in any order).
-fn wait_rows(app: &App, ids: &[&str]) {
+pub fn wait_rows(app: &App, ids: &[&str]) {
     let mut want: Vec<String> = ids.iter().map(|s| (*s).to_owned()).collect();
     want.sort();
     wait_until(
@@ -98,7 +98,7 @@ fn wait_rows(app: &App, ids: &[&str]) {
 
 /// Clicks `css`, finding it again if the list re-rendered it between finding and clicking
 /// (rows are redrawn when, e.g., product names arrive).
-fn click_fresh(app: &App, css: &str) {
+pub fn click_fresh(app: &App, css: &str) {
     for _ in 0..3 {
         let clicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| app.click(css)));
         if clicked.is_ok() {
@@ -110,7 +110,7 @@ fn click_fresh(app: &App, css: &str) {
 }
 
 /// Closes every toast on screen with its × button.
-fn close_toasts(app: &App) {
+pub fn close_toasts(app: &App) {
     app.session.execute(
         "document.querySelectorAll('.toast-close').forEach((b) => b.click()); return true;",
     );
@@ -118,7 +118,7 @@ fn close_toasts(app: &App) {
 }
 
 /// Chooses `value` in a `<select>`, as picking it from the list does.
-fn choose(app: &App, css: &str, value: &str) {
+pub fn choose(app: &App, css: &str, value: &str) {
     app.session.wait_for(css, UI_TIMEOUT);
     let done = app.session.execute(&format!(
         "const el = document.querySelector({css});
@@ -134,7 +134,7 @@ fn choose(app: &App, css: &str, value: &str) {
 }
 
 /// Waits until the select offers `value` (its options load from the server).
-fn wait_option(app: &App, css: &str, value: &str) {
+pub fn wait_option(app: &App, css: &str, value: &str) {
     let script = format!(
         "const el = document.querySelector({});
          return !!el && [...el.options].some((o) => o.value === {});",
@@ -147,7 +147,7 @@ fn wait_option(app: &App, css: &str, value: &str) {
 }
 
 /// Everything `css` holds as text, shown or clipped (a narrow column cuts it off on screen).
-fn text_content(app: &App, css: &str) -> String {
+pub fn text_content(app: &App, css: &str) -> String {
     app.session.wait_for(css, UI_TIMEOUT);
     app.session
         .execute(&format!(
@@ -585,4 +585,116 @@ fn machines_are_found_by_fingerprint_or_name_across_licenses_and_deactivated() {
     app.click("[data-testid=machine-license-link]");
     app.wait_text("[data-testid=license-detail]", &server.demo.license_key);
     app.wait_text("[data-testid=machines-card]", "Reception PC");
+}
+
+/// WebDriver's codes for the keys a keyboard-only user presses.
+const TAB: &str = "\u{E004}";
+const ENTER: &str = "\u{E007}";
+const ESCAPE: &str = "\u{E00C}";
+const SHIFT: &str = "\u{E008}";
+
+/// What has the focus: its test id, or its tag and text.
+const FOCUSED: &str = "
+  const e = document.activeElement;
+  if (!e || e === document.body) return 'body';
+  return e.dataset.testid || (e.tagName.toLowerCase() + ':' + (e.textContent || '').trim().slice(0, 30));";
+
+fn focused(app: &App) -> String {
+    app.session
+        .execute(FOCUSED)
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Presses Tab until the focus is on `testid`, at most `most` times; answers how many.
+fn tab_to(app: &App, testid: &str, most: usize) -> usize {
+    let mut seen = Vec::new();
+    for presses in 1..=most {
+        app.session.press(TAB);
+        let now = focused(app);
+        if now == testid {
+            return presses;
+        }
+        seen.push(now);
+    }
+    panic!("{most} presses of Tab never reached {testid}; the focus went {seen:?}");
+}
+
+/// Waits until the focus is on `testid`.
+fn wait_focus(app: &App, testid: &str) {
+    wait_until(
+        app,
+        &format!("the focus never came to {testid}"),
+        FOCUSED,
+        |v| v == testid,
+    );
+}
+
+#[test]
+#[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: run scripts/test"]
+fn a_vendor_finds_and_suspends_a_license_with_the_keyboard_alone() {
+    let server = TestServer::start();
+    let license_id = server.demo.license_id.clone();
+    let email = "kim.keys@example.com";
+    server
+        .block_on(server.admin().update_license(
+            &license_id,
+            &LicenseUpdate {
+                name: Some(Some("Kim Keys".into())),
+                metadata: Some(json!({ "email": email }).as_object().cloned().unwrap()),
+                ..LicenseUpdate::default()
+            },
+        ))
+        .expect("the customer's e-mail");
+    let mut app = console_on("console-keyboard", &server);
+    app.wait_text("[data-testid=session-scopes]", "licenses:write");
+    // From the top of the page, as after opening the window.
+    app.session
+        .execute("document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0); return true;");
+
+    // The navigation's Licenses entry, then Enter.
+    tab_to(&app, "nav-licenses", 12);
+    app.session.press(ENTER);
+    app.wait_text(".licenses-page h1", "Licenses");
+
+    // The search box comes next after the navigation and the page's buttons.
+    tab_to(&app, "license-search", 25);
+    app.session.press(email);
+    wait_search(&app, "licenses-list", email);
+    wait_rows(&app, &[&license_id]);
+
+    // On to the row (past the filters and the table's own controls), and Enter opens it.
+    tab_to(&app, "licenses-row", 20);
+    app.session.press(ENTER);
+    app.wait_text("[data-testid=detail-status]", "Active");
+
+    // Suspend: the dialog takes the focus on its safe answer, Cancel…
+    tab_to(&app, "action-suspend", 6);
+    app.session.press(ENTER);
+    app.wait_text("[data-testid=confirm-dialog]", "SUSPENDED");
+    wait_focus(&app, "confirm-cancel");
+    app.screenshot("keyboard-confirm");
+    // …keeps it inside while open (Tab and Shift+Tab go round its two buttons)…
+    app.session.press(TAB);
+    assert_eq!(focused(&app), "confirm-button");
+    app.session.press(TAB);
+    assert_eq!(focused(&app), "confirm-cancel");
+    app.session.chord(SHIFT, TAB);
+    assert_eq!(focused(&app), "confirm-button");
+    // …and Escape closes it with nothing done, the focus back on Suspend.
+    app.session.press(ESCAPE);
+    app.wait_gone("[data-testid=confirm-dialog]");
+    wait_focus(&app, "action-suspend");
+    assert_eq!(status_of(&server, &license_id), "active");
+
+    // Again, this time confirmed: suspended, and the focus is on Reinstate, its way back.
+    app.session.press(ENTER);
+    wait_focus(&app, "confirm-cancel");
+    app.session.press(TAB);
+    app.session.press(ENTER);
+    app.wait_text("[data-testid=detail-status]", "Suspended");
+    assert_eq!(status_of(&server, &license_id), "suspended");
+    wait_focus(&app, "action-reinstate");
+    app.screenshot("keyboard-suspended");
 }

@@ -35,7 +35,7 @@ pub fn connect(app: &App, server: &TestServer) {
 }
 
 /// The customer's side, step 1: the request their air-gapped app makes.
-fn customer_request(customer: &App, server: &TestServer) -> String {
+pub fn customer_request(customer: &App, server: &TestServer) -> String {
     customer.click("[data-testid=tab-offline]");
     customer.type_in("[data-testid=offline-key-input]", &server.demo.license_key);
     customer.click("[data-testid=make-request]");
@@ -70,7 +70,7 @@ pub fn wait_attribute(app: &App, css: &str, attribute: &str, expected: &str) {
 /// "pick", as the file dialog does) or dropped on its drop zone ("drop"). WebKit's
 /// WebDriver cannot drive the native file dialog or a drag from the desktop, so the
 /// script gives the page the same `File` those would.
-fn give_file(app: &App, how: &str, name: &str, mime: &str, bytes: &[u8]) {
+pub fn give_file(app: &App, how: &str, name: &str, mime: &str, bytes: &[u8]) {
     let script = format!(
         "const bytes = Uint8Array.from(atob({}), (c) => c.charCodeAt(0));
          const file = new File([bytes], {}, {{ type: {} }});
@@ -98,7 +98,7 @@ fn give_file(app: &App, how: &str, name: &str, mime: &str, bytes: &[u8]) {
 }
 
 /// A request as a photo of a screen would show its QR code: a PNG, grey margins and all.
-fn qr_png(text: &str) -> Vec<u8> {
+pub fn qr_png(text: &str) -> Vec<u8> {
     let code = qrcode::QrCode::new(text.as_bytes()).unwrap();
     let width = code.width() as u32;
     let colors = code.to_colors();
@@ -152,7 +152,7 @@ fn support_turns_a_pasted_request_into_a_license_file_the_customer_imports() {
     desk.wait_text("[data-testid=no-problems]", "Ready to issue");
     desk.wait_text("[data-testid=asks-license]", &server.demo.license_key);
     desk.wait_text("[data-testid=license-name]", "Demo customer");
-    desk.wait_text("[data-testid=license-status]", "active");
+    desk.wait_text("[data-testid=license-status]", "Active");
     desk.wait_text("[data-testid=license-machines]", "0 of 3 used");
     let fingerprint = desk.wait_text("[data-testid=asks-fingerprint]", "");
     assert!(fingerprint.len() >= 8, "{fingerprint}");
@@ -265,7 +265,7 @@ fn support_reads_a_qr_photo_names_a_suspended_license_and_frees_a_slot() {
         "[data-testid=problem][data-code=license_suspended]",
         "License suspended",
     );
-    desk.wait_text("[data-testid=license-status]", "suspended");
+    desk.wait_text("[data-testid=license-status]", "Suspended");
     wait_attribute(
         &desk,
         "[data-testid=request-review]",
@@ -306,4 +306,158 @@ fn support_reads_a_qr_photo_names_a_suspended_license_and_frees_a_slot() {
     );
     assert_eq!(server.machines_in_use(), 3);
     desk.screenshot_both_themes("qr-issued");
+}
+
+/// A request from "Lab PC 7" for the license `key` (a key the test makes up, when it is
+/// not on the server).
+fn request_for(key: &str) -> String {
+    ActivationRequest::new(
+        "lab-pc-7-fingerprint-0007",
+        LicenseReference::Key(LicenseKey::parse(key).unwrap()),
+        "Lab PC 7",
+        Platform::Linux,
+        chrono::Utc::now(),
+    )
+    .unwrap()
+    .to_text()
+}
+
+/// Pastes `request`, checks it, and waits until the problem `code` is named with `title`;
+/// then asserts nothing can be issued: the review says so and Issue is disabled.
+fn named_and_refused(desk: &App, request: &str, code: &str, title: &str) {
+    desk.type_in("[data-testid=request-input]", request);
+    desk.click("[data-testid=check-request]");
+    let shown = desk.wait_text(&format!("[data-testid=problem][data-code={code}]"), title);
+    wait_attribute(
+        desk,
+        "[data-testid=request-review]",
+        "data-can-issue",
+        "false",
+    );
+    let issue = desk
+        .session
+        .wait_for("[data-testid=issue-license]", UI_TIMEOUT);
+    assert_eq!(
+        desk.session.attribute(&issue, "disabled"),
+        "true",
+        "Issue is offered despite: {shown}"
+    );
+    assert!(
+        desk.session.find("[data-testid=issued]").is_none(),
+        "a file is shown for a refused request"
+    );
+}
+
+fn machines_in_account(server: &TestServer) -> u32 {
+    server
+        .block_on(
+            server
+                .admin()
+                .list_machines(&licentric_client::ListParams::new()),
+        )
+        .expect("machines")
+        .total
+}
+
+#[test]
+#[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: run scripts/test"]
+fn support_names_a_wrong_product_an_unknown_license_an_expired_and_a_revoked_one_and_issues_nothing(
+) {
+    use licentric_core::wire::{NewLicense, NewProduct};
+    let server = TestServer::start();
+    let admin = server.admin();
+    let other = server
+        .block_on(admin.create_product(&NewProduct {
+            name: "Studio Pro".into(),
+            key_prefix: "STUDIO".into(),
+        }))
+        .expect("a second product");
+    let issue = |name: &str, expires_at| {
+        server
+            .block_on(admin.create_license(&NewLicense {
+                policy_id: server.demo.policy_id.clone(),
+                name: Some(name.into()),
+                key: None,
+                expires_at: Some(expires_at),
+                metadata: None,
+                entitlements: Vec::new(),
+            }))
+            .expect("a license")
+    };
+    let expired = issue(
+        "Lapsed Customer",
+        Some(chrono::Utc::now() - chrono::Duration::days(3)),
+    );
+    let revoked = issue("Gone Customer", None);
+    server
+        .block_on(admin.revoke_license(&revoked.id))
+        .expect("revoke");
+    let before = machines_in_account(&server);
+
+    let mut desk = console_on("support-desk-problems", &server);
+    desk.click("[data-testid=nav-support]");
+    desk.wait_text("[data-testid=support-desk] h1", "Support desk");
+
+    // The customer says they are activating Studio Pro, but the key is for the demo product.
+    let demo_request = request_for(&server.demo.license_key);
+    desk.session.wait_for(
+        &format!(
+            "[data-testid=support-product] option[value=\"{}\"]",
+            other.id
+        ),
+        UI_TIMEOUT,
+    );
+    crate::console_licenses::choose(&desk, "[data-testid=support-product]", &other.id);
+    named_and_refused(&desk, &demo_request, "wrong_product", "Wrong product");
+    desk.wait_text(
+        "[data-testid=problem][data-code=wrong_product]",
+        "not the product chosen",
+    );
+    desk.screenshot_both_themes("wrong-product");
+    // With the right product (or any), the same request is fine.
+    crate::console_licenses::choose(&desk, "[data-testid=support-product]", "");
+    desk.click("[data-testid=check-request]");
+    desk.wait_text("[data-testid=no-problems]", "Ready to issue");
+
+    // A key that is well formed but not on this server (a typo, or another vendor's).
+    let demo_key = &server.demo.license_key;
+    let (start, last) = demo_key.rsplit_once('-').unwrap();
+    let unknown_key = format!("{start}-{}", if last == "ZZZZ" { "YYYY" } else { "ZZZZ" });
+    named_and_refused(
+        &desk,
+        &request_for(&unknown_key),
+        "unknown_license",
+        "Unknown license",
+    );
+    desk.wait_text(
+        "[data-testid=problem][data-code=unknown_license]",
+        &unknown_key,
+    );
+    desk.screenshot_both_themes("unknown-license");
+
+    named_and_refused(
+        &desk,
+        &request_for(&expired.key),
+        "license_expired",
+        "License expired",
+    );
+    desk.wait_text(
+        "[data-testid=problem][data-code=license_expired]",
+        "Renew it",
+    );
+    desk.screenshot("expired");
+
+    named_and_refused(
+        &desk,
+        &request_for(&revoked.key),
+        "license_revoked",
+        "License revoked",
+    );
+    desk.wait_text(
+        "[data-testid=problem][data-code=license_revoked]",
+        "new license",
+    );
+
+    // Nothing was issued for any of them.
+    assert_eq!(machines_in_account(&server), before);
 }

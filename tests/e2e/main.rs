@@ -11,6 +11,7 @@
 mod console;
 mod console_catalog;
 mod console_dashboard;
+mod console_journey;
 mod console_licenses;
 mod console_support;
 mod harness;

@@ -197,6 +197,22 @@ impl Session {
         .expect("key actions");
     }
 
+    /// Presses `key` while holding `modifier` (e.g. Shift+Tab), on whatever has the focus.
+    pub fn chord(&self, modifier: &str, key: &str) {
+        let actions = json!([
+            { "type": "keyDown", "value": modifier },
+            { "type": "keyDown", "value": key },
+            { "type": "keyUp", "value": key },
+            { "type": "keyUp", "value": modifier },
+        ]);
+        self.send(
+            reqwest::Method::POST,
+            "/actions",
+            Some(json!({ "actions": [{ "type": "key", "id": "keyboard", "actions": actions }] })),
+        )
+        .expect("key actions");
+    }
+
     /// Clicks an element.
     pub fn click(&self, element: &str) {
         self.send(

@@ -7,11 +7,12 @@ import {
   getCoreRowModel,
   useReactTable,
   type ColumnDef,
+  type Row,
   type RowSelectionState,
   type VisibilityState,
 } from "@tanstack/react-table";
 import { useVirtualizer } from "@tanstack/react-virtual";
-import { useEffect, useMemo, useRef, useState, type ReactNode } from "react";
+import { memo, useCallback, useEffect, useMemo, useRef, useState, type CSSProperties, type ReactNode } from "react";
 import type { AppError } from "../api/invoke";
 
 export type Sort = { id: string; desc: boolean };
@@ -51,6 +52,9 @@ export function DataTable<T>(props: {
   toolbar?: ReactNode;
   /** Height of the scrolling area. */
   height?: string;
+  /** Every row this many px tall (its cells are cut to fit): scrolling measures nothing.
+   * Without it, each row is measured as it appears (rows of varying height). */
+  rowHeight?: number;
 }) {
   const { id, rows, selected, onSelect } = props;
   const storageKey = `licentric.columns.${id}`;
@@ -111,12 +115,21 @@ export function DataTable<T>(props: {
 
   const scroller = useRef<HTMLDivElement>(null);
   const tableRows = table.getRowModel().rows;
+  const { rowHeight } = props;
   const virtualizer = useVirtualizer({
     count: tableRows.length,
     getScrollElement: () => scroller.current,
-    estimateSize: () => 41,
-    overscan: 12,
+    estimateSize: () => rowHeight ?? 41,
+    // A scroll step renders only the rows that enter; a few beyond the edge are enough.
+    overscan: rowHeight ? 6 : 12,
   });
+  // Opening a row: one function for every render, so rows that did not change are skipped.
+  const onOpenRef = useRef(props.onOpen);
+  useEffect(() => {
+    onOpenRef.current = props.onOpen;
+  });
+  const open = useCallback((row: T) => onOpenRef.current?.(row), []);
+  const clickable = !!props.onOpen;
   const items = virtualizer.getVirtualItems();
   const last = items.at(-1);
   const { hasMore, loading, onLoadMore } = props;
@@ -146,7 +159,16 @@ export function DataTable<T>(props: {
           {props.error.message}
         </div>
       )}
-      <div className="table-scroll" ref={scroller} style={{ height: props.height ?? "calc(100vh - 17rem)" }}>
+      <div
+        className={rowHeight ? "table-scroll fixed-rows" : "table-scroll"}
+        ref={scroller}
+        style={
+          {
+            height: props.height ?? "calc(100vh - 17rem)",
+            ...(rowHeight ? { "--row-height": `${rowHeight}px` } : {}),
+          } as CSSProperties
+        }
+      >
         <table>
           <colgroup>
             {visibleColumns.map((column) => (
@@ -207,24 +229,18 @@ export function DataTable<T>(props: {
               const row = tableRows[item.index];
               if (!row) return null;
               return (
-                <tr
+                <DataRow
                   key={row.id}
-                  data-index={item.index}
-                  ref={virtualizer.measureElement}
-                  className={props.onOpen ? "clickable" : undefined}
-                  data-testid={`${id}-row`}
-                  data-row-id={row.id}
-                  aria-selected={row.getIsSelected() || undefined}
-                  tabIndex={props.onOpen ? 0 : undefined}
-                  onClick={() => props.onOpen?.(row.original)}
-                  onKeyDown={(e) => {
-                    if (e.key === "Enter" && e.target === e.currentTarget) props.onOpen?.(row.original);
-                  }}
-                >
-                  {row.getVisibleCells().map((cell) => (
-                    <td key={cell.id}>{flexRender(cell.column.columnDef.cell, cell.getContext())}</td>
-                  ))}
-                </tr>
+                  tableId={id}
+                  row={row}
+                  index={item.index}
+                  selected={row.getIsSelected()}
+                  columns={visibleColumns.length}
+                  cells={columns}
+                  visibility={visibility}
+                  measure={rowHeight ? undefined : virtualizer.measureElement}
+                  onOpen={clickable ? open : undefined}
+                />
               );
             })}
             {padBottom > 0 && (
@@ -248,6 +264,72 @@ export function DataTable<T>(props: {
     </div>
   );
 }
+
+type RowProps<T> = {
+  tableId: string;
+  row: Row<T>;
+  index: number;
+  selected: boolean;
+  /** How many cells; with `cells` and `visibility`, what changes a row's look. */
+  columns: number;
+  cells: unknown;
+  visibility: VisibilityState;
+  measure?: (element: HTMLTableRowElement | null) => void;
+  onOpen?: (row: T) => void;
+};
+
+/** One row. Re-rendered only when its data, its selection or the columns change, not on
+ * every scroll step: a step renders just the rows that come into view. */
+function DataRowOf<T>(props: RowProps<T>) {
+  const { row, onOpen, index, measure, tableId, selected } = props;
+  return (
+    <tr
+      data-index={index}
+      ref={measure}
+      className={onOpen ? "clickable" : undefined}
+      data-testid={`${tableId}-row`}
+      data-row-id={row.id}
+      aria-selected={selected || undefined}
+      tabIndex={onOpen ? 0 : undefined}
+      onClick={() => onOpen?.(row.original)}
+      onKeyDown={(e) => {
+        if (e.target !== e.currentTarget) return;
+        if (e.key === "Enter") onOpen?.(row.original);
+        // Up and down go from row to row, as in a list.
+        const next =
+          e.key === "ArrowDown"
+            ? e.currentTarget.nextElementSibling
+            : e.key === "ArrowUp"
+              ? e.currentTarget.previousElementSibling
+              : null;
+        if (next instanceof HTMLElement && next.tabIndex >= 0) {
+          e.preventDefault();
+          next.focus();
+        }
+      }}
+    >
+      {row.getVisibleCells().map((cell) => (
+        <td key={cell.id}>{flexRender(cell.column.columnDef.cell, cell.getContext())}</td>
+      ))}
+    </tr>
+  );
+}
+
+// A page loaded further down makes new row objects for the same data: compare the data.
+const DataRow = memo(
+  DataRowOf,
+  (a, b) =>
+    a.row.original === b.row.original &&
+    a.row.id === b.row.id &&
+    a.index === b.index &&
+    a.selected === b.selected &&
+    a.columns === b.columns &&
+    a.cells === b.cells &&
+    a.visibility === b.visibility &&
+    a.measure === b.measure &&
+    a.onOpen === b.onOpen &&
+    a.tableId === b.tableId,
+) as <T>(props: RowProps<T>) => ReactNode;
 
 function countText(loaded: number, total: number | null, loading: boolean): string {
   if (total === null) return loading ? "Loading…" : "";

@@ -1,7 +1,7 @@
 // The vendor console: its own window, its own capability (only management commands), a
 import { KeyMark } from "../../components/KeyMark";
 // hash router, the connection in use with its environment band, and one area per route.
-import { useCallback, useEffect, useState, type ComponentType, type ReactNode } from "react";
+import { useCallback, useEffect, useRef, useState, type ComponentType, type ReactNode } from "react";
 import { Link, Route, Router, Switch, useLocation } from "wouter";
 import { useHashLocation } from "wouter/use-hash-location";
 import { appInfo } from "../../api/app";
@@ -116,6 +116,17 @@ function Shell(props: {
 }) {
   const { session } = props;
   const environment = session?.key.environment;
+  // When a new screen replaced what had the focus (a row opened, a deleted item), the
+  // focus goes to the top of the new screen, not back to the window's first link.
+  const [location] = useLocation();
+  const main = useRef<HTMLElement>(null);
+  useEffect(() => {
+    const frame = requestAnimationFrame(() => {
+      const active = document.activeElement;
+      if (!active || active === document.body) main.current?.focus({ preventScroll: true });
+    });
+    return () => cancelAnimationFrame(frame);
+  }, [location]);
   return (
     <div className="console" data-environment={environment ?? "none"}>
       <EnvironmentBand session={session} />
@@ -141,7 +152,7 @@ function Shell(props: {
             />
           </div>
         </nav>
-        <main className="console-main">
+        <main className="console-main" ref={main} tabIndex={-1}>
           {props.error && !session && (
             <div className="alert alert-error" role="alert" data-testid="session-error">
               {props.error.message}

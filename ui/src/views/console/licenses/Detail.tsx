@@ -1,7 +1,7 @@
 // One license: what it is and where it stands, its entitlements, the machines on it, what
 // happened to it (audit timeline), its actions, and "Why is it failing?" (every check a
 // validation would make, without counting a use).
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import { Link, useLocation } from "wouter";
 import { listEntitlements } from "../../../api/console/entitlements";
 import { listEvents } from "../../../api/console/events";
@@ -47,6 +47,8 @@ export function LicenseDetail(props: { id: string }) {
   const act = useCommand(licenseAction);
   const [pending, setPending] = useState<LicenseAction | null>(null);
   const [editing, setEditing] = useState(false);
+  // After Suspend the button is Reinstate (and the other way round): the focus goes there.
+  const actionsBar = useRef<HTMLDivElement>(null);
   const run = async (action: LicenseAction, undoable: boolean) => {
     const answer = await act.run(id, action);
     setPending(null);
@@ -109,7 +111,7 @@ export function LicenseDetail(props: { id: string }) {
           </p>
         </div>
         {canWrite && (
-          <div className="page-actions" role="group" aria-label="License actions">
+          <div className="page-actions" role="group" aria-label="License actions" ref={actionsBar}>
             <button
               type="button"
               className="button small"
@@ -251,6 +253,10 @@ export function LicenseDetail(props: { id: string }) {
           busy={act.busy}
           onConfirm={() => void run(pending, true)}
           onCancel={() => setPending(null)}
+          returnFocus={() =>
+            actionsBar.current?.querySelector<HTMLElement>("[data-testid=action-reinstate], [data-testid=action-suspend]") ??
+            actionsBar.current?.querySelector<HTMLElement>("button")
+          }
         />
       )}
     </section>

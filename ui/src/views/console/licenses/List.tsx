@@ -33,6 +33,8 @@ import {
 import { useDebounced, usePagedList } from "./usePagedList";
 
 const BULK: LicenseAction[] = ["suspend", "reinstate", "renew", "revoke", "delete"];
+/** Two lines (the customer's name and e-mail) and the cell's padding, in px. */
+const LICENSE_ROW_HEIGHT = 53;
 /** The server acts on up to this many licenses per request. */
 const MAX_BULK = 1000;
 
@@ -130,7 +132,7 @@ export function LicenseList(props: { initial: LicenseFilters }) {
       {
         id: "machines",
         header: "Machines",
-        width: "5.5rem",
+        width: "6.5rem",
         cell: ({ row }) =>
           row.original.maxMachines === null
             ? row.original.machinesCount
@@ -422,6 +424,7 @@ export function LicenseList(props: { initial: LicenseFilters }) {
         onSelect={canWrite ? setSelected : undefined}
         onOpen={(row) => navigate(`/${row.id}`)}
         height="calc(100vh - 19rem)"
+        rowHeight={LICENSE_ROW_HEIGHT}
         empty={
           filtered ? (
             <EmptyState title="No license matches">

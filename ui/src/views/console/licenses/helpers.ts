@@ -217,10 +217,14 @@ export function expiryWords(expiresAt: string | null, now: Date = new Date()): s
   return `${-days} day${days === -1 ? "" : "s"} ago`;
 }
 
+// One formatter for every cell: `toLocaleDateString` with options builds a new one per
+// call, which a table of dates pays on every row it renders.
+const SHORT_DATE = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short", year: "numeric" });
+
 /** A date for tables: "12 Mar 2027". */
 export function shortDate(iso: string | null): string {
   if (!iso) return "—";
-  return new Date(iso).toLocaleDateString(undefined, { day: "numeric", month: "short", year: "numeric" });
+  return SHORT_DATE.format(new Date(iso));
 }
 
 /** A random id for a long job, so Cancel reaches the right one. */

@@ -26,6 +26,7 @@ import { useCommand, useLoad } from "../../../hooks/useCommand";
 import { copyText } from "../../../lib/clipboard";
 import { formatDateTime, relativeTo } from "../../../lib/time";
 import { useScope } from "../session";
+import { StatusChip } from "../licenses/List";
 import { customerNote } from "./note";
 import "./support.css";
 
@@ -343,8 +344,6 @@ function ReviewCard(props: { review: RequestReview; issued: boolean; stale: bool
 
 function LicenseFacts(props: { license: License; productName: string | null }) {
   const { license } = props;
-  const expired = license.expiresAt !== null && new Date(license.expiresAt) <= new Date();
-  const status = expired && license.status === "active" ? "expired" : license.status;
   const full = license.maxMachines !== null && license.machinesCount >= license.maxMachines;
   return (
     <>
@@ -356,9 +355,7 @@ function LicenseFacts(props: { license: License; productName: string | null }) {
       <dd>{props.productName ?? license.productId}</dd>
       <dt>Status</dt>
       <dd>
-        <span className={`chip ${status === "active" ? "chip-ok" : "chip-bad"}`} data-testid="license-status">
-          {status}
-        </span>
+        <StatusChip license={license} testId="license-status" />
       </dd>
       <dt>Expires</dt>
       <dd>
