@@ -22,14 +22,12 @@ async fn main() -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&listen).await?;
     // Scripts read this line to learn the port, as they do for the server's.
     println!("bare axum listening on http://{}", listener.local_addr()?);
-    let app = Router::new()
-        .route("/", get(|| async { "hello" }))
-        .route(
-            "/json",
-            post(|Json(body): Json<Value>| async move {
-                Json(json!({ "valid": true, "code": "VALID", "key": body.get("key") }))
-            }),
-        );
+    let app = Router::new().route("/", get(|| async { "hello" })).route(
+        "/json",
+        post(|Json(body): Json<Value>| async move {
+            Json(json!({ "valid": true, "code": "VALID", "key": body.get("key") }))
+        }),
+    );
     axum::serve(listener, app).await?;
     Ok(())
 }

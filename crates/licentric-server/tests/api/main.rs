@@ -20,6 +20,7 @@ mod offline;
 mod openapi;
 mod products;
 mod rate_limits;
+mod runtime;
 mod scopes;
 mod security;
 mod seeds;
