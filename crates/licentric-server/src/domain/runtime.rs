@@ -51,7 +51,7 @@ use super::{
 use crate::{
     db::{
         self,
-        licenses::LicenseRecord,
+        licenses::{KeyOwner, LicenseRecord},
         machines::MachineRecord,
         runtime::{Activity, Audit, Delivery},
     },
@@ -178,6 +178,9 @@ struct Inner {
     generation: AtomicI64,
     /// Each tenant's active signing key, with the generation it is known good for.
     signing_keys: Mutex<HashMap<Tenant, (i64, Arc<AccountSigningKey>)>>,
+    /// Whose license each recently used license key is, with the generation it was read
+    /// at: what `Authorization: License …` establishes.
+    owners: Mutex<HashMap<String, (i64, KeyOwner)>>,
 }
 
 /// The runtime engine of one server process. Cheap to share.
@@ -204,6 +207,7 @@ impl Runtime {
                 deliveries,
                 generation: AtomicI64::new(0),
                 signing_keys: Mutex::new(HashMap::new()),
+                owners: Mutex::new(HashMap::new()),
             }),
             jobs: OnceLock::new(),
         }
@@ -268,6 +272,33 @@ impl Runtime {
             Answer::Heartbeat(machine) => Ok(machine),
             _ => Err(unexpected()),
         }
+    }
+
+    /// Whose license this (normalised) license key is, `None` when none has it. Kept in
+    /// memory while the generation stays; a license deleted since is caught by the batch
+    /// that handles the request (401 there, as here).
+    pub async fn owner(&self, key: &str) -> Result<Option<KeyOwner>, ApiError> {
+        let generation = self.inner.generation.load(Ordering::Acquire);
+        let cached = self
+            .inner
+            .owners
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+            .filter(|(known, _)| *known == generation)
+            .map(|(_, owner)| owner.clone());
+        if cached.is_some() {
+            return Ok(cached);
+        }
+        let Some(owner) = db::licenses::find_owner_by_key(&self.inner.db, key).await? else {
+            return Ok(None);
+        };
+        let mut owners = self.inner.owners.lock().unwrap_or_else(|p| p.into_inner());
+        if owners.len() >= MAX_CACHED {
+            owners.clear();
+        }
+        owners.insert(key.to_owned(), (generation, owner.clone()));
+        Ok(Some(owner))
     }
 
     /// The tenant's active signing key, as of `generation` or later: kept in memory and
@@ -912,6 +943,11 @@ async fn heartbeat(
     now: DateTime<Utc>,
     effects: &mut Effects,
 ) -> db::Result<Result<Answer, ApiError>> {
+    if let Some(own) = own_license {
+        if cache.by_id(&mut *conn, tenant, own).await?.is_none() {
+            return Ok(Err(ApiError::Unauthorized(INVALID_LICENSE_KEY.into())));
+        }
+    }
     let Some(machine) = db::runtime::machine(&mut *conn, tenant, machine_id).await? else {
         return Ok(Err(ApiError::not_found("machine")));
     };

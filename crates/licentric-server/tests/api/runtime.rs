@@ -250,16 +250,27 @@ async fn suspend_revoke_policy_edits_and_entitlement_changes_are_seen_by_the_nex
         (409, Some("license_revoked"))
     );
 
+    // Deleted right after its key authenticated an activation (the server remembers whose
+    // key it is): the key authenticates nothing any more, on any route.
+    let (status, _) = app.activate(key, "after-revoke-02").await;
+    assert_eq!(status, 409);
     let (status, _) = app
         .admin(Method::DELETE, &format!("/api/v1/licenses/{id}"), None)
         .await;
     assert_eq!(status, 204);
-    assert_eq!(validate(&app, key, json!({})).await["code"], "NOT_FOUND");
+    let (status, _) = app
+        .call(Method::GET, "/api/v1/licenses/me", Auth::License(key), None)
+        .await;
+    assert_eq!(
+        status, 401,
+        "a deleted license's key no longer authenticates"
+    );
     let (status, _) = app.activate(key, "after-delete-01").await;
     assert_eq!(
         status, 401,
         "a deleted license's key no longer authenticates"
     );
+    assert_eq!(validate(&app, key, json!({})).await["code"], "NOT_FOUND");
 }
 
 /// A second server process on the same file, as far as memory goes: its own state, its
