@@ -3,13 +3,10 @@
 
 use chrono::{DateTime, Utc};
 use licentric_core::ValidationCode;
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::SqliteConnection;
 
 use super::{licenses::LicenseRecord, machines::MachineRecord};
 use crate::tenant::Tenant;
-
-/// Rows per multi-row `INSERT`: well under SQLite's limit of bound parameters.
-const ROWS_PER_INSERT: usize = 400;
 
 const MACHINE_COLUMNS: &str =
     "id, license_id, fingerprint, name, platform, last_heartbeat_at, created_at, updated_at";
@@ -204,29 +201,39 @@ pub struct Activity {
     pub license_id: String,
 }
 
-/// Inserts activity rows, all at `now`.
+/// Inserts activity rows, all at `now`: one statement whatever their number (the rows
+/// travel as one JSON array, so the statement's text, and its prepared form, never change).
 pub async fn insert_activity(
     conn: &mut SqliteConnection,
     rows: &[Activity],
     now: DateTime<Utc>,
 ) -> super::Result<()> {
-    let day = now.date_naive().to_string();
-    for chunk in rows.chunks(ROWS_PER_INSERT) {
-        let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "INSERT INTO activity (account_id, environment, kind, product_id, license_id, code, day, created_at) ",
-        );
-        query.push_values(chunk, |mut row, a| {
-            row.push_bind(&a.tenant.account_id)
-                .push_bind(a.tenant.environment.as_str())
-                .push_bind(a.kind)
-                .push_bind(&a.product_id)
-                .push_bind(&a.license_id)
-                .push_bind(a.code.map(ValidationCode::as_str))
-                .push_bind(&day)
-                .push_bind(now);
-        });
-        query.build().execute(&mut *conn).await?;
+    if rows.is_empty() {
+        return Ok(());
     }
+    let rows: Vec<_> = rows
+        .iter()
+        .map(|a| {
+            (
+                &a.tenant.account_id,
+                a.tenant.environment.as_str(),
+                a.kind,
+                &a.product_id,
+                &a.license_id,
+                a.code.map(ValidationCode::as_str),
+            )
+        })
+        .collect();
+    sqlx::query(
+        "INSERT INTO activity (account_id, environment, kind, product_id, license_id, code, day, created_at)
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, ?, ?
+         FROM json_each(?)",
+    )
+    .bind(now.date_naive().to_string())
+    .bind(now)
+    .bind(serde_json::to_string(&rows)?)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -255,33 +262,39 @@ pub struct Audit {
     pub changes: Option<String>,
 }
 
-/// Inserts audit events, all at `now`.
+/// Inserts audit events, all at `now`, in one statement (as [`insert_activity`]).
 pub async fn insert_audit(
     conn: &mut SqliteConnection,
     rows: &[Audit],
     now: DateTime<Utc>,
 ) -> super::Result<()> {
-    for chunk in rows.chunks(ROWS_PER_INSERT / 2) {
-        let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "INSERT INTO audit_events (account_id, environment, occurred_at, actor_type, actor_id, actor_name,
-                                       action, resource_type, resource_id, client_address, request_id, changes) ",
-        );
-        query.push_values(chunk, |mut row, a| {
-            row.push_bind(&a.tenant.account_id)
-                .push_bind(a.tenant.environment.as_str())
-                .push_bind(now)
-                .push_bind(a.actor_type)
-                .push_bind(&a.actor_id)
-                .push_bind(&a.actor_name)
-                .push_bind(a.action)
-                .push_bind(a.resource_type)
-                .push_bind(&a.resource_id)
-                .push_bind(&a.client_address)
-                .push_bind(&a.request_id)
-                .push_bind(&a.changes);
-        });
-        query.build().execute(&mut *conn).await?;
+    if rows.is_empty() {
+        return Ok(());
     }
+    let rows: Vec<_> = rows
+        .iter()
+        .map(|a| {
+            (
+                (&a.tenant.account_id, a.tenant.environment.as_str()),
+                (a.actor_type, &a.actor_id, &a.actor_name),
+                (a.action, a.resource_type, &a.resource_id),
+                (&a.client_address, &a.request_id, &a.changes),
+            )
+        })
+        .collect();
+    sqlx::query(
+        "INSERT INTO audit_events (account_id, environment, occurred_at, actor_type, actor_id, actor_name,
+                                   action, resource_type, resource_id, client_address, request_id, changes)
+         SELECT value ->> '$[0][0]', value ->> '$[0][1]', ?,
+                value ->> '$[1][0]', value ->> '$[1][1]', value ->> '$[1][2]',
+                value ->> '$[2][0]', value ->> '$[2][1]', value ->> '$[2][2]',
+                value ->> '$[3][0]', value ->> '$[3][1]', value ->> '$[3][2]'
+         FROM json_each(?)",
+    )
+    .bind(now)
+    .bind(serde_json::to_string(&rows)?)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -302,29 +315,38 @@ pub struct Delivery {
     pub payload: std::sync::Arc<str>,
 }
 
-/// Queues deliveries, all due at `now`.
+/// Queues deliveries, all due at `now`, in one statement (as [`insert_activity`]).
 pub async fn queue_deliveries(
     conn: &mut SqliteConnection,
     rows: &[Delivery],
     now: DateTime<Utc>,
 ) -> super::Result<()> {
-    for chunk in rows.chunks(ROWS_PER_INSERT / 2) {
-        let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "INSERT INTO webhook_deliveries (id, account_id, webhook_id, event_id, event, payload, status, next_attempt_at, created_at) ",
-        );
-        query.push_values(chunk, |mut row, d| {
-            row.push_bind(&d.id)
-                .push_bind(&d.account_id)
-                .push_bind(&d.webhook_id)
-                .push_bind(&d.event_id)
-                .push_bind(d.event)
-                .push_bind(&*d.payload)
-                .push_bind("pending")
-                .push_bind(now)
-                .push_bind(now);
-        });
-        query.build().execute(&mut *conn).await?;
+    if rows.is_empty() {
+        return Ok(());
     }
+    let rows: Vec<_> = rows
+        .iter()
+        .map(|d| {
+            (
+                &d.id,
+                &d.account_id,
+                &d.webhook_id,
+                &d.event_id,
+                d.event,
+                &*d.payload,
+            )
+        })
+        .collect();
+    sqlx::query(
+        "INSERT INTO webhook_deliveries (id, account_id, webhook_id, event_id, event, payload, status, next_attempt_at, created_at)
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, 'pending', ?, ?
+         FROM json_each(?)",
+    )
+    .bind(now)
+    .bind(now)
+    .bind(serde_json::to_string(&rows)?)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

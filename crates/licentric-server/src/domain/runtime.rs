@@ -414,6 +414,16 @@ impl Cache {
         }
     }
 
+    /// Whether any endpoint of the tenant subscribes to `event`.
+    async fn announced(
+        &mut self,
+        conn: &mut SqliteConnection,
+        tenant: &Tenant,
+        event: &'static str,
+    ) -> db::Result<bool> {
+        Ok(!self.subscribers(conn, tenant, event).await?.is_empty())
+    }
+
     async fn subscribers(
         &mut self,
         conn: &mut SqliteConnection,
@@ -684,6 +694,10 @@ async fn validate_group(
         return Ok(());
     };
     let tenant = view.tenant();
+    // The event is built only when an endpoint will receive it.
+    let announce = cache
+        .announced(&mut *conn, &tenant, "license.validated")
+        .await?;
     let rule = machines::rule(&view.policy);
     let record = &view.record;
     let mut machines_seen: HashMap<&str, Option<MachineRecord>> = HashMap::new();
@@ -738,12 +752,14 @@ async fn validate_group(
             ("license", &record.id),
             Some(json!({ "code": code, "fingerprint": fingerprint })),
         );
-        let summary = summary(record);
-        effects.events.push((
-            tenant.clone(),
-            "license.validated",
-            json!({ "license": summary, "code": code, "fingerprint": fingerprint }),
-        ));
+        if announce {
+            let summary = summary(record);
+            effects.events.push((
+                tenant.clone(),
+                "license.validated",
+                json!({ "license": summary, "code": code, "fingerprint": fingerprint }),
+            ));
+        }
         answers[i] = Some(Ok(Answer::Validated(Some(Validated {
             license: view.clone(),
             machine,
@@ -921,11 +937,16 @@ async fn activate(
         ("machine", &wire.id),
         audit::snapshot(&wire),
     );
-    effects.events.push((
-        asked.tenant.clone(),
-        "machine.activated",
-        json!({ "machine": wire }),
-    ));
+    if cache
+        .announced(&mut *conn, &asked.tenant, "machine.activated")
+        .await?
+    {
+        effects.events.push((
+            asked.tenant.clone(),
+            "machine.activated",
+            json!({ "machine": wire }),
+        ));
+    }
     let valid = validates(&mut *conn, &view, &machine, now).await?;
     answer(machine, true, valid)
 }
@@ -968,10 +989,15 @@ async fn heartbeat(
         )));
     };
     let wire = machine.into_wire(machines::rule(&view.policy), now);
-    effects.events.push((
-        tenant.clone(),
-        "machine.heartbeat",
-        json!({ "machine": wire }),
-    ));
+    if cache
+        .announced(&mut *conn, tenant, "machine.heartbeat")
+        .await?
+    {
+        effects.events.push((
+            tenant.clone(),
+            "machine.heartbeat",
+            json!({ "machine": wire }),
+        ));
+    }
     Ok(Ok(Answer::Heartbeat(wire)))
 }
