@@ -883,6 +883,27 @@ async fn activate(
         })))
     };
     let record = &view.record;
+    let new_machine = || MachineRecord {
+        id: Uuid::new_v4().to_string(),
+        license_id: record.id.clone(),
+        fingerprint: asked.fingerprint.clone(),
+        name: asked.name.clone(),
+        platform: asked.platform.map(|p| p.as_str().to_owned()),
+        last_heartbeat_at: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let max = record.max_machines();
+    // The common case first, in one statement: a usable license of a policy that culls
+    // nothing, and a fingerprint new to it. When the insert does nothing, the fingerprint
+    // is on the license already or the license is full; the path below tells which.
+    let culls = view.policy.cull_dead_machines && view.policy.require_heartbeat;
+    if !culls && machines::refuse_unusable(record, now).is_ok() {
+        let machine = new_machine();
+        if db::runtime::insert_machine(&mut *conn, &asked.tenant, &machine, max).await? {
+            return activated(conn, cache, asked, &view, machine, now, generation, effects).await;
+        }
+    }
     let existing =
         db::runtime::machine_by_fingerprint(&mut *conn, &record.id, &asked.fingerprint).await?;
     if let Some(existing) = existing {
@@ -902,17 +923,7 @@ async fn activate(
         effects,
     )
     .await?;
-    let machine = MachineRecord {
-        id: Uuid::new_v4().to_string(),
-        license_id: record.id.clone(),
-        fingerprint: asked.fingerprint.clone(),
-        name: asked.name.clone(),
-        platform: asked.platform.map(|p| p.as_str().to_owned()),
-        last_heartbeat_at: None,
-        created_at: now,
-        updated_at: now,
-    };
-    let max = record.max_machines();
+    let machine = new_machine();
     if !db::runtime::insert_machine(&mut *conn, &asked.tenant, &machine, max).await? {
         // This transaction holds the write lock, so the fingerprint found absent above is
         // still absent: the license is full.
@@ -928,7 +939,23 @@ async fn activate(
             details: Some(json!({ "maxMachines": max, "machinesUsed": used })),
         }));
     }
-    effects.activity(record, "activation", None);
+    activated(conn, cache, asked, &view, machine, now, generation, effects).await
+}
+
+/// Records a machine just activated (activity, audit event, webhook event) and answers it.
+#[allow(clippy::too_many_arguments)]
+async fn activated(
+    conn: &mut SqliteConnection,
+    cache: &mut Cache,
+    asked: &Activation,
+    view: &Arc<LicenseView>,
+    machine: MachineRecord,
+    now: DateTime<Utc>,
+    generation: i64,
+    effects: &mut Effects,
+) -> db::Result<Result<Answer, ApiError>> {
+    let rule = machines::rule(&view.policy);
+    effects.activity(&view.record, "activation", None);
     let wire = machine.clone().into_wire(rule, now);
     effects.audit(
         &asked.tenant,
@@ -947,8 +974,15 @@ async fn activate(
             json!({ "machine": wire }),
         ));
     }
-    let valid = validates(&mut *conn, &view, &machine, now).await?;
-    answer(machine, true, valid)
+    let valid = validates(&mut *conn, view, &machine, now).await?;
+    Ok(Ok(Answer::Activated(Activated {
+        license: view.clone(),
+        machine,
+        created: true,
+        valid,
+        now,
+        generation,
+    })))
 }
 
 /// One heartbeat: refused (409) for a license that cannot be used; a machine of a culling
