@@ -28,9 +28,10 @@ use std::{
     collections::HashMap,
     fmt,
     sync::{
-        atomic::{AtomicI64, Ordering},
+        atomic::{AtomicBool, AtomicI64, Ordering},
         Arc, Mutex, OnceLock,
     },
+    time::{Duration, Instant},
 };
 
 use chrono::{DateTime, Utc};
@@ -40,7 +41,7 @@ use licentric_core::{
     AccountSigningKey, Clock, FingerprintCheck, LicenseFacts, ValidationCode,
 };
 use serde_json::{json, Value};
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::{pool::PoolConnection, Connection, Sqlite, SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot, Notify};
 use uuid::Uuid;
 
@@ -181,6 +182,42 @@ struct Inner {
     /// Whose license each recently used license key is, with the generation it was read
     /// at: what `Authorization: License …` establishes.
     owners: Mutex<HashMap<String, (i64, KeyOwner)>>,
+    /// Whether a checkpoint of the write-ahead log is running, and when the last ended.
+    checkpointing: AtomicBool,
+    last_checkpoint: Mutex<Instant>,
+}
+
+/// How often the write-ahead log is copied into the database file while batches run.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
+/// Copies the write-ahead log into the database file on a connection of its own, at most
+/// every [`CHECKPOINT_EVERY`]. The writer's connection does not checkpoint itself: a
+/// checkpoint (and its `fsync`) inside a batch's commit would hold every request of the
+/// batch, and the batches behind it, for its duration. `PASSIVE` never blocks a writer.
+fn checkpoint_soon(inner: &Arc<Inner>) {
+    let due = inner
+        .last_checkpoint
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .elapsed()
+        >= CHECKPOINT_EVERY;
+    if !due || inner.checkpointing.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let inner = inner.clone();
+    tokio::spawn(async move {
+        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&inner.db)
+            .await
+        {
+            tracing::warn!(%error, "cannot checkpoint the write-ahead log");
+        }
+        *inner
+            .last_checkpoint
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Instant::now();
+        inner.checkpointing.store(false, Ordering::Release);
+    });
 }
 
 /// The runtime engine of one server process. Cheap to share.
@@ -208,6 +245,8 @@ impl Runtime {
                 generation: AtomicI64::new(0),
                 signing_keys: Mutex::new(HashMap::new()),
                 owners: Mutex::new(HashMap::new()),
+                checkpointing: AtomicBool::new(false),
+                last_checkpoint: Mutex::new(Instant::now()),
             }),
             jobs: OnceLock::new(),
         }
@@ -492,11 +531,29 @@ impl Effects {
 /// The writer: takes what is waiting, up to [`MAX_BATCH`], and handles it as one batch.
 async fn write_batches(inner: Arc<Inner>, mut jobs: mpsc::Receiver<Job>) {
     let mut cache = Cache::default();
+    // The writer keeps its connection from batch to batch while requests keep coming
+    // (taking one from the pool each time costs a round trip to test it); it gives it
+    // back when idle and after a failure.
+    let mut connection = None;
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (asks, replies): (Vec<Ask>, Vec<_>) =
             batch.drain(..).map(|job| (job.ask, job.reply)).unzip();
-        handle(&inner, &mut cache, asks, replies).await;
+        handle(&inner, &mut cache, &mut connection, asks, replies).await;
+        checkpoint_soon(&inner);
+        // Idle, or a pool of one (an in-memory database): the connection goes back.
+        if jobs.is_empty() || inner.db.options().get_max_connections() <= 1 {
+            if let Some(mut held) = connection.take() {
+                // Back to SQLite's default for the pool's other users.
+                if sqlx::query("PRAGMA wal_autocheckpoint = 1000")
+                    .execute(&mut *held)
+                    .await
+                    .is_err()
+                {
+                    held.close_on_drop();
+                }
+            }
+        }
     }
 }
 
@@ -504,9 +561,15 @@ type Reply = oneshot::Sender<Result<Answer, ApiError>>;
 
 /// Handles a batch; when its transaction fails, each request again on its own, so only
 /// the one that cannot be written fails. Answers after the commit, never before.
-async fn handle(inner: &Inner, cache: &mut Cache, asks: Vec<Ask>, replies: Vec<Reply>) {
+async fn handle(
+    inner: &Inner,
+    cache: &mut Cache,
+    connection: &mut Option<PoolConnection<Sqlite>>,
+    asks: Vec<Ask>,
+    replies: Vec<Reply>,
+) {
     let now = inner.clock.now();
-    match attempt(inner, cache, &asks, now).await {
+    match attempt(inner, cache, connection, &asks, now).await {
         Ok((answers, queued)) => {
             if queued {
                 inner.deliveries.notify_one();
@@ -525,7 +588,7 @@ async fn handle(inner: &Inner, cache: &mut Cache, asks: Vec<Ask>, replies: Vec<R
                 let answer = if asks.len() == 1 {
                     Err(ApiError::from(error.clone_message()))
                 } else {
-                    match attempt(inner, cache, std::slice::from_ref(ask), now).await {
+                    match attempt(inner, cache, connection, std::slice::from_ref(ask), now).await {
                         Ok((mut answers, queued)) => {
                             if queued {
                                 inner.deliveries.notify_one();
@@ -560,10 +623,40 @@ type Answers = Vec<Result<Answer, ApiError>>;
 async fn attempt(
     inner: &Inner,
     cache: &mut Cache,
+    connection: &mut Option<PoolConnection<Sqlite>>,
     asks: &[Ask],
     now: DateTime<Utc>,
 ) -> db::Result<(Answers, bool)> {
-    let mut tx = inner.db.begin_with("BEGIN IMMEDIATE").await?;
+    let result = attempt_on(inner, cache, connection, asks, now).await;
+    if result.is_err() {
+        // Closed rather than given back: it may be mid-transaction, and it does not
+        // checkpoint by itself.
+        if let Some(mut held) = connection.take() {
+            held.close_on_drop();
+        }
+    }
+    result
+}
+
+async fn attempt_on(
+    inner: &Inner,
+    cache: &mut Cache,
+    connection: &mut Option<PoolConnection<Sqlite>>,
+    asks: &[Ask],
+    now: DateTime<Utc>,
+) -> db::Result<(Answers, bool)> {
+    let held = match connection {
+        Some(held) => held,
+        None => {
+            let mut fresh = inner.db.acquire().await?;
+            // Checkpoints run beside the batches (checkpoint_soon), not in their commits.
+            sqlx::query("PRAGMA wal_autocheckpoint = 0")
+                .execute(&mut *fresh)
+                .await?;
+            connection.insert(fresh)
+        }
+    };
+    let mut tx = Connection::begin_with(&mut **held, "BEGIN IMMEDIATE").await?;
     let conn: &mut SqliteConnection = &mut tx;
     let generation = db::runtime::generation(&mut *conn).await?;
     if generation != cache.generation {
