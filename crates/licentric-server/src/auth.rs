@@ -158,15 +158,34 @@ async fn api_key_auth(state: &AppState, token: &str) -> Result<ApiKeyAuth, ApiEr
     })
 }
 
-async fn license_auth(state: &AppState, key: &str) -> Result<LicenseAuth, ApiError> {
+/// Routes whose handling checks the license again in the runtime's batch transaction
+/// (`domain::runtime`): for them, whose license a key is may come from memory.
+const RUNTIME_ROUTES: &[&str] = &["/api/v1/machines", "/api/v1/machines/{id}/heartbeat"];
+
+fn runtime_route(parts: &Parts) -> bool {
+    parts.method == axum::http::Method::POST
+        && parts
+            .extensions
+            .get::<axum::extract::MatchedPath>()
+            .is_some_and(|path| RUNTIME_ROUTES.contains(&path.as_str()))
+}
+
+async fn license_auth(
+    state: &AppState,
+    key: &str,
+    from_memory: bool,
+) -> Result<LicenseAuth, ApiError> {
     let key = LicenseKey::normalize(key);
-    let owner = db::licenses::find_owner_by_key(&state.db, &key)
-        .await?
-        .ok_or_else(|| {
-            ApiError::Unauthorized(
-                "Invalid license key. Check it for typos; test keys do not exist in live, and vice versa.".into(),
-            )
-        })?;
+    let owner = if from_memory {
+        state.runtime.owner(&key).await?
+    } else {
+        db::licenses::find_owner_by_key(&state.db, &key).await?
+    };
+    let owner = owner.ok_or_else(|| {
+        ApiError::Unauthorized(
+            "Invalid license key. Check it for typos; test keys do not exist in live, and vice versa.".into(),
+        )
+    })?;
     Ok(LicenseAuth {
         actor: Actor {
             kind: ActorKind::License,
@@ -195,7 +214,9 @@ pub(crate) async fn verify(state: &AppState, parts: &Parts) -> Result<Option<Ver
     let checked = match credential(parts) {
         Ok(None) => return Ok(None),
         Ok(Some(Credential::Bearer(token))) => api_key_auth(state, token).await.map(Caller::ApiKey),
-        Ok(Some(Credential::License(key))) => license_auth(state, key).await.map(Caller::License),
+        Ok(Some(Credential::License(key))) => license_auth(state, key, runtime_route(parts))
+            .await
+            .map(Caller::License),
         Err(error) => Err(error),
     };
     match checked {

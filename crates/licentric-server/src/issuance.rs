@@ -10,7 +10,9 @@
 //! computed from the cut times is exactly the one written down.
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
-use licentric_core::{issue_token, wire::Policy, LicenseFile, LicensePayload, Nonce, TokenClaims};
+use licentric_core::{
+    issue_token, wire::Policy, AccountSigningKey, LicenseFile, LicensePayload, Nonce, TokenClaims,
+};
 
 use crate::{
     db::licenses::LicenseRecord, params::Problems, signing, tenant::Tenant, ApiError, AppState,
@@ -65,6 +67,25 @@ pub async fn token(
     nonce: Option<&Nonce>,
     now: DateTime<Utc>,
 ) -> Result<Option<String>, ApiError> {
+    let lasts = token_expiry(
+        now.trunc_subsecs(0),
+        subject.policy.offline_max_days,
+        subject.license.expires_at,
+    );
+    if lasts.is_none() {
+        return Ok(None);
+    }
+    let key = signing::active_key(&state.db, &state.settings.secret, tenant, now).await?;
+    sign_token(&key, subject, nonce, now)
+}
+
+/// [`token`] signed with `key`, the tenant's active key.
+pub fn sign_token(
+    key: &AccountSigningKey,
+    subject: &Subject<'_>,
+    nonce: Option<&Nonce>,
+    now: DateTime<Utc>,
+) -> Result<Option<String>, ApiError> {
     let issued_at = now.trunc_subsecs(0);
     let Some(expires_at) = token_expiry(
         issued_at,
@@ -73,7 +94,6 @@ pub async fn token(
     ) else {
         return Ok(None);
     };
-    let key = signing::active_key(&state.db, &state.settings.secret, tenant, now).await?;
     let claims = TokenClaims {
         license_id: subject.license.id.clone(),
         product_id: subject.license.product_id.clone(),
@@ -89,7 +109,7 @@ pub async fn token(
         offline_max_days: subject.policy.offline_max_days,
         nonce: nonce.map(|n| n.as_str().to_owned()),
     };
-    issue_token(&claims, &key).map(Some).map_err(internal)
+    issue_token(&claims, key).map(Some).map_err(internal)
 }
 
 /// The most seconds a file of this policy may last.

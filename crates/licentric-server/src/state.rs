@@ -9,7 +9,7 @@ use tokio::sync::Notify;
 use crate::{
     admission::Admission,
     delivery::DeliveryConfig,
-    domain::audit::Retention,
+    domain::{audit::Retention, runtime::Runtime},
     rate_limit::{RateLimiter, RateLimits},
     secret::ServerSecret,
     webhook_target::{Lookup, SystemLookup},
@@ -47,6 +47,8 @@ pub struct AppState {
     pub deliveries: Arc<Notify>,
     /// Resolves webhook hosts, when saved and when delivered to; tests replace it.
     pub dns: Arc<dyn Lookup>,
+    /// Validations, activations and heartbeats, decided and written in batches.
+    pub runtime: Arc<Runtime>,
 }
 
 impl AppState {
@@ -57,12 +59,14 @@ impl AppState {
 
     /// State with the given settings.
     pub fn with_settings(db: SqlitePool, clock: Arc<dyn Clock>, settings: Settings) -> Self {
+        let deliveries = Arc::new(Notify::new());
         Self {
+            runtime: Arc::new(Runtime::new(db.clone(), clock.clone(), deliveries.clone())),
             db,
             clock,
             rate_limiter: Arc::new(RateLimiter::new(settings.rate_limits)),
             settings: Arc::new(settings),
-            deliveries: Arc::new(Notify::new()),
+            deliveries,
             dns: Arc::new(SystemLookup),
         }
     }

@@ -4,7 +4,7 @@
 use licentric_core::Environment;
 
 /// The account and environment a request acts for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Tenant {
     /// The account (tenant).
     pub account_id: String,

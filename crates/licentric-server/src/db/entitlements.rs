@@ -159,8 +159,8 @@ pub async fn resolve(
 }
 
 /// A license's entitlement codes: its policy's and its own, sorted.
-pub async fn codes_of_license(
-    db: &SqlitePool,
+pub async fn codes_of_license<'e>(
+    db: impl sqlx::SqliteExecutor<'e>,
     license_id: &str,
     policy_id: &str,
 ) -> super::Result<Vec<String>> {

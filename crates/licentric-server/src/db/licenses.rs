@@ -161,7 +161,8 @@ macro_rules! record_columns {
     };
 }
 
-const SELECT: &str = concat!(
+/// A license record's query, to be followed by its `WHERE`.
+pub(crate) const SELECT: &str = concat!(
     "SELECT ",
     record_columns!(),
     " FROM licenses l JOIN policies p ON p.id = l.policy_id"

@@ -14,6 +14,7 @@ pub mod licenses;
 pub mod machines;
 pub mod policies;
 pub mod products;
+pub mod runtime;
 pub mod signing_keys;
 pub mod webhooks;
 

@@ -131,7 +131,10 @@ pub async fn set_entitlements(
     tx.commit().await.map_err(Into::into)
 }
 
-async fn entitlement_codes(db: &SqlitePool, policy_id: &str) -> super::Result<Vec<String>> {
+async fn entitlement_codes<'e>(
+    db: impl sqlx::SqliteExecutor<'e>,
+    policy_id: &str,
+) -> super::Result<Vec<String>> {
     sqlx::query_scalar(
         "SELECT e.code FROM policy_entitlements pe JOIN entitlements e ON e.id = pe.entitlement_id
          WHERE pe.policy_id = ? ORDER BY e.code",
@@ -155,6 +158,29 @@ pub async fn get(db: &SqlitePool, tenant: &Tenant, id: &str) -> super::Result<Op
     match row {
         Some(row) => {
             let codes = entitlement_codes(db, &row.id).await?;
+            Ok(Some(row.into_wire(codes)))
+        }
+        None => Ok(None),
+    }
+}
+
+/// The tenant's policy with this id, read on `conn` (inside a transaction).
+pub async fn get_in(
+    conn: &mut sqlx::SqliteConnection,
+    tenant: &Tenant,
+    id: &str,
+) -> super::Result<Option<Policy>> {
+    let row: Option<Row> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM policies WHERE id = ? AND account_id = ? AND environment = ?"
+    ))
+    .bind(id)
+    .bind(&tenant.account_id)
+    .bind(tenant.environment.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    match row {
+        Some(row) => {
+            let codes = entitlement_codes(&mut *conn, &row.id).await?;
             Ok(Some(row.into_wire(codes)))
         }
         None => Ok(None),

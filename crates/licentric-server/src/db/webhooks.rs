@@ -188,8 +188,8 @@ pub async fn delete(db: &SqlitePool, tenant: &Tenant, id: &str) -> super::Result
 }
 
 /// The ids of the tenant's enabled endpoints that subscribe to `event`.
-pub async fn subscribers(
-    db: &SqlitePool,
+pub async fn subscribers<'e>(
+    db: impl sqlx::SqliteExecutor<'e>,
     tenant: &Tenant,
     event: &str,
 ) -> super::Result<Vec<String>> {

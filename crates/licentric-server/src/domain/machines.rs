@@ -2,14 +2,16 @@
 //! heartbeats, deactivation, and culling machines that missed their heartbeats.
 
 use licentric_core::{
-    evaluate,
     wire::{Machine, Platform, Policy},
-    FingerprintCheck, LicenseFacts, LicenseStatus,
+    LicenseStatus,
 };
 use serde_json::json;
 use uuid::Uuid;
 
-use super::audit::{self, Actor, Event};
+use super::{
+    audit::{self, Actor, Event},
+    runtime,
+};
 use crate::{
     db::{
         self,
@@ -232,46 +234,6 @@ pub async fn register(
     })
 }
 
-/// The token an activation answers with: what `validate-key` would give this machine now,
-/// without counting a use. `None` when the license would not validate as `VALID`.
-pub async fn activation_token(
-    state: &AppState,
-    tenant: &Tenant,
-    license_id: &str,
-    policy: &Policy,
-    machine: &MachineRecord,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<Option<String>, ApiError> {
-    let Some(license) = db::licenses::get(&state.db, tenant, license_id).await? else {
-        return Ok(None);
-    };
-    let entitlements =
-        db::entitlements::codes_of_license(&state.db, &license.id, &license.policy_id).await?;
-    let facts = LicenseFacts {
-        status: license.status,
-        expires_at: license.expires_at,
-        uses: u64::from(license.uses),
-        max_uses: license.max_uses.map(u64::from),
-        missing_entitlements: vec![],
-        fingerprint: FingerprintCheck::Activated {
-            heartbeat_overdue: machine.is_dead(rule(policy), now),
-        },
-        machines: u64::from(license.machines_count),
-        max_machines: license.max_machines().map(u64::from),
-    };
-    if !evaluate(&facts, now).is_valid() {
-        return Ok(None);
-    }
-    let subject = issuance::Subject {
-        license: &license,
-        policy,
-        entitlements,
-        fingerprint: &machine.fingerprint,
-        machine_id: Some(&machine.id),
-    };
-    issuance::token(state, tenant, &subject, None, now).await
-}
-
 /// A license that cannot take new machines (or offline files) says why: 409
 /// `license_expired`, `license_suspended`, `license_revoked` or `license_banned`.
 pub fn refuse_unusable(
@@ -302,8 +264,11 @@ pub fn refuse_unusable(
     Err(ApiError::conflict(code, message))
 }
 
-/// Activates `fingerprint` on the license `license_id` ([`register`]) and answers the
-/// machine with a validation token while the license validates, and whether it is new.
+/// Activates `fingerprint` on the license `license_id` (in the runtime's batches,
+/// [`super::runtime`]: within the limit, and the one machine for concurrent activations
+/// of one fingerprint) and answers the machine with a validation token while the license
+/// validates, and whether it is new. With a license key (`actor` of kind license), a
+/// license that no longer exists is a 401, as for any unknown key.
 pub async fn activate(
     state: &AppState,
     tenant: &Tenant,
@@ -311,24 +276,38 @@ pub async fn activate(
     license_id: &str,
     asked: NewMachineAsked<'_>,
 ) -> Result<(Machine, bool), ApiError> {
-    let license = db::licenses::get(&state.db, tenant, license_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("license"))?;
-    let policy = policy_of(state, tenant, &license).await?;
-    let registered = register(state, tenant, actor, &license, &policy, asked).await?;
-    let now = state.clock.now();
-    let token = activation_token(
-        state,
-        tenant,
-        &license.id,
-        &policy,
-        &registered.machine,
-        now,
-    )
-    .await?;
-    let mut machine = registered.machine.into_wire(rule(&policy), now);
+    let activated = state
+        .runtime
+        .activate(runtime::Activation {
+            tenant: tenant.clone(),
+            actor: actor.clone(),
+            license_id: license_id.to_owned(),
+            fingerprint: asked.fingerprint.trim().to_owned(),
+            name: asked.name,
+            platform: asked.platform,
+        })
+        .await?;
+    let view = &activated.license;
+    let now = activated.now;
+    let token = if activated.valid {
+        let key = state
+            .runtime
+            .signing_key(&state.settings.secret, tenant, activated.generation, now)
+            .await?;
+        let subject = issuance::Subject {
+            license: &view.record,
+            policy: &view.policy,
+            entitlements: view.entitlements.clone(),
+            fingerprint: &activated.machine.fingerprint,
+            machine_id: Some(&activated.machine.id),
+        };
+        issuance::sign_token(&key, &subject, None, now)?
+    } else {
+        None
+    };
+    let mut machine = activated.machine.into_wire(rule(&view.policy), now);
     machine.token = token;
-    Ok((machine, registered.created))
+    Ok((machine, activated.created))
 }
 
 /// Deactivates a machine, freeing its slot.
@@ -365,39 +344,28 @@ pub async fn deactivate(
     .await
 }
 
-/// Records a heartbeat: the machine is alive for another interval. A license that is
-/// suspended, revoked, banned or expired is refused (409 with its state's code), so a
-/// machine of a dead license is not kept alive. Heartbeats go to webhooks, not to the
-/// audit trail: they are routine, and their absence (culling) is what is recorded.
+/// Records a heartbeat (in the runtime's batches, [`super::runtime`]): the machine is
+/// alive for another interval. A license that is suspended, revoked, banned or expired is
+/// refused (409 with its state's code), so a machine of a dead license is not kept alive.
+/// Heartbeats go to webhooks, not to the audit trail: they are routine, and their absence
+/// (culling) is what is recorded. `own_license` is a license key's license: its machines
+/// alone are found.
 pub async fn heartbeat(
     state: &AppState,
     tenant: &Tenant,
     actor: &Actor,
     machine_id: &str,
-    license: &LicenseRecord,
-    policy: &Policy,
+    own_license: Option<&str>,
 ) -> Result<Machine, ApiError> {
-    let now = state.clock.now();
-    refuse_unusable(license, now)?;
-    cull_dead(state, tenant, actor, license, policy).await?;
-    db::machines::heartbeat_now(&state.db, machine_id, now).await?;
-    let machine = db::machines::get(&state.db, tenant, machine_id)
-        .await?
-        .ok_or_else(|| {
-            ApiError::NotFound(
-                "This machine was deactivated because it missed its heartbeats. Activate it again."
-                    .into(),
-            )
-        })?;
-    let machine = machine.into_wire(rule(policy), now);
-    events::emit(
-        state,
-        tenant,
-        "machine.heartbeat",
-        json!({ "machine": machine }),
-    )
-    .await?;
-    Ok(machine)
+    state
+        .runtime
+        .heartbeat(
+            tenant.clone(),
+            actor.clone(),
+            machine_id.to_owned(),
+            own_license.map(str::to_owned),
+        )
+        .await
 }
 
 /// Records in the audit trail, once each, the machines whose heartbeat went overdue

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod batches;
 pub mod licenses;
 pub mod machines;
+pub mod runtime;
 pub mod validation;
 
 pub use audit::{Actor, ActorKind};

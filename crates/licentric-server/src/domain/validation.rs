@@ -1,22 +1,20 @@
 //! Validation: gathering a license's facts for a request (its status, expiry, uses,
 //! entitlements, the machine a fingerprint names) and deciding its code with the core's
-//! precedence; recording the outcome and signing a token for a valid machine.
+//! precedence; recording the outcome and signing a token for a valid machine. The
+//! counted validation of `validate-key` is decided in the runtime's batches
+//! ([`super::runtime`]); the diagnosis reads the same facts without counting.
 
 use chrono::{DateTime, Utc};
 use licentric_core::{
-    evaluate, failing,
-    wire::{Check, Diagnosis, LicenseSummary, Policy, ValidationResult},
+    failing,
+    wire::{Check, Diagnosis, Policy, ValidationResult},
     FingerprintCheck, LicenseFacts, LicenseKey, Nonce, ValidationCode,
 };
-use serde_json::json;
 
-use super::{
-    audit::{self, Actor, Event},
-    licenses, machines,
-};
+use super::{audit::Actor, licenses, machines, runtime};
 use crate::{
-    db::{self, activity::Kind, licenses::LicenseRecord, machines::MachineRecord},
-    events, issuance,
+    db::{self, licenses::LicenseRecord},
+    issuance,
     tenant::Tenant,
     ApiError, AppState,
 };
@@ -33,10 +31,8 @@ pub struct Question {
 /// A license's facts for one question, and what they decide.
 #[derive(Debug)]
 struct Gathered {
-    record: LicenseRecord,
     policy: Policy,
     entitlements: Vec<String>,
-    machine: Option<MachineRecord>,
     facts: LicenseFacts,
     now: DateTime<Utc>,
 }
@@ -84,18 +80,17 @@ async fn gather(
         max_machines: record.max_machines().map(u64::from),
     };
     Ok(Gathered {
-        record,
         policy,
         entitlements,
-        machine,
         facts,
         now,
     })
 }
 
 /// Validates a license key (`validate-key`): counts a use, records the outcome in the
-/// activity log and the audit trail, emits `license.validated`, and signs a token (with
-/// the client's nonce) for a valid machine. `None` when no license has this key.
+/// activity log and the audit trail, emits `license.validated` (all through the runtime's
+/// batches, [`super::runtime`]), and signs a token (with the client's nonce) for a valid
+/// machine once that is committed. `None` when no license has this key.
 pub async fn validate_key(
     state: &AppState,
     actor: &Actor,
@@ -104,73 +99,48 @@ pub async fn validate_key(
     nonce: Option<&Nonce>,
 ) -> Result<Option<ValidationResult>, ApiError> {
     let key = LicenseKey::normalize(key);
-    let Some(record) = db::licenses::find_by_key(&state.db, &key).await? else {
+    let Some(validated) = state
+        .runtime
+        .validate(
+            key,
+            question.fingerprint.clone(),
+            question.entitlements.clone(),
+            actor.clone(),
+        )
+        .await?
+    else {
         return Ok(None);
     };
-    let tenant = record.tenant();
-    let policy = machines::policy_of(state, &tenant, &record).await?;
-    machines::cull_dead(state, &tenant, actor, &record, &policy).await?;
-    let uses = db::licenses::increment_uses(&state.db, &record.id).await?;
-    let record = licenses::load(state, &tenant, &record.id).await?;
-    let g = gather(state, record, policy, question, uses).await?;
-    let code = evaluate(&g.facts, g.now);
-    db::activity::record(
-        &state.db,
-        &tenant,
-        Kind::Validation(code),
-        &g.record.product_id,
-        &g.record.id,
-        g.now,
-    )
-    .await?;
-    let summary = LicenseSummary {
-        id: g.record.id.clone(),
-        status: g.record.status,
-        product_id: g.record.product_id.clone(),
-        policy_id: g.record.policy_id.clone(),
-        expires_at: g.record.expires_at,
-    };
-    audit::record(
-        state,
-        &tenant,
-        actor,
-        Event {
-            action: "license.validated",
-            resource_type: "license",
-            resource_id: &g.record.id,
-            changes: Some(json!({ "code": code, "fingerprint": question.fingerprint })),
-        },
-    )
-    .await?;
-    events::emit(
-        state,
-        &tenant,
-        "license.validated",
-        json!({ "license": summary, "code": code, "fingerprint": question.fingerprint }),
-    )
-    .await?;
+    let view = &validated.license;
+    let code = validated.code;
+    let now = validated.now;
     // A VALID answer for a fingerprint is worth a token: the machine can prove it offline.
-    let token = match &g.machine {
+    let token = match &validated.machine {
         Some(machine) if code.is_valid() => {
+            let tenant = view.record.tenant();
+            let key = state
+                .runtime
+                .signing_key(&state.settings.secret, &tenant, validated.generation, now)
+                .await?;
             let subject = issuance::Subject {
-                license: &g.record,
-                policy: &g.policy,
-                entitlements: g.entitlements.clone(),
+                license: &view.record,
+                policy: &view.policy,
+                entitlements: view.entitlements.clone(),
                 fingerprint: &machine.fingerprint,
                 machine_id: Some(&machine.id),
             };
-            issuance::token(state, &tenant, &subject, nonce, g.now).await?
+            issuance::sign_token(&key, &subject, nonce, now)?
         }
         _ => None,
     };
-    let rule = machines::rule(&g.policy);
+    let rule = machines::rule(&view.policy);
     Ok(Some(ValidationResult {
         valid: code.is_valid(),
         code,
-        license: Some(summary),
-        machine: g.machine.map(|m| m.into_wire(rule, g.now)),
-        entitlements: g.entitlements,
-        server_time: Some(g.now),
+        license: Some(runtime::summary(&view.record)),
+        machine: validated.machine.map(|m| m.into_wire(rule, now)),
+        entitlements: view.entitlements.clone(),
+        server_time: Some(now),
         token,
     }))
 }

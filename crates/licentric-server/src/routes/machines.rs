@@ -323,15 +323,11 @@ pub async fn heartbeat(
     if let Caller::ApiKey(auth) = &caller {
         auth.require(Scope::MachinesWrite)?;
     }
-    let (_, license, policy) = visible(&state, &caller, &id).await?;
-    let machine = machines::heartbeat(
-        &state,
-        caller.tenant(),
-        caller.actor(),
-        &id,
-        &license,
-        &policy,
-    )
-    .await?;
+    let own_license = match &caller {
+        Caller::License(auth) => Some(auth.license_id.as_str()),
+        Caller::ApiKey(_) => None,
+    };
+    let machine =
+        machines::heartbeat(&state, caller.tenant(), caller.actor(), &id, own_license).await?;
     Ok(Json(machine))
 }

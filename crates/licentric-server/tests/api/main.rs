@@ -23,6 +23,7 @@ mod openapi;
 mod overload;
 mod products;
 mod rate_limits;
+mod runtime;
 mod scopes;
 mod security;
 mod seeds;

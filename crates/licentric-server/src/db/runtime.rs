@@ -1,0 +1,356 @@
+//! The SQL of the runtime endpoints' batch transaction (`domain::runtime`): what one batch
+//! reads and writes on its one connection, many requests' rows to a statement.
+
+use chrono::{DateTime, Utc};
+use licentric_core::ValidationCode;
+use sqlx::SqliteConnection;
+
+use super::{licenses::LicenseRecord, machines::MachineRecord};
+use crate::tenant::Tenant;
+
+const MACHINE_COLUMNS: &str =
+    "id, license_id, fingerprint, name, platform, last_heartbeat_at, created_at, updated_at";
+
+/// The number every write to what the runtime keeps in memory moves (migration 0014).
+pub async fn generation(conn: &mut SqliteConnection) -> super::Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT value FROM runtime_generation WHERE id = 1")
+            .fetch_one(conn)
+            .await?,
+    )
+}
+
+/// A license by its (normalised) key, in any account.
+pub async fn license_by_key(
+    conn: &mut SqliteConnection,
+    key: &str,
+) -> super::Result<Option<LicenseRecord>> {
+    Ok(
+        sqlx::query_as(&format!("{} WHERE l.key = ?", super::licenses::SELECT))
+            .bind(key)
+            .fetch_optional(conn)
+            .await?,
+    )
+}
+
+/// The tenant's license with this id.
+pub async fn license_by_id(
+    conn: &mut SqliteConnection,
+    tenant: &Tenant,
+    id: &str,
+) -> super::Result<Option<LicenseRecord>> {
+    Ok(sqlx::query_as(&format!(
+        "{} WHERE l.id = ? AND l.account_id = ? AND l.environment = ?",
+        super::licenses::SELECT
+    ))
+    .bind(id)
+    .bind(&tenant.account_id)
+    .bind(tenant.environment.as_str())
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Counts `n` validations of a license at once; answers its use count after them and its
+/// machines now. `None` when the license is gone.
+pub async fn count_uses(
+    conn: &mut SqliteConnection,
+    license_id: &str,
+    n: u32,
+) -> super::Result<Option<(u32, u32)>> {
+    Ok(sqlx::query_as(
+        "UPDATE licenses SET uses = uses + ? WHERE id = ? RETURNING uses, machines_count",
+    )
+    .bind(n)
+    .bind(license_id)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// A license's use count and machines now.
+pub async fn usage(
+    conn: &mut SqliteConnection,
+    license_id: &str,
+) -> super::Result<Option<(u32, u32)>> {
+    Ok(
+        sqlx::query_as("SELECT uses, machines_count FROM licenses WHERE id = ?")
+            .bind(license_id)
+            .fetch_optional(conn)
+            .await?,
+    )
+}
+
+/// The license's machine with this fingerprint.
+pub async fn machine_by_fingerprint(
+    conn: &mut SqliteConnection,
+    license_id: &str,
+    fingerprint: &str,
+) -> super::Result<Option<MachineRecord>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {MACHINE_COLUMNS} FROM machines WHERE license_id = ? AND fingerprint = ?"
+    ))
+    .bind(license_id)
+    .bind(fingerprint)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// The tenant's machine with this id.
+pub async fn machine(
+    conn: &mut SqliteConnection,
+    tenant: &Tenant,
+    id: &str,
+) -> super::Result<Option<MachineRecord>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {MACHINE_COLUMNS} FROM machines WHERE id = ? AND account_id = ? AND environment = ?"
+    ))
+    .bind(id)
+    .bind(&tenant.account_id)
+    .bind(tenant.environment.as_str())
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// All of a license's machines, oldest first.
+pub async fn machines_of(
+    conn: &mut SqliteConnection,
+    license_id: &str,
+) -> super::Result<Vec<MachineRecord>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {MACHINE_COLUMNS} FROM machines WHERE license_id = ? ORDER BY created_at ASC, rowid ASC"
+    ))
+    .bind(license_id)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Deletes a machine; `false` when it was gone already.
+pub async fn delete_machine(conn: &mut SqliteConnection, id: &str) -> super::Result<bool> {
+    let done = sqlx::query("DELETE FROM machines WHERE id = ?")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Inserts a machine while its license has fewer than `max` machines (`None`: no limit)
+/// and the fingerprint is not on the license yet; `false` when either is not so.
+pub async fn insert_machine(
+    conn: &mut SqliteConnection,
+    tenant: &Tenant,
+    machine: &MachineRecord,
+    max: Option<u32>,
+) -> super::Result<bool> {
+    let done = sqlx::query(&format!(
+        "INSERT INTO machines (account_id, environment, {MACHINE_COLUMNS})
+         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+         WHERE ? IS NULL OR (SELECT machines_count FROM licenses WHERE id = ?) < ?
+         ON CONFLICT (license_id, fingerprint) DO NOTHING"
+    ))
+    .bind(&tenant.account_id)
+    .bind(tenant.environment.as_str())
+    .bind(&machine.id)
+    .bind(&machine.license_id)
+    .bind(&machine.fingerprint)
+    .bind(&machine.name)
+    .bind(&machine.platform)
+    .bind(machine.last_heartbeat_at)
+    .bind(machine.created_at)
+    .bind(machine.updated_at)
+    .bind(max)
+    .bind(&machine.license_id)
+    .bind(max)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Records a heartbeat of the tenant's machine (of `license_id`, when given); answers the
+/// machine after it, `None` when there is no such machine.
+pub async fn heartbeat(
+    conn: &mut SqliteConnection,
+    tenant: &Tenant,
+    id: &str,
+    now: DateTime<Utc>,
+) -> super::Result<Option<MachineRecord>> {
+    Ok(sqlx::query_as(&format!(
+        "UPDATE machines SET last_heartbeat_at = ?, updated_at = ?, death_recorded_at = NULL
+         WHERE id = ? AND account_id = ? AND environment = ?
+         RETURNING {MACHINE_COLUMNS}"
+    ))
+    .bind(now)
+    .bind(now)
+    .bind(id)
+    .bind(&tenant.account_id)
+    .bind(tenant.environment.as_str())
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// One activity row (`db::activity::record`'s, for many at once).
+#[derive(Debug, Clone)]
+pub struct Activity {
+    /// Its tenant.
+    pub tenant: Tenant,
+    /// `validation`, `activation` or `deactivation`.
+    pub kind: &'static str,
+    /// A validation's code.
+    pub code: Option<ValidationCode>,
+    /// The license's product.
+    pub product_id: String,
+    /// The license.
+    pub license_id: String,
+}
+
+/// Inserts activity rows, all at `now`: one statement whatever their number (the rows
+/// travel as one JSON array, so the statement's text, and its prepared form, never change).
+pub async fn insert_activity(
+    conn: &mut SqliteConnection,
+    rows: &[Activity],
+    now: DateTime<Utc>,
+) -> super::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<_> = rows
+        .iter()
+        .map(|a| {
+            (
+                &a.tenant.account_id,
+                a.tenant.environment.as_str(),
+                a.kind,
+                &a.product_id,
+                &a.license_id,
+                a.code.map(ValidationCode::as_str),
+            )
+        })
+        .collect();
+    sqlx::query(
+        "INSERT INTO activity (account_id, environment, kind, product_id, license_id, code, day, created_at)
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, ?, ?
+         FROM json_each(?)",
+    )
+    .bind(now.date_naive().to_string())
+    .bind(now)
+    .bind(serde_json::to_string(&rows)?)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// One audit event (`db::audit::insert`'s, for many at once).
+#[derive(Debug, Clone)]
+pub struct Audit {
+    /// Its tenant.
+    pub tenant: Tenant,
+    /// `anonymous`, `license`, `api_key` or `system`.
+    pub actor_type: &'static str,
+    /// The actor's id.
+    pub actor_id: Option<String>,
+    /// The actor's name.
+    pub actor_name: Option<String>,
+    /// What was done.
+    pub action: &'static str,
+    /// The kind of record.
+    pub resource_type: &'static str,
+    /// Its id.
+    pub resource_id: String,
+    /// The client's address.
+    pub client_address: Option<String>,
+    /// The request's id.
+    pub request_id: Option<String>,
+    /// What changed, as JSON text.
+    pub changes: Option<String>,
+}
+
+/// Inserts audit events, all at `now`, in one statement (as [`insert_activity`]).
+pub async fn insert_audit(
+    conn: &mut SqliteConnection,
+    rows: &[Audit],
+    now: DateTime<Utc>,
+) -> super::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<_> = rows
+        .iter()
+        .map(|a| {
+            (
+                (&a.tenant.account_id, a.tenant.environment.as_str()),
+                (a.actor_type, &a.actor_id, &a.actor_name),
+                (a.action, a.resource_type, &a.resource_id),
+                (&a.client_address, &a.request_id, &a.changes),
+            )
+        })
+        .collect();
+    sqlx::query(
+        "INSERT INTO audit_events (account_id, environment, occurred_at, actor_type, actor_id, actor_name,
+                                   action, resource_type, resource_id, client_address, request_id, changes)
+         SELECT value ->> '$[0][0]', value ->> '$[0][1]', ?,
+                value ->> '$[1][0]', value ->> '$[1][1]', value ->> '$[1][2]',
+                value ->> '$[2][0]', value ->> '$[2][1]', value ->> '$[2][2]',
+                value ->> '$[3][0]', value ->> '$[3][1]', value ->> '$[3][2]'
+         FROM json_each(?)",
+    )
+    .bind(now)
+    .bind(serde_json::to_string(&rows)?)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// One webhook delivery to queue (`db::webhooks::queue`'s, for many at once).
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// The delivery's id.
+    pub id: String,
+    /// The owning account.
+    pub account_id: String,
+    /// The endpoint.
+    pub webhook_id: String,
+    /// The event's id.
+    pub event_id: String,
+    /// The event type.
+    pub event: &'static str,
+    /// The exact body to send.
+    pub payload: std::sync::Arc<str>,
+}
+
+/// Queues deliveries, all due at `now`, in one statement (as [`insert_activity`]).
+pub async fn queue_deliveries(
+    conn: &mut SqliteConnection,
+    rows: &[Delivery],
+    now: DateTime<Utc>,
+) -> super::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<_> = rows
+        .iter()
+        .map(|d| {
+            (
+                &d.id,
+                &d.account_id,
+                &d.webhook_id,
+                &d.event_id,
+                d.event,
+                &*d.payload,
+            )
+        })
+        .collect();
+    sqlx::query(
+        "INSERT INTO webhook_deliveries (id, account_id, webhook_id, event_id, event, payload, status, next_attempt_at, created_at)
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, 'pending', ?, ?
+         FROM json_each(?)",
+    )
+    .bind(now)
+    .bind(now)
+    .bind(serde_json::to_string(&rows)?)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Whether a tenant is this one (the environment as stored).
+pub fn same_tenant(record: &LicenseRecord, tenant: &Tenant) -> bool {
+    record.account_id == tenant.account_id && record.environment == tenant.environment
+}

@@ -1,0 +1,1130 @@
+//! The runtime endpoints' engine: `validate-key`, activations and heartbeats, the calls
+//! every customer's app makes, decided and written in batches.
+//!
+//! One task (the writer) takes the requests waiting at the moment and handles them in one
+//! `BEGIN IMMEDIATE` transaction: it reads what decides each answer, writes what each
+//! changes (use counts, machines, heartbeats, activity, audit events, webhook deliveries:
+//! many requests' rows to a statement), commits, and only then answers every request of
+//! the batch (group commit). An answer is never sent before its writes are committed, and
+//! a failed batch is retried request by request, so one bad request fails alone.
+//!
+//! - **Exact limits.** Inside the transaction the writer holds SQLite's write lock, for
+//!   this process and any other on the file: `uses = uses + n … RETURNING` hands the
+//!   batch's validations of a license consecutive counts, and a machine is inserted only
+//!   while its license has a free slot, so `maxUses` and `maxMachines` hold however many
+//!   requests race.
+//! - **What is kept in memory.** A license's status, expiry, policy and entitlements (by
+//!   key and by id), each tenant's webhook subscriptions and signing key. Migration 0014
+//!   keeps a generation number that every write to those records moves (triggers, in the
+//!   writing transaction, whatever process or tool writes). Each batch reads it first
+//!   inside its transaction and forgets everything when it moved, so a suspension, a
+//!   policy edit or an entitlement change committed before a request is seen by that
+//!   request. Counts, machines and heartbeats are never kept: they are read in the batch.
+//! - **Off the answer's path.** Webhooks are queued in the same transaction (so an event
+//!   is never lost nor sent for a request that failed) and delivered by the delivery task;
+//!   tokens are signed by the requests' own tasks after the commit, on every core.
+
+use std::{
+    collections::HashMap,
+    fmt,
+    sync::{
+        atomic::{AtomicBool, AtomicI64, Ordering},
+        Arc, Mutex, OnceLock,
+    },
+    time::{Duration, Instant},
+};
+
+use chrono::{DateTime, Utc};
+use licentric_core::{
+    evaluate,
+    wire::{LicenseSummary, Machine, Platform, Policy},
+    AccountSigningKey, Clock, FingerprintCheck, LicenseFacts, ValidationCode,
+};
+use serde_json::{json, Value};
+use sqlx::{pool::PoolConnection, Connection, Sqlite, SqliteConnection, SqlitePool};
+use tokio::sync::{mpsc, oneshot, Notify};
+use uuid::Uuid;
+
+use super::{
+    audit::{self, Actor},
+    machines,
+};
+use crate::{
+    db::{
+        self,
+        licenses::{KeyOwner, LicenseRecord},
+        machines::MachineRecord,
+        runtime::{Activity, Audit, Delivery},
+    },
+    events,
+    secret::ServerSecret,
+    signing,
+    tenant::Tenant,
+    ApiError,
+};
+
+/// Requests handled in one transaction at most.
+const MAX_BATCH: usize = 512;
+/// Requests waiting for the writer before new ones wait to be queued.
+const QUEUE: usize = 4096;
+/// Licenses kept in memory before the memory is emptied and refilled.
+const MAX_CACHED: usize = 100_000;
+
+/// The 401 of a license key whose license is gone.
+const INVALID_LICENSE_KEY: &str =
+    "Invalid license key. Check it for typos; test keys do not exist in live, and vice versa.";
+
+/// What a license's runtime answers are decided from, as of one generation.
+#[derive(Debug)]
+pub struct LicenseView {
+    /// The license (its `uses` and `machines_count` as loaded: read the batch's instead).
+    pub record: LicenseRecord,
+    /// Its policy.
+    pub policy: Policy,
+    /// Its entitlement codes (the policy's and its own), sorted.
+    pub entitlements: Vec<String>,
+}
+
+impl LicenseView {
+    fn tenant(&self) -> Tenant {
+        self.record.tenant()
+    }
+}
+
+/// A validation, decided and committed.
+#[derive(Debug)]
+pub struct Validated {
+    /// The license.
+    pub license: Arc<LicenseView>,
+    /// The machine the fingerprint names, if it is activated.
+    pub machine: Option<MachineRecord>,
+    /// The outcome.
+    pub code: ValidationCode,
+    /// When it was decided.
+    pub now: DateTime<Utc>,
+    /// The generation it was decided at (for the signing key's freshness).
+    pub generation: i64,
+}
+
+/// An activation (or the machine already activated), committed.
+#[derive(Debug)]
+pub struct Activated {
+    /// The license.
+    pub license: Arc<LicenseView>,
+    /// The machine.
+    pub machine: MachineRecord,
+    /// Whether it was activated just now.
+    pub created: bool,
+    /// Whether the license validates as `VALID` for this machine now (a token is due).
+    pub valid: bool,
+    /// When it was decided.
+    pub now: DateTime<Utc>,
+    /// The generation it was decided at.
+    pub generation: i64,
+}
+
+/// An activation asked for.
+#[derive(Debug, Clone)]
+pub struct Activation {
+    /// The tenant of the caller.
+    pub tenant: Tenant,
+    /// Who asks (a license key's actor means the key is the license's own).
+    pub actor: Actor,
+    /// The license.
+    pub license_id: String,
+    /// The fingerprint, trimmed.
+    pub fingerprint: String,
+    /// The machine's name.
+    pub name: Option<String>,
+    /// Its platform.
+    pub platform: Option<Platform>,
+}
+
+#[derive(Debug)]
+enum Ask {
+    Validate {
+        key: String,
+        fingerprint: Option<String>,
+        entitlements: Vec<String>,
+        actor: Actor,
+    },
+    Activate(Activation),
+    Heartbeat {
+        tenant: Tenant,
+        actor: Actor,
+        machine_id: String,
+        own_license: Option<String>,
+    },
+}
+
+#[derive(Debug)]
+enum Answer {
+    Validated(Option<Validated>),
+    Activated(Activated),
+    Heartbeat(Machine),
+}
+
+struct Job {
+    ask: Ask,
+    reply: oneshot::Sender<Result<Answer, ApiError>>,
+}
+
+/// What the writer task needs; it holds no sender of its own queue, so it ends when the
+/// server's state is dropped.
+struct Inner {
+    db: SqlitePool,
+    clock: Arc<dyn Clock>,
+    deliveries: Arc<Notify>,
+    /// The generation the writer saw last.
+    generation: AtomicI64,
+    /// Each tenant's active signing key, with the generation it is known good for.
+    signing_keys: Mutex<HashMap<Tenant, (i64, Arc<AccountSigningKey>)>>,
+    /// Whose license each recently used license key is, with the generation it was read
+    /// at: what `Authorization: License …` establishes.
+    owners: Mutex<HashMap<String, (i64, KeyOwner)>>,
+    /// Whether a checkpoint of the write-ahead log is running, and when the last ended.
+    checkpointing: AtomicBool,
+    last_checkpoint: Mutex<Instant>,
+}
+
+/// How often the write-ahead log is copied into the database file while batches run.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
+/// Copies the write-ahead log into the database file on a connection of its own, at most
+/// every [`CHECKPOINT_EVERY`]. The writer's connection does not checkpoint itself: a
+/// checkpoint (and its `fsync`) inside a batch's commit would hold every request of the
+/// batch, and the batches behind it, for its duration. `PASSIVE` never blocks a writer.
+fn checkpoint_soon(inner: &Arc<Inner>) {
+    let due = inner
+        .last_checkpoint
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .elapsed()
+        >= CHECKPOINT_EVERY;
+    if !due || inner.checkpointing.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let inner = inner.clone();
+    tokio::spawn(async move {
+        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&inner.db)
+            .await
+        {
+            tracing::warn!(%error, "cannot checkpoint the write-ahead log");
+        }
+        *inner
+            .last_checkpoint
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Instant::now();
+        inner.checkpointing.store(false, Ordering::Release);
+    });
+}
+
+/// The runtime engine of one server process. Cheap to share.
+pub struct Runtime {
+    inner: Arc<Inner>,
+    jobs: OnceLock<mpsc::Sender<Job>>,
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("generation", &self.inner.generation.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Runtime {
+    /// An engine writing to `db`; its writer starts with the first request.
+    pub fn new(db: SqlitePool, clock: Arc<dyn Clock>, deliveries: Arc<Notify>) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                db,
+                clock,
+                deliveries,
+                generation: AtomicI64::new(0),
+                signing_keys: Mutex::new(HashMap::new()),
+                owners: Mutex::new(HashMap::new()),
+                checkpointing: AtomicBool::new(false),
+                last_checkpoint: Mutex::new(Instant::now()),
+            }),
+            jobs: OnceLock::new(),
+        }
+    }
+
+    async fn submit(&self, ask: Ask) -> Result<Answer, ApiError> {
+        let jobs = self.jobs.get_or_init(|| {
+            let (sender, receiver) = mpsc::channel(QUEUE);
+            tokio::spawn(write_batches(self.inner.clone(), receiver));
+            sender
+        });
+        let (reply, answer) = oneshot::channel();
+        let stopped = || ApiError::Internal(anyhow::anyhow!("the runtime writer has stopped"));
+        jobs.send(Job { ask, reply }).await.map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+
+    /// Validates the license with this (normalised) key: counts a use, records the
+    /// outcome. `None` when no license has the key.
+    pub async fn validate(
+        &self,
+        key: String,
+        fingerprint: Option<String>,
+        entitlements: Vec<String>,
+        actor: Actor,
+    ) -> Result<Option<Validated>, ApiError> {
+        let ask = Ask::Validate {
+            key,
+            fingerprint,
+            entitlements,
+            actor,
+        };
+        match self.submit(ask).await? {
+            Answer::Validated(validated) => Ok(validated),
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// Activates a machine, or finds it activated already.
+    pub async fn activate(&self, activation: Activation) -> Result<Activated, ApiError> {
+        match self.submit(Ask::Activate(activation)).await? {
+            Answer::Activated(activated) => Ok(activated),
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// Records a heartbeat of the tenant's machine (of `own_license` for a license key).
+    pub async fn heartbeat(
+        &self,
+        tenant: Tenant,
+        actor: Actor,
+        machine_id: String,
+        own_license: Option<String>,
+    ) -> Result<Machine, ApiError> {
+        let ask = Ask::Heartbeat {
+            tenant,
+            actor,
+            machine_id,
+            own_license,
+        };
+        match self.submit(ask).await? {
+            Answer::Heartbeat(machine) => Ok(machine),
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// Whose license this (normalised) license key is, `None` when none has it. Kept in
+    /// memory while the generation stays; a license deleted since is caught by the batch
+    /// that handles the request (401 there, as here).
+    pub async fn owner(&self, key: &str) -> Result<Option<KeyOwner>, ApiError> {
+        let generation = self.inner.generation.load(Ordering::Acquire);
+        let cached = self
+            .inner
+            .owners
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+            .filter(|(known, _)| *known == generation)
+            .map(|(_, owner)| owner.clone());
+        if cached.is_some() {
+            return Ok(cached);
+        }
+        let Some(owner) = db::licenses::find_owner_by_key(&self.inner.db, key).await? else {
+            return Ok(None);
+        };
+        let mut owners = self.inner.owners.lock().unwrap_or_else(|p| p.into_inner());
+        if owners.len() >= MAX_CACHED {
+            owners.clear();
+        }
+        owners.insert(key.to_owned(), (generation, owner.clone()));
+        Ok(Some(owner))
+    }
+
+    /// The tenant's active signing key, as of `generation` or later: kept in memory and
+    /// read again when a write to the signing keys has moved the generation since.
+    pub async fn signing_key(
+        &self,
+        secret: &ServerSecret,
+        tenant: &Tenant,
+        generation: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Arc<AccountSigningKey>, ApiError> {
+        let cached = self
+            .inner
+            .signing_keys
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(tenant)
+            .filter(|(known, _)| *known >= generation)
+            .map(|(_, key)| key.clone());
+        if let Some(key) = cached {
+            return Ok(key);
+        }
+        // Read after the batch of `generation` committed: at least as new as it.
+        let key = Arc::new(signing::active_key(&self.inner.db, secret, tenant, now).await?);
+        self.inner
+            .signing_keys
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(tenant.clone(), (generation, key.clone()));
+        Ok(key)
+    }
+}
+
+fn unexpected() -> ApiError {
+    ApiError::Internal(anyhow::anyhow!(
+        "the runtime writer answered another kind of request"
+    ))
+}
+
+/// The writer's memory, valid for one generation.
+#[derive(Default)]
+struct Cache {
+    generation: i64,
+    by_key: HashMap<String, Arc<LicenseView>>,
+    by_id: HashMap<String, Arc<LicenseView>>,
+    subscribers: HashMap<(Tenant, &'static str), Arc<[String]>>,
+}
+
+impl Cache {
+    fn reset(&mut self, generation: i64) {
+        self.generation = generation;
+        self.by_key.clear();
+        self.by_id.clear();
+        self.subscribers.clear();
+    }
+
+    fn keep(&mut self, view: LicenseView) -> Arc<LicenseView> {
+        if self.by_key.len() >= MAX_CACHED {
+            let generation = self.generation;
+            self.reset(generation);
+        }
+        let view = Arc::new(view);
+        self.by_key.insert(view.record.key.clone(), view.clone());
+        self.by_id.insert(view.record.id.clone(), view.clone());
+        view
+    }
+
+    async fn view_of(
+        &mut self,
+        conn: &mut SqliteConnection,
+        record: LicenseRecord,
+    ) -> db::Result<Option<Arc<LicenseView>>> {
+        let tenant = record.tenant();
+        let Some(policy) = db::policies::get_in(&mut *conn, &tenant, &record.policy_id).await?
+        else {
+            return Ok(None);
+        };
+        let entitlements =
+            db::entitlements::codes_of_license(&mut *conn, &record.id, &record.policy_id).await?;
+        Ok(Some(self.keep(LicenseView {
+            record,
+            policy,
+            entitlements,
+        })))
+    }
+
+    async fn by_key(
+        &mut self,
+        conn: &mut SqliteConnection,
+        key: &str,
+    ) -> db::Result<Option<Arc<LicenseView>>> {
+        if let Some(view) = self.by_key.get(key) {
+            return Ok(Some(view.clone()));
+        }
+        match db::runtime::license_by_key(&mut *conn, key).await? {
+            Some(record) => self.view_of(conn, record).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn by_id(
+        &mut self,
+        conn: &mut SqliteConnection,
+        tenant: &Tenant,
+        id: &str,
+    ) -> db::Result<Option<Arc<LicenseView>>> {
+        if let Some(view) = self.by_id.get(id) {
+            return Ok(db::runtime::same_tenant(&view.record, tenant).then(|| view.clone()));
+        }
+        match db::runtime::license_by_id(&mut *conn, tenant, id).await? {
+            Some(record) => self.view_of(conn, record).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Whether any endpoint of the tenant subscribes to `event`.
+    async fn announced(
+        &mut self,
+        conn: &mut SqliteConnection,
+        tenant: &Tenant,
+        event: &'static str,
+    ) -> db::Result<bool> {
+        Ok(!self.subscribers(conn, tenant, event).await?.is_empty())
+    }
+
+    async fn subscribers(
+        &mut self,
+        conn: &mut SqliteConnection,
+        tenant: &Tenant,
+        event: &'static str,
+    ) -> db::Result<Arc<[String]>> {
+        let key = (tenant.clone(), event);
+        if let Some(ids) = self.subscribers.get(&key) {
+            return Ok(ids.clone());
+        }
+        let ids: Arc<[String]> = db::webhooks::subscribers(&mut *conn, tenant, event)
+            .await?
+            .into();
+        self.subscribers.insert(key, ids.clone());
+        Ok(ids)
+    }
+}
+
+/// The rows a batch writes besides its own statements, written together at its end.
+#[derive(Default)]
+struct Effects {
+    activity: Vec<Activity>,
+    audit: Vec<Audit>,
+    events: Vec<(Tenant, &'static str, Value)>,
+}
+
+impl Effects {
+    fn activity(
+        &mut self,
+        license: &LicenseRecord,
+        kind: &'static str,
+        code: Option<ValidationCode>,
+    ) {
+        self.activity.push(Activity {
+            tenant: license.tenant(),
+            kind,
+            code,
+            product_id: license.product_id.clone(),
+            license_id: license.id.clone(),
+        });
+    }
+
+    fn audit(
+        &mut self,
+        tenant: &Tenant,
+        actor: &Actor,
+        action: &'static str,
+        (resource_type, resource_id): (&'static str, &str),
+        changes: Option<Value>,
+    ) {
+        self.audit.push(Audit {
+            tenant: tenant.clone(),
+            actor_type: actor.kind.as_str(),
+            actor_id: actor.id.clone(),
+            actor_name: actor.name.clone(),
+            action,
+            resource_type,
+            resource_id: resource_id.to_owned(),
+            client_address: actor.client_address.map(|a| a.to_string()),
+            request_id: actor.request_id.clone(),
+            changes: changes.map(|c| c.to_string()),
+        });
+    }
+}
+
+/// The writer: takes what is waiting, up to [`MAX_BATCH`], and handles it as one batch.
+async fn write_batches(inner: Arc<Inner>, mut jobs: mpsc::Receiver<Job>) {
+    let mut cache = Cache::default();
+    // The writer keeps its connection from batch to batch while requests keep coming
+    // (taking one from the pool each time costs a round trip to test it); it gives it
+    // back when idle and after a failure.
+    let mut connection = None;
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let (asks, replies): (Vec<Ask>, Vec<_>) =
+            batch.drain(..).map(|job| (job.ask, job.reply)).unzip();
+        handle(&inner, &mut cache, &mut connection, asks, replies).await;
+        checkpoint_soon(&inner);
+        // Idle, or a pool of one (an in-memory database): the connection goes back.
+        if jobs.is_empty() || inner.db.options().get_max_connections() <= 1 {
+            if let Some(mut held) = connection.take() {
+                // Back to SQLite's default for the pool's other users.
+                if sqlx::query("PRAGMA wal_autocheckpoint = 1000")
+                    .execute(&mut *held)
+                    .await
+                    .is_err()
+                {
+                    held.close_on_drop();
+                }
+            }
+        }
+    }
+}
+
+type Reply = oneshot::Sender<Result<Answer, ApiError>>;
+
+/// Handles a batch; when its transaction fails, each request again on its own, so only
+/// the one that cannot be written fails. Answers after the commit, never before.
+async fn handle(
+    inner: &Inner,
+    cache: &mut Cache,
+    connection: &mut Option<PoolConnection<Sqlite>>,
+    asks: Vec<Ask>,
+    replies: Vec<Reply>,
+) {
+    let now = inner.clock.now();
+    match attempt(inner, cache, connection, &asks, now).await {
+        Ok((answers, queued)) => {
+            if queued {
+                inner.deliveries.notify_one();
+            }
+            for (reply, answer) in replies.into_iter().zip(answers) {
+                let _ = reply.send(answer);
+            }
+        }
+        Err(error) => {
+            // What was read in the rolled-back transaction is forgotten with it.
+            cache.reset(0);
+            if asks.len() > 1 {
+                tracing::warn!(%error, requests = asks.len(), "a runtime batch failed; retrying its requests one by one");
+            }
+            for (ask, reply) in asks.iter().zip(replies) {
+                let answer = if asks.len() == 1 {
+                    Err(ApiError::from(error.clone_message()))
+                } else {
+                    match attempt(inner, cache, connection, std::slice::from_ref(ask), now).await {
+                        Ok((mut answers, queued)) => {
+                            if queued {
+                                inner.deliveries.notify_one();
+                            }
+                            answers.pop().unwrap_or_else(|| Err(unexpected()))
+                        }
+                        Err(error) => {
+                            cache.reset(0);
+                            Err(ApiError::from(error.clone_message()))
+                        }
+                    }
+                };
+                let _ = reply.send(answer);
+            }
+        }
+    }
+}
+
+trait CloneMessage {
+    fn clone_message(&self) -> anyhow::Error;
+}
+
+impl CloneMessage for db::Error {
+    fn clone_message(&self) -> anyhow::Error {
+        anyhow::anyhow!("{self}")
+    }
+}
+
+type Answers = Vec<Result<Answer, ApiError>>;
+
+/// One transaction for `asks`: the answers, and whether webhook deliveries were queued.
+async fn attempt(
+    inner: &Inner,
+    cache: &mut Cache,
+    connection: &mut Option<PoolConnection<Sqlite>>,
+    asks: &[Ask],
+    now: DateTime<Utc>,
+) -> db::Result<(Answers, bool)> {
+    let result = attempt_on(inner, cache, connection, asks, now).await;
+    if result.is_err() {
+        // Closed rather than given back: it may be mid-transaction, and it does not
+        // checkpoint by itself.
+        if let Some(mut held) = connection.take() {
+            held.close_on_drop();
+        }
+    }
+    result
+}
+
+async fn attempt_on(
+    inner: &Inner,
+    cache: &mut Cache,
+    connection: &mut Option<PoolConnection<Sqlite>>,
+    asks: &[Ask],
+    now: DateTime<Utc>,
+) -> db::Result<(Answers, bool)> {
+    let held = match connection {
+        Some(held) => held,
+        None => {
+            let mut fresh = inner.db.acquire().await?;
+            // Checkpoints run beside the batches (checkpoint_soon), not in their commits.
+            sqlx::query("PRAGMA wal_autocheckpoint = 0")
+                .execute(&mut *fresh)
+                .await?;
+            connection.insert(fresh)
+        }
+    };
+    let mut tx = Connection::begin_with(&mut **held, "BEGIN IMMEDIATE").await?;
+    let conn: &mut SqliteConnection = &mut tx;
+    let generation = db::runtime::generation(&mut *conn).await?;
+    if generation != cache.generation {
+        cache.reset(generation);
+        inner.generation.store(generation, Ordering::Release);
+    }
+    let mut effects = Effects::default();
+    let mut answers: Vec<Option<Result<Answer, ApiError>>> = asks.iter().map(|_| None).collect();
+
+    // Validations first, a license's together (requests of one batch are concurrent: any
+    // order of them is an order they could have arrived in).
+    let mut groups: Vec<(&str, Vec<usize>)> = Vec::new();
+    let mut group_of: HashMap<&str, usize> = HashMap::new();
+    for (i, ask) in asks.iter().enumerate() {
+        if let Ask::Validate { key, .. } = ask {
+            let g = *group_of.entry(key.as_str()).or_insert_with(|| {
+                groups.push((key.as_str(), Vec::new()));
+                groups.len() - 1
+            });
+            groups[g].1.push(i);
+        }
+    }
+    for (key, members) in &groups {
+        validate_group(
+            conn,
+            cache,
+            asks,
+            key,
+            members,
+            now,
+            generation,
+            &mut effects,
+            &mut answers,
+        )
+        .await?;
+    }
+    for (i, ask) in asks.iter().enumerate() {
+        let answer = match ask {
+            Ask::Validate { .. } => continue,
+            Ask::Activate(activation) => {
+                activate(conn, cache, activation, now, generation, &mut effects).await?
+            }
+            Ask::Heartbeat {
+                tenant,
+                actor,
+                machine_id,
+                own_license,
+            } => {
+                heartbeat(
+                    conn,
+                    cache,
+                    tenant,
+                    actor,
+                    machine_id,
+                    own_license.as_deref(),
+                    now,
+                    &mut effects,
+                )
+                .await?
+            }
+        };
+        answers[i] = Some(answer);
+    }
+
+    db::runtime::insert_activity(&mut *conn, &effects.activity, now).await?;
+    db::runtime::insert_audit(&mut *conn, &effects.audit, now).await?;
+    let mut deliveries = Vec::new();
+    for (tenant, event, data) in effects.events {
+        let subscribers = cache.subscribers(&mut *conn, &tenant, event).await?;
+        if subscribers.is_empty() {
+            continue;
+        }
+        let (event_id, payload) = events::envelope(&tenant, event, now, data);
+        let payload: Arc<str> = payload.into();
+        for webhook_id in subscribers.iter() {
+            deliveries.push(Delivery {
+                id: Uuid::new_v4().to_string(),
+                account_id: tenant.account_id.clone(),
+                webhook_id: webhook_id.clone(),
+                event_id: event_id.clone(),
+                event,
+                payload: payload.clone(),
+            });
+        }
+    }
+    db::runtime::queue_deliveries(&mut *conn, &deliveries, now).await?;
+    tx.commit().await?;
+    let answers = answers
+        .into_iter()
+        .map(|answer| answer.unwrap_or_else(|| Err(unexpected())))
+        .collect();
+    Ok((answers, !deliveries.is_empty()))
+}
+
+/// The validations of one key: one statement counts them all, each judged by its own
+/// count (the first gets the lowest), so exactly `maxUses` of them are within the limit.
+#[allow(clippy::too_many_arguments)]
+async fn validate_group(
+    conn: &mut SqliteConnection,
+    cache: &mut Cache,
+    asks: &[Ask],
+    key: &str,
+    members: &[usize],
+    now: DateTime<Utc>,
+    generation: i64,
+    effects: &mut Effects,
+    answers: &mut [Option<Result<Answer, ApiError>>],
+) -> db::Result<()> {
+    let not_found = |answers: &mut [Option<Result<Answer, ApiError>>]| {
+        for &i in members {
+            answers[i] = Some(Ok(Answer::Validated(None)));
+        }
+    };
+    let Some(view) = cache.by_key(&mut *conn, key).await? else {
+        not_found(answers);
+        return Ok(());
+    };
+    let first_request = members.first().and_then(|&i| match &asks[i] {
+        Ask::Validate { actor, .. } => actor.request_id.clone(),
+        _ => None,
+    });
+    cull(&mut *conn, &view, now, first_request, effects).await?;
+    let n = u32::try_from(members.len()).unwrap_or(u32::MAX);
+    let Some((uses_after, machines_now)) =
+        db::runtime::count_uses(&mut *conn, &view.record.id, n).await?
+    else {
+        not_found(answers);
+        return Ok(());
+    };
+    let tenant = view.tenant();
+    // The event is built only when an endpoint will receive it.
+    let announce = cache
+        .announced(&mut *conn, &tenant, "license.validated")
+        .await?;
+    let rule = machines::rule(&view.policy);
+    let record = &view.record;
+    let mut machines_seen: HashMap<&str, Option<MachineRecord>> = HashMap::new();
+    for (j, &i) in members.iter().enumerate() {
+        let Ask::Validate {
+            fingerprint,
+            entitlements,
+            actor,
+            ..
+        } = &asks[i]
+        else {
+            continue;
+        };
+        let uses = uses_after.saturating_sub(n) + 1 + u32::try_from(j).unwrap_or(u32::MAX);
+        let machine = match fingerprint.as_deref().map(str::trim) {
+            Some(wanted) => {
+                if !machines_seen.contains_key(wanted) {
+                    let found =
+                        db::runtime::machine_by_fingerprint(&mut *conn, &record.id, wanted).await?;
+                    machines_seen.insert(wanted, found);
+                }
+                machines_seen.get(wanted).cloned().flatten()
+            }
+            None => None,
+        };
+        let facts = LicenseFacts {
+            status: record.status,
+            expires_at: record.expires_at,
+            uses: u64::from(uses),
+            max_uses: record.max_uses.map(u64::from),
+            missing_entitlements: entitlements
+                .iter()
+                .filter(|wanted| !view.entitlements.contains(wanted))
+                .cloned()
+                .collect(),
+            fingerprint: match (fingerprint, &machine) {
+                (None, _) => FingerprintCheck::NotRequested,
+                (Some(_), None) => FingerprintCheck::NotActivated,
+                (Some(_), Some(m)) => FingerprintCheck::Activated {
+                    heartbeat_overdue: m.is_dead(rule, now),
+                },
+            },
+            machines: u64::from(machines_now),
+            max_machines: record.max_machines().map(u64::from),
+        };
+        let code = evaluate(&facts, now);
+        effects.activity(record, "validation", Some(code));
+        effects.audit(
+            &tenant,
+            actor,
+            "license.validated",
+            ("license", &record.id),
+            Some(json!({ "code": code, "fingerprint": fingerprint })),
+        );
+        if announce {
+            let summary = summary(record);
+            effects.events.push((
+                tenant.clone(),
+                "license.validated",
+                json!({ "license": summary, "code": code, "fingerprint": fingerprint }),
+            ));
+        }
+        answers[i] = Some(Ok(Answer::Validated(Some(Validated {
+            license: view.clone(),
+            machine,
+            code,
+            now,
+            generation,
+        }))));
+    }
+    Ok(())
+}
+
+/// A license as a validation's answer and its event show it.
+pub fn summary(record: &LicenseRecord) -> LicenseSummary {
+    LicenseSummary {
+        id: record.id.clone(),
+        status: record.status,
+        product_id: record.product_id.clone(),
+        policy_id: record.policy_id.clone(),
+        expires_at: record.expires_at,
+    }
+}
+
+/// Removes the license's machines that missed their heartbeat, when its policy says so
+/// (the audit trail's actor is `system`, with the request's id).
+async fn cull(
+    conn: &mut SqliteConnection,
+    view: &LicenseView,
+    now: DateTime<Utc>,
+    request_id: Option<String>,
+    effects: &mut Effects,
+) -> db::Result<u32> {
+    let policy = &view.policy;
+    if !(policy.cull_dead_machines && policy.require_heartbeat) {
+        return Ok(0);
+    }
+    let rule = machines::rule(policy);
+    let tenant = view.tenant();
+    let system = Actor {
+        request_id,
+        ..Actor::system()
+    };
+    let mut culled = 0;
+    for machine in db::runtime::machines_of(&mut *conn, &view.record.id).await? {
+        if machine.is_dead(rule, now)
+            && db::runtime::delete_machine(&mut *conn, &machine.id).await?
+        {
+            culled += 1;
+            effects.activity(&view.record, "deactivation", None);
+            let wire = machine.into_wire(rule, now);
+            effects.audit(
+                &tenant,
+                &system,
+                "machine.culled",
+                ("machine", &wire.id),
+                audit::snapshot(&wire),
+            );
+            effects
+                .events
+                .push((tenant.clone(), "machine.culled", json!({ "machine": wire })));
+        }
+    }
+    Ok(culled)
+}
+
+/// Whether the license would validate as `VALID` for `machine` now (without counting).
+async fn validates(
+    conn: &mut SqliteConnection,
+    view: &LicenseView,
+    machine: &MachineRecord,
+    now: DateTime<Utc>,
+) -> db::Result<bool> {
+    let Some((uses, machines_now)) = db::runtime::usage(conn, &view.record.id).await? else {
+        return Ok(false);
+    };
+    let record = &view.record;
+    let facts = LicenseFacts {
+        status: record.status,
+        expires_at: record.expires_at,
+        uses: u64::from(uses),
+        max_uses: record.max_uses.map(u64::from),
+        missing_entitlements: vec![],
+        fingerprint: FingerprintCheck::Activated {
+            heartbeat_overdue: machine.is_dead(machines::rule(&view.policy), now),
+        },
+        machines: u64::from(machines_now),
+        max_machines: record.max_machines().map(u64::from),
+    };
+    Ok(evaluate(&facts, now).is_valid())
+}
+
+/// One activation: the machine already on the license (200), a new one within the limit
+/// (201), or why not. Two activations of one fingerprint get the one machine.
+async fn activate(
+    conn: &mut SqliteConnection,
+    cache: &mut Cache,
+    asked: &Activation,
+    now: DateTime<Utc>,
+    generation: i64,
+    effects: &mut Effects,
+) -> db::Result<Result<Answer, ApiError>> {
+    let own = asked.actor.kind == audit::ActorKind::License;
+    let Some(view) = cache
+        .by_id(&mut *conn, &asked.tenant, &asked.license_id)
+        .await?
+    else {
+        return Ok(Err(if own {
+            ApiError::Unauthorized(INVALID_LICENSE_KEY.into())
+        } else {
+            ApiError::not_found("license")
+        }));
+    };
+    let rule = machines::rule(&view.policy);
+    let answer = |machine: MachineRecord, created: bool, valid: bool| {
+        Ok(Ok(Answer::Activated(Activated {
+            license: view.clone(),
+            machine,
+            created,
+            valid,
+            now,
+            generation,
+        })))
+    };
+    let record = &view.record;
+    let new_machine = || MachineRecord {
+        id: Uuid::new_v4().to_string(),
+        license_id: record.id.clone(),
+        fingerprint: asked.fingerprint.clone(),
+        name: asked.name.clone(),
+        platform: asked.platform.map(|p| p.as_str().to_owned()),
+        last_heartbeat_at: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let max = record.max_machines();
+    // The common case first, in one statement: a usable license of a policy that culls
+    // nothing, and a fingerprint new to it. When the insert does nothing, the fingerprint
+    // is on the license already or the license is full; the path below tells which.
+    let culls = view.policy.cull_dead_machines && view.policy.require_heartbeat;
+    if !culls && machines::refuse_unusable(record, now).is_ok() {
+        let machine = new_machine();
+        if db::runtime::insert_machine(&mut *conn, &asked.tenant, &machine, max).await? {
+            return activated(conn, cache, asked, &view, machine, now, generation, effects).await;
+        }
+    }
+    let existing =
+        db::runtime::machine_by_fingerprint(&mut *conn, &record.id, &asked.fingerprint).await?;
+    if let Some(existing) = existing {
+        if !existing.is_dead(rule, now) || !view.policy.cull_dead_machines {
+            let valid = validates(&mut *conn, &view, &existing, now).await?;
+            return answer(existing, false, valid);
+        }
+    }
+    if let Err(refused) = machines::refuse_unusable(record, now) {
+        return Ok(Err(refused));
+    }
+    cull(
+        &mut *conn,
+        &view,
+        now,
+        asked.actor.request_id.clone(),
+        effects,
+    )
+    .await?;
+    let machine = new_machine();
+    if !db::runtime::insert_machine(&mut *conn, &asked.tenant, &machine, max).await? {
+        // This transaction holds the write lock, so the fingerprint found absent above is
+        // still absent: the license is full.
+        let used = db::runtime::usage(&mut *conn, &record.id)
+            .await?
+            .map_or(0, |(_, machines)| machines);
+        return Ok(Err(ApiError::Conflict {
+            code: "machine_limit_exceeded",
+            message: format!(
+                "This license is already activated on {used} of {} machine(s). Deactivate one of them to free a slot, or ask the vendor for more seats.",
+                max.unwrap_or_default()
+            ),
+            details: Some(json!({ "maxMachines": max, "machinesUsed": used })),
+        }));
+    }
+    activated(conn, cache, asked, &view, machine, now, generation, effects).await
+}
+
+/// Records a machine just activated (activity, audit event, webhook event) and answers it.
+#[allow(clippy::too_many_arguments)]
+async fn activated(
+    conn: &mut SqliteConnection,
+    cache: &mut Cache,
+    asked: &Activation,
+    view: &Arc<LicenseView>,
+    machine: MachineRecord,
+    now: DateTime<Utc>,
+    generation: i64,
+    effects: &mut Effects,
+) -> db::Result<Result<Answer, ApiError>> {
+    let rule = machines::rule(&view.policy);
+    effects.activity(&view.record, "activation", None);
+    let wire = machine.clone().into_wire(rule, now);
+    effects.audit(
+        &asked.tenant,
+        &asked.actor,
+        "machine.activated",
+        ("machine", &wire.id),
+        audit::snapshot(&wire),
+    );
+    if cache
+        .announced(&mut *conn, &asked.tenant, "machine.activated")
+        .await?
+    {
+        effects.events.push((
+            asked.tenant.clone(),
+            "machine.activated",
+            json!({ "machine": wire }),
+        ));
+    }
+    let valid = validates(&mut *conn, view, &machine, now).await?;
+    Ok(Ok(Answer::Activated(Activated {
+        license: view.clone(),
+        machine,
+        created: true,
+        valid,
+        now,
+        generation,
+    })))
+}
+
+/// One heartbeat: refused (409) for a license that cannot be used; a machine of a culling
+/// policy that missed its heartbeat is gone (404).
+#[allow(clippy::too_many_arguments)]
+async fn heartbeat(
+    conn: &mut SqliteConnection,
+    cache: &mut Cache,
+    tenant: &Tenant,
+    actor: &Actor,
+    machine_id: &str,
+    own_license: Option<&str>,
+    now: DateTime<Utc>,
+    effects: &mut Effects,
+) -> db::Result<Result<Answer, ApiError>> {
+    if let Some(own) = own_license {
+        if cache.by_id(&mut *conn, tenant, own).await?.is_none() {
+            return Ok(Err(ApiError::Unauthorized(INVALID_LICENSE_KEY.into())));
+        }
+    }
+    let Some(machine) = db::runtime::machine(&mut *conn, tenant, machine_id).await? else {
+        return Ok(Err(ApiError::not_found("machine")));
+    };
+    if own_license.is_some_and(|own| own != machine.license_id) {
+        return Ok(Err(ApiError::not_found("machine")));
+    }
+    let Some(view) = cache.by_id(&mut *conn, tenant, &machine.license_id).await? else {
+        return Ok(Err(ApiError::not_found("license")));
+    };
+    if let Err(refused) = machines::refuse_unusable(&view.record, now) {
+        return Ok(Err(refused));
+    }
+    cull(&mut *conn, &view, now, actor.request_id.clone(), effects).await?;
+    let Some(machine) = db::runtime::heartbeat(&mut *conn, tenant, machine_id, now).await? else {
+        return Ok(Err(ApiError::NotFound(
+            "This machine was deactivated because it missed its heartbeats. Activate it again."
+                .into(),
+        )));
+    };
+    let wire = machine.into_wire(machines::rule(&view.policy), now);
+    if cache
+        .announced(&mut *conn, tenant, "machine.heartbeat")
+        .await?
+    {
+        effects.events.push((
+            tenant.clone(),
+            "machine.heartbeat",
+            json!({ "machine": wire }),
+        ));
+    }
+    Ok(Ok(Answer::Heartbeat(wire)))
+}

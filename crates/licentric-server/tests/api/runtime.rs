@@ -1,0 +1,649 @@
+//! The runtime endpoints under concurrency (issue 13): limits stay exact when requests
+//! race, a change through the management API is seen by the very next validation (also
+//! by a second server on the same file), and what was answered survives `kill -9`.
+
+use std::{
+    collections::HashSet,
+    io::{BufRead, BufReader},
+    process::{Child, Command, Stdio},
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc, Mutex,
+    },
+    time::Duration,
+};
+
+use futures_util::future::join_all;
+use licentric_server::{db, AppState, Application};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::{spawn_app, test_settings, Auth, TestApp};
+
+/// A license of a new product and policy with these fields; answers (license, policy).
+async fn license_of(app: &TestApp, policy: Value) -> (Value, Value) {
+    static PRODUCTS: AtomicUsize = AtomicUsize::new(0);
+    let n = PRODUCTS.fetch_add(1, Ordering::Relaxed);
+    let product = app
+        .create(
+            "/api/v1/products",
+            json!({ "name": "Runtime", "keyPrefix": format!("RUN{n}") }),
+        )
+        .await;
+    let mut body = json!({ "productId": product["id"], "name": "Runtime policy" });
+    body.as_object_mut()
+        .unwrap()
+        .extend(policy.as_object().unwrap().clone());
+    let policy = app.create("/api/v1/policies", body).await;
+    let license = app
+        .create("/api/v1/licenses", json!({ "policyId": policy["id"] }))
+        .await;
+    (license, policy)
+}
+
+async fn validate(app: &TestApp, key: &str, extra: Value) -> Value {
+    let mut body = json!({ "key": key });
+    body.as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    let (status, answer) = app.validate(body).await;
+    assert_eq!(status, 200, "{answer}");
+    answer
+}
+
+fn codes(answers: &[(u16, Value)]) -> Vec<&str> {
+    answers
+        .iter()
+        .map(|(status, body)| {
+            assert_eq!(*status, 200, "{body}");
+            body["code"].as_str().unwrap()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_burst_of_validations_of_a_license_with_max_uses_20_gives_exactly_20_valid() {
+    let app = spawn_app().await;
+    let (license, _) = license_of(&app, json!({ "maxUses": 20 })).await;
+    let key = license["key"].as_str().unwrap();
+    let answers = join_all((0..60).map(|_| app.validate(json!({ "key": key })))).await;
+    let codes = codes(&answers);
+    assert_eq!(
+        codes.iter().filter(|c| **c == "VALID").count(),
+        20,
+        "{codes:?}"
+    );
+    assert_eq!(
+        codes.iter().filter(|c| **c == "USES_EXCEEDED").count(),
+        40,
+        "{codes:?}"
+    );
+    let (_, stored) = app
+        .admin(
+            Method::GET,
+            &format!("/api/v1/licenses/{}", license["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(stored["uses"], 60, "every validation is counted: {stored}");
+}
+
+#[tokio::test]
+async fn concurrent_activations_take_exactly_max_machines_slots() {
+    let app = spawn_app().await;
+    let (license, _) = license_of(&app, json!({ "floating": true, "maxMachines": 5 })).await;
+    let key = license["key"].as_str().unwrap();
+    let fingerprints: Vec<String> = (0..30).map(|i| format!("race-machine-{i:04}")).collect();
+    let answers = join_all(fingerprints.iter().map(|f| app.activate(key, f))).await;
+    let created = answers.iter().filter(|(s, _)| *s == 201).count();
+    let full = answers
+        .iter()
+        .filter(|(s, b)| *s == 409 && b["error"]["code"] == "machine_limit_exceeded")
+        .count();
+    assert_eq!((created, full), (5, 25), "{answers:?}");
+    let (_, stored) = app
+        .admin(
+            Method::GET,
+            &format!("/api/v1/licenses/{}", license["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(stored["machinesCount"], 5, "{stored}");
+}
+
+/// Issue 14's fault: 40 concurrent activations of one fingerprint answered some with 500
+/// (`UNIQUE constraint failed: machines.license_id, machines.fingerprint`).
+#[tokio::test]
+async fn concurrent_activations_of_one_fingerprint_all_get_the_one_machine() {
+    let app = spawn_app().await;
+    let (license, _) = license_of(&app, json!({ "floating": true, "maxMachines": 3 })).await;
+    let key = license["key"].as_str().unwrap();
+    let answers = join_all((0..40).map(|_| app.activate(key, "same-machine-0001"))).await;
+    for (status, body) in &answers {
+        assert!(matches!(status, 200 | 201), "HTTP {status}: {body}");
+    }
+    assert_eq!(answers.iter().filter(|(s, _)| *s == 201).count(), 1);
+    let ids: HashSet<&str> = answers
+        .iter()
+        .map(|(_, body)| body["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 1, "one machine for all: {ids:?}");
+    let (_, stored) = app
+        .admin(
+            Method::GET,
+            &format!("/api/v1/licenses/{}", license["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(stored["machinesCount"], 1, "{stored}");
+}
+
+#[tokio::test]
+async fn suspend_revoke_policy_edits_and_entitlement_changes_are_seen_by_the_next_validation() {
+    let app = spawn_app().await;
+    let (license, policy) = license_of(&app, json!({ "floating": true, "maxMachines": 10 })).await;
+    let key = license["key"].as_str().unwrap();
+    let id = license["id"].as_str().unwrap();
+    let policy_id = policy["id"].as_str().unwrap();
+    let entitlement = app
+        .create(
+            "/api/v1/entitlements",
+            json!({ "name": "Export", "code": "export" }),
+        )
+        .await;
+    assert!(entitlement["id"].is_string());
+    let wants_export = json!({ "entitlements": ["export"] });
+    // Each validation warms what the server keeps in memory; each change must show at once.
+    assert_eq!(validate(&app, key, json!({})).await["code"], "VALID");
+    assert_eq!(
+        validate(&app, key, wants_export.clone()).await["code"],
+        "ENTITLEMENTS_MISSING"
+    );
+    let (status, body) = app
+        .admin(
+            Method::POST,
+            &format!("/api/v1/licenses/{id}/entitlements"),
+            Some(json!({ "entitlements": ["export"] })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        validate(&app, key, wants_export.clone()).await["code"],
+        "VALID"
+    );
+    let (status, body) = app
+        .admin(
+            Method::DELETE,
+            &format!("/api/v1/licenses/{id}/entitlements/export"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        validate(&app, key, wants_export).await["code"],
+        "ENTITLEMENTS_MISSING"
+    );
+
+    let (status, body) = app
+        .admin(
+            Method::POST,
+            &format!("/api/v1/licenses/{id}/suspend"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(validate(&app, key, json!({})).await["code"], "SUSPENDED");
+    let (status, _) = app
+        .admin(
+            Method::POST,
+            &format!("/api/v1/licenses/{id}/reinstate"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(validate(&app, key, json!({})).await["code"], "VALID");
+
+    // A policy edit: the license has used 5 validations so far; a limit of 5 is exceeded.
+    let (status, body) = app
+        .admin(
+            Method::PATCH,
+            &format!("/api/v1/policies/{policy_id}"),
+            Some(json!({ "maxUses": 5 })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        validate(&app, key, json!({})).await["code"],
+        "USES_EXCEEDED"
+    );
+    let (status, _) = app
+        .admin(
+            Method::PATCH,
+            &format!("/api/v1/policies/{policy_id}"),
+            Some(json!({ "maxUses": null })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(validate(&app, key, json!({})).await["code"], "VALID");
+
+    // A write that bypasses the server entirely (another process, a tool) is seen too.
+    sqlx::query("UPDATE licenses SET status = 'banned' WHERE id = ?")
+        .bind(id)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(validate(&app, key, json!({})).await["code"], "BANNED");
+    sqlx::query("UPDATE licenses SET status = 'active' WHERE id = ?")
+        .bind(id)
+        .execute(&app.db)
+        .await
+        .unwrap();
+
+    let (status, _) = app
+        .admin(Method::POST, &format!("/api/v1/licenses/{id}/revoke"), None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(validate(&app, key, json!({})).await["code"], "REVOKED");
+    let (status, body) = app.activate(key, "after-revoke-01").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("license_revoked"))
+    );
+
+    // Deleted right after its key authenticated an activation (the server remembers whose
+    // key it is): the key authenticates nothing any more, on any route.
+    let (status, _) = app.activate(key, "after-revoke-02").await;
+    assert_eq!(status, 409);
+    let (status, _) = app
+        .admin(Method::DELETE, &format!("/api/v1/licenses/{id}"), None)
+        .await;
+    assert_eq!(status, 204);
+    let (status, _) = app
+        .call(Method::GET, "/api/v1/licenses/me", Auth::License(key), None)
+        .await;
+    assert_eq!(
+        status, 401,
+        "a deleted license's key no longer authenticates"
+    );
+    let (status, _) = app.activate(key, "after-delete-01").await;
+    assert_eq!(
+        status, 401,
+        "a deleted license's key no longer authenticates"
+    );
+    assert_eq!(validate(&app, key, json!({})).await["code"], "NOT_FOUND");
+}
+
+/// A second server process on the same file, as far as memory goes: its own state, its
+/// own runtime, one database.
+async fn second_server(
+    app: &TestApp,
+    file: &std::path::Path,
+) -> (licentric_server::RunningServer, String) {
+    let db = db::connect(file.to_str().unwrap()).await.unwrap();
+    let state = AppState::with_settings(db, Arc::new(app.clock.clone()), test_settings());
+    let server = Application::with_state("127.0.0.1:0".parse().unwrap(), state)
+        .await
+        .unwrap()
+        .spawn();
+    let url = server.base_url();
+    (server, url)
+}
+
+#[tokio::test]
+async fn two_servers_on_one_file_share_the_limits_and_see_each_others_changes() {
+    let app = spawn_app().await;
+    let file: String =
+        sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    let (_other, other_url) = second_server(&app, std::path::Path::new(&file)).await;
+    let (license, _) = license_of(
+        &app,
+        json!({ "maxUses": 20, "floating": true, "maxMachines": 4 }),
+    )
+    .await;
+    let key = license["key"].as_str().unwrap().to_owned();
+    let id = license["id"].as_str().unwrap().to_owned();
+    let http = reqwest::Client::new();
+    let call = |base: String, path: &'static str, auth: Option<String>, body: Value| {
+        let http = http.clone();
+        async move {
+            let mut request = http.post(format!("{base}{path}")).json(&body);
+            if let Some(auth) = auth {
+                request = request.header("authorization", auth);
+            }
+            crate::helpers::read(request.send().await.unwrap()).await
+        }
+    };
+    // Warm both servers' memory of the license.
+    for base in [app.base_url.clone(), other_url.clone()] {
+        let (_, body) = call(
+            base,
+            "/api/v1/licenses/validate-key",
+            None,
+            json!({ "key": key }),
+        )
+        .await;
+        assert_eq!(body["code"], "VALID");
+    }
+    let burst = (0..40).map(|i| {
+        let base = if i % 2 == 0 {
+            app.base_url.clone()
+        } else {
+            other_url.clone()
+        };
+        call(
+            base,
+            "/api/v1/licenses/validate-key",
+            None,
+            json!({ "key": key }),
+        )
+    });
+    let answers = join_all(burst).await;
+    let valid = codes(&answers).iter().filter(|c| **c == "VALID").count();
+    assert_eq!(valid, 18, "20 uses in all, 2 spent warming up");
+
+    let activations = (0..12).map(|i| {
+        let base = if i % 2 == 0 {
+            app.base_url.clone()
+        } else {
+            other_url.clone()
+        };
+        call(
+            base,
+            "/api/v1/machines",
+            Some(format!("License {key}")),
+            json!({ "fingerprint": format!("two-servers-{i:03}") }),
+        )
+    });
+    let answers = join_all(activations).await;
+    assert_eq!(
+        answers.iter().filter(|(s, _)| *s == 201).count(),
+        4,
+        "{answers:?}"
+    );
+    assert!(
+        answers.iter().all(|(s, _)| matches!(s, 201 | 409)),
+        "{answers:?}"
+    );
+
+    // Suspended through one server: the other's next validation says so.
+    let (status, _) = app
+        .admin(
+            Method::POST,
+            &format!("/api/v1/licenses/{id}/suspend"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, body) = call(
+        other_url.clone(),
+        "/api/v1/licenses/validate-key",
+        None,
+        json!({ "key": key }),
+    )
+    .await;
+    assert_eq!(body["code"], "SUSPENDED");
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+const BIN: &str = env!("CARGO_BIN_EXE_licentric-server");
+
+/// `serve` on port 0 with rate limits out of the way (the server secret is the file
+/// `init` made beside the database).
+fn serve(database: &std::path::Path) -> (Server, String) {
+    let mut server = Server(
+        Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--database-url"])
+            .arg(database)
+            .env_remove("LICENTRIC_SECRET_FILE")
+            .env_remove("LICENTRIC_SECRET")
+            .args([
+                "--rate-limit-license-key",
+                "1000000/1s",
+                "--rate-limit-anonymous",
+                "1000000/1s",
+                "--rate-limit-api-key",
+                "1000000/1s",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut line = String::new();
+    BufReader::new(server.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("Licentric server listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    (server, url)
+}
+
+/// What the storm was told: validations answered 200, and machines answered 201.
+#[derive(Default)]
+struct Acknowledged {
+    validations: u64,
+    machines: Vec<(String, String)>,
+    sent_validations: u64,
+    sent_activations: u64,
+}
+
+#[tokio::test]
+async fn every_acknowledged_validation_and_activation_survives_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("licentric.db");
+    let init = Command::new(BIN)
+        .args(["init", "--json", "--database-url"])
+        .arg(&database)
+        .env_remove("LICENTRIC_SECRET_FILE")
+        .env_remove("LICENTRIC_SECRET")
+        .output()
+        .unwrap();
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let created: Value = serde_json::from_slice(&init.stdout).unwrap();
+    let api_key = created["apiKey"].as_str().unwrap().to_owned();
+    let (mut server, url) = serve(&database);
+
+    let http = reqwest::Client::new();
+    let admin = |path: &str, body: Value| {
+        let request = http
+            .post(format!("{url}{path}"))
+            .header("authorization", format!("Bearer {api_key}"))
+            .json(&body);
+        async move { crate::helpers::read(request.send().await.unwrap()).await }
+    };
+    let (_, product) = admin(
+        "/api/v1/products",
+        json!({ "name": "Storm", "keyPrefix": "STORM" }),
+    )
+    .await;
+    let (_, policy) = admin(
+        "/api/v1/policies",
+        json!({ "productId": product["id"], "name": "Storm", "floating": true, "maxMachines": 100000 }),
+    )
+    .await;
+    let (_, license) = admin("/api/v1/licenses", json!({ "policyId": policy["id"] })).await;
+    let key = license["key"].as_str().unwrap().to_owned();
+    let license_id = license["id"].as_str().unwrap().to_owned();
+
+    let acknowledged = Arc::new(Mutex::new(Acknowledged::default()));
+    let mut workers = Vec::new();
+    for worker in 0..16 {
+        let (http, url, key, acknowledged) =
+            (http.clone(), url.clone(), key.clone(), acknowledged.clone());
+        workers.push(tokio::spawn(async move {
+            for n in 0.. {
+                let activation = n % 3 == 0;
+                let fingerprint = format!("storm-{worker:02}-{n:06}");
+                let request = if activation {
+                    acknowledged.lock().unwrap().sent_activations += 1;
+                    http.post(format!("{url}/api/v1/machines"))
+                        .header("authorization", format!("License {key}"))
+                        .json(&json!({ "fingerprint": fingerprint }))
+                } else {
+                    acknowledged.lock().unwrap().sent_validations += 1;
+                    http.post(format!("{url}/api/v1/licenses/validate-key"))
+                        .json(&json!({ "key": key }))
+                };
+                let Ok(response) = request.timeout(Duration::from_secs(5)).send().await else {
+                    return;
+                };
+                let status = response.status().as_u16();
+                let Ok(body) = response.json::<Value>().await else {
+                    return;
+                };
+                let mut acknowledged = acknowledged.lock().unwrap();
+                match (activation, status) {
+                    (false, 200) => {
+                        assert_eq!(body["code"], "VALID", "{body}");
+                        acknowledged.validations += 1;
+                    }
+                    (true, 201) => acknowledged
+                        .machines
+                        .push((body["id"].as_str().unwrap().to_owned(), fingerprint)),
+                    _ => panic!("HTTP {status}: {body}"),
+                }
+            }
+        }));
+    }
+    // Let the storm run, then kill the server with answers in flight.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    server.0.kill().unwrap();
+    server.0.wait().unwrap();
+    for worker in workers {
+        worker.await.unwrap();
+    }
+    let acknowledged = std::mem::take(&mut *acknowledged.lock().unwrap());
+    assert!(
+        acknowledged.validations > 50 && acknowledged.machines.len() > 20,
+        "the storm was too small to show anything: {} validations, {} machines",
+        acknowledged.validations,
+        acknowledged.machines.len()
+    );
+
+    // Restart on the same file: everything acknowledged is there, nothing twice.
+    let (_server, url) = serve(&database);
+    let (status, stored) = crate::helpers::read(
+        http.get(format!("{url}/api/v1/licenses/{license_id}"))
+            .header("authorization", format!("Bearer {api_key}"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{stored}");
+    let uses = stored["uses"].as_u64().unwrap();
+    assert!(
+        (acknowledged.validations..=acknowledged.sent_validations).contains(&uses),
+        "uses {uses}: {} acknowledged, {} sent",
+        acknowledged.validations,
+        acknowledged.sent_validations
+    );
+    let db = db::connect(database.to_str().unwrap()).await.unwrap();
+    let validated: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_events WHERE action = 'license.validated' AND resource_id = ?",
+    )
+    .bind(&license_id)
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!(
+        validated as u64, uses,
+        "one audit event per counted validation"
+    );
+    let machines: Vec<(String, String)> =
+        sqlx::query_as("SELECT id, fingerprint FROM machines WHERE license_id = ?")
+            .bind(&license_id)
+            .fetch_all(&db)
+            .await
+            .unwrap();
+    let stored: HashSet<(String, String)> = machines.iter().cloned().collect();
+    assert_eq!(stored.len(), machines.len(), "no machine twice");
+    for machine in &acknowledged.machines {
+        assert!(
+            stored.contains(machine),
+            "acknowledged machine {machine:?} lost"
+        );
+    }
+    assert!(machines.len() as u64 <= acknowledged.sent_activations);
+    assert_eq!(
+        stored_count(&stored_license(&http, &url, &api_key, &license_id).await),
+        machines.len() as u64
+    );
+}
+
+async fn stored_license(http: &reqwest::Client, url: &str, api_key: &str, id: &str) -> Value {
+    let (_, body) = crate::helpers::read(
+        http.get(format!("{url}/api/v1/licenses/{id}"))
+            .header("authorization", format!("Bearer {api_key}"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    body
+}
+
+fn stored_count(license: &Value) -> u64 {
+    license["machinesCount"].as_u64().unwrap()
+}
+
+#[tokio::test]
+async fn heartbeats_through_the_batches_keep_their_rules() {
+    let app = spawn_app().await;
+    let (license, _) = license_of(&app, json!({ "floating": true, "maxMachines": 3 })).await;
+    let key = license["key"].as_str().unwrap();
+    let (_, machine) = app.activate(key, "heartbeat-machine-1").await;
+    let machine_id = machine["id"].as_str().unwrap();
+    let path = format!("/api/v1/machines/{machine_id}/heartbeat");
+    let answers =
+        join_all((0..20).map(|_| app.call(Method::POST, &path, Auth::License(key), None))).await;
+    for (status, body) in &answers {
+        assert_eq!(*status, 200, "{body}");
+        assert_eq!(body["heartbeatStatus"], "ALIVE");
+    }
+    // Another license's key does not see this machine.
+    let (other, _) = license_of(&app, json!({})).await;
+    let (status, _) = app
+        .call(
+            Method::POST,
+            &path,
+            Auth::License(other["key"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+    let id = license["id"].as_str().unwrap();
+    let (status, _) = app
+        .admin(
+            Method::POST,
+            &format!("/api/v1/licenses/{id}/suspend"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, body) = app
+        .call(Method::POST, &path, Auth::License(key), None)
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("license_suspended"))
+    );
+}
