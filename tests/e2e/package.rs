@@ -23,11 +23,17 @@ fn the_installed_package_starts_to_the_license_view_and_activates() {
     let mut app = App::launch(
         "installed-package",
         Launch {
-            binary: Some(binary),
+            binary: Some(binary.clone()),
             ..server.launch()
         },
     );
     app.wait_text("[data-testid=status-label]", "Not activated");
+    // The window is the installed binary's, not the one Cargo built.
+    let running = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| std::fs::read_link(entry.ok()?.path().join("exe")).ok())
+        .any(|exe| exe == binary);
+    assert!(running, "no process runs {}", binary.display());
     app.screenshot("license-view");
     app.type_in("[data-testid=license-key-input]", &server.demo.license_key);
     app.wait_text("[data-testid=key-hint]", "Ready:");

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The server package test: inspects the .deb and runs lintian, then installs it for real
-# (dpkg -i, maintainer scripts included) into a throwaway copy of this machine: an overlay
-# of / in a private mount namespace, so the host is left as it was. There it checks the
-# user, folders and boot enablement, verifies the unit with systemd-analyze (and scores
-# its hardening), runs the service's command as the unit does (its user, environment file
-# and umask) until the unit's /health check passes, provisions an account and validates
-# its key, stops it with the unit's signal, and purges the package.
+# (dpkg -i, maintainer scripts included) into a throwaway copy of this machine
+# (throwaway-root.sh: an overlay of / in a private mount namespace; the host is left as
+# it was). There it checks the user, folders and boot enablement, verifies the unit with
+# systemd-analyze (and scores its hardening), runs the service's command as the unit does
+# (its user, environment file and umask) until the unit's /health check passes,
+# provisions an account and validates its key, stops it with the unit's signal, and
+# purges the package.
 # systemd itself is not PID 1 on the build machines, so `systemctl start` is not run.
 # Usage: tests/package/server.sh PACKAGE.deb
 set -euo pipefail
@@ -13,8 +14,8 @@ deb="$(realpath "$1")"
 fail() { printf 'server package test: %s\n' "$*" >&2; exit 1; }
 
 info="$(dpkg-deb --info "$deb")"
-printf '%s\n' "$info" | grep -qx ' Package: licentric-server' || fail "wrong package name"
-printf '%s\n' "$info" | grep -q '^ Depends: .*adduser' || fail "Depends lacks adduser"
+grep -qx ' Package: licentric-server' <<<"$info" || fail "wrong package name"
+grep -q '^ Depends: .*adduser' <<<"$info" || fail "Depends lacks adduser"
 [ "$(dpkg-deb --info "$deb" conffiles)" = /etc/licentric-server/licentric-server.env ] \
   || fail "the settings file is not a conffile"
 contents="$(dpkg-deb --contents "$deb" | awk '{print $1, $NF}')"
@@ -22,32 +23,19 @@ for entry in "-rwxr-xr-x ./usr/bin/licentric-server" \
   "-rw-r--r-- ./lib/systemd/system/licentric-server.service" \
   "-rw-r--r-- ./etc/licentric-server/licentric-server.env" \
   "-rwxr-xr-x ./usr/lib/licentric-server/health-check"; do
-  printf '%s\n' "$contents" | grep -qxF -- "$entry" || fail "the package lacks $entry"
+  grep -qxF -- "$entry" <<<"$contents" || fail "the package lacks $entry"
 done
 report="$(lintian --fail-on error,warning "$deb" 2>&1)" \
   || { printf '%s\n' "$report" >&2; fail "lintian found problems (above)"; }
 
-unshare -m true 2>/dev/null || fail "cannot make a mount namespace (needs root and unshare)"
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-scratch="$(mktemp -d)"
-trap 'rm -rf "$scratch"' EXIT
-cp "$deb" "$scratch/package.deb"
 
-# Runs inside the namespace: $1 the scratch folder, $2 the port.
+# Runs in the throwaway root's namespace: $1 the package, $2 the port.
 inside='
 set -euo pipefail
-scratch="$1"; port="$2"
-mkdir -p /run/licentric-overlay
-mount -t tmpfs tmpfs /run/licentric-overlay
-mkdir -p /run/licentric-overlay/upper /run/licentric-overlay/work /run/licentric-overlay/root
-cp "$scratch/package.deb" /run/licentric-overlay/package.deb
-mount -t overlay overlay -o lowerdir=/,upperdir=/run/licentric-overlay/upper,workdir=/run/licentric-overlay/work /run/licentric-overlay/root
-root=/run/licentric-overlay/root
-mount --rbind /proc "$root/proc"
-mount --rbind /dev "$root/dev"
-mount -t tmpfs tmpfs "$root/tmp"
-cp /run/licentric-overlay/package.deb "$root/tmp/package.deb"
-exec chroot "$root" /bin/bash -euo pipefail -c "$(cat <<INNER
+port="$2"
+cp "$1" "$THROWAWAY_ROOT/tmp/package.deb"
+exec chroot "$THROWAWAY_ROOT" /bin/bash -euo pipefail -c "$(cat <<INNER
 fail() { printf "server package test: %s\n" "\$*" >&2; exit 1; }
 getent passwd licentric >/dev/null && fail "this machine already has a licentric user"
 dpkg -i /tmp/package.deb >&2
@@ -83,9 +71,9 @@ server=\$!
 created="\$(setpriv --reuid=licentric --regid=licentric --init-groups --no-new-privs \
   /usr/bin/licentric-server init --demo --json)"
 key="\$(printf "%s" "\$created" | sed -n "s/.*\"licenseKey\":\"\([^\"]*\)\".*/\1/p")"
-curl -fsS -X POST -H "Content-Type: application/json" -d "{\"key\":\"\$key\"}" \
-  "http://127.0.0.1:$port/api/v1/licenses/validate-key" | grep -q "\"VALID\"" \
-  || fail "the demo key does not validate"
+answer="\$(curl -fsS -X POST -H "Content-Type: application/json" -d "{\"key\":\"\$key\"}" \
+  "http://127.0.0.1:$port/api/v1/licenses/validate-key")"
+grep -q "\"VALID\"" <<<"\$answer" || fail "the demo key does not validate: \$answer"
 kill -INT "\$server"
 wait "\$server" || fail "the server did not stop cleanly on SIGINT (exit \$?)"
 
@@ -98,4 +86,4 @@ echo "server package: installed, verified, served /health, validated a key, purg
 INNER
 )"
 '
-unshare -m --propagation private bash -c "$inside" inside "$scratch" "$port"
+"$(dirname "$0")/throwaway-root.sh" bash -c "$inside" inside "$deb" "$port"
