@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
-# The server package test: inspects the .deb and runs lintian, then installs it for real
-# (dpkg -i, maintainer scripts included) into a throwaway copy of this machine
+# The headless packages' test: inspects the server's .deb, runs lintian on both, then
+# installs them for real (dpkg -i, maintainer scripts included) into a throwaway copy of
+# this machine
 # (throwaway-root.sh: an overlay of / in a private mount namespace; the host is left as
 # it was). There it checks the user, folders and boot enablement, verifies the unit with
 # systemd-analyze (and scores its hardening), runs the service's command as the unit does
 # (its user, environment file and umask) until the unit's /health check passes,
-# provisions an account and validates its key, stops it with the unit's signal, and
-# purges the package.
+# provisions an account and validates its key; an administrator's `licentric activate`
+# and `licentric check` (configured in /etc/licentric/licentric.toml), then `check` again
+# with the server stopped (from the cache); then it purges the server package.
 # systemd itself is not PID 1 on the build machines, so `systemctl start` is not run.
-# Usage: tests/package/server.sh PACKAGE.deb
+# Usage: tests/package/headless.sh SERVER.deb CLI.deb
 set -euo pipefail
 deb="$(realpath "$1")"
+cli_deb="$(realpath "$2")"
 fail() { printf 'server package test: %s\n' "$*" >&2; exit 1; }
 
 info="$(dpkg-deb --info "$deb")"
@@ -25,20 +28,25 @@ for entry in "-rwxr-xr-x ./usr/bin/licentric-server" \
   "-rwxr-xr-x ./usr/lib/licentric-server/health-check"; do
   grep -qxF -- "$entry" <<<"$contents" || fail "the package lacks $entry"
 done
-report="$(lintian --fail-on error,warning "$deb" 2>&1)" \
+grep -qx ' Package: licentric-cli' <<<"$(dpkg-deb --info "$cli_deb")" || fail "wrong command package"
+grep -qx './usr/bin/licentric' <<<"$(dpkg-deb --contents "$cli_deb" | awk '{print $NF}')" \
+  || fail "the command package lacks /usr/bin/licentric"
+report="$(lintian --fail-on error,warning "$deb" "$cli_deb" 2>&1)" \
   || { printf '%s\n' "$report" >&2; fail "lintian found problems (above)"; }
 
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 
-# Runs in the throwaway root's namespace: $1 the package, $2 the port.
+# Runs in the throwaway root's namespace: $1 the server package, $2 the port, $3 the
+# command's package.
 inside='
 set -euo pipefail
 port="$2"
 cp "$1" "$THROWAWAY_ROOT/tmp/package.deb"
+cp "$3" "$THROWAWAY_ROOT/tmp/cli.deb"
 exec chroot "$THROWAWAY_ROOT" /bin/bash -euo pipefail -c "$(cat <<INNER
 fail() { printf "server package test: %s\n" "\$*" >&2; exit 1; }
 getent passwd licentric >/dev/null && fail "this machine already has a licentric user"
-dpkg -i /tmp/package.deb >&2
+dpkg -i /tmp/package.deb /tmp/cli.deb >&2
 
 # The user, its folder, boot enablement.
 IFS=: read -r _ _ uid _ _ home shell < <(getent passwd licentric)
@@ -74,16 +82,33 @@ key="\$(printf "%s" "\$created" | sed -n "s/.*\"licenseKey\":\"\([^\"]*\)\".*/\1
 answer="\$(curl -fsS -X POST -H "Content-Type: application/json" -d "{\"key\":\"\$key\"}" \
   "http://127.0.0.1:$port/api/v1/licenses/validate-key")"
 grep -q "\"VALID\"" <<<"\$answer" || fail "the demo key does not validate: \$answer"
+
+# As an administrator would: the command, configured system-wide, on a machine with no
+# keyring (the key goes to an owner-only file).
+product="\$(printf "%s" "\$created" | sed -n "s/.*\"productId\":\"\([^\"]*\)\".*/\1/p")"
+account="\$(printf "%s" "\$created" | sed -n "s/.*\"accountId\":\"\([^\"]*\)\".*/\1/p")"
+mkdir -p /etc/licentric
+curl -fsS "http://127.0.0.1:$port/api/v1/accounts/\$account/jwks.json" >/etc/licentric/jwks.json
+printf "server_url = \"http://127.0.0.1:$port\"\nproduct_id = \"%s\"\nproduct_salt = \"headless-test\"\npublic_key_file = \"jwks.json\"\ndata_dir = \"/var/lib/licentric-cli\"\n" "\$product" >/etc/licentric/licentric.toml
+export DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent
+code=0
+licentric check >/dev/null 2>&1 || code=\$?
+[ "\$code" -eq 10 ] || fail "check before activation exited \$code, not 10 (not activated)"
+licentric activate "\$key" >&2 || fail "licentric activate failed"
+licentric check >&2 || fail "licentric check failed after activation (exit \$?)"
+[ "\$(stat -c "%a" /var/lib/licentric-cli/licenses/\$product/license.key)" = 600 ] || fail "the key file is not 0600"
+
 kill -INT "\$server"
 wait "\$server" || fail "the server did not stop cleanly on SIGINT (exit \$?)"
+licentric check >&2 || fail "licentric check failed from the cache with the server stopped"
 
 dpkg --purge licentric-server >&2
 [ ! -e /usr/bin/licentric-server ] || fail "purge left the binary"
 [ ! -e /etc/licentric-server ] || fail "purge left the settings"
 [ ! -e /etc/systemd/system/multi-user.target.wants/licentric-server.service ] || fail "purge left it enabled"
 [ -f /var/lib/licentric/licentric.db ] || fail "purge threw the database away"
-echo "server package: installed, verified, served /health, validated a key, purged" >&2
+echo "headless packages: installed, verified, served /health, activated and checked, purged" >&2
 INNER
 )"
 '
-"$(dirname "$0")/throwaway-root.sh" bash -c "$inside" inside "$deb" "$port"
+"$(dirname "$0")/throwaway-root.sh" bash -c "$inside" inside "$deb" "$port" "$cli_deb"
