@@ -8,7 +8,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 APP_PACKAGES=(build-essential pkg-config curl file libssl-dev libwebkit2gtk-4.1-dev
   librsvg2-dev libayatana-appindicator3-dev libxdo-dev)
-TEST_PACKAGES=(xvfb xauth dbus gnome-keyring dunst webkit2gtk-driver curl)
+TEST_PACKAGES=(xvfb xauth dbus gnome-keyring dunst webkit2gtk-driver curl lintian)
 TAURI_DRIVER_VERSION="^2"
 NODE_MIN_MAJOR=20
 NODE_MIN_MINOR=19
@@ -65,6 +65,18 @@ ensure_ui_packages() {
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sum" ]; then return 0; fi
   step "Installing the UI's npm packages (npm ci)"
   (cd "$ROOT/ui" && npm ci --no-audit --no-fund)
+  echo "$sum" > "$stamp"
+}
+
+# The Tauri bundler (npm @tauri-apps/cli, prebuilt) for scripts/package, reinstalled only
+# when its lock file changed.
+ensure_bundler() {
+  local dir="$ROOT/packaging/desktop" stamp sum
+  stamp="$dir/node_modules/.licentric-lock.sha256"
+  sum="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+  if [ -x "$dir/node_modules/.bin/tauri" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sum" ]; then return 0; fi
+  step "Installing the Tauri bundler (npm ci in packaging/desktop)"
+  (cd "$dir" && npm ci --no-audit --no-fund) >&2
   echo "$sum" > "$stamp"
 }
 

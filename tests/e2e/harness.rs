@@ -211,6 +211,9 @@ pub struct Launch {
     /// Open the vendor console's window alone (`LICENTRIC_WINDOW=console`) instead of
     /// the end user's.
     pub console: bool,
+    /// The app binary to start; by default the one Cargo built for these tests (the
+    /// package test starts the one its .deb installed).
+    pub binary: Option<PathBuf>,
 }
 
 /// A data folder and a keyring that outlive one run of the app, as a user's do.
@@ -356,7 +359,8 @@ impl App {
             _own_data_dir: own_dir,
         };
         let driver_url = format!("http://127.0.0.1:{port}");
-        app.session = connect(&driver_url);
+        let binary = launch.binary.clone().unwrap_or_else(|| PathBuf::from(APP));
+        app.session = connect(&driver_url, &binary);
         app
     }
 
@@ -513,7 +517,7 @@ impl App {
 }
 
 /// Waits for tauri-driver to listen, then opens a session, retrying on a cold machine.
-fn connect(driver_url: &str) -> Session {
+fn connect(driver_url: &str, binary: &Path) -> Session {
     let deadline = Instant::now() + Duration::from_secs(60);
     let probe = reqwest::blocking::Client::new();
     while probe.get(format!("{driver_url}/status")).send().is_err() {
@@ -525,7 +529,7 @@ fn connect(driver_url: &str) -> Session {
     }
     let mut last_error = String::new();
     for _ in 0..3 {
-        match Session::create(driver_url, APP) {
+        match Session::create(driver_url, &binary.to_string_lossy()) {
             Ok(session) => return session,
             Err(error) => last_error = error,
         }

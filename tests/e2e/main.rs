@@ -17,5 +17,6 @@ mod console_support;
 mod harness;
 mod license;
 mod offline;
+mod package;
 mod settings;
 mod webdriver;

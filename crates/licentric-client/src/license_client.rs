@@ -576,6 +576,23 @@ impl LicenseClient {
         self.finish(decision.licensed, decision.error, Some(decision.info))
     }
 
+    /// Checks the license from what this machine holds (the cached token or an imported
+    /// license file), without asking the server: the same verification, grace period and
+    /// clock rules as [`Self::check_license`] offline. For start-up scripts that must not
+    /// wait on the network; the outcome is reported the same way.
+    pub fn check_license_offline(&self) -> bool {
+        let now = self.clock.now();
+        let mut state = self.state();
+        let fingerprint = match self.fingerprint() {
+            Ok(fp) => fp,
+            Err(error) => return self.finish(false, Some(error), None),
+        };
+        let mut info = state.info.clone().unwrap_or_default();
+        info.product_id = self.product_id.clone();
+        info.fingerprint = Some(fingerprint.clone());
+        self.check_offline(now, &fingerprint, &mut state, info, None)
+    }
+
     /// Validates online with a fresh nonce per request; answers the result and the nonce
     /// it must carry.
     async fn validate_online(

@@ -25,12 +25,7 @@ impl MachineIdentity for SystemMachine {
     }
 
     fn platform(&self) -> Platform {
-        detect_platform(&Facts {
-            os: std::env::consts::OS,
-            kubernetes_env: std::env::var_os("KUBERNETES_SERVICE_HOST").is_some(),
-            dockerenv: std::path::Path::new("/.dockerenv").exists(),
-            cgroup: std::fs::read_to_string("/proc/1/cgroup").unwrap_or_default(),
-        })
+        detect_platform(&Facts::gather(std::path::Path::new("/")))
     }
 
     fn name(&self) -> Option<String> {
@@ -74,6 +69,20 @@ pub struct Facts<'a> {
     pub cgroup: String,
 }
 
+impl Facts<'static> {
+    /// This process's facts, with the container markers (`.dockerenv`, `proc/1/cgroup`)
+    /// read under `root` (`/` for the real system; another folder to test detection, or
+    /// for a program that inspects a container's root from outside it).
+    pub fn gather(root: &std::path::Path) -> Self {
+        Self {
+            os: std::env::consts::OS,
+            kubernetes_env: std::env::var_os("KUBERNETES_SERVICE_HOST").is_some(),
+            dockerenv: root.join(".dockerenv").exists(),
+            cgroup: std::fs::read_to_string(root.join("proc/1/cgroup")).unwrap_or_default(),
+        }
+    }
+}
+
 /// Kubernetes before Docker (a pod runs in a container too), then the OS.
 pub fn detect_platform(facts: &Facts<'_>) -> Platform {
     if facts.kubernetes_env || facts.cgroup.contains("kubepods") {
@@ -92,17 +101,23 @@ pub fn detect_platform(facts: &Facts<'_>) -> Platform {
     }
 }
 
-#[cfg(target_os = "linux")]
-fn os_machine_id() -> Result<String, String> {
-    for path in ["/etc/machine-id", "/var/lib/dbus/machine-id"] {
-        if let Ok(id) = std::fs::read_to_string(path) {
+/// The systemd/D-Bus machine id of the Linux system whose root is `root` (`/` for this
+/// one; a container's or chroot's root folder for that system).
+pub fn machine_id_under(root: &std::path::Path) -> Result<String, String> {
+    for path in ["etc/machine-id", "var/lib/dbus/machine-id"] {
+        if let Ok(id) = std::fs::read_to_string(root.join(path)) {
             let id = id.trim();
             if !id.is_empty() {
                 return Ok(id.to_owned());
             }
         }
     }
-    Err("this system has no machine id (/etc/machine-id); run systemd-machine-id-setup, or give the SDK a MachineIdentity".to_owned())
+    Err(format!("this system has no machine id ({}); run systemd-machine-id-setup, or give the SDK a MachineIdentity", root.join("etc/machine-id").display()))
+}
+
+#[cfg(target_os = "linux")]
+fn os_machine_id() -> Result<String, String> {
+    machine_id_under(std::path::Path::new("/"))
 }
 
 #[cfg(target_os = "macos")]
@@ -197,6 +212,19 @@ mod tests {
             }),
             Platform::Windows
         );
+    }
+
+    #[test]
+    fn facts_are_read_under_the_given_root() {
+        let root = tempfile::tempdir().unwrap();
+        let bare = Facts::gather(root.path());
+        assert!(!bare.dockerenv);
+        assert_eq!(bare.cgroup, "");
+        std::fs::write(root.path().join(".dockerenv"), "").unwrap();
+        assert!(Facts::gather(root.path()).dockerenv);
+        std::fs::create_dir_all(root.path().join("proc/1")).unwrap();
+        std::fs::write(root.path().join("proc/1/cgroup"), "0::/kubepods/pod1\n").unwrap();
+        assert_eq!(Facts::gather(root.path()).cgroup, "0::/kubepods/pod1\n");
     }
 
     #[cfg(target_os = "linux")]
