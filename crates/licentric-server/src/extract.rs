@@ -144,6 +144,21 @@ mod tests {
 
     use super::*;
 
+    /// Found by the `request_bodies` fuzz target: a large number in metadata came back one
+    /// digit off after the body was written out and read again (serde_json parses floats
+    /// exactly only with its `float_roundtrip` feature).
+    #[test]
+    fn a_number_in_metadata_reads_back_exactly_as_written() {
+        let body = br#"{"policyId":"p","metadata":{"n":99999999999998999999990}}"#;
+        let first: licentric_core::wire::NewLicense = parse_json(body).unwrap();
+        let written = serde_json::to_vec(&first).unwrap();
+        let again: licentric_core::wire::NewLicense = parse_json(&written).unwrap();
+        assert_eq!(
+            serde_json::to_value(&first).unwrap(),
+            serde_json::to_value(&again).unwrap()
+        );
+    }
+
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]
     #[allow(dead_code)]
