@@ -4,9 +4,8 @@
 //! Licentric database, a wrong secret and a database in use, and then changes nothing.
 
 use std::{
-    io::{BufRead, BufReader},
     path::{Path, PathBuf},
-    process::{Child, Command, Output, Stdio},
+    process::Output,
     sync::{
         atomic::{AtomicBool, AtomicUsize, Ordering},
         Arc,
@@ -16,37 +15,13 @@ use std::{
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-const BIN: &str = env!("CARGO_BIN_EXE_licentric-server");
+use crate::binary::{self, text, ServerProcess, NO_RATE_LIMITS};
+
 const SECRET_A: &str = "backup-secret-a: at least thirty-two characters";
 const SECRET_B: &str = "backup-secret-b: at least thirty-two characters";
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// The binary with `args`, the secret given only by `--secret-file` where the caller
-/// passes it (nothing inherited from the environment).
-fn command(args: &[&str]) -> Command {
-    let mut command = Command::new(BIN);
-    command
-        .args(args)
-        .env_remove("LICENTRIC_SECRET")
-        .env_remove("LICENTRIC_SECRET_FILE")
-        .env_remove("LICENTRIC_DATABASE_URL");
-    command
-}
-
 fn run(args: &[&str]) -> Output {
-    command(args).output().unwrap()
-}
-
-fn text(path: &Path) -> &str {
-    path.to_str().unwrap()
+    binary::command(args).output().unwrap()
 }
 
 fn secret_file(dir: &Path, name: &str, secret: &str) -> PathBuf {
@@ -57,55 +32,16 @@ fn secret_file(dir: &Path, name: &str, secret: &str) -> PathBuf {
 
 /// `init --demo --json` of a new database.
 fn init(database: &Path, secret: &Path) -> Value {
-    let output = run(&[
-        "init",
-        "--json",
-        "--demo",
-        "--database-url",
-        text(database),
-        "--secret-file",
-        text(secret),
-    ]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
+    binary::init(database, &["--demo", "--secret-file", text(secret)])
 }
 
-/// `serve` on a free port, without rate limits in the way of the load below.
-fn serve(database: &Path, secret: &Path) -> (Server, String) {
-    let mut server = Server(
-        command(&[
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--database-url",
-            text(database),
-            "--secret-file",
-            text(secret),
-            "--rate-limit-anonymous",
-            "1000000/1s",
-            "--rate-limit-license-key",
-            "1000000/1s",
-            "--rate-limit-api-key",
-            "1000000/1s",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap(),
+/// `serve` on a free port, without rate limits in the way of the load below; its URL too.
+fn serve(database: &Path, secret: &Path) -> (ServerProcess, String) {
+    let server = ServerProcess::serve(
+        database,
+        &[&["--secret-file", text(secret)], NO_RATE_LIMITS].concat(),
     );
-    let mut line = String::new();
-    BufReader::new(server.0.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("Licentric server listening on ")
-        .unwrap_or_else(|| panic!("the server did not start: {line:?}"))
-        .to_owned();
+    let url = server.url.clone();
     (server, url)
 }
 

@@ -1,33 +1,12 @@
 //! The `licentric-server` binary itself: `init` and `serve`.
 
-use std::{
-    io::{BufRead, BufReader},
-    process::{Child, Command, Stdio},
-};
-
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-const BIN: &str = env!("CARGO_BIN_EXE_licentric-server");
+use crate::binary::{self, ServerProcess};
 
 fn init_json(database: &std::path::Path, demo: bool) -> Value {
-    let mut command = Command::new(BIN);
-    command.args([
-        "init",
-        "--json",
-        "--database-url",
-        database.to_str().unwrap(),
-    ]);
-    if demo {
-        command.arg("--demo");
-    }
-    let output = command.output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
+    binary::init(database, if demo { &["--demo"] } else { &[] })
 }
 
 #[tokio::test]
@@ -84,41 +63,19 @@ fn init_without_demo_creates_no_demo_records() {
     assert!(created.get("licenseKey").is_none(), "{created}");
 }
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test]
 async fn serve_listens_where_told_and_validates_the_demo_key() {
     let dir = tempfile::tempdir().unwrap();
     let database = dir.path().join("licentric.db");
     let created = init_json(&database, true);
-    let mut server = Server(
-        Command::new(BIN)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env(
-                "LICENTRIC_DATABASE_URL",
-                format!("sqlite://{}", database.display()),
-            )
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
+    // The database given by the environment, not by an argument.
+    let mut serve = binary::command(&["serve", "--listen", "127.0.0.1:0"]);
+    serve.env(
+        "LICENTRIC_DATABASE_URL",
+        format!("sqlite://{}", database.display()),
     );
-    let mut line = String::new();
-    BufReader::new(server.0.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base_url = line
-        .trim()
-        .strip_prefix("Licentric server listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
+    let server = ServerProcess::start(serve).unwrap();
+    let base_url = &server.url;
 
     let http = reqwest::Client::new();
     let health: Value = http
@@ -144,16 +101,15 @@ async fn serve_listens_where_told_and_validates_the_demo_key() {
 
 #[test]
 fn serve_refuses_an_unsupported_database_with_a_clear_message() {
-    let output = Command::new(BIN)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--database-url",
-            "postgres://localhost/x",
-        ])
-        .output()
-        .unwrap();
+    let output = binary::command(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--database-url",
+        "postgres://localhost/x",
+    ])
+    .output()
+    .unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("PostgreSQL is not supported"), "{stderr}");
@@ -164,17 +120,13 @@ const SECRET_B: &str = "secret-b: at least thirty-two characters long";
 
 /// `init --demo --json` with the secret in `LICENTRIC_SECRET` (or none).
 fn init_with_secret(database: &std::path::Path, secret: Option<&str>) -> (Value, String) {
-    let mut command = Command::new(BIN);
-    command
-        .args([
-            "init",
-            "--json",
-            "--demo",
-            "--database-url",
-            database.to_str().unwrap(),
-        ])
-        .env_remove("LICENTRIC_SECRET_FILE")
-        .env_remove("LICENTRIC_SECRET");
+    let mut command = binary::command(&[
+        "init",
+        "--json",
+        "--demo",
+        "--database-url",
+        binary::text(database),
+    ]);
     if let Some(secret) = secret {
         command.env("LICENTRIC_SECRET", secret);
     }
@@ -186,34 +138,19 @@ fn init_with_secret(database: &std::path::Path, secret: Option<&str>) -> (Value,
 
 /// Starts `serve` on port 0; returns the server and its base URL, or the exit status and
 /// stderr when it refuses to start.
-fn serve(database: &std::path::Path, secret: Option<&str>) -> Result<(Server, String), String> {
-    let mut command = Command::new(BIN);
-    command
-        .args(["serve", "--listen", "127.0.0.1:0", "--database-url"])
-        .arg(database)
-        .env_remove("LICENTRIC_SECRET_FILE")
-        .env_remove("LICENTRIC_SECRET")
-        .env("RUST_LOG", "debug")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+fn serve(database: &std::path::Path, secret: Option<&str>) -> Result<ServerProcess, String> {
+    let mut command = binary::command(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--database-url",
+        binary::text(database),
+    ]);
+    command.env("RUST_LOG", "debug");
     if let Some(secret) = secret {
         command.env("LICENTRIC_SECRET", secret);
     }
-    let mut server = Server(command.spawn().unwrap());
-    let mut line = String::new();
-    BufReader::new(server.0.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    match line.trim().strip_prefix("Licentric server listening on ") {
-        Some(url) => Ok((server, url.to_owned())),
-        None => {
-            let status = server.0.wait().unwrap();
-            let mut stderr = String::new();
-            std::io::Read::read_to_string(&mut server.0.stderr.take().unwrap(), &mut stderr)
-                .unwrap();
-            Err(format!("{status}: {stderr}"))
-        }
-    }
+    ServerProcess::start(command)
 }
 
 #[tokio::test]
@@ -237,9 +174,10 @@ async fn a_server_given_another_secret_than_its_database_refuses_to_start() {
     assert!(refusal.contains("does not exist"), "{refusal}");
     assert!(!dir.path().join("server-secret").exists());
 
-    let (mut server, base_url) = serve(&database, Some(SECRET_A)).unwrap();
+    let mut server = serve(&database, Some(SECRET_A)).unwrap();
     let jwks: Value = reqwest::get(format!(
-        "{base_url}/api/v1/accounts/{}/jwks.json",
+        "{}/api/v1/accounts/{}/jwks.json",
+        server.url,
         created["accountId"].as_str().unwrap()
     ))
     .await
@@ -248,10 +186,8 @@ async fn a_server_given_another_secret_than_its_database_refuses_to_start() {
     .await
     .unwrap();
     assert_eq!(jwks["keys"].as_array().unwrap().len(), 1, "{jwks}");
-    let _ = server.0.kill();
-    let _ = server.0.wait();
-    let mut log = String::new();
-    std::io::Read::read_to_string(&mut server.0.stderr.take().unwrap(), &mut log).unwrap();
+    server.kill();
+    let log = server.log();
     assert!(!log.contains(SECRET_A), "the secret is never logged: {log}");
 }
 
@@ -287,8 +223,7 @@ async fn without_a_secret_init_creates_a_private_secret_file_beside_the_database
     pool.close().await;
 
     // serve finds the same file by itself.
-    let (server, _) = serve(&database, None).unwrap();
-    drop(server);
+    drop(serve(&database, None).unwrap());
     // A lost secret file is not silently replaced.
     std::fs::remove_file(&secret_file).unwrap();
     let refusal = serve(&database, None).err().expect("refused");
@@ -297,13 +232,16 @@ async fn without_a_secret_init_creates_a_private_secret_file_beside_the_database
         "{refusal}"
     );
     let refusal = {
-        let output = Command::new(BIN)
-            .args(["serve", "--listen", "127.0.0.1:0", "--database-url"])
-            .arg(&database)
-            .env("LICENTRIC_SECRET", "short")
-            .env_remove("LICENTRIC_SECRET_FILE")
-            .output()
-            .unwrap();
+        let output = binary::command(&[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            binary::text(&database),
+        ])
+        .env("LICENTRIC_SECRET", "short")
+        .output()
+        .unwrap();
         String::from_utf8_lossy(&output.stderr).into_owned()
     };
     assert!(refusal.contains("at least 32"), "{refusal}");

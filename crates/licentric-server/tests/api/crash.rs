@@ -5,9 +5,7 @@
 
 use std::{
     collections::{BTreeMap, BTreeSet},
-    io::{BufRead, BufReader},
     path::Path,
-    process::{Child, Command, Stdio},
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
@@ -15,38 +13,12 @@ use std::{
 use axum::{http::HeaderMap, routing::post, Router};
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_licentric-server");
+use crate::binary::{self, ServerProcess};
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts `serve` on `database` (port 0), webhooks allowed to loopback.
-fn serve(database: &Path) -> (Server, String) {
-    let mut server = Server(
-        Command::new(BIN)
-            .args(["serve", "--listen", "127.0.0.1:0", "--database-url"])
-            .arg(database)
-            .arg("--allow-private-webhook-targets=loopback")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let mut line = String::new();
-    BufReader::new(server.0.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("Licentric server listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
+/// Starts `serve` on `database` (port 0), webhooks allowed to loopback; its URL too.
+fn serve(database: &Path) -> (ServerProcess, String) {
+    let server = ServerProcess::serve(database, &["--allow-private-webhook-targets=loopback"]);
+    let url = server.url.clone();
     (server, url)
 }
 
@@ -80,17 +52,7 @@ async fn webhooks_queued_before_a_kill_are_delivered_after_the_restart_with_thei
     const EVENTS: usize = 150;
     let dir = tempfile::tempdir().unwrap();
     let database = dir.path().join("licentric.db");
-    let init = Command::new(BIN)
-        .args(["init", "--json", "--demo", "--database-url"])
-        .arg(&database)
-        .output()
-        .unwrap();
-    assert!(
-        init.status.success(),
-        "{}",
-        String::from_utf8_lossy(&init.stderr)
-    );
-    let created: Value = serde_json::from_slice(&init.stdout).unwrap();
+    let created = binary::init(&database, &["--demo"]);
     let api_key = created["apiKey"].as_str().unwrap();
     let (hook, got) = receiver().await;
 
@@ -120,8 +82,7 @@ async fn webhooks_queued_before_a_kill_are_delivered_after_the_restart_with_thei
         assert!(started.elapsed() < Duration::from_secs(30), "no deliveries");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    server.0.kill().unwrap();
-    server.0.wait().unwrap();
+    server.kill();
     let before_restart = got.lock().unwrap().len();
     assert!(
         before_restart < EVENTS,

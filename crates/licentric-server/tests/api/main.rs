@@ -7,6 +7,7 @@
 mod analytics;
 mod api_keys;
 mod backup;
+mod binary;
 mod cli;
 mod console;
 mod crash;

@@ -7,9 +7,8 @@
 //! server has admitted it and waits for the rest.
 
 use std::{
-    io::{BufRead, BufReader, Read, Write},
+    io::{Read, Write},
     net::TcpStream,
-    process::{Command, Stdio},
     time::{Duration, Instant},
 };
 
@@ -17,6 +16,7 @@ use licentric_server::admission::Admission;
 use reqwest::Method;
 use serde_json::json;
 
+use crate::binary::{self, ServerProcess};
 use crate::helpers::{error_code, spawn_app_with, test_settings, TestApp};
 
 /// A validate-key request whose body is promised but not yet sent: it holds a turn.
@@ -185,70 +185,22 @@ async fn a_queued_request_is_served_when_a_turn_frees_and_refused_when_the_wait_
     );
 }
 
-const BIN: &str = env!("CARGO_BIN_EXE_licentric-server");
-
-/// Starts the real binary with a demo license; returns it, its URL and the license key.
-fn serve(dir: &std::path::Path, shutdown_secs: u32) -> (std::process::Child, String, String) {
+/// Starts the real binary with a demo license; returns it and the license key.
+fn serve(dir: &std::path::Path, shutdown_secs: u32) -> (ServerProcess, String) {
     let database = dir.join("licentric.db");
-    let init = Command::new(BIN)
-        .args(["init", "--json", "--demo", "--database-url"])
-        .arg(&database)
-        .output()
-        .unwrap();
-    assert!(
-        init.status.success(),
-        "{}",
-        String::from_utf8_lossy(&init.stderr)
+    let created = binary::init(&database, &["--demo"]);
+    let server = ServerProcess::serve(
+        &database,
+        &["--shutdown-timeout-secs", &shutdown_secs.to_string()],
     );
-    let created: serde_json::Value = serde_json::from_slice(&init.stdout).unwrap();
-    let mut server = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--database-url"])
-        .arg(&database)
-        .args(["--shutdown-timeout-secs", &shutdown_secs.to_string()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("Licentric server listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    let key = created["licenseKey"].as_str().unwrap().to_owned();
-    (server, url, key)
-}
-
-fn terminate(server: &std::process::Child) {
-    let status = Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
-
-fn wait_for_exit(server: &mut std::process::Child, within: Duration) -> std::process::ExitStatus {
-    let started = Instant::now();
-    loop {
-        if let Some(status) = server.try_wait().unwrap() {
-            return status;
-        }
-        if started.elapsed() > within {
-            let _ = server.kill();
-            panic!("the server was still running {within:?} after SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    (server, created["licenseKey"].as_str().unwrap().to_owned())
 }
 
 #[tokio::test]
 async fn sigterm_answers_the_requests_in_flight_then_exits() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut server, url, key) = serve(dir.path(), 30);
-    let address = url.trim_start_matches("http://").to_owned();
+    let (mut server, key) = serve(dir.path(), 30);
+    let address = server.url.trim_start_matches("http://").to_owned();
     let mut stream = TcpStream::connect(&address).unwrap();
     let body = json!({ "key": key }).to_string();
     write!(
@@ -260,19 +212,16 @@ async fn sigterm_answers_the_requests_in_flight_then_exits() {
     .unwrap();
     stream.flush().unwrap();
     std::thread::sleep(Duration::from_millis(200));
-    terminate(&server);
+    server.terminate();
     std::thread::sleep(Duration::from_millis(300));
     // Still running: a request is in flight.
-    assert!(
-        server.try_wait().unwrap().is_none(),
-        "exited with a request in flight"
-    );
+    assert!(server.is_running(), "exited with a request in flight");
     stream.write_all(&body.as_bytes()[5..]).unwrap();
     let mut answer = String::new();
     stream.read_to_string(&mut answer).unwrap();
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains("\"VALID\""), "{answer}");
-    let status = wait_for_exit(&mut server, Duration::from_secs(10));
+    let status = server.wait_for_exit(Duration::from_secs(10));
     assert!(status.success(), "{status}");
     // No new connection is taken once stopping.
     assert!(TcpStream::connect(&address).is_err());
@@ -281,14 +230,14 @@ async fn sigterm_answers_the_requests_in_flight_then_exits() {
 #[tokio::test]
 async fn sigterm_does_not_wait_past_its_deadline() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut server, url, _) = serve(dir.path(), 1);
+    let (mut server, _) = serve(dir.path(), 1);
     // A client that never finishes its request (it would hold a graceful stop for the
     // 30 s the server gives a body).
-    let _stalled = held_request(&url);
+    let _stalled = held_request(&server.url);
     std::thread::sleep(Duration::from_millis(200));
     let started = Instant::now();
-    terminate(&server);
-    let status = wait_for_exit(&mut server, Duration::from_secs(10));
+    server.terminate();
+    let status = server.wait_for_exit(Duration::from_secs(10));
     assert!(status.success(), "{status}");
     let took = started.elapsed();
     assert!(

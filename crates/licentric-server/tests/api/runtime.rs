@@ -4,8 +4,6 @@
 
 use std::{
     collections::HashSet,
-    io::{BufRead, BufReader},
-    process::{Child, Command, Stdio},
     sync::{
         atomic::{AtomicUsize, Ordering},
         Arc, Mutex,
@@ -18,7 +16,10 @@ use licentric_server::{db, AppState, Application};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, test_settings, Auth, TestApp};
+use crate::{
+    binary::{self, ServerProcess, NO_RATE_LIMITS},
+    helpers::{spawn_app, test_settings, Auth, TestApp},
+};
 
 /// A license of a new product and policy with these fields; answers (license, policy).
 async fn license_of(app: &TestApp, policy: Value) -> (Value, Value) {
@@ -387,48 +388,11 @@ async fn two_servers_on_one_file_share_the_limits_and_see_each_others_changes() 
     assert_eq!(body["code"], "SUSPENDED");
 }
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-const BIN: &str = env!("CARGO_BIN_EXE_licentric-server");
-
 /// `serve` on port 0 with rate limits out of the way (the server secret is the file
-/// `init` made beside the database).
-fn serve(database: &std::path::Path) -> (Server, String) {
-    let mut server = Server(
-        Command::new(BIN)
-            .args(["serve", "--listen", "127.0.0.1:0", "--database-url"])
-            .arg(database)
-            .env_remove("LICENTRIC_SECRET_FILE")
-            .env_remove("LICENTRIC_SECRET")
-            .args([
-                "--rate-limit-license-key",
-                "1000000/1s",
-                "--rate-limit-anonymous",
-                "1000000/1s",
-                "--rate-limit-api-key",
-                "1000000/1s",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let mut line = String::new();
-    BufReader::new(server.0.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("Licentric server listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
+/// `init` made beside the database); its URL too.
+fn serve(database: &std::path::Path) -> (ServerProcess, String) {
+    let server = ServerProcess::serve(database, NO_RATE_LIMITS);
+    let url = server.url.clone();
     (server, url)
 }
 
@@ -445,19 +409,7 @@ struct Acknowledged {
 async fn every_acknowledged_validation_and_activation_survives_kill_9() {
     let dir = tempfile::tempdir().unwrap();
     let database = dir.path().join("licentric.db");
-    let init = Command::new(BIN)
-        .args(["init", "--json", "--database-url"])
-        .arg(&database)
-        .env_remove("LICENTRIC_SECRET_FILE")
-        .env_remove("LICENTRIC_SECRET")
-        .output()
-        .unwrap();
-    assert!(
-        init.status.success(),
-        "{}",
-        String::from_utf8_lossy(&init.stderr)
-    );
-    let created: Value = serde_json::from_slice(&init.stdout).unwrap();
+    let created = binary::init(&database, &[]);
     let api_key = created["apiKey"].as_str().unwrap().to_owned();
     let (mut server, url) = serve(&database);
 
@@ -525,8 +477,7 @@ async fn every_acknowledged_validation_and_activation_survives_kill_9() {
     }
     // Let the storm run, then kill the server with answers in flight.
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    server.0.kill().unwrap();
-    server.0.wait().unwrap();
+    server.kill();
     for worker in workers {
         worker.await.unwrap();
     }
