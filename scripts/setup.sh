@@ -8,7 +8,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 APP_PACKAGES=(build-essential pkg-config curl file libssl-dev libwebkit2gtk-4.1-dev
   librsvg2-dev libayatana-appindicator3-dev libxdo-dev)
-TEST_PACKAGES=(xvfb xauth dbus gnome-keyring dunst webkit2gtk-driver curl lintian)
+TEST_PACKAGES=(xvfb xauth dbus gnome-keyring dunst webkit2gtk-driver curl lintian iproute2)
 TAURI_DRIVER_VERSION="^2"
 NODE_MIN_MAJOR=20
 NODE_MIN_MINOR=19
@@ -112,6 +112,23 @@ ensure_python_tools() {
 # dependency; Cargo's fingerprints make sharing it safe. Set CARGO_TARGET_DIR to opt out.
 use_shared_target_dir() {
   export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/licentric/target}"
+}
+
+# start_listening PREFIX COMMAND...: runs COMMAND in the background (stdout to PREFIX.out,
+# stderr to PREFIX.err) and waits for its "listening on http://…" line, as the server and
+# the benchmarks' bare handler print it; sets LISTENING_PID and LISTENING_URL.
+start_listening() {
+  local prefix="$1"; shift
+  "$@" >"$prefix.out" 2>"$prefix.err" &
+  LISTENING_PID=$!
+  local tries=0
+  until grep -q 'listening on http://' "$prefix.out" 2>/dev/null; do
+    tries=$((tries + 1))
+    [ "$tries" -lt 1200 ] || { cat "$prefix.err" >&2; die "$1 did not start listening"; }
+    kill -0 "$LISTENING_PID" 2>/dev/null || { cat "$prefix.err" >&2; die "$1 exited"; }
+    sleep 0.05
+  done
+  LISTENING_URL="$(grep -o 'http://[0-9.:]*' "$prefix.out" | head -1)"
 }
 
 build_ui() {

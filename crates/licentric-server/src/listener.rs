@@ -22,8 +22,29 @@ use axum::{
 use licentric_core::wire::{ErrorBody, ErrorEnvelope};
 use tokio::{
     io::{AsyncRead, AsyncWrite, ReadBuf},
-    net::{TcpListener, TcpStream},
+    net::{TcpListener, TcpSocket, TcpStream},
 };
+
+/// Connections the kernel may hold for the server before it accepts them (capped by
+/// `net.core.somaxconn`, 4096 on current Linux). The queue `TcpListener::bind` gave (128,
+/// as `ss -ltn` shows) overflowed in the overload benchmark when thousands of clients
+/// connected at once: the kernel then drops their SYNs, and each waits out TCP's
+/// retransmission (1, 3, 7 s…) before it is even seen, so no admission bound can answer
+/// it quickly.
+pub const BACKLOG: u32 = 4096;
+
+/// Binds `address` for the server, with a listen queue of [`BACKLOG`].
+pub fn bind(address: SocketAddr) -> io::Result<TcpListener> {
+    let socket = if address.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    // As tokio's own bind does: a restarted server can take its port back at once.
+    socket.set_reuseaddr(true)?;
+    socket.bind(address)?;
+    socket.listen(BACKLOG)
+}
 
 /// A TCP listener whose connections are [`EnvelopeIo`]s.
 #[derive(Debug)]

@@ -57,8 +57,7 @@ impl Application {
                 "serving with an ephemeral server secret: the signing keys already in this database cannot be used and will be replaced on first use; configure a persistent secret to keep them"
             );
         }
-        let listener = TcpListener::bind(listen)
-            .await
+        let listener = crate::listener::bind(listen)
             .with_context(|| format!("cannot listen on {listen}; is another server using it?"))?;
         let local_addr = listener.local_addr()?;
         Ok(Self {

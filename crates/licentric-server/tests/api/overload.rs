@@ -9,6 +9,7 @@
 use std::{
     io::{Read, Write},
     net::TcpStream,
+    process::Command,
     time::{Duration, Instant},
 };
 
@@ -244,4 +245,37 @@ async fn sigterm_does_not_wait_past_its_deadline() {
         took >= Duration::from_millis(900) && took < Duration::from_secs(8),
         "stopped after {took:?}, not at the 1 s deadline"
     );
+}
+
+/// The kernel queues thousands of new connections for the real binary before it accepts
+/// them: with the backlog `TcpListener::bind` gave (128) the overload benchmark saw the kernel drop
+/// SYNs, and each such client waited out TCP's retransmission (1, 3, 7 s) before the
+/// server could even refuse it. `ss` shows a listening socket's backlog as its Send-Q.
+#[test]
+fn the_listen_backlog_holds_thousands_of_connecting_clients() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, _) = serve(dir.path(), 30);
+    let port = server.url.rsplit(':').next().unwrap().to_owned();
+    let output = Command::new("ss")
+        .args(["-Hltn", &format!("sport = :{port}")])
+        .output()
+        .expect("ss (iproute2) is installed by the test command");
+    let listing = String::from_utf8_lossy(&output.stdout);
+    let backlog: u32 = listing
+        .split_whitespace()
+        .nth(2)
+        .unwrap_or_else(|| panic!("no listening socket on {port}: {listing:?}"))
+        .parse()
+        .unwrap();
+    let somaxconn: u32 = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        backlog,
+        licentric_server::listener::BACKLOG.min(somaxconn),
+        "{listing}"
+    );
+    assert!(backlog > 1024, "{listing}");
 }
