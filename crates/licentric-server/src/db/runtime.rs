@@ -1,8 +1,9 @@
 //! The SQL of the runtime endpoints' batch transaction (`domain::runtime`): what one batch
 //! reads and writes on its one connection, many requests' rows to a statement.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use licentric_core::ValidationCode;
+use serde::Serialize;
 use sqlx::SqliteConnection;
 
 use super::{licenses::LicenseRecord, machines::MachineRecord};
@@ -132,6 +133,43 @@ pub async fn delete_machine(conn: &mut SqliteConnection, id: &str) -> super::Res
     Ok(done.rows_affected() == 1)
 }
 
+/// A timestamp as sqlx binds one to SQLite (RFC 3339, `+00:00`), for values that travel
+/// inside a JSON array of rows: stored exactly as a bound value would be.
+pub fn stamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::AutoSi, false)
+}
+
+/// Inserts `rows` into `table` in one statement, whatever their number: each row is a JSON
+/// array of the `columns`' values in order, and the rows travel as one JSON array bound
+/// once, so the statement's text (and its prepared form) never changes. `rest` follows the
+/// `SELECT … FROM json_each(?)`: a `WHERE` on each row (`value`, its index `key`) and an
+/// `ON CONFLICT` clause, its placeholders bound from `binds`. Answers the rows inserted.
+pub async fn insert_rows<R: Serialize>(
+    conn: &mut SqliteConnection,
+    table: &str,
+    columns: &[&str],
+    rows: &[R],
+    rest: &str,
+    binds: &[Option<u32>],
+) -> super::Result<u64> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let values: Vec<String> = (0..columns.len())
+        .map(|i| format!("value ->> {i}"))
+        .collect();
+    let sql = format!(
+        "INSERT INTO {table} ({}) SELECT {} FROM json_each(?) {rest}",
+        columns.join(", "),
+        values.join(", ")
+    );
+    let mut query = sqlx::query(&sql).bind(serde_json::to_string(rows)?);
+    for bind in binds {
+        query = query.bind(*bind);
+    }
+    Ok(query.execute(conn).await?.rows_affected())
+}
+
 /// Inserts a machine while its license has fewer than `max` machines (`None`: no limit)
 /// and the fingerprint is not on the license yet; `false` when either is not so.
 pub async fn insert_machine(
@@ -201,16 +239,13 @@ pub struct Activity {
     pub license_id: String,
 }
 
-/// Inserts activity rows, all at `now`: one statement whatever their number (the rows
-/// travel as one JSON array, so the statement's text, and its prepared form, never change).
+/// Inserts activity rows, all at `now`, in one statement ([`insert_rows`]).
 pub async fn insert_activity(
     conn: &mut SqliteConnection,
     rows: &[Activity],
     now: DateTime<Utc>,
 ) -> super::Result<()> {
-    if rows.is_empty() {
-        return Ok(());
-    }
+    let (day, at) = (now.date_naive().to_string(), stamp(now));
     let rows: Vec<_> = rows
         .iter()
         .map(|a| {
@@ -221,19 +256,22 @@ pub async fn insert_activity(
                 &a.product_id,
                 &a.license_id,
                 a.code.map(ValidationCode::as_str),
+                &day,
+                &at,
             )
         })
         .collect();
-    sqlx::query(
-        "INSERT INTO activity (account_id, environment, kind, product_id, license_id, code, day, created_at)
-         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, ?, ?
-         FROM json_each(?)",
-    )
-    .bind(now.date_naive().to_string())
-    .bind(now)
-    .bind(serde_json::to_string(&rows)?)
-    .execute(conn)
-    .await?;
+    let columns = [
+        "account_id",
+        "environment",
+        "kind",
+        "product_id",
+        "license_id",
+        "code",
+        "day",
+        "created_at",
+    ];
+    insert_rows(conn, "activity", &columns, &rows, "", &[]).await?;
     Ok(())
 }
 
@@ -262,39 +300,47 @@ pub struct Audit {
     pub changes: Option<String>,
 }
 
-/// Inserts audit events, all at `now`, in one statement (as [`insert_activity`]).
+/// Inserts audit events, all at `now`, in one statement ([`insert_rows`]).
 pub async fn insert_audit(
     conn: &mut SqliteConnection,
     rows: &[Audit],
     now: DateTime<Utc>,
 ) -> super::Result<()> {
-    if rows.is_empty() {
-        return Ok(());
-    }
+    let at = stamp(now);
     let rows: Vec<_> = rows
         .iter()
         .map(|a| {
             (
-                (&a.tenant.account_id, a.tenant.environment.as_str()),
-                (a.actor_type, &a.actor_id, &a.actor_name),
-                (a.action, a.resource_type, &a.resource_id),
-                (&a.client_address, &a.request_id, &a.changes),
+                &a.tenant.account_id,
+                a.tenant.environment.as_str(),
+                &at,
+                a.actor_type,
+                &a.actor_id,
+                &a.actor_name,
+                a.action,
+                a.resource_type,
+                &a.resource_id,
+                &a.client_address,
+                &a.request_id,
+                &a.changes,
             )
         })
         .collect();
-    sqlx::query(
-        "INSERT INTO audit_events (account_id, environment, occurred_at, actor_type, actor_id, actor_name,
-                                   action, resource_type, resource_id, client_address, request_id, changes)
-         SELECT value ->> '$[0][0]', value ->> '$[0][1]', ?,
-                value ->> '$[1][0]', value ->> '$[1][1]', value ->> '$[1][2]',
-                value ->> '$[2][0]', value ->> '$[2][1]', value ->> '$[2][2]',
-                value ->> '$[3][0]', value ->> '$[3][1]', value ->> '$[3][2]'
-         FROM json_each(?)",
-    )
-    .bind(now)
-    .bind(serde_json::to_string(&rows)?)
-    .execute(conn)
-    .await?;
+    let columns = [
+        "account_id",
+        "environment",
+        "occurred_at",
+        "actor_type",
+        "actor_id",
+        "actor_name",
+        "action",
+        "resource_type",
+        "resource_id",
+        "client_address",
+        "request_id",
+        "changes",
+    ];
+    insert_rows(conn, "audit_events", &columns, &rows, "", &[]).await?;
     Ok(())
 }
 
@@ -315,15 +361,13 @@ pub struct Delivery {
     pub payload: std::sync::Arc<str>,
 }
 
-/// Queues deliveries, all due at `now`, in one statement (as [`insert_activity`]).
+/// Queues deliveries, all due at `now`, in one statement ([`insert_rows`]).
 pub async fn queue_deliveries(
     conn: &mut SqliteConnection,
     rows: &[Delivery],
     now: DateTime<Utc>,
 ) -> super::Result<()> {
-    if rows.is_empty() {
-        return Ok(());
-    }
+    let at = stamp(now);
     let rows: Vec<_> = rows
         .iter()
         .map(|d| {
@@ -334,19 +378,24 @@ pub async fn queue_deliveries(
                 &d.event_id,
                 d.event,
                 &*d.payload,
+                "pending",
+                &at,
+                &at,
             )
         })
         .collect();
-    sqlx::query(
-        "INSERT INTO webhook_deliveries (id, account_id, webhook_id, event_id, event, payload, status, next_attempt_at, created_at)
-         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, 'pending', ?, ?
-         FROM json_each(?)",
-    )
-    .bind(now)
-    .bind(now)
-    .bind(serde_json::to_string(&rows)?)
-    .execute(conn)
-    .await?;
+    let columns = [
+        "id",
+        "account_id",
+        "webhook_id",
+        "event_id",
+        "event",
+        "payload",
+        "status",
+        "next_attempt_at",
+        "created_at",
+    ];
+    insert_rows(conn, "webhook_deliveries", &columns, &rows, "", &[]).await?;
     Ok(())
 }
 
