@@ -170,36 +170,56 @@ pub async fn insert_rows<R: Serialize>(
     Ok(query.execute(conn).await?.rows_affected())
 }
 
-/// Inserts a machine while its license has fewer than `max` machines (`None`: no limit)
-/// and the fingerprint is not on the license yet; `false` when either is not so.
-pub async fn insert_machine(
+/// Inserts machines while their license has fewer than `max` machines (`None`: no limit)
+/// and each fingerprint is new to it, in one statement; answers how many were inserted.
+/// The limit is the same guarded `INSERT … WHERE count < max ON CONFLICT DO NOTHING` for
+/// one machine (`db::machines::insert_within_limit`) and for a batch's activations of one
+/// license: SQLite evaluates the condition against the count before the statement, so the
+/// k-th row (from 0) must fit beside the k before it (`count + k < max`). A row skipped as
+/// a duplicate still takes its place in that sum: never more than `max`, possibly fewer,
+/// which is why the batch passes only fingerprints it found absent.
+pub async fn insert_machines(
     conn: &mut SqliteConnection,
     tenant: &Tenant,
-    machine: &MachineRecord,
+    machines: &[MachineRecord],
     max: Option<u32>,
-) -> super::Result<bool> {
-    let done = sqlx::query(&format!(
-        "INSERT INTO machines (account_id, environment, {MACHINE_COLUMNS})
-         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
-         WHERE ? IS NULL OR (SELECT machines_count FROM licenses WHERE id = ?) < ?
-         ON CONFLICT (license_id, fingerprint) DO NOTHING"
-    ))
-    .bind(&tenant.account_id)
-    .bind(tenant.environment.as_str())
-    .bind(&machine.id)
-    .bind(&machine.license_id)
-    .bind(&machine.fingerprint)
-    .bind(&machine.name)
-    .bind(&machine.platform)
-    .bind(machine.last_heartbeat_at)
-    .bind(machine.created_at)
-    .bind(machine.updated_at)
-    .bind(max)
-    .bind(&machine.license_id)
-    .bind(max)
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+) -> super::Result<u64> {
+    let rows: Vec<_> = machines
+        .iter()
+        .map(|m| {
+            (
+                (&tenant.account_id, tenant.environment.as_str()),
+                (&m.id, &m.license_id, &m.fingerprint, &m.name, &m.platform),
+                (
+                    m.last_heartbeat_at.map(stamp),
+                    stamp(m.created_at),
+                    stamp(m.updated_at),
+                ),
+            )
+        })
+        .map(|((a, e), (i, l, f, n, p), (h, c, u))| (a, e, i, l, f, n, p, h, c, u))
+        .collect();
+    insert_rows(
+        conn,
+        "machines",
+        &[
+            "account_id",
+            "environment",
+            "id",
+            "license_id",
+            "fingerprint",
+            "name",
+            "platform",
+            "last_heartbeat_at",
+            "created_at",
+            "updated_at",
+        ],
+        &rows,
+        "WHERE ? IS NULL OR (SELECT machines_count FROM licenses WHERE id = value ->> 3) + key < ?
+         ON CONFLICT (license_id, fingerprint) DO NOTHING",
+        &[max, max],
+    )
+    .await
 }
 
 /// Records a heartbeat of the tenant's machine (of `license_id`, when given); answers the

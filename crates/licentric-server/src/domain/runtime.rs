@@ -993,7 +993,15 @@ async fn activate(
     let culls = view.policy.cull_dead_machines && view.policy.require_heartbeat;
     if !culls && machines::refuse_unusable(record, now).is_ok() {
         let machine = new_machine();
-        if db::runtime::insert_machine(&mut *conn, &asked.tenant, &machine, max).await? {
+        if db::runtime::insert_machines(
+            &mut *conn,
+            &asked.tenant,
+            std::slice::from_ref(&machine),
+            max,
+        )
+        .await?
+            == 1
+        {
             return activated(conn, cache, asked, &view, machine, now, generation, effects).await;
         }
     }
@@ -1017,7 +1025,15 @@ async fn activate(
     )
     .await?;
     let machine = new_machine();
-    if !db::runtime::insert_machine(&mut *conn, &asked.tenant, &machine, max).await? {
+    if db::runtime::insert_machines(
+        &mut *conn,
+        &asked.tenant,
+        std::slice::from_ref(&machine),
+        max,
+    )
+    .await?
+        == 0
+    {
         // This transaction holds the write lock, so the fingerprint found absent above is
         // still absent: the license is full.
         let used = db::runtime::usage(&mut *conn, &record.id)

@@ -111,6 +111,58 @@ async fn concurrent_activations_take_exactly_max_machines_slots() {
     assert_eq!(stored["machinesCount"], 5, "{stored}");
 }
 
+/// The guarded insert both activation paths use (`db::runtime::insert_machines`), given
+/// several rows at once: SQLite judges every row against the count before the statement,
+/// so the k-th row must fit beside the k before it, and a limit is never overrun, even
+/// when the rows were not checked first.
+#[tokio::test]
+async fn the_guarded_machine_insert_never_overruns_the_limit_with_many_rows() {
+    let app = spawn_app().await;
+    let (license, _) = license_of(&app, json!({ "floating": true, "maxMachines": 3 })).await;
+    let key = license["key"].as_str().unwrap();
+    let license_id = license["id"].as_str().unwrap();
+    assert_eq!(app.activate(key, "guarded-first-0001").await.0, 201);
+    let tenant = licentric_server::tenant::Tenant {
+        account_id: app.account_id.clone(),
+        environment: licentric_core::Environment::Live,
+    };
+    let now = chrono::Utc::now();
+    let machine = |fingerprint: &str| db::machines::MachineRecord {
+        id: uuid::Uuid::new_v4().to_string(),
+        license_id: license_id.to_owned(),
+        fingerprint: format!("guarded-{fingerprint}-0001"),
+        name: None,
+        platform: None,
+        last_heartbeat_at: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let rows: Vec<_> = ["a", "b", "c", "d"].into_iter().map(machine).collect();
+    let mut conn = app.db.acquire().await.unwrap();
+    let inserted = db::runtime::insert_machines(&mut conn, &tenant, &rows, Some(3))
+        .await
+        .unwrap();
+    assert_eq!(inserted, 2, "1 machine + 2 rows = the limit of 3");
+    // A duplicate takes its row's place in the sum: never more, possibly fewer.
+    let rows: Vec<_> = ["a", "e"].into_iter().map(machine).collect();
+    let inserted = db::runtime::insert_machines(&mut conn, &tenant, &rows, Some(4))
+        .await
+        .unwrap();
+    assert_eq!(
+        inserted, 0,
+        "`a` is known, and `e` would be the fifth of 4 after it"
+    );
+    let rows: Vec<_> = ["e", "f"].into_iter().map(machine).collect();
+    let inserted = db::runtime::insert_machines(&mut conn, &tenant, &rows, None)
+        .await
+        .unwrap();
+    assert_eq!(inserted, 2, "no limit");
+    let (_, stored) = app
+        .admin(Method::GET, &format!("/api/v1/licenses/{license_id}"), None)
+        .await;
+    assert_eq!(stored["machinesCount"], 5, "{stored}");
+}
+
 /// Issue 14's fault: 40 concurrent activations of one fingerprint answered some with 500
 /// (`UNIQUE constraint failed: machines.license_id, machines.fingerprint`).
 #[tokio::test]
