@@ -222,6 +222,25 @@ pub async fn insert_machines(
     .await
 }
 
+/// The license's machines with these fingerprints.
+pub async fn machines_by_fingerprints(
+    conn: &mut SqliteConnection,
+    license_id: &str,
+    fingerprints: &[&str],
+) -> super::Result<Vec<MachineRecord>> {
+    if fingerprints.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(sqlx::query_as(&format!(
+        "SELECT {MACHINE_COLUMNS} FROM machines
+         WHERE license_id = ? AND fingerprint IN (SELECT value FROM json_each(?))"
+    ))
+    .bind(license_id)
+    .bind(serde_json::to_string(fingerprints)?)
+    .fetch_all(conn)
+    .await?)
+}
+
 /// Records a heartbeat of the tenant's machine (of `license_id`, when given); answers the
 /// machine after it, `None` when there is no such machine.
 pub async fn heartbeat(
