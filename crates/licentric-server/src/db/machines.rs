@@ -106,7 +106,8 @@ const COLUMNS: &str =
     "id, license_id, fingerprint, name, platform, last_heartbeat_at, created_at, updated_at";
 
 /// Inserts a machine only while the license has fewer than `max` machines (`None`: no
-/// limit). One statement, so two activations racing for the last slot cannot both win.
+/// limit). One statement, so two activations racing for the last slot cannot both win: the
+/// runtime batches' own statement ([`super::runtime::insert_machines`]), for one machine.
 /// `false` when the license is full or already has a machine with this fingerprint.
 pub async fn insert_within_limit(
     db: &SqlitePool,
@@ -114,28 +115,11 @@ pub async fn insert_within_limit(
     machine: &MachineRecord,
     max: Option<u32>,
 ) -> super::Result<bool> {
-    let done = sqlx::query(&format!(
-        "INSERT INTO machines (account_id, environment, {COLUMNS})
-         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
-         WHERE ? IS NULL OR (SELECT count(*) FROM machines WHERE license_id = ?) < ?
-         ON CONFLICT (license_id, fingerprint) DO NOTHING"
-    ))
-    .bind(&tenant.account_id)
-    .bind(tenant.environment.as_str())
-    .bind(&machine.id)
-    .bind(&machine.license_id)
-    .bind(&machine.fingerprint)
-    .bind(&machine.name)
-    .bind(&machine.platform)
-    .bind(machine.last_heartbeat_at)
-    .bind(machine.created_at)
-    .bind(machine.updated_at)
-    .bind(max)
-    .bind(&machine.license_id)
-    .bind(max)
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    let mut conn = db.acquire().await?;
+    let inserted =
+        super::runtime::insert_machines(&mut conn, tenant, std::slice::from_ref(machine), max)
+            .await?;
+    Ok(inserted == 1)
 }
 
 /// The tenant's machine with this id.

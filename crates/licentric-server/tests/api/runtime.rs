@@ -112,6 +112,131 @@ async fn concurrent_activations_take_exactly_max_machines_slots() {
     assert_eq!(stored["machinesCount"], 5, "{stored}");
 }
 
+/// A batch decides a license's activations together (one read of its count and of the
+/// fingerprints, one insert): a mixed burst of known, new and repeated fingerprints still
+/// fills exactly the free slots, each machine once, each activation recorded once.
+#[tokio::test]
+async fn a_mixed_burst_of_activations_fills_exactly_the_free_slots() {
+    let app = spawn_app().await;
+    let (license, _) = license_of(&app, json!({ "floating": true, "maxMachines": 4 })).await;
+    let key = license["key"].as_str().unwrap();
+    let license_id = license["id"].as_str().unwrap();
+    let (status, known) = app.activate(key, "known-machine").await;
+    assert_eq!(status, 201, "{known}");
+    let mut fingerprints: Vec<String> = Vec::new();
+    for i in 0..10 {
+        fingerprints.push("known-machine".into());
+        fingerprints.push(format!("new-machine-{i:02}"));
+        fingerprints.push("repeated-machine".into());
+    }
+    let answers = join_all(fingerprints.iter().map(|f| app.activate(key, f))).await;
+    let mut ids_of: std::collections::HashMap<&str, HashSet<&str>> = Default::default();
+    let mut created = 0;
+    for (fingerprint, (status, body)) in fingerprints.iter().zip(&answers) {
+        match status {
+            200 | 201 => {
+                created += usize::from(*status == 201);
+                assert_eq!(body["fingerprint"], fingerprint.as_str(), "{body}");
+                ids_of
+                    .entry(fingerprint)
+                    .or_default()
+                    .insert(body["id"].as_str().unwrap());
+            }
+            409 => {
+                assert_eq!(body["error"]["code"], "machine_limit_exceeded", "{body}");
+                assert_eq!(body["error"]["details"]["machinesUsed"], 4, "{body}");
+                assert_ne!(
+                    fingerprint, "known-machine",
+                    "a known machine is never refused"
+                );
+            }
+            _ => panic!("HTTP {status}: {body}"),
+        }
+    }
+    assert_eq!(created, 3, "the three free slots, no more: {answers:?}");
+    assert!(ids_of.values().all(|ids| ids.len() == 1), "{ids_of:?}");
+    assert_eq!(
+        ids_of["known-machine"],
+        HashSet::from([known["id"].as_str().unwrap()])
+    );
+    let (_, stored) = app
+        .admin(Method::GET, &format!("/api/v1/licenses/{license_id}"), None)
+        .await;
+    assert_eq!(stored["machinesCount"], 4, "{stored}");
+    let (_, machines) = app
+        .admin(
+            Method::GET,
+            &format!("/api/v1/machines?licenseId={license_id}&limit=100"),
+            None,
+        )
+        .await;
+    assert_eq!(machines["data"].as_array().unwrap().len(), 4, "{machines}");
+    let (_, events) = app
+        .admin(
+            Method::GET,
+            "/api/v1/events?action=machine.activated&limit=100",
+            None,
+        )
+        .await;
+    assert_eq!(
+        events["data"].as_array().unwrap().len(),
+        4,
+        "one audit event per machine: {events}"
+    );
+}
+
+/// The guarded insert both activation paths use (`db::runtime::insert_machines`), given
+/// several rows at once: SQLite judges every row against the count before the statement,
+/// so the k-th row must fit beside the k before it, and a limit is never overrun, even
+/// when the rows were not checked first.
+#[tokio::test]
+async fn the_guarded_machine_insert_never_overruns_the_limit_with_many_rows() {
+    let app = spawn_app().await;
+    let (license, _) = license_of(&app, json!({ "floating": true, "maxMachines": 3 })).await;
+    let key = license["key"].as_str().unwrap();
+    let license_id = license["id"].as_str().unwrap();
+    assert_eq!(app.activate(key, "guarded-first-0001").await.0, 201);
+    let tenant = licentric_server::tenant::Tenant {
+        account_id: app.account_id.clone(),
+        environment: licentric_core::Environment::Live,
+    };
+    let now = chrono::Utc::now();
+    let machine = |fingerprint: &str| db::machines::MachineRecord {
+        id: uuid::Uuid::new_v4().to_string(),
+        license_id: license_id.to_owned(),
+        fingerprint: format!("guarded-{fingerprint}-0001"),
+        name: None,
+        platform: None,
+        last_heartbeat_at: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let rows: Vec<_> = ["a", "b", "c", "d"].into_iter().map(machine).collect();
+    let mut conn = app.db.acquire().await.unwrap();
+    let inserted = db::runtime::insert_machines(&mut conn, &tenant, &rows, Some(3))
+        .await
+        .unwrap();
+    assert_eq!(inserted, 2, "1 machine + 2 rows = the limit of 3");
+    // A duplicate takes its row's place in the sum: never more, possibly fewer.
+    let rows: Vec<_> = ["a", "e"].into_iter().map(machine).collect();
+    let inserted = db::runtime::insert_machines(&mut conn, &tenant, &rows, Some(4))
+        .await
+        .unwrap();
+    assert_eq!(
+        inserted, 0,
+        "`a` is known, and `e` would be the fifth of 4 after it"
+    );
+    let rows: Vec<_> = ["e", "f"].into_iter().map(machine).collect();
+    let inserted = db::runtime::insert_machines(&mut conn, &tenant, &rows, None)
+        .await
+        .unwrap();
+    assert_eq!(inserted, 2, "no limit");
+    let (_, stored) = app
+        .admin(Method::GET, &format!("/api/v1/licenses/{license_id}"), None)
+        .await;
+    assert_eq!(stored["machinesCount"], 5, "{stored}");
+}
+
 /// Issue 14's fault: 40 concurrent activations of one fingerprint answered some with 500
 /// (`UNIQUE constraint failed: machines.license_id, machines.fingerprint`).
 #[tokio::test]
