@@ -1,7 +1,7 @@
 //! The database: connecting, migrating, and one file of SQL per area.
 //!
 //! SQLite is the embedded default: one file, created on first start, migrated on every
-//! start. Every query takes the account (and environment) it acts for, so one tenant's
+//! start. PostgreSQL (`postgres.rs`) is being added beside it (issue 15). Every query takes the account (and environment) it acts for, so one tenant's
 //! rows are invisible to another's requests.
 
 pub mod accounts;
@@ -13,6 +13,7 @@ pub mod entitlements;
 pub mod licenses;
 pub mod machines;
 pub mod policies;
+pub mod postgres;
 pub mod products;
 pub mod runtime;
 pub mod signing_keys;
@@ -259,8 +260,8 @@ fn sqlite_url(database_url: &str) -> anyhow::Result<String> {
     let url = database_url.trim();
     if url.starts_with("sqlite:") {
         Ok(url.to_owned())
-    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        bail!("PostgreSQL is not supported by this build yet; use a sqlite:// URL or a file path")
+    } else if postgres::is_postgres_url(url) {
+        bail!("this command does not work on PostgreSQL yet (only `licentric-server migrate` does); use a sqlite:// URL or a file path")
     } else if url.contains("://") {
         bail!("unsupported database URL {url:?}: use sqlite://path/to/licentric.db or a file path")
     } else if url.is_empty() {
