@@ -44,12 +44,9 @@ pub enum Command {
         #[arg(long, env = "LICENTRIC_LISTEN", default_value = config::DEFAULT_LISTEN)]
         listen: SocketAddr,
         /// Database URL (`sqlite://path.db` or a file path). Default: licentric.db in the
-        /// user's data directory. `postgres://…` is checked (role, schema) but not served
-        /// yet: see `migrate`.
+        /// user's data directory. (`postgres://…` is not served yet: see `migrate`.)
         #[arg(long, env = "LICENTRIC_DATABASE_URL")]
         database_url: Option<String>,
-        #[command(flatten)]
-        postgres: PostgresArgs,
         /// Requests allowed per API key, as REQUESTS/PERIOD (e.g. 1200/60s).
         #[arg(long, env = "LICENTRIC_RATE_LIMIT_API_KEY", default_value = "1200/60s")]
         rate_limit_api_key: Quota,
@@ -203,7 +200,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve {
             listen,
             database_url,
-            postgres,
             rate_limit_api_key,
             rate_limit_license_key,
             rate_limit_anonymous,
@@ -244,11 +240,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 ..Settings::default()
             };
             let shutdown_timeout = Duration::from_secs(shutdown_timeout_secs);
-            if let Some(url) = database_url
+            if database_url
                 .as_deref()
-                .filter(|u| postgres::is_postgres_url(u))
+                .is_some_and(postgres::is_postgres_url)
             {
-                return refuse_to_serve_postgres(url, &postgres).await;
+                bail!("PostgreSQL is not supported by `serve` in this build yet (issue 15: the storage layer is being ported); `licentric-server migrate` prepares a PostgreSQL database, and `serve` takes a sqlite:// URL or a file path");
             }
             serve(
                 listen,
@@ -366,14 +362,6 @@ async fn migrate(database_url: Option<String>, args: &PostgresArgs) -> anyhow::R
         println!("The SQLite database is at schema version {version}.");
     }
     Ok(())
-}
-
-/// `serve` on PostgreSQL checks what it can (the connection, the role, the schema), then
-/// refuses: the storage layer is not ported yet (issue 15).
-async fn refuse_to_serve_postgres(database_url: &str, args: &PostgresArgs) -> anyhow::Result<()> {
-    let pool = postgres::connect(database_url, &args.pool_settings()).await?;
-    postgres::check_runtime_role(&pool).await?;
-    bail!("serving from PostgreSQL is not in this build yet; `licentric-server migrate` prepares a PostgreSQL database, and `serve` takes a sqlite:// URL or a file path")
 }
 
 fn database_url_or_default(database_url: Option<String>) -> anyhow::Result<String> {

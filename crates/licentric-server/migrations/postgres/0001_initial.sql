@@ -7,7 +7,9 @@
 -- Run by the migration role, which owns everything created here. The server logs in as a
 -- member of licentric_runtime, which owns nothing and is filtered by every policy.
 --
--- Types: ids and enumerations are text (CHECKs as SQLite's); times timestamptz; counts
+-- Types: ids and enumerations are text (CHECKs as SQLite's), every text column with the
+-- "C" collation, so that sorting and comparing text is byte order as in SQLite (BINARY)
+-- whatever the cluster's locale; times timestamptz; counts
 -- and limits bigint (Rust's i64, as SQLite's INTEGER); flags boolean; JSON documents text
 -- (a webhook payload is signed byte for byte, and metadata is returned as written, so
 -- jsonb's reordering is not wanted); key material bytea.
@@ -33,19 +35,19 @@ CREATE FUNCTION licentric_environment() RETURNS text
     AS $$ SELECT current_setting('licentric.environment', true) $$;
 
 CREATE TABLE accounts (
-    id          text PRIMARY KEY CHECK (id <> ''),
-    name        text NOT NULL,
+    id          text COLLATE "C" PRIMARY KEY CHECK (id <> ''),
+    name        text COLLATE "C" NOT NULL,
     created_at  timestamptz NOT NULL
 );
 
 CREATE TABLE api_keys (
-    id              text PRIMARY KEY,
-    account_id      text NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-    environment     text NOT NULL CHECK (environment IN ('live', 'test')),
-    name            text NOT NULL,
-    key_hash        text NOT NULL UNIQUE,
-    display_prefix  text NOT NULL,
-    scopes          text NOT NULL,
+    id              text COLLATE "C" PRIMARY KEY,
+    account_id      text COLLATE "C" NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    environment     text COLLATE "C" NOT NULL CHECK (environment IN ('live', 'test')),
+    name            text COLLATE "C" NOT NULL,
+    key_hash        text COLLATE "C" NOT NULL UNIQUE,
+    display_prefix  text COLLATE "C" NOT NULL,
+    scopes          text COLLATE "C" NOT NULL,
     created_at      timestamptz NOT NULL,
     last_used_at    timestamptz,
     revoked_at      timestamptz
@@ -53,22 +55,22 @@ CREATE TABLE api_keys (
 CREATE INDEX api_keys_account ON api_keys (account_id, environment);
 
 CREATE TABLE products (
-    id           text PRIMARY KEY,
-    account_id   text NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-    environment  text NOT NULL CHECK (environment IN ('live', 'test')),
-    name         text NOT NULL,
-    key_prefix   text NOT NULL,
+    id           text COLLATE "C" PRIMARY KEY,
+    account_id   text COLLATE "C" NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    environment  text COLLATE "C" NOT NULL CHECK (environment IN ('live', 'test')),
+    name         text COLLATE "C" NOT NULL,
+    key_prefix   text COLLATE "C" NOT NULL,
     created_at   timestamptz NOT NULL,
     updated_at   timestamptz NOT NULL
 );
 CREATE INDEX products_account ON products (account_id, environment);
 
 CREATE TABLE policies (
-    id                       text PRIMARY KEY,
-    account_id               text NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-    environment              text NOT NULL CHECK (environment IN ('live', 'test')),
-    product_id               text NOT NULL REFERENCES products(id) ON DELETE CASCADE,
-    name                     text NOT NULL,
+    id                       text COLLATE "C" PRIMARY KEY,
+    account_id               text COLLATE "C" NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    environment              text COLLATE "C" NOT NULL CHECK (environment IN ('live', 'test')),
+    product_id               text COLLATE "C" NOT NULL REFERENCES products(id) ON DELETE CASCADE,
+    name                     text COLLATE "C" NOT NULL,
     max_machines             bigint,
     floating                 boolean NOT NULL DEFAULT false,
     require_heartbeat        boolean NOT NULL DEFAULT false,
@@ -85,20 +87,20 @@ CREATE INDEX policies_account ON policies (account_id, environment);
 CREATE INDEX policies_product ON policies (product_id);
 
 CREATE TABLE licenses (
-    id              text PRIMARY KEY,
-    account_id      text NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-    environment     text NOT NULL CHECK (environment IN ('live', 'test')),
-    product_id      text NOT NULL REFERENCES products(id) ON DELETE CASCADE,
-    policy_id       text NOT NULL REFERENCES policies(id) ON DELETE RESTRICT,
+    id              text COLLATE "C" PRIMARY KEY,
+    account_id      text COLLATE "C" NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    environment     text COLLATE "C" NOT NULL CHECK (environment IN ('live', 'test')),
+    product_id      text COLLATE "C" NOT NULL REFERENCES products(id) ON DELETE CASCADE,
+    policy_id       text COLLATE "C" NOT NULL REFERENCES policies(id) ON DELETE RESTRICT,
     -- Unique across all accounts: validate-key finds a license by its key alone.
-    key             text NOT NULL UNIQUE,
-    status          text NOT NULL CHECK (status IN ('active', 'suspended', 'revoked', 'banned')),
+    key             text COLLATE "C" NOT NULL UNIQUE,
+    status          text COLLATE "C" NOT NULL CHECK (status IN ('active', 'suspended', 'revoked', 'banned')),
     expires_at      timestamptz,
     uses            bigint NOT NULL DEFAULT 0,
-    metadata        text NOT NULL DEFAULT '{}',
+    metadata        text COLLATE "C" NOT NULL DEFAULT '{}',
     created_at      timestamptz NOT NULL,
     updated_at      timestamptz NOT NULL,
-    name            text,
+    name            text COLLATE "C",
     machines_count  bigint NOT NULL DEFAULT 0
 );
 CREATE INDEX licenses_account ON licenses (account_id, environment);
@@ -128,38 +130,38 @@ CREATE INDEX licenses_search ON licenses
     USING gin (licentric_license_text(key, id, name, metadata) gin_trgm_ops);
 
 CREATE TABLE entitlements (
-    id           text PRIMARY KEY,
-    account_id   text NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-    environment  text NOT NULL CHECK (environment IN ('live', 'test')),
-    code         text NOT NULL,
-    name         text NOT NULL,
+    id           text COLLATE "C" PRIMARY KEY,
+    account_id   text COLLATE "C" NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    environment  text COLLATE "C" NOT NULL CHECK (environment IN ('live', 'test')),
+    code         text COLLATE "C" NOT NULL,
+    name         text COLLATE "C" NOT NULL,
     created_at   timestamptz NOT NULL,
     updated_at   timestamptz NOT NULL,
     UNIQUE (account_id, environment, code)
 );
 
 CREATE TABLE policy_entitlements (
-    policy_id       text NOT NULL REFERENCES policies(id) ON DELETE CASCADE,
-    entitlement_id  text NOT NULL REFERENCES entitlements(id) ON DELETE CASCADE,
+    policy_id       text COLLATE "C" NOT NULL REFERENCES policies(id) ON DELETE CASCADE,
+    entitlement_id  text COLLATE "C" NOT NULL REFERENCES entitlements(id) ON DELETE CASCADE,
     PRIMARY KEY (policy_id, entitlement_id)
 );
 CREATE INDEX policy_entitlements_entitlement ON policy_entitlements (entitlement_id);
 
 CREATE TABLE license_entitlements (
-    license_id      text NOT NULL REFERENCES licenses(id) ON DELETE CASCADE,
-    entitlement_id  text NOT NULL REFERENCES entitlements(id) ON DELETE CASCADE,
+    license_id      text COLLATE "C" NOT NULL REFERENCES licenses(id) ON DELETE CASCADE,
+    entitlement_id  text COLLATE "C" NOT NULL REFERENCES entitlements(id) ON DELETE CASCADE,
     PRIMARY KEY (license_id, entitlement_id)
 );
 CREATE INDEX license_entitlements_entitlement ON license_entitlements (entitlement_id);
 
 CREATE TABLE machines (
-    id                 text PRIMARY KEY,
-    account_id         text NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-    environment        text NOT NULL CHECK (environment IN ('live', 'test')),
-    license_id         text NOT NULL REFERENCES licenses(id) ON DELETE CASCADE,
-    fingerprint        text NOT NULL,
-    name               text,
-    platform           text CHECK (platform IN ('macos', 'windows', 'linux', 'docker', 'kubernetes')),
+    id                 text COLLATE "C" PRIMARY KEY,
+    account_id         text COLLATE "C" NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    environment        text COLLATE "C" NOT NULL CHECK (environment IN ('live', 'test')),
+    license_id         text COLLATE "C" NOT NULL REFERENCES licenses(id) ON DELETE CASCADE,
+    fingerprint        text COLLATE "C" NOT NULL,
+    name               text COLLATE "C",
+    platform           text COLLATE "C" CHECK (platform IN ('macos', 'windows', 'linux', 'docker', 'kubernetes')),
     last_heartbeat_at  timestamptz,
     created_at         timestamptz NOT NULL,
     updated_at         timestamptz NOT NULL,
@@ -184,33 +186,33 @@ CREATE INDEX machines_by_name ON machines (account_id, environment, coalesce(nam
 CREATE INDEX machines_search ON machines USING gin (coalesce(name, '') gin_trgm_ops);
 
 CREATE TABLE webhooks (
-    id               text PRIMARY KEY,
-    account_id       text NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-    environment      text NOT NULL CHECK (environment IN ('live', 'test')),
-    url              text NOT NULL,
-    events           text NOT NULL,
+    id               text COLLATE "C" PRIMARY KEY,
+    account_id       text COLLATE "C" NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    environment      text COLLATE "C" NOT NULL CHECK (environment IN ('live', 'test')),
+    url              text COLLATE "C" NOT NULL,
+    events           text COLLATE "C" NOT NULL,
     enabled          boolean NOT NULL DEFAULT true,
-    description      text,
-    secret           text NOT NULL,
+    description      text COLLATE "C",
+    secret           text COLLATE "C" NOT NULL,
     created_at       timestamptz NOT NULL,
     updated_at       timestamptz NOT NULL,
     failing_since    timestamptz,
-    disabled_reason  text,
+    disabled_reason  text COLLATE "C",
     disabled_at      timestamptz
 );
 CREATE INDEX webhooks_account ON webhooks (account_id, environment);
 
 CREATE TABLE webhook_deliveries (
-    id                text PRIMARY KEY,
-    account_id        text NOT NULL,
-    webhook_id        text NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
-    event_id          text NOT NULL,
-    event             text NOT NULL,
-    payload           text NOT NULL,
-    status            text NOT NULL CHECK (status IN ('pending', 'succeeded', 'failed')),
+    id                text COLLATE "C" PRIMARY KEY,
+    account_id        text COLLATE "C" NOT NULL,
+    webhook_id        text COLLATE "C" NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+    event_id          text COLLATE "C" NOT NULL,
+    event             text COLLATE "C" NOT NULL,
+    payload           text COLLATE "C" NOT NULL,
+    status            text COLLATE "C" NOT NULL CHECK (status IN ('pending', 'succeeded', 'failed')),
     attempts          bigint NOT NULL DEFAULT 0,
     last_status_code  bigint,
-    last_error        text,
+    last_error        text COLLATE "C",
     next_attempt_at   timestamptz,
     created_at        timestamptz NOT NULL,
     delivered_at      timestamptz
@@ -220,34 +222,34 @@ CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (webhook_id, creat
 
 CREATE TABLE activity (
     id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    account_id   text NOT NULL,
-    environment  text NOT NULL,
-    kind         text NOT NULL CHECK (kind IN ('validation', 'activation', 'deactivation')),
-    product_id   text NOT NULL,
-    license_id   text NOT NULL,
-    code         text,
-    day          text NOT NULL,
+    account_id   text COLLATE "C" NOT NULL,
+    environment  text COLLATE "C" NOT NULL,
+    kind         text COLLATE "C" NOT NULL CHECK (kind IN ('validation', 'activation', 'deactivation')),
+    product_id   text COLLATE "C" NOT NULL,
+    license_id   text COLLATE "C" NOT NULL,
+    code         text COLLATE "C",
+    day          text COLLATE "C" NOT NULL,
     created_at   timestamptz NOT NULL
 );
 CREATE INDEX activity_by_day ON activity (account_id, environment, kind, day);
 
 CREATE TABLE activity_daily (
-    account_id   text NOT NULL,
-    environment  text NOT NULL,
-    kind         text NOT NULL,
-    day          text NOT NULL,
-    product_id   text NOT NULL,
-    code         text NOT NULL,
+    account_id   text COLLATE "C" NOT NULL,
+    environment  text COLLATE "C" NOT NULL,
+    kind         text COLLATE "C" NOT NULL,
+    day          text COLLATE "C" NOT NULL,
+    product_id   text COLLATE "C" NOT NULL,
+    code         text COLLATE "C" NOT NULL,
     count        bigint NOT NULL,
     PRIMARY KEY (account_id, environment, kind, day, product_id, code)
 );
 
 CREATE TABLE signing_keys (
-    account_id   text NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-    environment  text NOT NULL CHECK (environment IN ('live', 'test')),
-    kid          text NOT NULL,
-    public_key   text NOT NULL,
-    sealing      text NOT NULL,
+    account_id   text COLLATE "C" NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    environment  text COLLATE "C" NOT NULL CHECK (environment IN ('live', 'test')),
+    kid          text COLLATE "C" NOT NULL,
+    public_key   text COLLATE "C" NOT NULL,
+    sealing      text COLLATE "C" NOT NULL,
     seed_nonce   bytea NOT NULL,
     sealed_seed  bytea NOT NULL,
     created_at   timestamptz NOT NULL,
@@ -260,38 +262,38 @@ CREATE UNIQUE INDEX signing_keys_one_active
 CREATE TABLE audit_events (
     id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     -- NULL for a system event that belongs to no tenant (a client address locked out).
-    account_id      text,
-    environment     text,
+    account_id      text COLLATE "C",
+    environment     text COLLATE "C",
     occurred_at     timestamptz NOT NULL,
-    actor_type      text NOT NULL
+    actor_type      text COLLATE "C" NOT NULL
                     CHECK (actor_type IN ('api_key', 'license', 'anonymous', 'system', 'address')),
-    actor_id        text,
-    actor_name      text,
-    action          text NOT NULL,
-    resource_type   text,
-    resource_id     text,
-    client_address  text,
-    request_id      text,
-    changes         text
+    actor_id        text COLLATE "C",
+    actor_name      text COLLATE "C",
+    action          text COLLATE "C" NOT NULL,
+    resource_type   text COLLATE "C",
+    resource_id     text COLLATE "C",
+    client_address  text COLLATE "C",
+    request_id      text COLLATE "C",
+    changes         text COLLATE "C"
 );
 CREATE INDEX audit_events_by_time ON audit_events (account_id, environment, occurred_at);
 CREATE INDEX audit_events_by_resource ON audit_events (account_id, environment, resource_type, resource_id);
 CREATE INDEX audit_events_by_age ON audit_events (occurred_at);
 
 CREATE TABLE license_totals (
-    account_id   text NOT NULL,
-    environment  text NOT NULL,
-    product_id   text NOT NULL,
-    policy_id    text NOT NULL,
-    status       text NOT NULL,
+    account_id   text COLLATE "C" NOT NULL,
+    environment  text COLLATE "C" NOT NULL,
+    product_id   text COLLATE "C" NOT NULL,
+    policy_id    text COLLATE "C" NOT NULL,
+    status       text COLLATE "C" NOT NULL,
     n            bigint NOT NULL,
     PRIMARY KEY (account_id, environment, product_id, policy_id, status)
 );
 
 CREATE TABLE machine_totals (
-    account_id   text NOT NULL,
-    environment  text NOT NULL,
-    platform     text NOT NULL,
+    account_id   text COLLATE "C" NOT NULL,
+    environment  text COLLATE "C" NOT NULL,
+    platform     text COLLATE "C" NOT NULL,
     started      boolean NOT NULL,
     n            bigint NOT NULL,
     PRIMARY KEY (account_id, environment, platform, started)
@@ -300,8 +302,8 @@ CREATE TABLE machine_totals (
 -- SQLite's one runtime_generation row, per tenant here: one global row would be a lock
 -- every tenant's writes queue on. A row appears on its tenant's first counted write.
 CREATE TABLE runtime_generation (
-    account_id   text NOT NULL,
-    environment  text NOT NULL,
+    account_id   text COLLATE "C" NOT NULL,
+    environment  text COLLATE "C" NOT NULL,
     value        bigint NOT NULL,
     PRIMARY KEY (account_id, environment)
 );

@@ -32,6 +32,30 @@ use sqlx::{
     SqlitePool,
 };
 
+/// The database a storage function runs on: SQLite's pool or PostgreSQL's. Functions of
+/// a ported module take `impl Into<DbRef<'_>>`, so callers that hold a `SqlitePool` pass
+/// it unchanged while the rest of the storage layer is ported (docs/architecture.md,
+/// "PostgreSQL").
+#[derive(Debug, Clone, Copy)]
+pub enum DbRef<'a> {
+    /// The embedded default.
+    Sqlite(&'a SqlitePool),
+    /// PostgreSQL: every statement runs in a transaction set for its tenant.
+    Postgres(&'a sqlx::PgPool),
+}
+
+impl<'a> From<&'a SqlitePool> for DbRef<'a> {
+    fn from(pool: &'a SqlitePool) -> Self {
+        Self::Sqlite(pool)
+    }
+}
+
+impl<'a> From<&'a sqlx::PgPool> for DbRef<'a> {
+    fn from(pool: &'a sqlx::PgPool) -> Self {
+        Self::Postgres(pool)
+    }
+}
+
 /// The one error of the storage layer.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -411,5 +435,25 @@ mod migration_tests {
             );
         }
         assert!(now.len() >= SHIPPED.len());
+    }
+
+    /// The same rule for PostgreSQL's migrations (`migrations/postgres/`).
+    const SHIPPED_POSTGRES: &[(i64, &str)] = &[(1, "dc2e31bf2f0a825f")];
+
+    #[test]
+    fn shipped_postgres_migrations_never_change() {
+        let now: Vec<(i64, String)> = super::postgres::MIGRATOR
+            .iter()
+            .map(|m| (m.version, hex::encode(&m.checksum[..8])))
+            .collect();
+        for (version, pinned) in SHIPPED_POSTGRES {
+            let current = now.iter().find(|(v, _)| v == version);
+            assert_eq!(
+                current.map(|(_, c)| c.as_str()),
+                Some(*pinned),
+                "PostgreSQL migration {version} was shipped and has been edited (or removed); all: {now:?}"
+            );
+        }
+        assert!(now.len() >= SHIPPED_POSTGRES.len());
     }
 }
