@@ -618,3 +618,40 @@ async fn products_answer_the_same_on_sqlite_and_postgresql() {
         .unwrap();
     assert!(a_product.is_some());
 }
+
+/// Account operations through the storage layer, and what each gave back.
+async fn account_story(
+    db: licentric_server::db::DbRef<'_>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> (bool, bool, bool, bool) {
+    use licentric_server::db::accounts;
+    let before = accounts::exists(db, "acc_new").await.unwrap();
+    accounts::insert_account(db, "acc_new", "New", now)
+        .await
+        .unwrap();
+    let after = accounts::exists(db, "acc_new").await.unwrap();
+    // A second account with the same id is refused by the key.
+    let twice = accounts::insert_account(db, "acc_new", "Again", now)
+        .await
+        .is_err();
+    let unknown = accounts::exists(db, "acc_none").await.unwrap();
+    (before, after, twice, unknown)
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: scripts/test runs it inside pg_virtualenv"]
+async fn accounts_answer_the_same_on_sqlite_and_postgresql() {
+    let pg = fresh().await;
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = licentric_server::db::connect(dir.path().join("accounts.db").to_str().unwrap())
+        .await
+        .unwrap();
+    let now = chrono::Utc::now();
+    let on_sqlite = account_story((&sqlite).into(), now).await;
+    assert_eq!(on_sqlite, (false, true, true, false));
+    assert_eq!(account_story((&pg.app).into(), now).await, on_sqlite);
+    // The seeded accounts are found too, each through a transaction of its own.
+    assert!(licentric_server::db::accounts::exists(&pg.app, "acc_a")
+        .await
+        .unwrap());
+}
