@@ -655,3 +655,121 @@ async fn accounts_answer_the_same_on_sqlite_and_postgresql() {
         .await
         .unwrap());
 }
+
+/// Entitlement operations through the storage layer, and what each gave back.
+async fn entitlement_story(db: licentric_server::db::DbRef<'_>, tenant: &Tenant) -> Vec<String> {
+    use licentric_core::wire::Entitlement;
+    use licentric_server::{db::entitlements, params::Paging};
+    let t0 = chrono::DateTime::parse_from_rfc3339("2026-12-01T10:00:00.5Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let mut said = Vec::new();
+    for (i, (code, name)) in [
+        ("PRO", "Pro features"),
+        ("api", "API access"),
+        ("Export", "exports"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let at = t0 + chrono::Duration::seconds(i64::try_from(i).unwrap());
+        let entitlement = Entitlement {
+            id: format!("ent_story_{i}"),
+            code: (*code).to_owned(),
+            name: (*name).to_owned(),
+            created_at: at,
+            updated_at: at,
+        };
+        said.push(format!(
+            "insert {code}: {}",
+            entitlements::insert(db, tenant, &entitlement)
+                .await
+                .unwrap()
+        ));
+    }
+    let taken = Entitlement {
+        id: "ent_story_x".into(),
+        code: "PRO".into(),
+        name: "again".into(),
+        created_at: t0,
+        updated_at: t0,
+    };
+    said.push(format!(
+        "insert PRO again: {}",
+        entitlements::insert(db, tenant, &taken).await.unwrap()
+    ));
+    for (q, sort) in [
+        (None, None),
+        (None, Some("code")),
+        (Some("p"), Some("-name")),
+        (Some("EXP"), None),
+    ] {
+        let page = Paging::from_query(Some(2), None, sort.map(str::to_owned))
+            .page(entitlements::SORTABLE)
+            .unwrap();
+        let (rows, total) = entitlements::list(db, tenant, q, &page).await.unwrap();
+        let codes: Vec<_> = rows.iter().map(|e| e.code.as_str()).collect();
+        said.push(format!("list q={q:?} sort={sort:?}: {codes:?} of {total}"));
+    }
+    let later = t0 + chrono::Duration::hours(1);
+    said.push(format!(
+        "rename: {} {}",
+        entitlements::rename(db, tenant, "ent_story_1", "API", later)
+            .await
+            .unwrap(),
+        entitlements::rename(db, tenant, "ent_none", "API", later)
+            .await
+            .unwrap()
+    ));
+    said.push(format!(
+        "get: {:?}",
+        entitlements::get(db, tenant, "ent_story_1").await.unwrap()
+    ));
+    let codes = ["api".to_owned(), "NOPE".to_owned(), "Export".to_owned()];
+    said.push(format!(
+        "resolve: {:?}",
+        entitlements::resolve(db, tenant, &codes).await.unwrap()
+    ));
+    said.push(format!(
+        "delete: {} then {}",
+        entitlements::delete(db, tenant, "ent_story_2")
+            .await
+            .unwrap(),
+        entitlements::delete(db, tenant, "ent_story_2")
+            .await
+            .unwrap()
+    ));
+    said
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: scripts/test runs it inside pg_virtualenv"]
+async fn entitlements_answer_the_same_on_sqlite_and_postgresql() {
+    use licentric_server::db::accounts;
+    let pg = fresh().await;
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite =
+        licentric_server::db::connect(dir.path().join("entitlements.db").to_str().unwrap())
+            .await
+            .unwrap();
+    let tenant = Tenant {
+        account_id: "acc_e".into(),
+        environment: Environment::Test,
+    };
+    let now = chrono::Utc::now();
+    accounts::insert_account(&sqlite, "acc_e", "E", now)
+        .await
+        .unwrap();
+    accounts::insert_account(&pg.app, "acc_e", "E", now)
+        .await
+        .unwrap();
+    let on_sqlite = entitlement_story((&sqlite).into(), &tenant).await;
+    let on_postgres = entitlement_story((&pg.app).into(), &tenant).await;
+    assert_eq!(on_postgres, on_sqlite);
+    // Another tenant's code is neither found nor taken.
+    let (ids, missing) =
+        licentric_server::db::entitlements::resolve(&pg.app, &a(), &["api".into()])
+            .await
+            .unwrap();
+    assert_eq!((ids, missing), (vec![], vec!["api".to_owned()]));
+}
