@@ -10,7 +10,8 @@ use clap::{Parser, Subcommand};
 
 use crate::{
     admission::Admission,
-    backup, config, db,
+    backup, config,
+    db::{self, postgres},
     delivery::DeliveryConfig,
     domain::audit::Retention,
     provision,
@@ -43,7 +44,7 @@ pub enum Command {
         #[arg(long, env = "LICENTRIC_LISTEN", default_value = config::DEFAULT_LISTEN)]
         listen: SocketAddr,
         /// Database URL (`sqlite://path.db` or a file path). Default: licentric.db in the
-        /// user's data directory.
+        /// user's data directory. (`postgres://…` is not served yet: see `migrate`.)
         #[arg(long, env = "LICENTRIC_DATABASE_URL")]
         database_url: Option<String>,
         /// Requests allowed per API key, as REQUESTS/PERIOD (e.g. 1200/60s).
@@ -114,6 +115,17 @@ pub enum Command {
         #[arg(long, env = "LICENTRIC_SHUTDOWN_TIMEOUT_SECS", default_value_t = 30)]
         shutdown_timeout_secs: u64,
     },
+    /// Bring the database's schema to this server's version, and nothing else. For
+    /// PostgreSQL, run it as the role that owns the schema (the server's own role, a member
+    /// of licentric_runtime, cannot and should not); SQLite databases are also migrated
+    /// by `serve` on start.
+    Migrate {
+        /// Database URL (`postgres://owner@host/db`, `sqlite://path.db` or a file path).
+        #[arg(long, env = "LICENTRIC_DATABASE_URL")]
+        database_url: Option<String>,
+        #[command(flatten)]
+        postgres: PostgresArgs,
+    },
     /// Create an account with a live and a test API key holding every scope (shown once).
     Init {
         /// Database URL (`sqlite://path.db` or a file path).
@@ -156,6 +168,30 @@ pub enum Command {
         #[arg(long, env = "LICENTRIC_SECRET_FILE", help = SECRET_FILE_HELP)]
         secret_file: Option<PathBuf>,
     },
+}
+
+/// How the server connects to PostgreSQL (ignored for SQLite).
+#[derive(Debug, Clone, clap::Args)]
+pub struct PostgresArgs {
+    /// PostgreSQL only: connections in the pool.
+    #[arg(long, env = "LICENTRIC_DATABASE_POOL_SIZE", default_value_t = 16,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub database_pool_size: u32,
+    /// PostgreSQL only: milliseconds one statement may run before the database cancels it.
+    #[arg(long, env = "LICENTRIC_DATABASE_STATEMENT_TIMEOUT_MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub database_statement_timeout_ms: u64,
+}
+
+impl PostgresArgs {
+    /// The pool settings these flags give.
+    pub fn pool_settings(&self) -> postgres::PoolSettings {
+        postgres::PoolSettings {
+            max_connections: self.database_pool_size,
+            statement_timeout: Duration::from_millis(self.database_statement_timeout_ms),
+            ..postgres::PoolSettings::default()
+        }
+    }
 }
 
 /// Runs a parsed command line.
@@ -204,6 +240,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 ..Settings::default()
             };
             let shutdown_timeout = Duration::from_secs(shutdown_timeout_secs);
+            if database_url
+                .as_deref()
+                .is_some_and(postgres::is_postgres_url)
+            {
+                bail!("PostgreSQL is not supported by `serve` in this build yet (issue 15: the storage layer is being ported); `licentric-server migrate` prepares a PostgreSQL database, and `serve` takes a sqlite:// URL or a file path");
+            }
             serve(
                 listen,
                 database_url,
@@ -213,6 +255,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             )
             .await
         }
+        Command::Migrate {
+            database_url,
+            postgres,
+        } => migrate(database_url, &postgres).await,
         Command::Init {
             database_url,
             demo,
@@ -296,6 +342,26 @@ pub async fn resolve_secret(
             }
         },
     }
+}
+
+/// `migrate`: the schema brought up to date, by the role that owns it.
+async fn migrate(database_url: Option<String>, args: &PostgresArgs) -> anyhow::Result<()> {
+    let database_url = database_url_or_default(database_url)?;
+    if postgres::is_postgres_url(&database_url) {
+        let pool = postgres::connect(&database_url, &args.pool_settings()).await?;
+        postgres::migrate(&pool).await?;
+        let version = postgres::MIGRATOR
+            .iter()
+            .map(|m| m.version)
+            .max()
+            .unwrap_or(0);
+        println!("The PostgreSQL schema is at version {version}; serve as a member of {} (not as this role).", postgres::RUNTIME_ROLE);
+    } else {
+        db::connect(&database_url).await?;
+        let version = db::MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
+        println!("The SQLite database is at schema version {version}.");
+    }
+    Ok(())
 }
 
 fn database_url_or_default(database_url: Option<String>) -> anyhow::Result<String> {

@@ -1,4 +1,9 @@
 //! Entitlements, and which licenses and policies carry them.
+//!
+//! On both databases: `insert`, `get`, `list`, `rename`, `delete`, `resolve`. SQLite only
+//! until the licenses are ported (they take no tenant yet, and the runtime reads them in
+//! its own transaction): `codes_of_license`, `codes_of_licenses`, `attach_to_license`,
+//! `detach_from_license`.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -7,6 +12,8 @@ use licentric_core::wire::Entitlement;
 use sqlx::{QueryBuilder, SqlitePool};
 
 use crate::{params::Page, tenant::Tenant};
+
+use super::{postgres, DbRef};
 
 /// Sortable fields of an entitlement list.
 pub const SORTABLE: &[(&str, &str)] = &[
@@ -37,7 +44,32 @@ impl From<Row> for Entitlement {
 }
 
 /// Inserts an entitlement; `false` when the code is taken.
-pub async fn insert(db: &SqlitePool, tenant: &Tenant, e: &Entitlement) -> super::Result<bool> {
+pub async fn insert(
+    db: impl Into<DbRef<'_>>,
+    tenant: &Tenant,
+    e: &Entitlement,
+) -> super::Result<bool> {
+    let db = match db.into() {
+        DbRef::Sqlite(db) => db,
+        DbRef::Postgres(db) => {
+            let mut tx = postgres::begin_for(db, tenant).await?;
+            let done = sqlx::query(
+                "INSERT INTO entitlements (id, account_id, environment, code, name, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+            )
+            .bind(&e.id)
+            .bind(&tenant.account_id)
+            .bind(tenant.environment.as_str())
+            .bind(&e.code)
+            .bind(&e.name)
+            .bind(e.created_at)
+            .bind(e.updated_at)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            return Ok(done.rows_affected() == 1);
+        }
+    };
     let done = sqlx::query(
         "INSERT OR IGNORE INTO entitlements (id, account_id, environment, code, name, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -55,7 +87,27 @@ pub async fn insert(db: &SqlitePool, tenant: &Tenant, e: &Entitlement) -> super:
 }
 
 /// The tenant's entitlement with this id.
-pub async fn get(db: &SqlitePool, tenant: &Tenant, id: &str) -> super::Result<Option<Entitlement>> {
+pub async fn get(
+    db: impl Into<DbRef<'_>>,
+    tenant: &Tenant,
+    id: &str,
+) -> super::Result<Option<Entitlement>> {
+    let db = match db.into() {
+        DbRef::Sqlite(db) => db,
+        DbRef::Postgres(db) => {
+            let mut tx = postgres::begin_for(db, tenant).await?;
+            let row: Option<Row> = sqlx::query_as(
+                "SELECT id, code, name, created_at, updated_at FROM entitlements WHERE id = $1 AND account_id = $2 AND environment = $3",
+            )
+            .bind(id)
+            .bind(&tenant.account_id)
+            .bind(tenant.environment.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            return Ok(row.map(Into::into));
+        }
+    };
     let row: Option<Row> = sqlx::query_as(
         "SELECT id, code, name, created_at, updated_at FROM entitlements WHERE id = ? AND account_id = ? AND environment = ?",
     )
@@ -69,12 +121,16 @@ pub async fn get(db: &SqlitePool, tenant: &Tenant, id: &str) -> super::Result<Op
 
 /// One page of the tenant's entitlements, and how many there are.
 pub async fn list(
-    db: &SqlitePool,
+    db: impl Into<DbRef<'_>>,
     tenant: &Tenant,
     q: Option<&str>,
     page: &Page,
 ) -> super::Result<(Vec<Entitlement>, u32)> {
     let like = q.map(|q| format!("%{}%", q.trim()));
+    let db = match db.into() {
+        DbRef::Sqlite(db) => db,
+        DbRef::Postgres(db) => return list_postgres(db, tenant, like.as_deref(), page).await,
+    };
     let rows: Vec<Row> = sqlx::query_as(&format!(
         "SELECT id, code, name, created_at, updated_at FROM entitlements WHERE account_id = ? AND environment = ? AND (? IS NULL OR (name LIKE ? OR code LIKE ?))
          ORDER BY {} LIMIT ? OFFSET ?",
@@ -102,14 +158,67 @@ pub async fn list(
     Ok((rows.into_iter().map(Into::into).collect(), total))
 }
 
+async fn list_postgres(
+    db: &sqlx::PgPool,
+    tenant: &Tenant,
+    like: Option<&str>,
+    page: &Page,
+) -> super::Result<(Vec<Entitlement>, u32)> {
+    // ILIKE for SQLite's ASCII-case-blind LIKE; ties broken by id (SQLite: rowid).
+    const FILTER: &str = "account_id = $1 AND environment = $2
+         AND ($3::text IS NULL OR (name ILIKE $3 OR code ILIKE $3))";
+    let direction = if page.descending { "DESC" } else { "ASC" };
+    let mut tx = postgres::begin_for(db, tenant).await?;
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT id, code, name, created_at, updated_at FROM entitlements WHERE {FILTER}
+         ORDER BY {column} {direction}, id {direction} LIMIT $4 OFFSET $5",
+        column = page.column,
+    ))
+    .bind(&tenant.account_id)
+    .bind(tenant.environment.as_str())
+    .bind(like)
+    .bind(i64::from(page.limit))
+    .bind(i64::from(page.offset))
+    .fetch_all(&mut *tx)
+    .await?;
+    let total: i64 =
+        sqlx::query_scalar(&format!("SELECT count(*) FROM entitlements WHERE {FILTER}"))
+            .bind(&tenant.account_id)
+            .bind(tenant.environment.as_str())
+            .bind(like)
+            .fetch_one(&mut *tx)
+            .await?;
+    tx.commit().await?;
+    Ok((
+        rows.into_iter().map(Into::into).collect(),
+        u32::try_from(total).unwrap_or(u32::MAX),
+    ))
+}
+
 /// Renames an entitlement.
 pub async fn rename(
-    db: &SqlitePool,
+    db: impl Into<DbRef<'_>>,
     tenant: &Tenant,
     id: &str,
     name: &str,
     now: DateTime<Utc>,
 ) -> super::Result<bool> {
+    let db = match db.into() {
+        DbRef::Sqlite(db) => db,
+        DbRef::Postgres(db) => {
+            let mut tx = postgres::begin_for(db, tenant).await?;
+            let done = sqlx::query("UPDATE entitlements SET name = $1, updated_at = $2 WHERE id = $3 AND account_id = $4 AND environment = $5")
+                .bind(name)
+                .bind(now)
+                .bind(id)
+                .bind(&tenant.account_id)
+                .bind(tenant.environment.as_str())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            return Ok(done.rows_affected() == 1);
+        }
+    };
     let done = sqlx::query("UPDATE entitlements SET name = ?, updated_at = ? WHERE id = ? AND account_id = ? AND environment = ?")
         .bind(name)
         .bind(now)
@@ -122,7 +231,23 @@ pub async fn rename(
 }
 
 /// Deletes an entitlement; licenses and policies lose it.
-pub async fn delete(db: &SqlitePool, tenant: &Tenant, id: &str) -> super::Result<bool> {
+pub async fn delete(db: impl Into<DbRef<'_>>, tenant: &Tenant, id: &str) -> super::Result<bool> {
+    let db = match db.into() {
+        DbRef::Sqlite(db) => db,
+        DbRef::Postgres(db) => {
+            let mut tx = postgres::begin_for(db, tenant).await?;
+            let done = sqlx::query(
+                "DELETE FROM entitlements WHERE id = $1 AND account_id = $2 AND environment = $3",
+            )
+            .bind(id)
+            .bind(&tenant.account_id)
+            .bind(tenant.environment.as_str())
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            return Ok(done.rows_affected() == 1);
+        }
+    };
     let done =
         sqlx::query("DELETE FROM entitlements WHERE id = ? AND account_id = ? AND environment = ?")
             .bind(id)
@@ -135,12 +260,34 @@ pub async fn delete(db: &SqlitePool, tenant: &Tenant, id: &str) -> super::Result
 
 /// The ids of the tenant's entitlements with these codes, and the codes that do not exist.
 pub async fn resolve(
-    db: &SqlitePool,
+    db: impl Into<DbRef<'_>>,
     tenant: &Tenant,
     codes: &[String],
 ) -> super::Result<(Vec<String>, Vec<String>)> {
     let mut ids = Vec::new();
     let mut missing = Vec::new();
+    let db = match db.into() {
+        DbRef::Sqlite(db) => db,
+        DbRef::Postgres(db) => {
+            let mut tx = postgres::begin_for(db, tenant).await?;
+            for code in codes {
+                let id: Option<String> = sqlx::query_scalar(
+                    "SELECT id FROM entitlements WHERE account_id = $1 AND environment = $2 AND code = $3",
+                )
+                .bind(&tenant.account_id)
+                .bind(tenant.environment.as_str())
+                .bind(code)
+                .fetch_optional(&mut *tx)
+                .await?;
+                match id {
+                    Some(id) => ids.push(id),
+                    None => missing.push(code.clone()),
+                }
+            }
+            tx.commit().await?;
+            return Ok((ids, missing));
+        }
+    };
     for code in codes {
         let id: Option<String> = sqlx::query_scalar(
             "SELECT id FROM entitlements WHERE account_id = ? AND environment = ? AND code = ?",

@@ -1,7 +1,7 @@
 //! The database: connecting, migrating, and one file of SQL per area.
 //!
 //! SQLite is the embedded default: one file, created on first start, migrated on every
-//! start. Every query takes the account (and environment) it acts for, so one tenant's
+//! start. PostgreSQL (`postgres.rs`) is being added beside it (issue 15). Every query takes the account (and environment) it acts for, so one tenant's
 //! rows are invisible to another's requests.
 
 pub mod accounts;
@@ -13,6 +13,7 @@ pub mod entitlements;
 pub mod licenses;
 pub mod machines;
 pub mod policies;
+pub mod postgres;
 pub mod products;
 pub mod runtime;
 pub mod signing_keys;
@@ -30,6 +31,30 @@ use sqlx::{
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
     SqlitePool,
 };
+
+/// The database a storage function runs on: SQLite's pool or PostgreSQL's. Functions of
+/// a ported module take `impl Into<DbRef<'_>>`, so callers that hold a `SqlitePool` pass
+/// it unchanged while the rest of the storage layer is ported (docs/architecture.md,
+/// "PostgreSQL").
+#[derive(Debug, Clone, Copy)]
+pub enum DbRef<'a> {
+    /// The embedded default.
+    Sqlite(&'a SqlitePool),
+    /// PostgreSQL: every statement runs in a transaction set for its tenant.
+    Postgres(&'a sqlx::PgPool),
+}
+
+impl<'a> From<&'a SqlitePool> for DbRef<'a> {
+    fn from(pool: &'a SqlitePool) -> Self {
+        Self::Sqlite(pool)
+    }
+}
+
+impl<'a> From<&'a sqlx::PgPool> for DbRef<'a> {
+    fn from(pool: &'a sqlx::PgPool) -> Self {
+        Self::Postgres(pool)
+    }
+}
 
 /// The one error of the storage layer.
 #[derive(Debug, thiserror::Error)]
@@ -259,8 +284,8 @@ fn sqlite_url(database_url: &str) -> anyhow::Result<String> {
     let url = database_url.trim();
     if url.starts_with("sqlite:") {
         Ok(url.to_owned())
-    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        bail!("PostgreSQL is not supported by this build yet; use a sqlite:// URL or a file path")
+    } else if postgres::is_postgres_url(url) {
+        bail!("this command does not work on PostgreSQL yet (only `licentric-server migrate` does); use a sqlite:// URL or a file path")
     } else if url.contains("://") {
         bail!("unsupported database URL {url:?}: use sqlite://path/to/licentric.db or a file path")
     } else if url.is_empty() {
@@ -410,5 +435,25 @@ mod migration_tests {
             );
         }
         assert!(now.len() >= SHIPPED.len());
+    }
+
+    /// The same rule for PostgreSQL's migrations (`migrations/postgres/`).
+    const SHIPPED_POSTGRES: &[(i64, &str)] = &[(1, "dc2e31bf2f0a825f")];
+
+    #[test]
+    fn shipped_postgres_migrations_never_change() {
+        let now: Vec<(i64, String)> = super::postgres::MIGRATOR
+            .iter()
+            .map(|m| (m.version, hex::encode(&m.checksum[..8])))
+            .collect();
+        for (version, pinned) in SHIPPED_POSTGRES {
+            let current = now.iter().find(|(v, _)| v == version);
+            assert_eq!(
+                current.map(|(_, c)| c.as_str()),
+                Some(*pinned),
+                "PostgreSQL migration {version} was shipped and has been edited (or removed); all: {now:?}"
+            );
+        }
+        assert!(now.len() >= SHIPPED_POSTGRES.len());
     }
 }

@@ -1,10 +1,10 @@
-//! Products.
-
-use chrono::{DateTime, Utc};
-use licentric_core::wire::{CurrentSigningKey, Product};
-use sqlx::SqlitePool;
+//! Products, on SQLite and PostgreSQL (the SQL of each where it differs).
 
 use crate::{params::Page, tenant::Tenant};
+use chrono::{DateTime, Utc};
+use licentric_core::wire::{CurrentSigningKey, Product};
+
+use super::{postgres, DbRef};
 
 /// Sortable fields of a product list.
 pub const SORTABLE: &[(&str, &str)] = &[
@@ -45,54 +45,94 @@ impl ProductRecord {
 
 /// Inserts a product.
 pub async fn insert(
-    db: &SqlitePool,
+    db: impl Into<DbRef<'_>>,
     tenant: &Tenant,
     id: &str,
     name: &str,
     key_prefix: &str,
     now: DateTime<Utc>,
 ) -> super::Result<()> {
-    sqlx::query(
+    const POSTGRES: &str =
         "INSERT INTO products (id, account_id, environment, name, key_prefix, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(id)
-    .bind(&tenant.account_id)
-    .bind(tenant.environment.as_str())
-    .bind(name)
-    .bind(key_prefix)
-    .bind(now)
-    .bind(now)
-    .execute(db)
-    .await?;
+         VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    match db.into() {
+        DbRef::Sqlite(db) => {
+            sqlx::query(
+                "INSERT INTO products (id, account_id, environment, name, key_prefix, created_at, updated_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(id)
+            .bind(&tenant.account_id)
+            .bind(tenant.environment.as_str())
+            .bind(name)
+            .bind(key_prefix)
+            .bind(now)
+            .bind(now)
+            .execute(db)
+            .await?;
+        }
+        DbRef::Postgres(db) => {
+            let mut tx = postgres::begin_for(db, tenant).await?;
+            sqlx::query(POSTGRES)
+                .bind(id)
+                .bind(&tenant.account_id)
+                .bind(tenant.environment.as_str())
+                .bind(name)
+                .bind(key_prefix)
+                .bind(now)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        }
+    }
     Ok(())
 }
 
 /// The tenant's product with this id.
 pub async fn get(
-    db: &SqlitePool,
+    db: impl Into<DbRef<'_>>,
     tenant: &Tenant,
     id: &str,
 ) -> super::Result<Option<ProductRecord>> {
-    sqlx::query_as(
-        "SELECT id, name, key_prefix, created_at, updated_at FROM products WHERE id = ? AND account_id = ? AND environment = ?",
-    )
-    .bind(id)
-    .bind(&tenant.account_id)
-    .bind(tenant.environment.as_str())
-    .fetch_optional(db)
-    .await
-    .map_err(Into::into)
+    match db.into() {
+        DbRef::Sqlite(db) => sqlx::query_as(
+            "SELECT id, name, key_prefix, created_at, updated_at FROM products WHERE id = ? AND account_id = ? AND environment = ?",
+        )
+        .bind(id)
+        .bind(&tenant.account_id)
+        .bind(tenant.environment.as_str())
+        .fetch_optional(db)
+        .await
+        .map_err(Into::into),
+        DbRef::Postgres(db) => {
+            let mut tx = postgres::begin_for(db, tenant).await?;
+            let product = sqlx::query_as(
+                "SELECT id, name, key_prefix, created_at, updated_at FROM products WHERE id = $1 AND account_id = $2 AND environment = $3",
+            )
+            .bind(id)
+            .bind(&tenant.account_id)
+            .bind(tenant.environment.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(product)
+        }
+    }
 }
 
 /// One page of the tenant's products, and how many there are.
 pub async fn list(
-    db: &SqlitePool,
+    db: impl Into<DbRef<'_>>,
     tenant: &Tenant,
     q: Option<&str>,
     page: &Page,
 ) -> super::Result<(Vec<ProductRecord>, u32)> {
     let like = q.map(|q| format!("%{}%", q.trim()));
+    let db = match db.into() {
+        DbRef::Sqlite(db) => db,
+        DbRef::Postgres(db) => return list_postgres(db, tenant, like.as_deref(), page).await,
+    };
     let rows = sqlx::query_as(&format!(
         "SELECT id, name, key_prefix, created_at, updated_at FROM products WHERE account_id = ? AND environment = ? AND (? IS NULL OR name LIKE ?)
          ORDER BY {} LIMIT ? OFFSET ?",
@@ -118,41 +158,133 @@ pub async fn list(
     Ok((rows, total))
 }
 
+async fn list_postgres(
+    db: &sqlx::PgPool,
+    tenant: &Tenant,
+    like: Option<&str>,
+    page: &Page,
+) -> super::Result<(Vec<ProductRecord>, u32)> {
+    // SQLite's LIKE ignores ASCII case; ILIKE does the same here. Ties of the sort are
+    // broken by id (SQLite breaks them by rowid, the order of insertion).
+    const FILTER: &str =
+        "account_id = $1 AND environment = $2 AND ($3::text IS NULL OR name ILIKE $3)";
+    let direction = if page.descending { "DESC" } else { "ASC" };
+    let mut tx = postgres::begin_for(db, tenant).await?;
+    let rows = sqlx::query_as(&format!(
+        "SELECT id, name, key_prefix, created_at, updated_at FROM products WHERE {FILTER}
+         ORDER BY {column} {direction}, id {direction} LIMIT $4 OFFSET $5",
+        column = page.column,
+    ))
+    .bind(&tenant.account_id)
+    .bind(tenant.environment.as_str())
+    .bind(like)
+    .bind(i64::from(page.limit))
+    .bind(i64::from(page.offset))
+    .fetch_all(&mut *tx)
+    .await?;
+    let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM products WHERE {FILTER}"))
+        .bind(&tenant.account_id)
+        .bind(tenant.environment.as_str())
+        .bind(like)
+        .fetch_one(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok((rows, u32::try_from(total).unwrap_or(u32::MAX)))
+}
+
 /// Saves a changed product.
 pub async fn update(
-    db: &SqlitePool,
+    db: impl Into<DbRef<'_>>,
     tenant: &Tenant,
     product: &ProductRecord,
 ) -> super::Result<()> {
-    sqlx::query("UPDATE products SET name = ?, key_prefix = ?, updated_at = ? WHERE id = ? AND account_id = ? AND environment = ?")
-        .bind(&product.name)
-        .bind(&product.key_prefix)
-        .bind(product.updated_at)
-        .bind(&product.id)
-        .bind(&tenant.account_id)
-        .bind(tenant.environment.as_str())
-        .execute(db)
-        .await?;
+    match db.into() {
+        DbRef::Sqlite(db) => {
+            sqlx::query("UPDATE products SET name = ?, key_prefix = ?, updated_at = ? WHERE id = ? AND account_id = ? AND environment = ?")
+                .bind(&product.name)
+                .bind(&product.key_prefix)
+                .bind(product.updated_at)
+                .bind(&product.id)
+                .bind(&tenant.account_id)
+                .bind(tenant.environment.as_str())
+                .execute(db)
+                .await?;
+        }
+        DbRef::Postgres(db) => {
+            let mut tx = postgres::begin_for(db, tenant).await?;
+            sqlx::query("UPDATE products SET name = $1, key_prefix = $2, updated_at = $3 WHERE id = $4 AND account_id = $5 AND environment = $6")
+                .bind(&product.name)
+                .bind(&product.key_prefix)
+                .bind(product.updated_at)
+                .bind(&product.id)
+                .bind(&tenant.account_id)
+                .bind(tenant.environment.as_str())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        }
+    }
     Ok(())
 }
 
-/// How many licenses the product has.
-pub async fn license_count(db: &SqlitePool, product_id: &str) -> super::Result<u32> {
-    sqlx::query_scalar("SELECT count(*) FROM licenses WHERE product_id = ?")
+/// How many licenses the tenant's product has.
+pub async fn license_count(
+    db: impl Into<DbRef<'_>>,
+    tenant: &Tenant,
+    product_id: &str,
+) -> super::Result<u32> {
+    match db.into() {
+        DbRef::Sqlite(db) => sqlx::query_scalar(
+            "SELECT count(*) FROM licenses WHERE product_id = ? AND account_id = ? AND environment = ?",
+        )
         .bind(product_id)
+        .bind(&tenant.account_id)
+        .bind(tenant.environment.as_str())
         .fetch_one(db)
         .await
-        .map_err(Into::into)
+        .map_err(Into::into),
+        DbRef::Postgres(db) => {
+            let mut tx = postgres::begin_for(db, tenant).await?;
+            let n: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM licenses WHERE product_id = $1 AND account_id = $2 AND environment = $3",
+            )
+            .bind(product_id)
+            .bind(&tenant.account_id)
+            .bind(tenant.environment.as_str())
+            .fetch_one(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(u32::try_from(n).unwrap_or(u32::MAX))
+        }
+    }
 }
 
 /// Deletes a product and its policies.
-pub async fn delete(db: &SqlitePool, tenant: &Tenant, id: &str) -> super::Result<bool> {
-    let done =
-        sqlx::query("DELETE FROM products WHERE id = ? AND account_id = ? AND environment = ?")
+pub async fn delete(db: impl Into<DbRef<'_>>, tenant: &Tenant, id: &str) -> super::Result<bool> {
+    let deleted = match db.into() {
+        DbRef::Sqlite(db) => {
+            sqlx::query("DELETE FROM products WHERE id = ? AND account_id = ? AND environment = ?")
+                .bind(id)
+                .bind(&tenant.account_id)
+                .bind(tenant.environment.as_str())
+                .execute(db)
+                .await?
+                .rows_affected()
+        }
+        DbRef::Postgres(db) => {
+            let mut tx = postgres::begin_for(db, tenant).await?;
+            let n = sqlx::query(
+                "DELETE FROM products WHERE id = $1 AND account_id = $2 AND environment = $3",
+            )
             .bind(id)
             .bind(&tenant.account_id)
             .bind(tenant.environment.as_str())
-            .execute(db)
-            .await?;
-    Ok(done.rows_affected() == 1)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            tx.commit().await?;
+            n
+        }
+    };
+    Ok(deleted == 1)
 }

@@ -196,7 +196,7 @@ pub async fn delete(
     let product = db::products::get(&state.db, &auth.tenant, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("product"))?;
-    let licenses = db::products::license_count(&state.db, &id).await?;
+    let licenses = db::products::license_count(&state.db, &auth.tenant, &id).await?;
     if licenses > 0 {
         return Err(ApiError::conflict(
             "product_has_licenses",

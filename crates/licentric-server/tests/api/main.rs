@@ -22,6 +22,7 @@ mod machines;
 mod offline;
 mod openapi;
 mod overload;
+mod postgres;
 mod products;
 mod rate_limits;
 mod runtime;

@@ -1,0 +1,189 @@
+//! PostgreSQL: connecting, migrating, the runtime role's check, and the tenant's
+//! transaction. See docs/architecture.md, "PostgreSQL".
+//!
+//! Every statement of a request runs in a transaction begun by [`begin_for`], which sets
+//! the tenant the row-level security policies read; without it, every tenant table is
+//! empty to the server's role.
+
+use std::{str::FromStr, time::Duration};
+
+use anyhow::{bail, Context};
+use sqlx::{
+    migrate::Migrator,
+    postgres::{PgConnectOptions, PgPoolOptions},
+    PgPool, Postgres, Transaction,
+};
+
+use crate::tenant::Tenant;
+
+/// The PostgreSQL schema migrations, embedded at compile time from `migrations/postgres/`.
+pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The role the server's login role must be a member of; made by the first migration.
+pub const RUNTIME_ROLE: &str = "licentric_runtime";
+
+/// How the server connects to PostgreSQL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolSettings {
+    /// Connections kept at most.
+    pub max_connections: u32,
+    /// How long one statement may run before PostgreSQL cancels it (`statement_timeout`).
+    pub statement_timeout: Duration,
+    /// How long a request waits for a free connection before it fails.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+            statement_timeout: Duration::from_secs(10),
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Whether a database URL names PostgreSQL.
+pub fn is_postgres_url(database_url: &str) -> bool {
+    let url = database_url.trim();
+    url.starts_with("postgres:") || url.starts_with("postgresql:")
+}
+
+/// Opens a pool on `database_url` (no migrations: see [`migrate`]).
+pub async fn connect(database_url: &str, settings: &PoolSettings) -> anyhow::Result<PgPool> {
+    let timeout_ms = settings.statement_timeout.as_millis().to_string();
+    let options = PgConnectOptions::from_str(database_url.trim())
+        // Never echo the URL: it may hold a password.
+        .context("invalid PostgreSQL database URL")?
+        .application_name("licentric-server")
+        .options([("statement_timeout", timeout_ms.as_str())]);
+    let host = options.get_host().to_owned();
+    let database = options.get_database().unwrap_or("(default)").to_owned();
+    PgPoolOptions::new()
+        .max_connections(settings.max_connections)
+        .acquire_timeout(settings.acquire_timeout)
+        .connect_with(options)
+        .await
+        .with_context(|| format!("cannot connect to PostgreSQL database {database} on {host}"))
+}
+
+/// Brings the schema to this server's version. Run as the migration role, which owns
+/// the tables (and needs CREATEROLE the first time, unless `licentric_runtime` exists).
+pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
+    MIGRATOR
+        .run(pool)
+        .await
+        .context("cannot migrate the PostgreSQL database to this server version (run `licentric-server migrate` as the role that owns the schema)")
+}
+
+/// What the connected role is, as far as row-level security cares.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct RoleFacts {
+    /// The role's name.
+    pub name: String,
+    /// A superuser bypasses every policy.
+    pub superuser: bool,
+    /// So does a role with BYPASSRLS.
+    pub bypass_rls: bool,
+    /// Tables of this schema the role owns (directly or through a role it is in): an
+    /// owner can turn the policies off.
+    pub owned_tables: i64,
+    /// Whether it is a member of [`RUNTIME_ROLE`].
+    pub runtime_member: bool,
+}
+
+/// Reads [`RoleFacts`] of the connected role.
+pub async fn role_facts(pool: &PgPool) -> super::Result<RoleFacts> {
+    Ok(sqlx::query_as(
+        "SELECT r.rolname::text AS name, r.rolsuper AS superuser, r.rolbypassrls AS bypass_rls,
+                (SELECT count(*) FROM pg_class c
+                  WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r'
+                    AND pg_has_role(current_user, c.relowner, 'USAGE')) AS owned_tables,
+                coalesce(pg_has_role(current_user, $1, 'MEMBER'), false) AS runtime_member
+           FROM pg_roles r WHERE r.rolname = current_user",
+    )
+    .bind(RUNTIME_ROLE)
+    .fetch_one(pool)
+    .await?)
+}
+
+/// Refuses a role that row-level security would not hold: a superuser, a BYPASSRLS role,
+/// an owner of the tables, or one outside [`RUNTIME_ROLE`].
+pub async fn check_runtime_role(pool: &PgPool) -> anyhow::Result<RoleFacts> {
+    let role = role_facts(pool)
+        .await
+        .context("cannot read the connected role")?;
+    let name = &role.name;
+    if role.superuser {
+        bail!("the database role {name} is a superuser, which bypasses row-level security; serve as a member of {RUNTIME_ROLE} instead (see README, PostgreSQL)");
+    }
+    if role.bypass_rls {
+        bail!("the database role {name} has BYPASSRLS; serve as a role without it");
+    }
+    if role.owned_tables > 0 {
+        bail!("the database role {name} owns the schema's tables and could turn row-level security off; it is the migration role: run `licentric-server migrate` with it, and serve as a member of {RUNTIME_ROLE}");
+    }
+    if !role.runtime_member {
+        bail!("the database role {name} is not a member of {RUNTIME_ROLE}: GRANT {RUNTIME_ROLE} TO {name}");
+    }
+    Ok(role)
+}
+
+/// Begins a transaction for `tenant`: the row-level security policies see its rows, and
+/// only its rows, until the transaction ends (the settings are transaction-local, so the
+/// pooled connection does not carry them into the next request).
+pub async fn begin_for(
+    pool: &PgPool,
+    tenant: &Tenant,
+) -> super::Result<Transaction<'static, Postgres>> {
+    let mut tx = pool.begin().await?;
+    set_tenant(&mut tx, tenant).await?;
+    Ok(tx)
+}
+
+/// Points an open transaction at `tenant` (a batch that spans tenants moves between them).
+pub async fn set_tenant(tx: &mut Transaction<'_, Postgres>, tenant: &Tenant) -> super::Result<()> {
+    sqlx::query(
+        "SELECT set_config('licentric.account_id', $1, true), set_config('licentric.environment', $2, true)",
+    )
+    .bind(&tenant.account_id)
+    .bind(tenant.environment.as_str())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The tenant and id of the license a key names, through the narrow lookup function (the
+/// one way to find a license before its tenant is known).
+pub async fn license_by_key(pool: &PgPool, key: &str) -> super::Result<Option<(Tenant, String)>> {
+    let row: Option<(String, String, String)> = sqlx::query_as(
+        "SELECT account_id, environment, license_id FROM licentric_license_by_key($1)",
+    )
+    .bind(key)
+    .fetch_optional(pool)
+    .await?;
+    row.map(|(account_id, environment, license_id)| {
+        let environment = environment.parse().map_err(super::Error::from)?;
+        Ok((
+            Tenant {
+                account_id,
+                environment,
+            },
+            license_id,
+        ))
+    })
+    .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_urls_are_told_apart_from_sqlite_ones() {
+        assert!(is_postgres_url("postgres://u@localhost/db"));
+        assert!(is_postgres_url(" postgresql://localhost/db"));
+        assert!(!is_postgres_url("sqlite://x.db"));
+        assert!(!is_postgres_url("postgres.db"));
+    }
+}
