@@ -477,13 +477,8 @@ async fn the_counters_kept_by_triggers_work_under_the_policies() {
 #[ignore = "needs PostgreSQL: scripts/test runs it inside pg_virtualenv"]
 async fn migrate_runs_once_as_the_owner_and_not_as_the_runtime_role() {
     let pg = fresh().await;
-    let server = env!("CARGO_BIN_EXE_licentric-server");
     let run = |args: &[&str]| {
-        let out = std::process::Command::new(server)
-            .args(args)
-            .env_remove("LICENTRIC_DATABASE_URL")
-            .output()
-            .unwrap();
+        let out = crate::binary::command(args).output().unwrap();
         (
             out.status.success(),
             format!(

@@ -466,6 +466,30 @@ async fn data_version(connection: &mut sqlx::SqliteConnection) -> i64 {
         .unwrap()
 }
 
+/// Waits until the delivery worker has made its first attempt at every webhook event so
+/// far (the test's endpoint refuses, and the next try is a minute away): that attempt is
+/// a write of the worker's own, which would otherwise land between a 403's two reads of
+/// the data version now and then.
+async fn webhooks_attempted(connection: &mut sqlx::SqliteConnection) {
+    let started = std::time::Instant::now();
+    loop {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending' AND attempts = 0",
+        )
+        .fetch_one(&mut *connection)
+        .await
+        .unwrap();
+        if waiting == 0 {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{waiting} deliveries never attempted"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 #[tokio::test]
 async fn every_write_route_needs_only_its_write_scope_and_a_403_writes_nothing() {
     let app = spawn_app().await;
@@ -479,6 +503,7 @@ async fn every_write_route_needs_only_its_write_scope_and_a_403_writes_nothing()
         // Every scope but the one it needs: refused, and nothing is committed.
         let others: Vec<Scope> = Scope::ALL.into_iter().filter(|s| *s != scope).collect();
         let without = key_with(&app, &others).await;
+        webhooks_attempted(&mut watcher).await;
         let before = data_version(&mut watcher).await;
         let (status, answer) = app
             .call(method.clone(), &path, Auth::Bearer(&without), body.clone())
