@@ -14,6 +14,7 @@ pub mod notices;
 pub mod settings;
 pub mod state;
 pub mod support;
+pub mod webview;
 
 use tauri::Manager;
 use tauri_plugin_notification::NotificationExt;
@@ -41,6 +42,9 @@ impl notices::Notifier for DesktopNotifier {
 
 /// Starts the app; returns when its last window closes.
 pub fn run() {
+    // Where a launch's time goes (issue 16), in the log: from here to the window, the
+    // connection (the local server's start) and the page loaded.
+    let launched = std::time::Instant::now();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -51,11 +55,27 @@ pub fn run() {
 
     tauri::Builder::default()
         .plugin(tauri_plugin_notification::init())
-        .setup(|app| {
+        .setup(move |app| {
             let config = config::AppConfig::from_env(app.path().app_data_dir()?)?;
             let notifier = Box::new(DesktopNotifier(app.handle().clone()));
-            let state = tauri::async_runtime::block_on(state::AppState::start(config, notifier));
-            app.manage(state);
+            app.manage(state::AppState::new(config, notifier));
+            // The connection (the local server's first start: its database created and
+            // migrated, the demo data made) opens while the window and its web view load,
+            // not before: commands wait for it, and the License view shows "Checking your
+            // license…" meanwhile.
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                let state = handle.state::<state::AppState>();
+                state.connect().await;
+                tracing::info!(
+                    after_ms = launched.elapsed().as_millis(),
+                    "launch: connection open"
+                );
+                for hour in 0.. {
+                    tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+                    state.hourly(hour).await;
+                }
+            });
             // `--console` (or LICENTRIC_WINDOW=console) opens the vendor console alone;
             // otherwise the end user's window, from tauri.conf.json.
             let console_only = std::env::args().any(|a| a == "--console")
@@ -63,15 +83,22 @@ pub fn run() {
             if console_only {
                 commands::app::show_console(app.handle())?;
             } else if let Some(main) = app.config().app.windows.first() {
-                tauri::WebviewWindowBuilder::from_config(app.handle(), main)?.build()?;
+                let window = tauri::WebviewWindowBuilder::from_config(app.handle(), main)?
+                    .on_page_load(move |_, payload| {
+                        if matches!(payload.event(), tauri::webview::PageLoadEvent::Finished) {
+                            tracing::info!(
+                                after_ms = launched.elapsed().as_millis(),
+                                "launch: page loaded"
+                            );
+                        }
+                    })
+                    .build()?;
+                webview::lighten(&window);
             }
-            let handle = app.handle().clone();
-            tauri::async_runtime::spawn(async move {
-                for hour in 0.. {
-                    tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
-                    handle.state::<state::AppState>().hourly(hour).await;
-                }
-            });
+            tracing::info!(
+                after_ms = launched.elapsed().as_millis(),
+                "launch: window created"
+            );
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![

@@ -4,6 +4,11 @@
 //!
 //! Saving Settings swaps the connection while the app runs: commands take the current one
 //! at their start, so a command in flight finishes against the server it began with.
+//!
+//! The state exists before its first connection does: the app manages it at once and
+//! opens the connection (starting the local server) beside the window's loading, so a
+//! launch waits for the slower of the two, not for both in turn. Commands that need the
+//! connection wait for it.
 
 use std::{
     collections::VecDeque,
@@ -213,7 +218,8 @@ pub struct AppState {
     clock: Arc<dyn Clock>,
     defaults: Settings,
     settings: RwLock<Settings>,
-    connection: RwLock<Arc<Connection>>,
+    // `None` until the first connection is open (see `connect`).
+    connection: tokio::sync::watch::Sender<Option<Arc<Connection>>>,
     switching: tokio::sync::Mutex<()>,
     recent_errors: Mutex<VecDeque<RecentError>>,
     settings_problem: Mutex<Option<String>>,
@@ -226,6 +232,14 @@ impl AppState {
     /// accordingly. Never fails: a server or product that cannot be used is recorded and
     /// reported by every command.
     pub async fn start(config: AppConfig, notifier: Box<dyn Notifier>) -> Self {
+        let state = Self::new(config, notifier);
+        state.connect().await;
+        state
+    }
+
+    /// The state with the saved settings (or the environment's) and no connection yet:
+    /// commands wait until [`AppState::connect`] has opened it.
+    pub fn new(config: AppConfig, notifier: Box<dyn Notifier>) -> Self {
         let clock: Arc<dyn Clock> = match config.clock_offset {
             Some(offset) => Arc::new(ShiftedClock { offset }),
             None => Arc::new(licentric_core::SystemClock),
@@ -252,7 +266,6 @@ impl AppState {
                 defaults.clone()
             }
         };
-        let connection = Connection::open(&config.data_dir, &settings, &clock, None).await;
         Self {
             console: Console::new(&config.data_dir, Arc::new(crate::console::OsKeyring)),
             notices: Notices::new(&config.data_dir, notifier),
@@ -260,7 +273,7 @@ impl AppState {
             clock,
             defaults,
             settings: RwLock::new(settings),
-            connection: RwLock::new(Arc::new(connection)),
+            connection: tokio::sync::watch::Sender::new(None),
             switching: tokio::sync::Mutex::new(()),
             recent_errors: Mutex::new(recent_errors),
             settings_problem: Mutex::new(settings_problem),
@@ -275,13 +288,34 @@ impl AppState {
             .clone()
     }
 
-    /// The connection in use now. A command holds it until it ends, so a switch of
-    /// server in Settings never pulls the server from under it.
-    pub fn connection(&self) -> Arc<Connection> {
-        self.connection
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+    /// Opens the first connection, the one the settings describe (starting the local
+    /// server when they ask for it). Called once, as the app starts.
+    pub async fn connect(&self) {
+        let settings = self.settings();
+        let connection = Connection::open(&self.data_dir, &settings, &self.clock, None).await;
+        self.connection.send_if_modified(|current| {
+            // Settings saved meanwhile opened their own connection: that one stays.
+            let first = current.is_none();
+            if first {
+                *current = Some(Arc::new(connection));
+            }
+            first
+        });
+    }
+
+    /// The connection in use now (once the first is open). A command holds it until it
+    /// ends, so a switch of server in Settings never pulls the server from under it.
+    pub async fn connection(&self) -> Arc<Connection> {
+        let mut updates = self.connection.subscribe();
+        loop {
+            if let Some(connection) = updates.borrow_and_update().clone() {
+                return connection;
+            }
+            if updates.changed().await.is_err() {
+                // Cannot happen: the sender lives as long as `self`.
+                std::future::pending::<()>().await;
+            }
+        }
     }
 
     /// The vendor console's connections.
@@ -290,8 +324,8 @@ impl AppState {
     }
 
     /// The local server, while it runs.
-    pub fn local_server(&self) -> Option<Arc<LocalServer>> {
-        self.connection().local.clone()
+    pub async fn local_server(&self) -> Option<Arc<LocalServer>> {
+        self.connection().await.local.clone()
     }
 
     /// Where the app keeps its files.
@@ -305,8 +339,8 @@ impl AppState {
     }
 
     /// Which server the app uses.
-    pub fn server(&self) -> ServerInfo {
-        self.connection().server.clone()
+    pub async fn server(&self) -> ServerInfo {
+        self.connection().await.server.clone()
     }
 
     /// The settings in effect.
@@ -335,15 +369,15 @@ impl AppState {
         if settings.connection_eq(&self.settings()) {
             // Only notifications or the theme changed: the connection stays as it is.
             *self.settings.write().unwrap_or_else(|p| p.into_inner()) = settings;
-            return Ok(self.server());
+            return Ok(self.server().await);
         }
-        let running_local = self.connection().local.clone();
+        let running_local = self.connection().await.local.clone();
         let next = Connection::open(&self.data_dir, &settings, &self.clock, running_local).await;
         let server = next.server.clone();
         *self.settings.write().unwrap_or_else(|p| p.into_inner()) = settings;
         // The old connection (its heartbeats, and the local server if it is no longer
         // used) stops when the last command holding it finishes.
-        *self.connection.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(next);
+        self.connection.send_replace(Some(Arc::new(next)));
         Ok(server)
     }
 
@@ -386,7 +420,7 @@ impl AppState {
     /// presses Refresh: the cached facts each time, a license check every sixth time
     /// (which also notices the move from offline to grace) or when nothing is cached.
     pub async fn hourly(&self, hour: u64) {
-        let connection = self.connection();
+        let connection = self.connection().await;
         let Ok(client) = connection.license() else {
             return;
         };
@@ -458,9 +492,10 @@ mod tests {
         config.clock_offset = Some(chrono::Duration::days(355));
         let recorder = Recorder::default();
         let state = AppState::start(config, Box::new(recorder.clone())).await;
-        let key = state.server().demo_license_key.unwrap();
+        let key = state.server().await.demo_license_key.unwrap();
         state
             .connection()
+            .await
             .license()
             .unwrap()
             .clone()
@@ -500,7 +535,7 @@ mod tests {
             "{ torn"
         );
         assert_eq!(
-            state.server().mode,
+            state.server().await.mode,
             ServerMode::Local,
             "the defaults are in use"
         );
@@ -515,7 +550,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let config = AppConfig::from_vars(None, None, dir.path().into());
         let state = AppState::start(config, Box::new(Recorder::default())).await;
-        let local = state.server();
+        let local = state.server().await;
         assert_eq!(local.mode, ServerMode::Local);
 
         // Incomplete settings are refused with what to fix; the app stays where it was.
@@ -525,7 +560,7 @@ mod tests {
         };
         let error = state.apply(incomplete).await.unwrap_err();
         assert_eq!(error.code(), "invalid_input");
-        assert_eq!(state.server(), local);
+        assert_eq!(state.server().await, local);
         assert_eq!(Settings::load(dir.path()).unwrap(), None, "nothing saved");
 
         // A remote server: saved, and used by the next command.
@@ -542,7 +577,7 @@ mod tests {
             ..Settings::default()
         };
         // A command that began on the local server keeps it while the switch happens.
-        let in_flight = state.connection();
+        let in_flight = state.connection().await;
         let server = state.apply(remote.clone()).await.unwrap();
         assert_eq!(server.mode, ServerMode::Remote);
         let key = local.demo_license_key.clone().unwrap();
@@ -564,13 +599,13 @@ mod tests {
         assert_eq!(server.url.as_deref(), Some("http://127.0.0.1:9"));
         assert_eq!(state.settings(), remote);
         assert_eq!(Settings::load(dir.path()).unwrap(), Some(remote.clone()));
-        let connection = state.connection();
+        let connection = state.connection().await;
         let client = connection.license().unwrap();
         assert!(!client.check_license().await);
         assert_eq!(client.get_error().unwrap().code.as_str(), "not_activated");
 
         // Notifications and theme alone keep the connection (and its cached license).
-        let before = state.connection().license().unwrap().clone();
+        let before = state.connection().await.license().unwrap().clone();
         let quieter = Settings {
             notifications: false,
             theme: crate::settings::Theme::Dark,
@@ -579,7 +614,7 @@ mod tests {
         state.apply(quieter.clone()).await.unwrap();
         assert!(Arc::ptr_eq(
             &before,
-            &state.connection().license().unwrap().clone()
+            &state.connection().await.license().unwrap().clone()
         ));
         assert_eq!(state.settings(), quieter);
 

@@ -37,13 +37,15 @@ impl AppInfo {
 }
 
 /// The app's version and which license server it talks to.
+// Async (with a `Result`, as Tauri asks of async commands that borrow state): it waits
+// for the connection, which opens beside the window's loading.
 #[tauri::command]
-pub fn app_info(state: State<'_, AppState>) -> AppInfo {
-    AppInfo::new(
-        state.server(),
+pub async fn app_info(state: State<'_, AppState>) -> Result<AppInfo, Error> {
+    Ok(AppInfo::new(
+        state.server().await,
         state.settings_problem(),
         state.settings().theme,
-    )
+    ))
 }
 
 /// The label of the vendor console's window; `capabilities/console.json` grants it the
@@ -72,7 +74,7 @@ pub fn show_console(app: &AppHandle) -> Result<(), Error> {
     .inner_size(1280.0, 820.0)
     .min_inner_size(1024.0, 700.0)
     .build()
-    .map(|_| ())
+    .map(|window| crate::webview::lighten(&window))
     .map_err(|e| {
         Error::ServerUnavailable(format!(
             "The console window could not open ({e}). Restart the app."

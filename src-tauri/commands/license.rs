@@ -120,7 +120,7 @@ pub(crate) async fn view(state: &AppState, connection: &Connection) -> Result<Li
 /// Checks the license (online when possible) and reports everything the view shows.
 #[tauri::command]
 pub async fn license_status(state: State<'_, AppState>) -> Result<LicenseView, Error> {
-    view(&state, &state.connection())
+    view(&state, &*state.connection().await)
         .await
         .map_err(|e| state.remember("license_status", e))
 }
@@ -133,7 +133,7 @@ pub async fn activate_license(
 ) -> Result<LicenseView, Error> {
     async {
         let key = parse_key(&key)?;
-        let connection = state.connection();
+        let connection = state.connection().await;
         connection.license()?.activate(key.as_str()).await?;
         view(&state, &connection).await
     }
@@ -148,7 +148,7 @@ pub async fn license_slots(
     key: Option<String>,
 ) -> Result<Slots, Error> {
     async {
-        let connection = state.connection();
+        let connection = state.connection().await;
         let client = connection.license()?;
         let key = key.as_deref().map(parse_key).transpose()?;
         let overview = client
@@ -168,7 +168,7 @@ pub async fn deactivate_machine(
     key: Option<String>,
 ) -> Result<Slots, Error> {
     async {
-        let connection = state.connection();
+        let connection = state.connection().await;
         let client = connection.license()?;
         let key = key.as_deref().map(parse_key).transpose()?;
         client
@@ -187,7 +187,7 @@ pub async fn deactivate_machine(
 #[tauri::command]
 pub async fn deactivate_this_machine(state: State<'_, AppState>) -> Result<LicenseView, Error> {
     async {
-        let connection = state.connection();
+        let connection = state.connection().await;
         connection.license()?.deactivate().await?;
         view(&state, &connection).await
     }
@@ -240,9 +240,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let config = AppConfig::from_vars(None, None, dir.path().into());
         let state = AppState::start(config, Box::new(Recorder::default())).await;
-        let local = state.server();
+        let local = state.server().await;
         let key = local.demo_license_key.clone().unwrap();
-        let connection = state.connection();
+        let connection = state.connection().await;
         let client = connection.license().unwrap().clone();
         client.activate(&key).await.unwrap();
         assert!(view(&state, &connection).await.unwrap().licensed);
@@ -333,7 +333,7 @@ mod tests {
             };
             state.apply(pointed_elsewhere).await.unwrap();
 
-            let shown = view(&state, &state.connection()).await.unwrap();
+            let shown = view(&state, &*state.connection().await).await.unwrap();
             assert!(!shown.licensed, "{impostor_kind}");
             let error = shown.error.unwrap();
             assert_eq!(error.code.as_str(), "invalid_token", "{impostor_kind}");
@@ -354,7 +354,7 @@ mod tests {
 
         // Back on the genuine server, the license the impostors could not touch still works.
         state.apply(Settings::default()).await.unwrap();
-        let shown = view(&state, &state.connection()).await.unwrap();
+        let shown = view(&state, &*state.connection().await).await.unwrap();
         assert!(shown.licensed, "{:?}", shown.error);
         assert_eq!(shown.info.and_then(|i| i.status).as_deref(), Some("active"));
     }

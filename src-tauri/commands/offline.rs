@@ -33,6 +33,7 @@ pub async fn offline_request(
 ) -> Result<OfflineRequest, Error> {
     let text = state
         .connection()
+        .await
         .license()?
         .activation_request(&key)
         .map_err(|e| state.remember("offline_request", e.into()))?;
@@ -58,7 +59,7 @@ pub async fn import_license_file(
     text: String,
     key: Option<String>,
 ) -> Result<LicenseView, Error> {
-    let connection = state.connection();
+    let connection = state.connection().await;
     connection
         .license()?
         .import_license_file(&normalize_pasted(&text), key.as_deref())

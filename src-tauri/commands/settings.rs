@@ -95,7 +95,7 @@ pub async fn test_connection(
     async {
         settings.check_addresses()?;
         let url = if settings.local_server {
-            state.server().url.unwrap_or_default()
+            state.server().await.url.unwrap_or_default()
         } else {
             settings.server_url.clone()
         };
@@ -158,7 +158,7 @@ pub async fn export_diagnostics(state: State<'_, AppState>) -> Result<Diagnostic
 
 async fn diagnostics(state: &AppState) -> String {
     let settings = state.settings();
-    let connection = state.connection();
+    let connection = state.connection().await;
     let server = connection.server().clone();
     let now = state.now();
     let reachable = match &server.url {
@@ -291,8 +291,8 @@ mod tests {
             ..Settings::default()
         };
         state.apply(with_proxy).await.unwrap();
-        let key = state.server().demo_license_key.unwrap();
-        let connection = state.connection();
+        let key = state.server().await.demo_license_key.unwrap();
+        let connection = state.connection().await;
         let client = connection.license().unwrap();
         client.activate(&key).await.unwrap();
         assert!(client.check_license().await);

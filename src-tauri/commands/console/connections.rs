@@ -26,8 +26,12 @@ pub struct NewConnection {
 
 /// Every connection, the local server first.
 #[tauri::command]
-pub fn console_connections(state: State<'_, AppState>) -> Vec<ConsoleConnection> {
-    state.console().connections(state.local_server().as_deref())
+pub async fn console_connections(
+    state: State<'_, AppState>,
+) -> Result<Vec<ConsoleConnection>, Error> {
+    Ok(state
+        .console()
+        .connections(state.local_server().await.as_deref()))
 }
 
 /// The connection in use and what its key may do.
@@ -42,7 +46,7 @@ pub async fn add_console_connection(
     state: State<'_, AppState>,
     connection: NewConnection,
 ) -> Result<ConsoleSession, Error> {
-    let local = state.local_server();
+    let local = state.local_server().await;
     state
         .console()
         .add(
@@ -62,7 +66,7 @@ pub async fn use_console_connection(
     state: State<'_, AppState>,
     id: String,
 ) -> Result<ConsoleSession, Error> {
-    let local = state.local_server();
+    let local = state.local_server().await;
     state
         .console()
         .choose(&id, local.as_deref())
@@ -77,7 +81,7 @@ pub async fn remove_console_connection(
     state: State<'_, AppState>,
     id: String,
 ) -> Result<Vec<ConsoleConnection>, Error> {
-    let local = state.local_server();
+    let local = state.local_server().await;
     state
         .console()
         .remove(&id, local.as_deref())

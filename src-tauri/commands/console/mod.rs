@@ -26,7 +26,7 @@ use crate::{console::Session, error::Error, state::AppState};
 
 /// The connection in use, opened on first use; a failure is remembered for diagnostics.
 pub(crate) async fn session(state: &AppState, during: &str) -> Result<Arc<Session>, Error> {
-    let local = state.local_server();
+    let local = state.local_server().await;
     state
         .console()
         .session(local.as_deref())
