@@ -398,14 +398,21 @@ async fn collect_hits(
     names: &str,
     name: String,
 ) -> super::Result<Option<String>> {
+    // UNION ALL, the fingerprints less those `names` found: a UNION would put every match
+    // through a temporary B-tree to drop duplicates (a sixth of this statement's work over
+    // 3,739 matches). `names` is run a second time only if a fingerprint starts with q.
     let (found, hits): (i64, String) = sqlx::query_as(&format!(
         "SELECT count(*), json_group_array(r) FROM (
-             SELECT rowid AS r FROM machines WHERE fingerprint >= ? AND fingerprint < ?
-             UNION {names} LIMIT ?)"
+             SELECT rowid AS r FROM ({names})
+             UNION ALL
+             SELECT rowid FROM machines WHERE fingerprint >= ? AND fingerprint < ?
+                 AND rowid NOT IN ({names})
+             LIMIT ?)"
     ))
+    .bind(&name)
     .bind(q)
     .bind(format!("{q}\u{10FFFF}"))
-    .bind(name)
+    .bind(&name)
     .bind(MAX_COLLECTED_HITS + 1)
     .fetch_one(db)
     .await?;
@@ -520,11 +527,13 @@ async fn page_with(
     let order = format!("{} {direction}, m.rowid {direction}", page.column);
     // The page's rowids first, from the machines alone; only those 25 are joined to
     // their licenses and policies (a search's thousands of matches are not).
+    // With the total: the matches (rowid and sort key) are gathered once, then counted and
+    // their page sorted out of that (a window's count(*) OVER () would buffer and delete
+    // every match again: a fifth more work over 3,739 matches).
     let mut query = if with_total {
-        QueryBuilder::new(concat!(
-            "SELECT t.total AS total, ",
-            listed_columns!(),
-            " FROM (SELECT m.rowid AS r, count(*) OVER () AS total"
+        QueryBuilder::new(format!(
+            "WITH c AS MATERIALIZED (SELECT m.rowid AS r, {} AS k",
+            page.column
         ))
     } else {
         QueryBuilder::new(format!("{LISTED} WHERE m.rowid IN (SELECT m.rowid"))
@@ -534,9 +543,16 @@ async fn page_with(
     if let Some(cursor) = cursor {
         params::push_after(&mut query, page, cursor);
     }
-    query
-        .push(format!(" ORDER BY {order} LIMIT "))
-        .push_bind(page.limit);
+    if with_total {
+        query.push(format!(
+            ") SELECT (SELECT count(*) FROM c) AS total, {} \
+             FROM (SELECT r FROM c ORDER BY k {direction}, r {direction} LIMIT ",
+            listed_columns!()
+        ));
+    } else {
+        query.push(format!(" ORDER BY {order} LIMIT "));
+    }
+    query.push_bind(page.limit);
     if cursor.is_none() {
         query.push(" OFFSET ").push_bind(page.offset);
     }

@@ -1120,6 +1120,8 @@ async fn a_search_of_words_finds_what_a_like_over_the_names_finds() {
         ("Büro-PC 3", ""),
         // Found by its fingerprint's start, not its name.
         ("Lab box", "Grace's MacBook Pro serial 7"),
+        // Found by both its name and its fingerprint's start: listed and counted once.
+        ("Grace's MacBook Pro M4", "Grace's MacBook Pro M4 serial 8"),
     ];
     machines_named(&app, &app.api_key, "live", &names).await;
     // The same names in another account and in this account's test data: never found.
@@ -1201,7 +1203,7 @@ async fn a_search_of_words_finds_what_a_like_over_the_names_finds() {
         paged.sort();
         assert_eq!(paged, expected, "q={q}, paged");
     }
-    // The word index's phrase for the first q: this account's ten names with its words
+    // The word index's phrase for the first q: this account's eleven names with its words
     // in a row (the name test removes the near misses), three in each other tenant.
     let candidates: i64 =
         sqlx::query_scalar("SELECT count(*) FROM machine_words WHERE machine_words MATCH ?")
@@ -1209,5 +1211,5 @@ async fn a_search_of_words_finds_what_a_like_over_the_names_finds() {
             .fetch_one(&app.db)
             .await
             .unwrap();
-    assert_eq!(candidates, 10 + 3 + 3);
+    assert_eq!(candidates, 11 + 3 + 3);
 }
