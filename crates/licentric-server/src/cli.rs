@@ -126,6 +126,23 @@ pub enum Command {
         #[command(flatten)]
         postgres: PostgresArgs,
     },
+    /// Move a SQLite database into PostgreSQL: every account, key hash, signing key,
+    /// product, policy, license, machine, event and delivery, in one transaction, checked
+    /// table by table (row counts and a SHA-256 of the rows) before it is committed. Run it
+    /// as the role that owns the PostgreSQL schema, with the servers stopped; the servers
+    /// on PostgreSQL need the same server secret (it seals the signing keys).
+    MigrateDb {
+        /// The SQLite database to copy (`sqlite://path.db` or a file path); read only.
+        #[arg(long, value_name = "URL")]
+        from: String,
+        /// The PostgreSQL database to fill (`postgres://owner@host/db`); migrated first.
+        #[arg(long, value_name = "URL")]
+        to: String,
+        /// Delete what the PostgreSQL database already holds first (without it, a
+        /// database that holds any row is refused).
+        #[arg(long)]
+        replace: bool,
+    },
     /// Create an account with a live and a test API key holding every scope (shown once).
     Init {
         /// Database URL (`sqlite://path.db` or a file path).
@@ -259,6 +276,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             database_url,
             postgres,
         } => migrate(database_url, &postgres).await,
+        Command::MigrateDb { from, to, replace } => migrate_db(&from, &to, replace).await,
         Command::Init {
             database_url,
             demo,
@@ -361,6 +379,40 @@ async fn migrate(database_url: Option<String>, args: &PostgresArgs) -> anyhow::R
         let version = db::MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
         println!("The SQLite database is at schema version {version}.");
     }
+    Ok(())
+}
+
+/// `migrate-db`: the move from SQLite to PostgreSQL (see [`crate::migrate_db`]).
+async fn migrate_db(from: &str, to: &str, replace: bool) -> anyhow::Result<()> {
+    if postgres::is_postgres_url(from) {
+        bail!("--from takes the SQLite database to move (sqlite://path.db or a file path)");
+    }
+    if !postgres::is_postgres_url(to) {
+        bail!("--to takes the PostgreSQL database to move into (postgres://owner@host/db)");
+    }
+    let file = backup::database_file(from)?;
+    if !file.is_file() {
+        bail!("there is no SQLite database at {}", file.display());
+    }
+    // The file is brought to this server's schema first, as `serve` would on start.
+    let source = db::connect(from).await?;
+    let settings = postgres::PoolSettings {
+        max_connections: 2,
+        // One long transaction: the copy of a large table is one statement.
+        statement_timeout: Duration::from_secs(6 * 3600),
+        ..postgres::PoolSettings::default()
+    };
+    let target = postgres::connect(to, &settings).await?;
+    postgres::migrate(&target).await?;
+    let moved = crate::migrate_db::migrate_db(&source, &target, replace).await?;
+    print!("{}", crate::migrate_db::summary(&moved));
+    let rows: u64 = moved.iter().map(|m| m.rows).sum();
+    println!(
+        "Moved {rows} rows of {} tables from {} into PostgreSQL; every table's rows and checksum match. Start the servers with --database-url set to the PostgreSQL URL of a member of {} and the same server secret.",
+        moved.len(),
+        file.display(),
+        postgres::RUNTIME_ROLE
+    );
     Ok(())
 }
 

@@ -20,6 +20,7 @@ pub mod extract;
 pub mod guards;
 pub mod issuance;
 pub mod listener;
+pub mod migrate_db;
 pub mod openapi;
 pub mod params;
 pub mod provision;

@@ -43,9 +43,20 @@ fn url(options: &PgConnectOptions, user: &str, database: &str) -> String {
     )
 }
 
+mod migrate_db;
+
 /// A fresh database migrated by its owner, with tenants A (live and test) and B seeded
 /// through the runtime role.
 async fn fresh() -> Pg {
+    let pg = fresh_empty().await;
+    for (tenant, tag) in [(a(), "a"), (a_test(), "at"), (b(), "b")] {
+        seed(&pg.app, &tenant, tag).await;
+    }
+    pg
+}
+
+/// A fresh database migrated by its owner, holding no row.
+async fn fresh_empty() -> Pg {
     let options = admin_options();
     let bootstrap = PgPool::connect_with(options.clone()).await.unwrap();
     let name = format!("lt_{}", uuid::Uuid::new_v4().simple());
@@ -81,9 +92,6 @@ async fn fresh() -> Pg {
     let settings = postgres::PoolSettings::default();
     let owner = postgres::connect(&owner_url, &settings).await.unwrap();
     let app = postgres::connect(&app_url, &settings).await.unwrap();
-    for (tenant, tag) in [(a(), "a"), (a_test(), "at"), (b(), "b")] {
-        seed(&app, &tenant, tag).await;
-    }
     Pg {
         admin,
         owner,
