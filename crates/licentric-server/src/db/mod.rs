@@ -15,6 +15,7 @@ pub mod machines;
 pub mod policies;
 pub mod postgres;
 pub mod products;
+pub mod rate_limits;
 pub mod runtime;
 pub mod signing_keys;
 pub mod webhooks;

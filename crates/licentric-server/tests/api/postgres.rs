@@ -84,6 +84,16 @@ async fn fresh() -> Pg {
     for (tenant, tag) in [(a(), "a"), (a_test(), "at"), (b(), "b")] {
         seed(&app, &tenant, tag).await;
     }
+    // A shared rate-limit bucket, which belongs to no tenant.
+    licentric_server::db::rate_limits::take(
+        &app,
+        "address:192.0.2.1",
+        10,
+        std::time::Duration::from_secs(60),
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
     Pg {
         admin,
         owner,
@@ -165,10 +175,15 @@ async fn tables(pg: &Pg) -> Vec<String> {
     .unwrap()
 }
 
+/// Tables of no tenant, which only their definer functions read and write: no request's
+/// transaction sees a row of them.
+const UNTENANTED: &[&str] = &["rate_buckets"];
+
 /// Which tenant a row of `table` belongs to, as SQL over the row (`r`), written without
 /// the policies' help: the link tables by their parent's id, which ends in the tag.
 fn owner_of(table: &str) -> &'static str {
     match table {
+        "rate_buckets" => "r.bucket",
         "accounts" => "r.id || '/live'",
         "policy_entitlements" => "split_part(r.policy_id, '_', 2)",
         "license_entitlements" => "split_part(r.license_id, '_', 2)",
@@ -201,6 +216,10 @@ async fn a_query_without_the_tenant_filter_sees_only_that_tenants_rows() {
             .fetch_all(&mut *tx)
             .await
             .unwrap();
+            if UNTENANTED.contains(&table.as_str()) {
+                assert_eq!(owners, Vec::<String>::new(), "{table} as {tenant:?}");
+                continue;
+            }
             let expected = label(&tenant, tag, table);
             // An account is seen from both of its environments.
             let expected = if table == "accounts" {
@@ -2005,4 +2024,90 @@ async fn a_transaction_set_for_tenant_b_reaches_no_row_of_tenant_a_in_any_tenant
             .unwrap();
         assert!(n >= 1, "{table}: A's rows are gone");
     }
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: scripts/test runs it inside pg_virtualenv"]
+async fn two_processes_share_one_rate_limit_budget_exactly() {
+    use licentric_server::db::rate_limits;
+    let pg = fresh().await;
+    let two = postgres::connect(&pg.app_url, &postgres::PoolSettings::default())
+        .await
+        .unwrap();
+    let minute = std::time::Duration::from_secs(60);
+    let key = "api_key:key_shared";
+    // 10 a minute; 40 requests at one instant, 20 through each process, concurrently:
+    // exactly 10 are allowed in all, not 10 per process.
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let pool = if i % 2 == 0 {
+            pg.app.clone()
+        } else {
+            two.clone()
+        };
+        tasks.push(tokio::spawn(async move {
+            rate_limits::take(&pool, key, 10, minute, t0())
+                .await
+                .unwrap()
+        }));
+    }
+    let mut allowed = 0;
+    for task in tasks {
+        allowed += usize::from(task.await.unwrap().allowed);
+    }
+    assert_eq!(allowed, 10);
+    // It refills continuously: one token every 6 s, whichever process asks.
+    let later = t0() + chrono::Duration::seconds(6);
+    let take = rate_limits::take(&two, key, 10, minute, later)
+        .await
+        .unwrap();
+    assert!(take.allowed && take.tokens < 1.0, "{take:?}");
+    let take = rate_limits::take(&pg.app, key, 10, minute, later)
+        .await
+        .unwrap();
+    assert!(!take.allowed, "{take:?}");
+    // A clock behind the last use refills nothing.
+    let take = rate_limits::take(&pg.app, key, 10, minute, t0())
+        .await
+        .unwrap();
+    assert!(!take.allowed, "{take:?}");
+    // Another key has its own bucket.
+    let other = rate_limits::take(&pg.app, "api_key:other", 10, minute, later)
+        .await
+        .unwrap();
+    assert_eq!(
+        other,
+        rate_limits::Take {
+            allowed: true,
+            tokens: 9.0
+        }
+    );
+    // Stored by hash only; the runtime role sees no bucket at all.
+    let names: Vec<String> = sqlx::query_scalar("SELECT bucket FROM rate_buckets")
+        .fetch_all(&pg.admin)
+        .await
+        .unwrap();
+    assert!(names.contains(&rate_limits::bucket_name(key)), "{names:?}");
+    assert!(names
+        .iter()
+        .all(|n| !n.contains("key_shared") && n.len() == 64));
+    let seen: i64 = sqlx::query_scalar("SELECT count(*) FROM rate_buckets")
+        .fetch_one(&pg.app)
+        .await
+        .unwrap();
+    assert_eq!(seen, 0);
+    // Full buckets are forgotten; the spent one is kept until it has refilled.
+    let pruned = rate_limits::prune(&pg.app, later + chrono::Duration::seconds(1))
+        .await
+        .unwrap();
+    let left: Vec<String> = sqlx::query_scalar("SELECT bucket FROM rate_buckets")
+        .fetch_all(&pg.admin)
+        .await
+        .unwrap();
+    assert!(left.contains(&rate_limits::bucket_name(key)), "{left:?}");
+    assert_eq!(pruned, 0, "the other bucket is not full yet");
+    let pruned = rate_limits::prune(&pg.app, later + chrono::Duration::hours(1))
+        .await
+        .unwrap();
+    assert!(pruned >= 2, "{pruned}");
 }
