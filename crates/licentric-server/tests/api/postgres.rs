@@ -1647,6 +1647,17 @@ async fn webhooks_answer_the_same_on_sqlite_and_postgresql() {
             .unwrap()
             .enabled
     );
+    // Inside a caller's transaction (DbTx::Postgres), as the runtime reads them: the
+    // tenant the transaction is set for decides, not the one asked for.
+    let mut tx = postgres::begin_for(&pg.app, &b()).await.unwrap();
+    let own = webhooks::subscribers(&mut *tx, &b(), "license.created")
+        .await
+        .unwrap();
+    let foreign = webhooks::subscribers(&mut *tx, &a(), "license.created")
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    assert_eq!((own, foreign), (vec!["wh_b".to_owned()], vec![]));
 }
 
 async fn license_entitlement_story(db: DbRef<'_>, tenant: &Tenant) -> Vec<String> {
