@@ -142,7 +142,14 @@ async fn api_key_auth(state: &AppState, token: &str) -> Result<ApiKeyAuth, ApiEr
         .ok_or_else(invalid)?;
     let now = state.clock.now();
     // At most one write a minute per key: last-used is for people, not for accounting.
-    db::api_keys::touch(&state.db, &row.id, now, now - Duration::minutes(1)).await?;
+    db::api_keys::touch(
+        &state.db,
+        &row.tenant(),
+        &row.id,
+        now,
+        now - Duration::minutes(1),
+    )
+    .await?;
     Ok(ApiKeyAuth {
         scopes: row.scope_set()?,
         tenant: row.tenant(),

@@ -177,6 +177,7 @@ async fn attempt(
     delivery: DueDelivery,
 ) -> anyhow::Result<()> {
     let (db, config) = (&state.db, &state.settings.deliveries);
+    let tenant = delivery.tenant();
     let message = Message {
         url: &delivery.url,
         event: &delivery.event,
@@ -191,9 +192,10 @@ async fn attempt(
     let now = state.clock.now();
     match error {
         None => {
-            webhooks::note_success(db, &delivery.webhook_id).await?;
+            webhooks::note_success(db, &tenant, &delivery.webhook_id).await?;
             webhooks::record_attempt(
                 db,
+                &tenant,
                 &delivery.id,
                 DeliveryStatus::Succeeded,
                 attempts,
@@ -219,6 +221,7 @@ async fn attempt(
             tracing::warn!(delivery = %delivery.id, attempts, %error, cause = %outcome.cause(), "webhook delivery failed");
             webhooks::record_attempt(
                 db,
+                &tenant,
                 &delivery.id,
                 status,
                 attempts,
@@ -228,10 +231,11 @@ async fn attempt(
                 None,
             )
             .await?;
-            let failing_since = webhooks::note_failure(db, &delivery.webhook_id, now).await?;
+            let failing_since =
+                webhooks::note_failure(db, &tenant, &delivery.webhook_id, now).await?;
             let disable_after = chrono::Duration::from_std(config.disable_after)?;
             if failing_since.is_some_and(|since| now - since >= disable_after) {
-                disable(state, &delivery.webhook_id, &error).await?;
+                disable(state, &tenant, &delivery.webhook_id, &error).await?;
             }
         }
     }
@@ -240,13 +244,18 @@ async fn attempt(
 
 /// Disables an endpoint whose every attempt failed for `disable_after`, and records why in
 /// the endpoint and in its tenant's audit trail, by the server itself.
-async fn disable(state: &AppState, webhook_id: &str, last_error: &str) -> anyhow::Result<()> {
+async fn disable(
+    state: &AppState,
+    tenant: &Tenant,
+    webhook_id: &str,
+    last_error: &str,
+) -> anyhow::Result<()> {
     let now = state.clock.now();
     let reason = format!(
         "Disabled automatically: every delivery failed for {} (last error: {last_error}). Fix the receiver, then enable the endpoint again.",
         span(state.settings.deliveries.disable_after)
     );
-    let Some(tenant) = webhooks::disable(&state.db, webhook_id, &reason, now).await? else {
+    let Some(tenant) = webhooks::disable(&state.db, tenant, webhook_id, &reason, now).await? else {
         return Ok(());
     };
     tracing::warn!(webhook = webhook_id, account = %tenant.account_id, %reason, "webhook endpoint disabled");
@@ -335,7 +344,7 @@ pub async fn test(
         &state.db,
         &NewDelivery {
             id: &delivery_id,
-            account_id: &tenant.account_id,
+            tenant,
             webhook_id,
             event_id: &event_id,
             event: TEST_EVENT,
@@ -355,7 +364,7 @@ pub async fn test(
     )
     .await?;
     if delivered {
-        webhooks::note_success(&state.db, webhook_id).await?;
+        webhooks::note_success(&state.db, tenant, webhook_id).await?;
     }
     Ok(Some(TestReport {
         refused: matches!(outcome, Outcome::Refused(_)),
@@ -382,10 +391,11 @@ pub async fn redeliver(
     webhook_id: &str,
     delivery_id: &str,
 ) -> Result<Option<licentric_core::wire::WebhookDelivery>, ApiError> {
-    let Some(original) = webhooks::delivery(&state.db, webhook_id, delivery_id).await? else {
+    let Some(original) = webhooks::delivery(&state.db, tenant, webhook_id, delivery_id).await?
+    else {
         return Ok(None);
     };
-    let Some(payload) = webhooks::payload(&state.db, webhook_id, delivery_id).await? else {
+    let Some(payload) = webhooks::payload(&state.db, tenant, webhook_id, delivery_id).await? else {
         return Ok(None);
     };
     let id = Uuid::new_v4().to_string();
@@ -393,7 +403,7 @@ pub async fn redeliver(
         &state.db,
         &NewDelivery {
             id: &id,
-            account_id: &tenant.account_id,
+            tenant,
             webhook_id,
             event_id: &original.event_id,
             event: &original.event,
@@ -403,7 +413,7 @@ pub async fn redeliver(
     )
     .await?;
     // Read before the worker is woken, so the answer shows the delivery as queued.
-    let queued = webhooks::delivery(&state.db, webhook_id, &id).await?;
+    let queued = webhooks::delivery(&state.db, tenant, webhook_id, &id).await?;
     state.deliveries.notify_one();
     Ok(queued)
 }

@@ -66,7 +66,7 @@ pub async fn emit(
             &state.db,
             &db::webhooks::NewDelivery {
                 id: &id,
-                account_id: &tenant.account_id,
+                tenant,
                 webhook_id: &webhook_id,
                 event_id: &event_id,
                 event,

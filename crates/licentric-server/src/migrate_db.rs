@@ -52,11 +52,10 @@ pub const TABLES: &[&str] = &[
     "machine_totals",
 ];
 
-/// Tables of the target that are emptied and checked for emptiness but not copied.
-const NOT_COPIED: &[&str] = &["runtime_generation"];
-
-/// Columns SQLite has that PostgreSQL does without, and why no data is lost.
-const SQLITE_ONLY: &[(&str, &str)] = &[];
+/// Tables of the target that are checked for emptiness (and emptied by `--replace`) but not
+/// copied: PostgreSQL's own (the shared rate-limit buckets, which are transient) and the
+/// runtime's generation (see the module's documentation).
+const NOT_COPIED: &[&str] = &["runtime_generation", "rate_buckets"];
 
 /// Bytes of COPY text sent at once.
 const CHUNK: usize = 1 << 20;
@@ -122,9 +121,9 @@ pub async fn migrate_db(
     replace: bool,
 ) -> anyhow::Result<Vec<Moved>> {
     let mut target = to.begin().await?;
-    let tables = describe(&mut target).await?;
+    let mut tables = describe(&mut target).await?;
     let mut source_connection = from.acquire().await?;
-    check_source_columns(&mut source_connection, &tables).await?;
+    source_columns(&mut source_connection, &mut tables).await?;
 
     let every: Vec<&str> = TABLES.iter().chain(NOT_COPIED).copied().collect();
     for table in &every {
@@ -257,11 +256,9 @@ async fn describe(target: &mut PgConnection) -> anyhow::Result<Vec<Table>> {
     Ok(tables)
 }
 
-/// Refuses a source with a column the target lacks (its data would be lost).
-async fn check_source_columns(
-    source: &mut SqliteConnection,
-    tables: &[Table],
-) -> anyhow::Result<()> {
+/// Keeps the columns the source has: a column only PostgreSQL has (a delivery's lease)
+/// starts empty. Refuses a source with a column the target lacks (its data would be lost).
+async fn source_columns(source: &mut SqliteConnection, tables: &mut [Table]) -> anyhow::Result<()> {
     for table in tables {
         let columns: Vec<String> =
             sqlx::query_scalar("SELECT name FROM pragma_table_info(?) ORDER BY cid")
@@ -275,17 +272,14 @@ async fn check_source_columns(
             );
         }
         for column in &columns {
-            let known = table.columns.iter().any(|c| &c.name == column)
-                || SQLITE_ONLY
-                    .iter()
-                    .any(|(t, c)| *t == table.name && c == column);
-            if !known {
+            if !table.columns.iter().any(|c| &c.name == column) {
                 bail!(
                     "the SQLite column {}.{column} has no place in the PostgreSQL schema; is the target migrated by this server version?",
                     table.name
                 );
             }
         }
+        table.columns.retain(|c| columns.contains(&c.name));
     }
     Ok(())
 }

@@ -1,9 +1,10 @@
-//! The audit trail's rows.
+//! The audit trail's rows, on SQLite and PostgreSQL.
 
 use chrono::{DateTime, Utc};
 use licentric_core::Environment;
 use serde_json::Value;
-use sqlx::SqlitePool;
+
+use super::{postgres, DbRef, DbTx};
 
 /// One event to record.
 #[derive(Debug, Clone)]
@@ -34,8 +35,33 @@ pub struct NewEvent<'a> {
     pub changes: Option<&'a Value>,
 }
 
-/// Records one event.
-pub async fn insert<'e>(
+/// Records one event, through a pool or inside the caller's transaction.
+pub async fn insert(db: impl Into<DbTx<'_>>, event: &NewEvent<'_>) -> super::Result<()> {
+    match db.into() {
+        DbTx::SqlitePool(pool) => insert_sqlite(pool, event).await,
+        DbTx::Sqlite(conn) => insert_sqlite(conn, event).await,
+        DbTx::Postgres(conn) => insert_postgres(conn, event).await,
+        DbTx::PostgresPool(pool) => {
+            // A tenant's event is written as that tenant; a system event (no account)
+            // in a transaction set for nobody, which its own policy admits.
+            let mut tx = match (event.account_id, event.environment) {
+                (Some(account_id), Some(environment)) => {
+                    let tenant = crate::tenant::Tenant {
+                        account_id: account_id.to_owned(),
+                        environment,
+                    };
+                    postgres::begin_for(pool, &tenant).await?
+                }
+                _ => pool.begin().await?,
+            };
+            insert_postgres(&mut tx, event).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+    }
+}
+
+async fn insert_sqlite<'e>(
     db: impl sqlx::SqliteExecutor<'e>,
     event: &NewEvent<'_>,
 ) -> super::Result<()> {
@@ -43,6 +69,29 @@ pub async fn insert<'e>(
         "INSERT INTO audit_events (account_id, environment, occurred_at, actor_type, actor_id, actor_name,
                                    action, resource_type, resource_id, client_address, request_id, changes)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(event.account_id)
+    .bind(event.environment.map(Environment::as_str))
+    .bind(event.occurred_at)
+    .bind(event.actor_type)
+    .bind(event.actor_id)
+    .bind(event.actor_name)
+    .bind(event.action)
+    .bind(event.resource_type)
+    .bind(event.resource_id)
+    .bind(event.client_address)
+    .bind(event.request_id)
+    .bind(event.changes.map(Value::to_string))
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+async fn insert_postgres(db: &mut sqlx::PgConnection, event: &NewEvent<'_>) -> super::Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_events (account_id, environment, occurred_at, actor_type, actor_id, actor_name,
+                                   action, resource_type, resource_id, client_address, request_id, changes)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(event.account_id)
     .bind(event.environment.map(Environment::as_str))
@@ -107,14 +156,21 @@ pub struct EventRow {
     pub changes: Option<String>,
 }
 
-fn push_filters<'a>(
-    query: &mut sqlx::QueryBuilder<'a, sqlx::Sqlite>,
+/// The WHERE clause of a list, for either database (the builder numbers PostgreSQL's
+/// placeholders).
+fn push_filters<'a, DB>(
+    query: &mut sqlx::QueryBuilder<'a, DB>,
     tenant: &'a crate::tenant::Tenant,
     filters: &Filters<'a>,
-) {
+) where
+    DB: sqlx::Database,
+    &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    DateTime<Utc>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
     query
         .push(" WHERE account_id = ")
-        .push_bind(&tenant.account_id)
+        .push_bind(tenant.account_id.as_str())
         .push(" AND environment = ")
         .push_bind(tenant.environment.as_str());
     let texts = [
@@ -141,16 +197,36 @@ fn push_filters<'a>(
 
 /// A page of the tenant's events, newest first, and how many match in all.
 pub async fn list(
-    db: &SqlitePool,
+    db: impl Into<DbRef<'_>>,
     tenant: &crate::tenant::Tenant,
     filters: &Filters<'_>,
     limit: u32,
     offset: u32,
 ) -> super::Result<(Vec<EventRow>, u32)> {
-    let mut query = sqlx::QueryBuilder::new(
+    const SELECT: &str =
         "SELECT id, occurred_at, actor_type, actor_id, actor_name, action, resource_type, resource_id,
-                client_address, request_id, changes FROM audit_events",
-    );
+                client_address, request_id, changes FROM audit_events";
+    let db = match db.into() {
+        DbRef::Sqlite(db) => db,
+        DbRef::Postgres(db) => {
+            let mut tx = postgres::begin_for(db, tenant).await?;
+            let mut query = sqlx::QueryBuilder::<sqlx::Postgres>::new(SELECT);
+            push_filters(&mut query, tenant, filters);
+            query
+                .push(" ORDER BY id DESC LIMIT ")
+                .push_bind(i64::from(limit))
+                .push(" OFFSET ")
+                .push_bind(i64::from(offset));
+            let rows = query.build_query_as().fetch_all(&mut *tx).await?;
+            let mut count =
+                sqlx::QueryBuilder::<sqlx::Postgres>::new("SELECT count(*) FROM audit_events");
+            push_filters(&mut count, tenant, filters);
+            let total: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;
+            tx.commit().await?;
+            return Ok((rows, postgres::count(total)));
+        }
+    };
+    let mut query = sqlx::QueryBuilder::new(SELECT);
     push_filters(&mut query, tenant, filters);
     query
         .push(" ORDER BY id DESC LIMIT ")
@@ -164,11 +240,24 @@ pub async fn list(
     Ok((rows, total))
 }
 
-/// Deletes events older than `before`; answers how many.
-pub async fn prune(db: &SqlitePool, before: DateTime<Utc>) -> super::Result<u64> {
-    let done = sqlx::query("DELETE FROM audit_events WHERE occurred_at < ?")
-        .bind(before)
-        .execute(db)
-        .await?;
-    Ok(done.rows_affected())
+/// Deletes events (of every tenant) older than `before`; answers how many. On
+/// PostgreSQL through the narrow `licentric_prune_audit` function, as the background
+/// task acts for no tenant.
+pub async fn prune(db: impl Into<DbRef<'_>>, before: DateTime<Utc>) -> super::Result<u64> {
+    match db.into() {
+        DbRef::Sqlite(db) => {
+            let done = sqlx::query("DELETE FROM audit_events WHERE occurred_at < ?")
+                .bind(before)
+                .execute(db)
+                .await?;
+            Ok(done.rows_affected())
+        }
+        DbRef::Postgres(db) => {
+            let n: i64 = sqlx::query_scalar("SELECT licentric_prune_audit($1)")
+                .bind(before)
+                .fetch_one(db)
+                .await?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        }
+    }
 }

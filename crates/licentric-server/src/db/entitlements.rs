@@ -1,9 +1,9 @@
 //! Entitlements, and which licenses and policies carry them.
 //!
-//! On both databases: `insert`, `get`, `list`, `rename`, `delete`, `resolve`. SQLite only
-//! until the licenses are ported (they take no tenant yet, and the runtime reads them in
-//! its own transaction): `codes_of_license`, `codes_of_licenses`, `attach_to_license`,
-//! `detach_from_license`.
+//! On both databases: `insert`, `get`, `list`, `rename`, `delete`, `resolve`,
+//! `attach_to_license`, `detach_from_license`. SQLite only until the licenses are ported
+//! (they take no tenant yet, and the runtime reads them in its own transaction):
+//! `codes_of_license`, `codes_of_licenses`.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -129,7 +129,16 @@ pub async fn list(
     let like = q.map(|q| format!("%{}%", q.trim()));
     let db = match db.into() {
         DbRef::Sqlite(db) => db,
-        DbRef::Postgres(db) => return list_postgres(db, tenant, like.as_deref(), page).await,
+        DbRef::Postgres(db) => {
+            let search = postgres::Search {
+                table: "entitlements",
+                columns: "id, code, name, created_at, updated_at",
+                searched: &["name", "code"],
+            };
+            let (rows, total): (Vec<Row>, u32) =
+                postgres::search_page(db, tenant, search, like.as_deref(), page).await?;
+            return Ok((rows.into_iter().map(Into::into).collect(), total));
+        }
     };
     let rows: Vec<Row> = sqlx::query_as(&format!(
         "SELECT id, code, name, created_at, updated_at FROM entitlements WHERE account_id = ? AND environment = ? AND (? IS NULL OR (name LIKE ? OR code LIKE ?))
@@ -156,43 +165,6 @@ pub async fn list(
     .fetch_one(db)
     .await?;
     Ok((rows.into_iter().map(Into::into).collect(), total))
-}
-
-async fn list_postgres(
-    db: &sqlx::PgPool,
-    tenant: &Tenant,
-    like: Option<&str>,
-    page: &Page,
-) -> super::Result<(Vec<Entitlement>, u32)> {
-    // ILIKE for SQLite's ASCII-case-blind LIKE; ties broken by id (SQLite: rowid).
-    const FILTER: &str = "account_id = $1 AND environment = $2
-         AND ($3::text IS NULL OR (name ILIKE $3 OR code ILIKE $3))";
-    let direction = if page.descending { "DESC" } else { "ASC" };
-    let mut tx = postgres::begin_for(db, tenant).await?;
-    let rows: Vec<Row> = sqlx::query_as(&format!(
-        "SELECT id, code, name, created_at, updated_at FROM entitlements WHERE {FILTER}
-         ORDER BY {column} {direction}, id {direction} LIMIT $4 OFFSET $5",
-        column = page.column,
-    ))
-    .bind(&tenant.account_id)
-    .bind(tenant.environment.as_str())
-    .bind(like)
-    .bind(i64::from(page.limit))
-    .bind(i64::from(page.offset))
-    .fetch_all(&mut *tx)
-    .await?;
-    let total: i64 =
-        sqlx::query_scalar(&format!("SELECT count(*) FROM entitlements WHERE {FILTER}"))
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .bind(like)
-            .fetch_one(&mut *tx)
-            .await?;
-    tx.commit().await?;
-    Ok((
-        rows.into_iter().map(Into::into).collect(),
-        u32::try_from(total).unwrap_or(u32::MAX),
-    ))
 }
 
 /// Renames an entitlement.
@@ -377,36 +349,92 @@ pub async fn codes_of_licenses(
         .collect())
 }
 
-/// Gives a license these entitlements (beyond its policy's).
+/// Gives the tenant's license these of the tenant's entitlements (beyond its policy's);
+/// a license or an entitlement of another tenant is left alone.
 pub async fn attach_to_license(
-    db: &SqlitePool,
+    db: impl Into<DbRef<'_>>,
+    tenant: &Tenant,
     license_id: &str,
     entitlement_ids: &[String],
 ) -> super::Result<()> {
+    let db = match db.into() {
+        DbRef::Sqlite(db) => db,
+        DbRef::Postgres(db) => {
+            let mut tx = postgres::begin_for(db, tenant).await?;
+            for id in entitlement_ids {
+                sqlx::query(
+                    "INSERT INTO license_entitlements (license_id, entitlement_id)
+                     SELECT l.id, e.id FROM licenses l, entitlements e
+                      WHERE l.id = $1 AND l.account_id = $3 AND l.environment = $4
+                        AND e.id = $2 AND e.account_id = $3 AND e.environment = $4
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(license_id)
+                .bind(id)
+                .bind(&tenant.account_id)
+                .bind(tenant.environment.as_str())
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            return Ok(());
+        }
+    };
     for id in entitlement_ids {
         sqlx::query(
-            "INSERT OR IGNORE INTO license_entitlements (license_id, entitlement_id) VALUES (?, ?)",
+            "INSERT OR IGNORE INTO license_entitlements (license_id, entitlement_id)
+             SELECT l.id, e.id FROM licenses l, entitlements e
+              WHERE l.id = ?1 AND l.account_id = ?3 AND l.environment = ?4
+                AND e.id = ?2 AND e.account_id = ?3 AND e.environment = ?4",
         )
         .bind(license_id)
         .bind(id)
+        .bind(&tenant.account_id)
+        .bind(tenant.environment.as_str())
         .execute(db)
         .await?;
     }
     Ok(())
 }
 
-/// Takes these entitlements from a license (its policy's stay).
+/// Takes these entitlements from the tenant's license (its policy's stay).
 pub async fn detach_from_license(
-    db: &SqlitePool,
+    db: impl Into<DbRef<'_>>,
+    tenant: &Tenant,
     license_id: &str,
     entitlement_ids: &[String],
 ) -> super::Result<()> {
+    let db = match db.into() {
+        DbRef::Sqlite(db) => db,
+        DbRef::Postgres(db) => {
+            let mut tx = postgres::begin_for(db, tenant).await?;
+            for id in entitlement_ids {
+                sqlx::query(
+                    "DELETE FROM license_entitlements WHERE license_id = $1 AND entitlement_id = $2
+                       AND EXISTS (SELECT 1 FROM licenses l WHERE l.id = $1 AND l.account_id = $3 AND l.environment = $4)",
+                )
+                .bind(license_id)
+                .bind(id)
+                .bind(&tenant.account_id)
+                .bind(tenant.environment.as_str())
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            return Ok(());
+        }
+    };
     for id in entitlement_ids {
-        sqlx::query("DELETE FROM license_entitlements WHERE license_id = ? AND entitlement_id = ?")
-            .bind(license_id)
-            .bind(id)
-            .execute(db)
-            .await?;
+        sqlx::query(
+            "DELETE FROM license_entitlements WHERE license_id = ?1 AND entitlement_id = ?2
+               AND EXISTS (SELECT 1 FROM licenses l WHERE l.id = ?1 AND l.account_id = ?3 AND l.environment = ?4)",
+        )
+        .bind(license_id)
+        .bind(id)
+        .bind(&tenant.account_id)
+        .bind(tenant.environment.as_str())
+        .execute(db)
+        .await?;
     }
     Ok(())
 }

@@ -15,6 +15,7 @@ pub mod machines;
 pub mod policies;
 pub mod postgres;
 pub mod products;
+pub mod rate_limits;
 pub mod runtime;
 pub mod signing_keys;
 pub mod webhooks;
@@ -53,6 +54,61 @@ impl<'a> From<&'a SqlitePool> for DbRef<'a> {
 impl<'a> From<&'a sqlx::PgPool> for DbRef<'a> {
     fn from(pool: &'a sqlx::PgPool) -> Self {
         Self::Postgres(pool)
+    }
+}
+
+/// Where a storage function that may run inside its caller's transaction runs: a pool
+/// (the function makes its own transaction when it needs one), or a connection the caller
+/// holds (a transaction, or a pooled connection). Functions that take
+/// `impl Into<DbTx<'_>>` accept `&SqlitePool`, `&mut SqliteConnection` (`&mut *tx`),
+/// `&PgPool`, `&mut PgConnection` and a [`DbRef`], so callers written for SQLite's
+/// executors compile unchanged (docs/architecture.md, "PostgreSQL").
+///
+/// A PostgreSQL connection given here must be in a transaction already set for the
+/// tenant (`postgres::begin_for`): the function does not set it again, so the caller's
+/// writes and its own commit or roll back together.
+#[derive(Debug)]
+pub enum DbTx<'a> {
+    /// SQLite's pool.
+    SqlitePool(&'a SqlitePool),
+    /// A SQLite connection, usually a transaction's.
+    Sqlite(&'a mut sqlx::SqliteConnection),
+    /// PostgreSQL's pool: the function begins (and commits) its own tenant's transaction.
+    PostgresPool(&'a sqlx::PgPool),
+    /// A PostgreSQL transaction's connection, already set for the tenant.
+    Postgres(&'a mut sqlx::PgConnection),
+}
+
+impl<'a> From<&'a SqlitePool> for DbTx<'a> {
+    fn from(pool: &'a SqlitePool) -> Self {
+        Self::SqlitePool(pool)
+    }
+}
+
+impl<'a> From<&'a mut sqlx::SqliteConnection> for DbTx<'a> {
+    fn from(conn: &'a mut sqlx::SqliteConnection) -> Self {
+        Self::Sqlite(conn)
+    }
+}
+
+impl<'a> From<&'a sqlx::PgPool> for DbTx<'a> {
+    fn from(pool: &'a sqlx::PgPool) -> Self {
+        Self::PostgresPool(pool)
+    }
+}
+
+impl<'a> From<&'a mut sqlx::PgConnection> for DbTx<'a> {
+    fn from(conn: &'a mut sqlx::PgConnection) -> Self {
+        Self::Postgres(conn)
+    }
+}
+
+impl<'a> From<DbRef<'a>> for DbTx<'a> {
+    fn from(db: DbRef<'a>) -> Self {
+        match db {
+            DbRef::Sqlite(pool) => Self::SqlitePool(pool),
+            DbRef::Postgres(pool) => Self::PostgresPool(pool),
+        }
     }
 }
 

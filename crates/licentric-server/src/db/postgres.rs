@@ -175,6 +175,94 @@ pub async fn license_by_key(pool: &PgPool, key: &str) -> super::Result<Option<(T
     .transpose()
 }
 
+// ---------------------------------------------------------------------------------------
+// Paged searches of a tenant's table: one helper for every list that is "a page of the
+// tenant's rows whose name (or other text columns) contains q, and how many there are".
+// ---------------------------------------------------------------------------------------
+
+/// What a paged search reads: the table, its columns, and the text columns `q` is
+/// looked for in (SQL expressions over the row, e.g. `coalesce(description, '')`).
+#[derive(Debug, Clone, Copy)]
+pub struct Search<'a> {
+    /// The table, which has `account_id` and `environment` columns.
+    pub table: &'a str,
+    /// The columns selected, as the row type reads them.
+    pub columns: &'a str,
+    /// The text expressions a row matches `q` in (any of them).
+    pub searched: &'a [&'a str],
+}
+
+/// One page of the tenant's rows of `search.table` that contain `like` (a pattern
+/// `%q%`, or `None` for all) in any searched column, sorted as `page` says, and how many
+/// match in all; in one transaction, so the page and the total agree.
+///
+/// As SQLite's `LIKE`: ASCII case is ignored (`ILIKE`) and there is no escape character
+/// (`ESCAPE ''`: a backslash in `q` is a backslash). Ties of the sort are broken by `id`
+/// (SQLite breaks them by rowid, the order of insertion).
+pub async fn search_page<T>(
+    db: &PgPool,
+    tenant: &Tenant,
+    search: Search<'_>,
+    like: Option<&str>,
+    page: &crate::params::Page,
+) -> super::Result<(Vec<T>, u32)>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+{
+    let matches = search
+        .searched
+        .iter()
+        .map(|column| format!("{column} ILIKE $3 ESCAPE ''"))
+        .collect::<Vec<_>>()
+        .join(" OR ");
+    let filter =
+        format!("account_id = $1 AND environment = $2 AND ($3::text IS NULL OR ({matches}))");
+    let mut tx = begin_for(db, tenant).await?;
+    let rows = sqlx::query_as(&format!(
+        "SELECT {columns} FROM {table} WHERE {filter} ORDER BY {order} LIMIT $4 OFFSET $5",
+        columns = search.columns,
+        table = search.table,
+        order = order_by(page),
+    ))
+    .bind(&tenant.account_id)
+    .bind(tenant.environment.as_str())
+    .bind(like)
+    .bind(i64::from(page.limit))
+    .bind(i64::from(page.offset))
+    .fetch_all(&mut *tx)
+    .await?;
+    let total: i64 = sqlx::query_scalar(&format!(
+        "SELECT count(*) FROM {table} WHERE {filter}",
+        table = search.table
+    ))
+    .bind(&tenant.account_id)
+    .bind(tenant.environment.as_str())
+    .bind(like)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok((rows, count(total)))
+}
+
+/// The `ORDER BY` of a page as SQLite sorts it: NULLs first when ascending and last when
+/// descending (PostgreSQL's default is the reverse), ties by `id` (SQLite: rowid).
+pub fn order_by(page: &crate::params::Page) -> String {
+    let (direction, nulls) = if page.descending {
+        ("DESC", "LAST")
+    } else {
+        ("ASC", "FIRST")
+    };
+    format!(
+        "{column} {direction} NULLS {nulls}, id {direction}",
+        column = page.column
+    )
+}
+
+/// A count read from PostgreSQL (bigint) as the API's `u32`, saturating.
+pub fn count(n: i64) -> u32 {
+    u32::try_from(n.max(0)).unwrap_or(u32::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -131,7 +131,14 @@ pub async fn list(
     let like = q.map(|q| format!("%{}%", q.trim()));
     let db = match db.into() {
         DbRef::Sqlite(db) => db,
-        DbRef::Postgres(db) => return list_postgres(db, tenant, like.as_deref(), page).await,
+        DbRef::Postgres(db) => {
+            let search = postgres::Search {
+                table: "products",
+                columns: "id, name, key_prefix, created_at, updated_at",
+                searched: &["name"],
+            };
+            return postgres::search_page(db, tenant, search, like.as_deref(), page).await;
+        }
     };
     let rows = sqlx::query_as(&format!(
         "SELECT id, name, key_prefix, created_at, updated_at FROM products WHERE account_id = ? AND environment = ? AND (? IS NULL OR name LIKE ?)
@@ -156,40 +163,6 @@ pub async fn list(
     .fetch_one(db)
     .await?;
     Ok((rows, total))
-}
-
-async fn list_postgres(
-    db: &sqlx::PgPool,
-    tenant: &Tenant,
-    like: Option<&str>,
-    page: &Page,
-) -> super::Result<(Vec<ProductRecord>, u32)> {
-    // SQLite's LIKE ignores ASCII case; ILIKE does the same here. Ties of the sort are
-    // broken by id (SQLite breaks them by rowid, the order of insertion).
-    const FILTER: &str =
-        "account_id = $1 AND environment = $2 AND ($3::text IS NULL OR name ILIKE $3)";
-    let direction = if page.descending { "DESC" } else { "ASC" };
-    let mut tx = postgres::begin_for(db, tenant).await?;
-    let rows = sqlx::query_as(&format!(
-        "SELECT id, name, key_prefix, created_at, updated_at FROM products WHERE {FILTER}
-         ORDER BY {column} {direction}, id {direction} LIMIT $4 OFFSET $5",
-        column = page.column,
-    ))
-    .bind(&tenant.account_id)
-    .bind(tenant.environment.as_str())
-    .bind(like)
-    .bind(i64::from(page.limit))
-    .bind(i64::from(page.offset))
-    .fetch_all(&mut *tx)
-    .await?;
-    let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM products WHERE {FILTER}"))
-        .bind(&tenant.account_id)
-        .bind(tenant.environment.as_str())
-        .bind(like)
-        .fetch_one(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok((rows, u32::try_from(total).unwrap_or(u32::MAX)))
 }
 
 /// Saves a changed product.

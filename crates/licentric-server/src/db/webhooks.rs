@@ -1,12 +1,18 @@
-//! Webhook endpoints and their delivery log.
+//! Webhook endpoints and their delivery log, on SQLite and PostgreSQL.
+//!
+//! On PostgreSQL several server processes share the queue: a delivery is leased by one
+//! process ([`lease`], `FOR UPDATE SKIP LOCKED` in the `licentric_lease_deliveries`
+//! function) and taken over by another only when its lease runs out; recording the
+//! attempt ends the lease.
 
 use chrono::{DateTime, Utc};
 use licentric_core::wire::{DeliveryStatus, Webhook, WebhookDelivery};
-use sqlx::SqlitePool;
 
 use licentric_core::Environment;
 
 use crate::{params::Page, tenant::Tenant};
+
+use super::{postgres, DbRef, DbTx};
 
 /// Sortable fields of a webhook list.
 pub const SORTABLE: &[(&str, &str)] = &[
@@ -16,6 +22,12 @@ pub const SORTABLE: &[(&str, &str)] = &[
 ];
 /// Sortable fields of a delivery list.
 pub const DELIVERY_SORTABLE: &[(&str, &str)] = &[("createdAt", "created_at"), ("status", "status")];
+
+/// How long a process holds the deliveries it leased (PostgreSQL) before another may
+/// take them over: longer than a round of attempts takes (50 deliveries, each bounded by
+/// the delivery time-out), so a live process is never overtaken, and short enough that a
+/// dead one's deliveries wait minutes, not hours.
+pub const DELIVERY_LEASE: chrono::Duration = chrono::Duration::minutes(10);
 
 #[derive(Debug, sqlx::FromRow)]
 struct Row {
@@ -52,50 +64,113 @@ const COLUMNS: &str =
 
 /// Inserts an endpoint with its signing secret.
 pub async fn insert(
-    db: &SqlitePool,
+    db: impl Into<DbRef<'_>>,
     tenant: &Tenant,
     webhook: &Webhook,
     secret: &str,
 ) -> super::Result<()> {
-    sqlx::query(&format!("INSERT INTO webhooks (account_id, environment, secret, {COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"))
-        .bind(&tenant.account_id)
-        .bind(tenant.environment.as_str())
-        .bind(secret)
-        .bind(&webhook.id)
-        .bind(&webhook.url)
-        .bind(serde_json::to_string(&webhook.events)?)
-        .bind(webhook.enabled)
-        .bind(&webhook.disabled_reason)
-        .bind(webhook.disabled_at)
-        .bind(&webhook.description)
-        .bind(webhook.created_at)
-        .bind(webhook.updated_at)
-        .execute(db)
-        .await?;
+    let events = serde_json::to_string(&webhook.events)?;
+    match db.into() {
+        DbRef::Sqlite(db) => {
+            sqlx::query(&format!("INSERT INTO webhooks (account_id, environment, secret, {COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"))
+                .bind(&tenant.account_id)
+                .bind(tenant.environment.as_str())
+                .bind(secret)
+                .bind(&webhook.id)
+                .bind(&webhook.url)
+                .bind(events)
+                .bind(webhook.enabled)
+                .bind(&webhook.disabled_reason)
+                .bind(webhook.disabled_at)
+                .bind(&webhook.description)
+                .bind(webhook.created_at)
+                .bind(webhook.updated_at)
+                .execute(db)
+                .await?;
+        }
+        DbRef::Postgres(db) => {
+            let mut tx = postgres::begin_for(db, tenant).await?;
+            sqlx::query(&format!("INSERT INTO webhooks (account_id, environment, secret, {COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"))
+                .bind(&tenant.account_id)
+                .bind(tenant.environment.as_str())
+                .bind(secret)
+                .bind(&webhook.id)
+                .bind(&webhook.url)
+                .bind(events)
+                .bind(webhook.enabled)
+                .bind(&webhook.disabled_reason)
+                .bind(webhook.disabled_at)
+                .bind(&webhook.description)
+                .bind(webhook.created_at)
+                .bind(webhook.updated_at)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        }
+    }
     Ok(())
 }
 
 /// The tenant's endpoint with this id.
-pub async fn get(db: &SqlitePool, tenant: &Tenant, id: &str) -> super::Result<Option<Webhook>> {
-    let row: Option<Row> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM webhooks WHERE id = ? AND account_id = ? AND environment = ?"
-    ))
-    .bind(id)
-    .bind(&tenant.account_id)
-    .bind(tenant.environment.as_str())
-    .fetch_optional(db)
-    .await?;
+pub async fn get(
+    db: impl Into<DbRef<'_>>,
+    tenant: &Tenant,
+    id: &str,
+) -> super::Result<Option<Webhook>> {
+    let row: Option<Row> = match db.into() {
+        DbRef::Sqlite(db) => {
+            sqlx::query_as(&format!(
+                "SELECT {COLUMNS} FROM webhooks WHERE id = ? AND account_id = ? AND environment = ?"
+            ))
+            .bind(id)
+            .bind(&tenant.account_id)
+            .bind(tenant.environment.as_str())
+            .fetch_optional(db)
+            .await?
+        }
+        DbRef::Postgres(db) => {
+            let mut tx = postgres::begin_for(db, tenant).await?;
+            let row = sqlx::query_as(&format!(
+                "SELECT {COLUMNS} FROM webhooks WHERE id = $1 AND account_id = $2 AND environment = $3"
+            ))
+            .bind(id)
+            .bind(&tenant.account_id)
+            .bind(tenant.environment.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            row
+        }
+    };
     row.map(Row::into_wire).transpose()
 }
 
 /// One page of the tenant's endpoints, and how many there are.
 pub async fn list(
-    db: &SqlitePool,
+    db: impl Into<DbRef<'_>>,
     tenant: &Tenant,
     q: Option<&str>,
     page: &Page,
 ) -> super::Result<(Vec<Webhook>, u32)> {
     let like = q.map(|q| format!("%{}%", q.trim()));
+    let db = match db.into() {
+        DbRef::Sqlite(db) => db,
+        DbRef::Postgres(db) => {
+            let search = postgres::Search {
+                table: "webhooks",
+                columns: COLUMNS,
+                searched: &["url", "coalesce(description, '')"],
+            };
+            let (rows, total): (Vec<Row>, u32) =
+                postgres::search_page(db, tenant, search, like.as_deref(), page).await?;
+            return Ok((
+                rows.into_iter()
+                    .map(Row::into_wire)
+                    .collect::<super::Result<_>>()?,
+                total,
+            ));
+        }
+    };
     let rows: Vec<Row> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM webhooks WHERE account_id = ? AND environment = ? AND (? IS NULL OR (url LIKE ? OR ifnull(description, '') LIKE ?)) ORDER BY {} LIMIT ? OFFSET ?",
         page.order_by
@@ -129,38 +204,86 @@ pub async fn list(
 
 /// Saves a changed endpoint. Enabling a disabled endpoint also forgets its run of failed
 /// deliveries, so the next failure starts a new one instead of disabling it again at once.
-pub async fn update(db: &SqlitePool, tenant: &Tenant, webhook: &Webhook) -> super::Result<()> {
-    sqlx::query(
-        "UPDATE webhooks SET url = ?, events = ?,
-            failing_since = CASE WHEN enabled = 0 AND ? THEN NULL ELSE failing_since END,
-            enabled = ?, disabled_reason = ?, disabled_at = ?, description = ?, updated_at = ?
-         WHERE id = ? AND account_id = ? AND environment = ?",
-    )
-    .bind(&webhook.url)
-    .bind(serde_json::to_string(&webhook.events)?)
-    .bind(webhook.enabled)
-    .bind(webhook.enabled)
-    .bind(&webhook.disabled_reason)
-    .bind(webhook.disabled_at)
-    .bind(&webhook.description)
-    .bind(webhook.updated_at)
-    .bind(&webhook.id)
-    .bind(&tenant.account_id)
-    .bind(tenant.environment.as_str())
-    .execute(db)
-    .await?;
+pub async fn update(
+    db: impl Into<DbRef<'_>>,
+    tenant: &Tenant,
+    webhook: &Webhook,
+) -> super::Result<()> {
+    let events = serde_json::to_string(&webhook.events)?;
+    match db.into() {
+        DbRef::Sqlite(db) => {
+            sqlx::query(
+                "UPDATE webhooks SET url = ?, events = ?,
+                    failing_since = CASE WHEN enabled = 0 AND ? THEN NULL ELSE failing_since END,
+                    enabled = ?, disabled_reason = ?, disabled_at = ?, description = ?, updated_at = ?
+                 WHERE id = ? AND account_id = ? AND environment = ?",
+            )
+            .bind(&webhook.url)
+            .bind(events)
+            .bind(webhook.enabled)
+            .bind(webhook.enabled)
+            .bind(&webhook.disabled_reason)
+            .bind(webhook.disabled_at)
+            .bind(&webhook.description)
+            .bind(webhook.updated_at)
+            .bind(&webhook.id)
+            .bind(&tenant.account_id)
+            .bind(tenant.environment.as_str())
+            .execute(db)
+            .await?;
+        }
+        DbRef::Postgres(db) => {
+            let mut tx = postgres::begin_for(db, tenant).await?;
+            sqlx::query(
+                "UPDATE webhooks SET url = $1, events = $2,
+                    failing_since = CASE WHEN NOT enabled AND $3 THEN NULL ELSE failing_since END,
+                    enabled = $3, disabled_reason = $4, disabled_at = $5, description = $6, updated_at = $7
+                 WHERE id = $8 AND account_id = $9 AND environment = $10",
+            )
+            .bind(&webhook.url)
+            .bind(events)
+            .bind(webhook.enabled)
+            .bind(&webhook.disabled_reason)
+            .bind(webhook.disabled_at)
+            .bind(&webhook.description)
+            .bind(webhook.updated_at)
+            .bind(&webhook.id)
+            .bind(&tenant.account_id)
+            .bind(tenant.environment.as_str())
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+        }
+    }
     Ok(())
 }
 
-/// Replaces an endpoint's signing secret, and clears the old one from the database file
-/// and its write-ahead log.
+/// Replaces an endpoint's signing secret. On SQLite the old one is also cleared from the
+/// database file and its write-ahead log; PostgreSQL's old row versions are its own to
+/// vacuum.
 pub async fn set_secret(
-    db: &SqlitePool,
+    db: impl Into<DbRef<'_>>,
     tenant: &Tenant,
     id: &str,
     secret: &str,
     now: DateTime<Utc>,
 ) -> super::Result<bool> {
+    let db = match db.into() {
+        DbRef::Sqlite(db) => db,
+        DbRef::Postgres(db) => {
+            let mut tx = postgres::begin_for(db, tenant).await?;
+            let done = sqlx::query("UPDATE webhooks SET secret = $1, updated_at = $2 WHERE id = $3 AND account_id = $4 AND environment = $5")
+                .bind(secret)
+                .bind(now)
+                .bind(id)
+                .bind(&tenant.account_id)
+                .bind(tenant.environment.as_str())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            return Ok(done.rows_affected() == 1);
+        }
+    };
     let done = sqlx::query("UPDATE webhooks SET secret = ?, updated_at = ? WHERE id = ? AND account_id = ? AND environment = ?")
         .bind(secret)
         .bind(now)
@@ -176,30 +299,79 @@ pub async fn set_secret(
 }
 
 /// Deletes an endpoint and its delivery log.
-pub async fn delete(db: &SqlitePool, tenant: &Tenant, id: &str) -> super::Result<bool> {
-    let done =
-        sqlx::query("DELETE FROM webhooks WHERE id = ? AND account_id = ? AND environment = ?")
+pub async fn delete(db: impl Into<DbRef<'_>>, tenant: &Tenant, id: &str) -> super::Result<bool> {
+    let done = match db.into() {
+        DbRef::Sqlite(db) => {
+            sqlx::query("DELETE FROM webhooks WHERE id = ? AND account_id = ? AND environment = ?")
+                .bind(id)
+                .bind(&tenant.account_id)
+                .bind(tenant.environment.as_str())
+                .execute(db)
+                .await?
+                .rows_affected()
+        }
+        DbRef::Postgres(db) => {
+            let mut tx = postgres::begin_for(db, tenant).await?;
+            let n = sqlx::query(
+                "DELETE FROM webhooks WHERE id = $1 AND account_id = $2 AND environment = $3",
+            )
             .bind(id)
             .bind(&tenant.account_id)
             .bind(tenant.environment.as_str())
-            .execute(db)
-            .await?;
-    Ok(done.rows_affected() == 1)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            tx.commit().await?;
+            n
+        }
+    };
+    Ok(done == 1)
 }
 
-/// The ids of the tenant's enabled endpoints that subscribe to `event`.
-pub async fn subscribers<'e>(
-    db: impl sqlx::SqliteExecutor<'e>,
+/// The ids of the tenant's enabled endpoints that subscribe to `event`, through a pool or
+/// inside the caller's transaction.
+pub async fn subscribers(
+    db: impl Into<DbTx<'_>>,
     tenant: &Tenant,
     event: &str,
 ) -> super::Result<Vec<String>> {
-    let rows: Vec<(String, String)> = sqlx::query_as(
-        "SELECT id, events FROM webhooks WHERE account_id = ? AND environment = ? AND enabled = 1",
-    )
-    .bind(&tenant.account_id)
-    .bind(tenant.environment.as_str())
-    .fetch_all(db)
-    .await?;
+    const SQLITE: &str =
+        "SELECT id, events FROM webhooks WHERE account_id = ? AND environment = ? AND enabled = 1";
+    const POSTGRES: &str =
+        "SELECT id, events FROM webhooks WHERE account_id = $1 AND environment = $2 AND enabled";
+    let rows: Vec<(String, String)> = match db.into() {
+        DbTx::SqlitePool(pool) => {
+            sqlx::query_as(SQLITE)
+                .bind(&tenant.account_id)
+                .bind(tenant.environment.as_str())
+                .fetch_all(pool)
+                .await?
+        }
+        DbTx::Sqlite(conn) => {
+            sqlx::query_as(SQLITE)
+                .bind(&tenant.account_id)
+                .bind(tenant.environment.as_str())
+                .fetch_all(conn)
+                .await?
+        }
+        DbTx::Postgres(conn) => {
+            sqlx::query_as(POSTGRES)
+                .bind(&tenant.account_id)
+                .bind(tenant.environment.as_str())
+                .fetch_all(conn)
+                .await?
+        }
+        DbTx::PostgresPool(pool) => {
+            let mut tx = postgres::begin_for(pool, tenant).await?;
+            let rows = sqlx::query_as(POSTGRES)
+                .bind(&tenant.account_id)
+                .bind(tenant.environment.as_str())
+                .fetch_all(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            rows
+        }
+    };
     let mut ids = Vec::new();
     for (id, events) in rows {
         let events: Vec<String> = serde_json::from_str(&events)?;
@@ -215,8 +387,8 @@ pub async fn subscribers<'e>(
 pub struct NewDelivery<'a> {
     /// The delivery's id.
     pub id: &'a str,
-    /// The owning account.
-    pub account_id: &'a str,
+    /// The owning tenant (its endpoint's).
+    pub tenant: &'a Tenant,
     /// The endpoint.
     pub webhook_id: &'a str,
     /// The event's id.
@@ -229,24 +401,45 @@ pub struct NewDelivery<'a> {
 
 /// Queues a delivery, due now.
 pub async fn queue(
-    db: &SqlitePool,
+    db: impl Into<DbRef<'_>>,
     delivery: &NewDelivery<'_>,
     now: DateTime<Utc>,
 ) -> super::Result<()> {
-    sqlx::query(
-        "INSERT INTO webhook_deliveries (id, account_id, webhook_id, event_id, event, payload, status, next_attempt_at, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
-    )
-    .bind(delivery.id)
-    .bind(delivery.account_id)
-    .bind(delivery.webhook_id)
-    .bind(delivery.event_id)
-    .bind(delivery.event)
-    .bind(delivery.payload)
-    .bind(now)
-    .bind(now)
-    .execute(db)
-    .await?;
+    match db.into() {
+        DbRef::Sqlite(db) => {
+            sqlx::query(
+                "INSERT INTO webhook_deliveries (id, account_id, webhook_id, event_id, event, payload, status, next_attempt_at, created_at)
+                 VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+            )
+            .bind(delivery.id)
+            .bind(&delivery.tenant.account_id)
+            .bind(delivery.webhook_id)
+            .bind(delivery.event_id)
+            .bind(delivery.event)
+            .bind(delivery.payload)
+            .bind(now)
+            .bind(now)
+            .execute(db)
+            .await?;
+        }
+        DbRef::Postgres(db) => {
+            let mut tx = postgres::begin_for(db, delivery.tenant).await?;
+            sqlx::query(
+                "INSERT INTO webhook_deliveries (id, account_id, webhook_id, event_id, event, payload, status, next_attempt_at, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7)",
+            )
+            .bind(delivery.id)
+            .bind(&delivery.tenant.account_id)
+            .bind(delivery.webhook_id)
+            .bind(delivery.event_id)
+            .bind(delivery.event)
+            .bind(delivery.payload)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+        }
+    }
     Ok(())
 }
 
@@ -255,6 +448,11 @@ pub async fn queue(
 pub struct DueDelivery {
     /// The delivery's id.
     pub id: String,
+    /// The owning account.
+    pub account_id: String,
+    /// Live or test (the endpoint's).
+    #[sqlx(try_from = "String")]
+    pub environment: Environment,
     /// The endpoint.
     pub webhook_id: String,
     /// The event type.
@@ -262,6 +460,7 @@ pub struct DueDelivery {
     /// The body.
     pub payload: String,
     /// Attempts made so far.
+    #[sqlx(try_from = "i64")]
     pub attempts: u32,
     /// The endpoint's URL.
     pub url: String,
@@ -269,23 +468,62 @@ pub struct DueDelivery {
     pub secret: String,
 }
 
-/// Pending deliveries whose next attempt is due at `now`.
+impl DueDelivery {
+    /// The tenant the delivery belongs to.
+    pub fn tenant(&self) -> Tenant {
+        Tenant {
+            account_id: self.account_id.clone(),
+            environment: self.environment,
+        }
+    }
+}
+
+/// Pending deliveries whose next attempt is due at `now`: on PostgreSQL leased to this
+/// process for [`DELIVERY_LEASE`] (see [`lease`]).
 pub async fn due(
-    db: &SqlitePool,
+    db: impl Into<DbRef<'_>>,
     now: DateTime<Utc>,
     limit: u32,
 ) -> super::Result<Vec<DueDelivery>> {
-    sqlx::query_as(
-        "SELECT d.id, d.webhook_id, d.event, d.payload, d.attempts, w.url, w.secret
-         FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
-         WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND w.enabled = 1
-         ORDER BY d.next_attempt_at ASC LIMIT ?",
-    )
-    .bind(now)
-    .bind(limit)
-    .fetch_all(db)
-    .await
-    .map_err(Into::into)
+    let process = format!("pid {}", std::process::id());
+    lease(db, now, limit, DELIVERY_LEASE, &process).await
+}
+
+/// Pending deliveries whose next attempt is due at `now`, of enabled endpoints, oldest
+/// first. On PostgreSQL each is leased to `by` until `now + lease_for`: no other caller
+/// gets it until that time passes (it is then taken over, as its holder is presumed dead)
+/// or its attempt is recorded. SQLite has one server process per file and no leases.
+pub async fn lease(
+    db: impl Into<DbRef<'_>>,
+    now: DateTime<Utc>,
+    limit: u32,
+    lease_for: chrono::Duration,
+    by: &str,
+) -> super::Result<Vec<DueDelivery>> {
+    match db.into() {
+        DbRef::Sqlite(db) => sqlx::query_as(
+            "SELECT d.id, w.account_id, w.environment, d.webhook_id, d.event, d.payload, d.attempts, w.url, w.secret
+             FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+             WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND w.enabled = 1
+             ORDER BY d.next_attempt_at ASC LIMIT ?",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(db)
+        .await
+        .map_err(Into::into),
+        DbRef::Postgres(db) => sqlx::query_as(
+            "SELECT id, account_id, environment, webhook_id, event, payload, attempts, url, secret
+             FROM licentric_lease_deliveries($1, $2, $3, $4)",
+        )
+        .bind(now)
+        .bind(now + lease_for)
+        .bind(by)
+        .bind(i32::try_from(limit).unwrap_or(i32::MAX))
+        .fetch_all(db)
+        .await
+        .map_err(Into::into),
+    }
 }
 
 fn status_text(status: DeliveryStatus) -> &'static str {
@@ -312,134 +550,297 @@ pub struct AttemptRecord<'a> {
 /// Logs a delivery whose only attempt was made already (a test): it is never due, so the
 /// worker cannot send it a second time.
 pub async fn insert_attempted(
-    db: &SqlitePool,
+    db: impl Into<DbRef<'_>>,
     delivery: &NewDelivery<'_>,
     attempt: &AttemptRecord<'_>,
     now: DateTime<Utc>,
 ) -> super::Result<()> {
-    sqlx::query(
-        "INSERT INTO webhook_deliveries (id, account_id, webhook_id, event_id, event, payload, status, attempts,
-            last_status_code, last_error, next_attempt_at, created_at, delivered_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, NULL, ?, ?)",
-    )
-    .bind(delivery.id)
-    .bind(delivery.account_id)
-    .bind(delivery.webhook_id)
-    .bind(delivery.event_id)
-    .bind(delivery.event)
-    .bind(delivery.payload)
-    .bind(status_text(attempt.status))
-    .bind(attempt.status_code)
-    .bind(attempt.error)
-    .bind(now)
-    .bind(attempt.delivered_at)
-    .execute(db)
-    .await?;
+    match db.into() {
+        DbRef::Sqlite(db) => {
+            sqlx::query(
+                "INSERT INTO webhook_deliveries (id, account_id, webhook_id, event_id, event, payload, status, attempts,
+                    last_status_code, last_error, next_attempt_at, created_at, delivered_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, NULL, ?, ?)",
+            )
+            .bind(delivery.id)
+            .bind(&delivery.tenant.account_id)
+            .bind(delivery.webhook_id)
+            .bind(delivery.event_id)
+            .bind(delivery.event)
+            .bind(delivery.payload)
+            .bind(status_text(attempt.status))
+            .bind(attempt.status_code)
+            .bind(attempt.error)
+            .bind(now)
+            .bind(attempt.delivered_at)
+            .execute(db)
+            .await?;
+        }
+        DbRef::Postgres(db) => {
+            let mut tx = postgres::begin_for(db, delivery.tenant).await?;
+            sqlx::query(
+                "INSERT INTO webhook_deliveries (id, account_id, webhook_id, event_id, event, payload, status, attempts,
+                    last_status_code, last_error, next_attempt_at, created_at, delivered_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, NULL, $10, $11)",
+            )
+            .bind(delivery.id)
+            .bind(&delivery.tenant.account_id)
+            .bind(delivery.webhook_id)
+            .bind(delivery.event_id)
+            .bind(delivery.event)
+            .bind(delivery.payload)
+            .bind(status_text(attempt.status))
+            .bind(attempt.status_code.map(i64::from))
+            .bind(attempt.error)
+            .bind(now)
+            .bind(attempt.delivered_at)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+        }
+    }
     Ok(())
 }
 
-/// An endpoint's delivery, as the log shows it.
+/// The tenant's endpoint's delivery, as the log shows it.
 pub async fn delivery(
-    db: &SqlitePool,
+    db: impl Into<DbRef<'_>>,
+    tenant: &Tenant,
     webhook_id: &str,
     id: &str,
 ) -> super::Result<Option<WebhookDelivery>> {
-    let row: Option<DeliveryRow> = sqlx::query_as(&format!(
-        "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE webhook_id = ? AND id = ?"
-    ))
-    .bind(webhook_id)
-    .bind(id)
-    .fetch_optional(db)
-    .await?;
+    let row: Option<DeliveryRow> = match db.into() {
+        DbRef::Sqlite(db) => {
+            sqlx::query_as(&format!(
+                "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE webhook_id = ? AND id = ?
+                   AND {OF_TENANT_SQLITE}"
+            ))
+            .bind(webhook_id)
+            .bind(id)
+            .bind(&tenant.account_id)
+            .bind(tenant.environment.as_str())
+            .fetch_optional(db)
+            .await?
+        }
+        DbRef::Postgres(db) => {
+            let mut tx = postgres::begin_for(db, tenant).await?;
+            let row = sqlx::query_as(&format!(
+                "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE webhook_id = $1 AND id = $2
+                   AND {OF_TENANT_POSTGRES}"
+            ))
+            .bind(webhook_id)
+            .bind(id)
+            .bind(&tenant.account_id)
+            .bind(tenant.environment.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            row
+        }
+    };
     Ok(row.map(DeliveryRow::into_wire))
 }
 
-/// The exact body an endpoint's delivery sent (or will send).
-pub async fn payload(db: &SqlitePool, webhook_id: &str, id: &str) -> super::Result<Option<String>> {
-    sqlx::query_scalar("SELECT payload FROM webhook_deliveries WHERE webhook_id = ? AND id = ?")
+/// A delivery's endpoint is the tenant's (a delivery has an account but no environment of
+/// its own); the two placeholders take the account and the environment.
+const OF_TENANT_SQLITE: &str =
+    "EXISTS (SELECT 1 FROM webhooks w WHERE w.id = webhook_deliveries.webhook_id
+       AND w.account_id = ? AND w.environment = ?)";
+const OF_TENANT_POSTGRES: &str =
+    "EXISTS (SELECT 1 FROM webhooks w WHERE w.id = webhook_deliveries.webhook_id
+       AND w.account_id = $3 AND w.environment = $4)";
+
+/// The exact body the tenant's endpoint's delivery sent (or will send).
+pub async fn payload(
+    db: impl Into<DbRef<'_>>,
+    tenant: &Tenant,
+    webhook_id: &str,
+    id: &str,
+) -> super::Result<Option<String>> {
+    match db.into() {
+        DbRef::Sqlite(db) => sqlx::query_scalar(&format!(
+            "SELECT payload FROM webhook_deliveries WHERE webhook_id = ? AND id = ? AND {OF_TENANT_SQLITE}"
+        ))
         .bind(webhook_id)
         .bind(id)
+        .bind(&tenant.account_id)
+        .bind(tenant.environment.as_str())
         .fetch_optional(db)
         .await
-        .map_err(Into::into)
+        .map_err(Into::into),
+        DbRef::Postgres(db) => {
+            let mut tx = postgres::begin_for(db, tenant).await?;
+            let payload = sqlx::query_scalar(&format!(
+                "SELECT payload FROM webhook_deliveries WHERE webhook_id = $1 AND id = $2 AND {OF_TENANT_POSTGRES}"
+            ))
+            .bind(webhook_id)
+            .bind(id)
+            .bind(&tenant.account_id)
+            .bind(tenant.environment.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(payload)
+        }
+    }
 }
 
 /// The tenant's endpoint's URL and signing secret.
 pub async fn target(
-    db: &SqlitePool,
+    db: impl Into<DbRef<'_>>,
     tenant: &Tenant,
     id: &str,
 ) -> super::Result<Option<(String, String)>> {
-    sqlx::query_as(
-        "SELECT url, secret FROM webhooks WHERE id = ? AND account_id = ? AND environment = ?",
-    )
-    .bind(id)
-    .bind(&tenant.account_id)
-    .bind(tenant.environment.as_str())
-    .fetch_optional(db)
-    .await
-    .map_err(Into::into)
+    match db.into() {
+        DbRef::Sqlite(db) => sqlx::query_as(
+            "SELECT url, secret FROM webhooks WHERE id = ? AND account_id = ? AND environment = ?",
+        )
+        .bind(id)
+        .bind(&tenant.account_id)
+        .bind(tenant.environment.as_str())
+        .fetch_optional(db)
+        .await
+        .map_err(Into::into),
+        DbRef::Postgres(db) => {
+            let mut tx = postgres::begin_for(db, tenant).await?;
+            let target = sqlx::query_as(
+                "SELECT url, secret FROM webhooks WHERE id = $1 AND account_id = $2 AND environment = $3",
+            )
+            .bind(id)
+            .bind(&tenant.account_id)
+            .bind(tenant.environment.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(target)
+        }
+    }
 }
 
-/// Notes a failed attempt to the endpoint; answers when its unbroken run of failures began.
+/// Notes a failed attempt to the tenant's endpoint; answers when its unbroken run of
+/// failures began.
 pub async fn note_failure(
-    db: &SqlitePool,
+    db: impl Into<DbRef<'_>>,
+    tenant: &Tenant,
     webhook_id: &str,
     now: DateTime<Utc>,
 ) -> super::Result<Option<DateTime<Utc>>> {
-    sqlx::query_scalar(
-        "UPDATE webhooks SET failing_since = COALESCE(failing_since, ?) WHERE id = ? RETURNING failing_since",
-    )
-    .bind(now)
-    .bind(webhook_id)
-    .fetch_optional(db)
-    .await
-    .map_err(Into::into)
+    match db.into() {
+        DbRef::Sqlite(db) => sqlx::query_scalar(
+            "UPDATE webhooks SET failing_since = COALESCE(failing_since, ?)
+             WHERE id = ? AND account_id = ? AND environment = ? RETURNING failing_since",
+        )
+        .bind(now)
+        .bind(webhook_id)
+        .bind(&tenant.account_id)
+        .bind(tenant.environment.as_str())
+        .fetch_optional(db)
+        .await
+        .map_err(Into::into),
+        DbRef::Postgres(db) => {
+            let mut tx = postgres::begin_for(db, tenant).await?;
+            let since = sqlx::query_scalar(
+                "UPDATE webhooks SET failing_since = COALESCE(failing_since, $1)
+                 WHERE id = $2 AND account_id = $3 AND environment = $4 RETURNING failing_since",
+            )
+            .bind(now)
+            .bind(webhook_id)
+            .bind(&tenant.account_id)
+            .bind(tenant.environment.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(since)
+        }
+    }
 }
 
-/// Notes a successful attempt to the endpoint: its run of failures, if any, is over.
-pub async fn note_success(db: &SqlitePool, webhook_id: &str) -> super::Result<()> {
-    sqlx::query(
-        "UPDATE webhooks SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL",
-    )
-    .bind(webhook_id)
-    .execute(db)
-    .await?;
+/// Notes a successful attempt to the tenant's endpoint: its run of failures, if any, is
+/// over.
+pub async fn note_success(
+    db: impl Into<DbRef<'_>>,
+    tenant: &Tenant,
+    webhook_id: &str,
+) -> super::Result<()> {
+    match db.into() {
+        DbRef::Sqlite(db) => {
+            sqlx::query(
+                "UPDATE webhooks SET failing_since = NULL
+                 WHERE id = ? AND account_id = ? AND environment = ? AND failing_since IS NOT NULL",
+            )
+            .bind(webhook_id)
+            .bind(&tenant.account_id)
+            .bind(tenant.environment.as_str())
+            .execute(db)
+            .await?;
+        }
+        DbRef::Postgres(db) => {
+            let mut tx = postgres::begin_for(db, tenant).await?;
+            sqlx::query(
+                "UPDATE webhooks SET failing_since = NULL
+                 WHERE id = $1 AND account_id = $2 AND environment = $3 AND failing_since IS NOT NULL",
+            )
+            .bind(webhook_id)
+            .bind(&tenant.account_id)
+            .bind(tenant.environment.as_str())
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+        }
+    }
     Ok(())
 }
 
-/// Disables an enabled endpoint, saying why; answers its tenant, or `None` when it was
-/// disabled already (or is gone).
+/// Disables the tenant's enabled endpoint, saying why; answers its tenant, or `None` when
+/// it was disabled already (or is gone).
 pub async fn disable(
-    db: &SqlitePool,
+    db: impl Into<DbRef<'_>>,
+    tenant: &Tenant,
     webhook_id: &str,
     reason: &str,
     now: DateTime<Utc>,
 ) -> super::Result<Option<Tenant>> {
-    let owner: Option<(String, String)> = sqlx::query_as(
-        "UPDATE webhooks SET enabled = 0, disabled_reason = ?, disabled_at = ?, updated_at = ?
-         WHERE id = ? AND enabled = 1 RETURNING account_id, environment",
-    )
-    .bind(reason)
-    .bind(now)
-    .bind(now)
-    .bind(webhook_id)
-    .fetch_optional(db)
-    .await?;
-    owner
-        .map(|(account_id, environment)| {
-            Ok(Tenant {
-                account_id,
-                environment: environment.parse::<Environment>()?,
-            })
-        })
-        .transpose()
+    let done = match db.into() {
+        DbRef::Sqlite(db) => sqlx::query(
+            "UPDATE webhooks SET enabled = 0, disabled_reason = ?, disabled_at = ?, updated_at = ?
+             WHERE id = ? AND account_id = ? AND environment = ? AND enabled = 1",
+        )
+        .bind(reason)
+        .bind(now)
+        .bind(now)
+        .bind(webhook_id)
+        .bind(&tenant.account_id)
+        .bind(tenant.environment.as_str())
+        .execute(db)
+        .await?
+        .rows_affected(),
+        DbRef::Postgres(db) => {
+            let mut tx = postgres::begin_for(db, tenant).await?;
+            let n = sqlx::query(
+                "UPDATE webhooks SET enabled = false, disabled_reason = $1, disabled_at = $2, updated_at = $2
+                 WHERE id = $3 AND account_id = $4 AND environment = $5 AND enabled",
+            )
+            .bind(reason)
+            .bind(now)
+            .bind(webhook_id)
+            .bind(&tenant.account_id)
+            .bind(tenant.environment.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            tx.commit().await?;
+            n
+        }
+    };
+    Ok((done == 1).then(|| tenant.clone()))
 }
 
-/// Records one attempt's outcome.
+/// Records one attempt's outcome of the tenant's delivery; on PostgreSQL this also ends
+/// the delivery's lease.
 #[allow(clippy::too_many_arguments)]
 pub async fn record_attempt(
-    db: &SqlitePool,
+    db: impl Into<DbRef<'_>>,
+    tenant: &Tenant,
     id: &str,
     status: DeliveryStatus,
     attempts: u32,
@@ -449,19 +850,43 @@ pub async fn record_attempt(
     delivered_at: Option<DateTime<Utc>>,
 ) -> super::Result<()> {
     let status = status_text(status);
-    sqlx::query(
-        "UPDATE webhook_deliveries SET status = ?, attempts = ?, last_status_code = ?, last_error = ?,
-            next_attempt_at = ?, delivered_at = ? WHERE id = ?",
-    )
-    .bind(status)
-    .bind(attempts)
-    .bind(status_code)
-    .bind(error)
-    .bind(next_attempt_at)
-    .bind(delivered_at)
-    .bind(id)
-    .execute(db)
-    .await?;
+    match db.into() {
+        DbRef::Sqlite(db) => {
+            sqlx::query(
+                "UPDATE webhook_deliveries SET status = ?, attempts = ?, last_status_code = ?, last_error = ?,
+                    next_attempt_at = ?, delivered_at = ? WHERE id = ? AND account_id = ?",
+            )
+            .bind(status)
+            .bind(attempts)
+            .bind(status_code)
+            .bind(error)
+            .bind(next_attempt_at)
+            .bind(delivered_at)
+            .bind(id)
+            .bind(&tenant.account_id)
+            .execute(db)
+            .await?;
+        }
+        DbRef::Postgres(db) => {
+            let mut tx = postgres::begin_for(db, tenant).await?;
+            sqlx::query(
+                "UPDATE webhook_deliveries SET status = $1, attempts = $2, last_status_code = $3, last_error = $4,
+                    next_attempt_at = $5, delivered_at = $6, leased_until = NULL, leased_by = NULL
+                 WHERE id = $7 AND account_id = $8",
+            )
+            .bind(status)
+            .bind(i64::from(attempts))
+            .bind(status_code.map(i64::from))
+            .bind(error)
+            .bind(next_attempt_at)
+            .bind(delivered_at)
+            .bind(id)
+            .bind(&tenant.account_id)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+        }
+    }
     Ok(())
 }
 
@@ -472,8 +897,10 @@ struct DeliveryRow {
     event_id: String,
     event: String,
     status: String,
-    attempts: u32,
-    last_status_code: Option<u16>,
+    // i64 (not u32 and u16) so that one row type reads both databases: PostgreSQL has no
+    // unsigned integers.
+    attempts: i64,
+    last_status_code: Option<i64>,
     last_error: Option<String>,
     next_attempt_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
@@ -492,8 +919,8 @@ impl DeliveryRow {
             webhook_id: self.webhook_id,
             event_id: self.event_id,
             event: self.event,
-            attempts: self.attempts,
-            last_status_code: self.last_status_code,
+            attempts: postgres::count(self.attempts),
+            last_status_code: self.last_status_code.and_then(|c| u16::try_from(c).ok()),
             last_error: self.last_error,
             next_attempt_at: self.next_attempt_at,
             created_at: self.created_at,
@@ -504,25 +931,59 @@ impl DeliveryRow {
 
 const DELIVERY_COLUMNS: &str = "id, webhook_id, event_id, event, status, attempts, last_status_code, last_error, next_attempt_at, created_at, delivered_at";
 
-/// One page of an endpoint's delivery log, and how many entries it has.
+/// One page of the tenant's endpoint's delivery log, and how many entries it has.
 pub async fn deliveries(
-    db: &SqlitePool,
+    db: impl Into<DbRef<'_>>,
+    tenant: &Tenant,
     webhook_id: &str,
     page: &Page,
 ) -> super::Result<(Vec<WebhookDelivery>, u32)> {
+    let db = match db.into() {
+        DbRef::Sqlite(db) => db,
+        DbRef::Postgres(db) => {
+            let mut tx = postgres::begin_for(db, tenant).await?;
+            let rows: Vec<DeliveryRow> = sqlx::query_as(&format!(
+                "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE webhook_id = $1 AND account_id = $2
+                 ORDER BY {order} LIMIT $3 OFFSET $4",
+                order = postgres::order_by(page)
+            ))
+            .bind(webhook_id)
+            .bind(&tenant.account_id)
+            .bind(i64::from(page.limit))
+            .bind(i64::from(page.offset))
+            .fetch_all(&mut *tx)
+            .await?;
+            let total: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM webhook_deliveries WHERE webhook_id = $1 AND account_id = $2",
+            )
+            .bind(webhook_id)
+            .bind(&tenant.account_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            return Ok((
+                rows.into_iter().map(DeliveryRow::into_wire).collect(),
+                postgres::count(total),
+            ));
+        }
+    };
     let rows: Vec<DeliveryRow> = sqlx::query_as(&format!(
-        "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE webhook_id = ? ORDER BY {} LIMIT ? OFFSET ?",
+        "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE webhook_id = ? AND account_id = ? ORDER BY {} LIMIT ? OFFSET ?",
         page.order_by
     ))
     .bind(webhook_id)
+    .bind(&tenant.account_id)
     .bind(page.limit)
     .bind(page.offset)
     .fetch_all(db)
     .await?;
-    let total = sqlx::query_scalar("SELECT count(*) FROM webhook_deliveries WHERE webhook_id = ?")
-        .bind(webhook_id)
-        .fetch_one(db)
-        .await?;
+    let total = sqlx::query_scalar(
+        "SELECT count(*) FROM webhook_deliveries WHERE webhook_id = ? AND account_id = ?",
+    )
+    .bind(webhook_id)
+    .bind(&tenant.account_id)
+    .fetch_one(db)
+    .await?;
     Ok((
         rows.into_iter().map(DeliveryRow::into_wire).collect(),
         total,

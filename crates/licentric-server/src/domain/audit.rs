@@ -88,8 +88,8 @@ pub async fn record(
 }
 
 /// Records `event` through `db` (a pool, or a transaction that writes many at once).
-pub async fn record_in<'e>(
-    db: impl sqlx::SqliteExecutor<'e>,
+pub async fn record_in(
+    db: impl Into<db::DbTx<'_>>,
     now: chrono::DateTime<chrono::Utc>,
     tenant: &Tenant,
     actor: &Actor,

@@ -240,7 +240,7 @@ pub async fn create(
     if !inserted {
         return Err(ApiError::conflict("key_in_use", "A license with this key already exists. Choose another key, or leave key out to have one generated."));
     }
-    db::entitlements::attach_to_license(&state.db, &id, &entitlement_ids).await?;
+    db::entitlements::attach_to_license(&state.db, tenant, &id, &entitlement_ids).await?;
     let license = wire(state, load(state, tenant, &id).await?).await?;
     happened(
         state,
@@ -496,7 +496,7 @@ pub async fn attach_entitlements(
         );
     }
     problems.finish()?;
-    db::entitlements::attach_to_license(&state.db, id, &ids).await?;
+    db::entitlements::attach_to_license(&state.db, tenant, id, &ids).await?;
     entitlements_changed(state, tenant, actor, id, &before).await
 }
 
@@ -513,7 +513,7 @@ pub async fn detach_entitlement(
     if ids.is_empty() {
         return Err(ApiError::not_found("entitlement"));
     }
-    db::entitlements::detach_from_license(&state.db, id, &ids).await?;
+    db::entitlements::detach_from_license(&state.db, tenant, id, &ids).await?;
     entitlements_changed(state, tenant, actor, id, &before).await
 }
 

@@ -317,7 +317,7 @@ pub async fn deliveries(
         .ok_or_else(|| ApiError::not_found("webhook"))?;
     let page =
         Paging::from_query(q.limit, q.offset, q.sort).page(db::webhooks::DELIVERY_SORTABLE)?;
-    let (data, total) = db::webhooks::deliveries(&state.db, &id, &page).await?;
+    let (data, total) = db::webhooks::deliveries(&state.db, &auth.tenant, &id, &page).await?;
     Ok(Json(page.wrap(data, total)))
 }
 
@@ -386,7 +386,7 @@ pub async fn redeliver(
     let webhook = db::webhooks::get(&state.db, &auth.tenant, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("webhook"))?;
-    if db::webhooks::delivery(&state.db, &id, &delivery_id)
+    if db::webhooks::delivery(&state.db, &auth.tenant, &id, &delivery_id)
         .await?
         .is_none()
     {
