@@ -6,7 +6,7 @@
 use std::{any::Any, future::Future, net::SocketAddr, sync::Arc};
 
 use anyhow::Context;
-use axum::{extract::DefaultBodyLimit, middleware, response::IntoResponse, Router, ServiceExt as _};
+use axum::{extract::DefaultBodyLimit, response::IntoResponse, Router, ServiceExt as _};
 use licentric_core::Clock;
 use tokio::{
     net::TcpListener,
@@ -153,14 +153,11 @@ impl Drop for RunningServer {
     }
 }
 
-/// The whole HTTP surface: the routes (each rate limited, see [`rate_limit::limit`]) and
+/// The whole HTTP surface: the routes (each rate limited, see [`rate_limit::RateLimitLayer`]) and
 /// the answers for unknown paths and wrong methods.
 pub fn router(state: AppState) -> Router {
     routes::router()
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            rate_limit::limit,
-        ))
+        .route_layer(rate_limit::RateLimitLayer::new(state.clone()))
         .merge(routes::unlimited())
         .fallback(|| async {
             ApiError::NotFound(
@@ -184,18 +181,32 @@ pub fn router(state: AppState) -> Router {
 fn guarded(
     router: Router,
     state: &AppState,
-) -> guards::Guards<impl tower::Service<
-    axum::extract::Request,
-    Response = axum::http::Response<impl axum::body::HttpBody<Data = axum::body::Bytes, Error = impl Into<axum::BoxError>> + Send + 'static>,
-    Error = std::convert::Infallible,
-    Future = impl Future + Send + 'static,
-> + Clone + Send + Sync + 'static> {
+) -> guards::Guards<
+    impl tower::Service<
+            axum::extract::Request,
+            Response = axum::http::Response<
+                impl axum::body::HttpBody<
+                        Data = axum::body::Bytes,
+                        Error = impl Into<axum::BoxError>,
+                    > + Send
+                    + 'static,
+            >,
+            Error = std::convert::Infallible,
+            Future = impl Future + Send + 'static,
+        > + Clone
+        + Send
+        + Sync
+        + 'static,
+> {
     let inner = ServiceBuilder::new()
         .layer(TraceLayer::new_for_http())
         .layer(CatchPanicLayer::custom(answer_panic))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .service(router);
-    guards::Guards::new(inner, admission::Gate::new(state.settings.admission.clone()))
+    guards::Guards::new(
+        inner,
+        admission::Gate::new(state.settings.admission.clone()),
+    )
 }
 
 fn answer_panic(_panic: Box<dyn Any + Send>) -> axum::response::Response {
