@@ -63,10 +63,7 @@ impl<S> Guards<S> {
 
 impl<S, B> Service<Request> for Guards<S>
 where
-    S: Service<Request, Response = http::Response<B>, Error = Infallible>
-        + Clone
-        + Send
-        + 'static,
+    S: Service<Request, Response = http::Response<B>, Error = Infallible> + Clone + Send + 'static,
     S::Future: Send + 'static,
     B: HttpBody<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
