@@ -14,8 +14,7 @@ use std::{
     time::Duration,
 };
 
-use axum::{extract::Request, middleware::Next, response::Response};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::ApiError;
 
@@ -68,32 +67,27 @@ impl Gate {
     }
 }
 
-/// Middleware: runs the request when it gets a turn, else answers 503 `overloaded`.
-pub async fn admit(
-    axum::extract::State(gate): axum::extract::State<Arc<Gate>>,
-    request: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
-    // Health checks are answered whatever the load: a busy server is alive.
-    if matches!(request.uri().path(), "/health" | "/api/v1/health") {
-        return Ok(next.run(request).await);
-    }
-    let turn = match gate.turns.try_acquire() {
-        Ok(turn) => turn,
-        Err(_) => {
-            if gate.waiting.fetch_add(1, Ordering::AcqRel) >= gate.bounds.max_queued {
-                gate.waiting.fetch_sub(1, Ordering::AcqRel);
-                return Err(gate.refuse());
-            }
-            let waited = tokio::time::timeout(gate.bounds.queue_wait, gate.turns.acquire()).await;
-            gate.waiting.fetch_sub(1, Ordering::AcqRel);
-            match waited {
-                Ok(Ok(turn)) => turn,
-                _ => return Err(gate.refuse()),
-            }
+impl Gate {
+    /// Waits for a turn to work on a request to `path`, or refuses it with 503
+    /// `overloaded` when the queue is full or the wait too long. Health checks need no
+    /// turn (`None`): a busy server is alive. The request holds the turn until its answer
+    /// is ready ([`crate::guards::Guards`] drops it then).
+    pub async fn enter(&self, path: &str) -> Result<Option<SemaphorePermit<'_>>, ApiError> {
+        if matches!(path, "/health" | "/api/v1/health") {
+            return Ok(None);
         }
-    };
-    let response = next.run(request).await;
-    drop(turn);
-    Ok(response)
+        if let Ok(turn) = self.turns.try_acquire() {
+            return Ok(Some(turn));
+        }
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.bounds.max_queued {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return Err(self.refuse());
+        }
+        let waited = tokio::time::timeout(self.bounds.queue_wait, self.turns.acquire()).await;
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        match waited {
+            Ok(Ok(turn)) => Ok(Some(turn)),
+            _ => Err(self.refuse()),
+        }
+    }
 }

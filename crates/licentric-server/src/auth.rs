@@ -248,7 +248,7 @@ async fn verified(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
         .map_err(ApiError::Unauthorized)
 }
 
-/// The request's id (set by [`crate::guards::assign_request_id`]) in its extensions.
+/// The request's id (set by [`crate::guards::Guards`]) in its extensions.
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 

@@ -2,6 +2,13 @@
 
 use clap::Parser;
 
+/// mimalloc instead of glibc's malloc: the request path allocates and frees many small
+/// blocks across threads (hyper's buffers, futures, JSON), where glibc's arenas spent a
+/// measurable share of the runtime endpoints' CPU (docs/benchmarks.md, issue 13's third
+/// session). Only the server binary; the library leaves the choice to whoever embeds it.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = licentric_server::cli::Cli::parse();

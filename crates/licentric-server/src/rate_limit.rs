@@ -14,19 +14,23 @@
 
 use std::{
     collections::HashMap,
+    convert::Infallible,
+    future::Future,
     net::IpAddr,
+    pin::Pin,
     str::FromStr,
-    sync::Mutex,
+    sync::{Arc, Mutex},
+    task::{Context, Poll},
     time::{Duration, Instant},
 };
 
 use axum::{
-    extract::{ConnectInfo, MatchedPath, Request, State},
+    extract::{ConnectInfo, MatchedPath, Request},
     http::{HeaderMap, HeaderValue, StatusCode},
-    middleware::Next,
     response::{IntoResponse, Response},
 };
 use serde_json::json;
+use tower::{Layer, Service};
 
 use crate::{auth, db, listener::ClientAddr, ApiError, AppState};
 
@@ -196,29 +200,40 @@ impl RateLimiter {
                 b.tokens + now.duration_since(b.updated).as_secs_f64() * per_second < capacity
             });
         }
+        // Looked up by `&str` first: a key that has a bucket costs no allocation.
+        if let Some(bucket) = buckets.get_mut(key) {
+            return take(bucket, quota, now);
+        }
         let bucket = buckets.entry(key.to_owned()).or_insert(Bucket {
             tokens: capacity,
             updated: now,
         });
-        let elapsed = now.saturating_duration_since(bucket.updated).as_secs_f64();
-        bucket.tokens = (bucket.tokens + elapsed * per_second).min(capacity);
-        bucket.updated = now;
-        let allowed = bucket.tokens >= 1.0;
-        if allowed {
-            bucket.tokens -= 1.0;
-        }
-        let seconds = |tokens: f64| (tokens / per_second).ceil().max(0.0) as u64;
-        Decision {
-            allowed,
-            limit: quota.requests,
-            remaining: bucket.tokens.floor() as u32,
-            retry_after: if allowed {
-                0
-            } else {
-                seconds(1.0 - bucket.tokens).max(1)
-            },
-            reset: seconds(capacity - bucket.tokens),
-        }
+        take(bucket, quota, now)
+    }
+}
+
+/// Refills `bucket` for the time since it was last used and takes one token if it has one.
+fn take(bucket: &mut Bucket, quota: Quota, now: Instant) -> Decision {
+    let capacity = f64::from(quota.requests);
+    let per_second = capacity / quota.period.as_secs_f64();
+    let elapsed = now.saturating_duration_since(bucket.updated).as_secs_f64();
+    bucket.tokens = (bucket.tokens + elapsed * per_second).min(capacity);
+    bucket.updated = now;
+    let allowed = bucket.tokens >= 1.0;
+    if allowed {
+        bucket.tokens -= 1.0;
+    }
+    let seconds = |tokens: f64| (tokens / per_second).ceil().max(0.0) as u64;
+    Decision {
+        allowed,
+        limit: quota.requests,
+        remaining: bucket.tokens.floor() as u32,
+        retry_after: if allowed {
+            0
+        } else {
+            seconds(1.0 - bucket.tokens).max(1)
+        },
+        reset: seconds(capacity - bucket.tokens),
     }
 }
 
@@ -226,10 +241,73 @@ impl RateLimiter {
 /// that fetching a JWKS never spends an API key's budget.
 const PUBLIC_PATHS: &[&str] = &["/api/v1/accounts/{accountId}/jwks.json"];
 
-/// The middleware: verifies the caller's credential (once; the extractors reuse the
-/// result), picks its bucket, answers 429 when it is empty or the address is locked out,
-/// and counts failed authentications against the client's address.
-pub async fn limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// The rate limit as a layer on every limited route ([`limit`] around each request).
+///
+/// A hand-written service rather than `axum::middleware::from_fn_with_state`: that one
+/// cloned the whole `AppState` twice per request (its state, then the `State`
+/// extractor), boxed a clone of the route for `Next` and the future; this one shares the
+/// state behind one `Arc` and boxes only the future.
+#[derive(Debug, Clone)]
+pub struct RateLimitLayer {
+    state: Arc<AppState>,
+}
+
+impl RateLimitLayer {
+    /// The layer for a server's state.
+    pub fn new(state: AppState) -> Self {
+        Self {
+            state: Arc::new(state),
+        }
+    }
+}
+
+impl<S> Layer<S> for RateLimitLayer {
+    type Service = RateLimited<S>;
+
+    fn layer(&self, inner: S) -> RateLimited<S> {
+        RateLimited {
+            inner,
+            state: Arc::clone(&self.state),
+        }
+    }
+}
+
+/// A route behind [`RateLimitLayer`].
+#[derive(Debug, Clone)]
+pub struct RateLimited<S> {
+    inner: S,
+    state: Arc<AppState>,
+}
+
+impl<S> Service<Request> for RateLimited<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        // The service that was polled ready serves this request; a clone takes its place.
+        let ready = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, ready);
+        let state = Arc::clone(&self.state);
+        Box::pin(async move { Ok(limit(&state, request, inner).await) })
+    }
+}
+
+/// Verifies the caller's credential (once; the extractors reuse the result), picks its
+/// bucket, answers 429 when it is empty or the address is locked out, and counts failed
+/// authentications against the client's address.
+async fn limit<S>(state: &AppState, request: Request, mut inner: S) -> Response
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
     let (mut parts, body) = request.into_parts();
     let limits = state.rate_limiter.limits;
     let address = parts
@@ -245,7 +323,7 @@ pub async fn limit(State(state): State<AppState>, request: Request, next: Next) 
     let verified = if public {
         None
     } else {
-        match auth::verify(&state, &parts).await {
+        match auth::verify(state, &parts).await {
             Ok(verified) => verified,
             Err(error) => return error.into_response(),
         }
@@ -270,7 +348,10 @@ pub async fn limit(State(state): State<AppState>, request: Request, next: Next) 
         parts.extensions.insert(verified);
     }
     let mut response = if decision.allowed {
-        next.run(Request::from_parts(parts, body)).await
+        match inner.call(Request::from_parts(parts, body)).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        }
     } else {
         ApiError::RateLimited {
             retry_after_secs: decision.retry_after,
@@ -283,7 +364,7 @@ pub async fn limit(State(state): State<AppState>, request: Request, next: Next) 
             .get::<FailedAuthentication>()
             .is_some();
     if failed && state.rate_limiter.record_failure(address, Instant::now()) {
-        lockout_event(&state, address).await;
+        lockout_event(state, address).await;
     }
     add_headers(response.headers_mut(), &decision);
     response

@@ -6,13 +6,14 @@
 use std::{any::Any, future::Future, net::SocketAddr, sync::Arc};
 
 use anyhow::Context;
-use axum::{extract::DefaultBodyLimit, middleware, response::IntoResponse, Router};
+use axum::{extract::DefaultBodyLimit, response::IntoResponse, Router, ServiceExt as _};
 use licentric_core::Clock;
 use tokio::{
     net::TcpListener,
     sync::{oneshot, watch},
     task::JoinHandle,
 };
+use tower::ServiceBuilder;
 use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
 
 use crate::{
@@ -88,8 +89,7 @@ impl Application {
         ));
         let served = axum::serve(
             EnvelopeListener(self.listener),
-            self.router
-                .into_make_service_with_connect_info::<ClientAddr>(),
+            guarded(self.router, &self.state).into_make_service_with_connect_info::<ClientAddr>(),
         )
         .with_graceful_shutdown(shutdown)
         .await;
@@ -153,14 +153,11 @@ impl Drop for RunningServer {
     }
 }
 
-/// The whole HTTP surface, with the error envelope applied to everything that is not a
-/// handler's own answer: unknown paths, wrong methods, oversized bodies and panics.
+/// The whole HTTP surface: the routes (each rate limited, see [`rate_limit::RateLimitLayer`]) and
+/// the answers for unknown paths and wrong methods.
 pub fn router(state: AppState) -> Router {
     routes::router()
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            rate_limit::limit,
-        ))
+        .route_layer(rate_limit::RateLimitLayer::new(state.clone()))
         .merge(routes::unlimited())
         .fallback(|| async {
             ApiError::NotFound(
@@ -169,18 +166,49 @@ pub fn router(state: AppState) -> Router {
             )
         })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(CatchPanicLayer::custom(|_panic: Box<dyn Any + Send>| {
-            ApiError::Internal(anyhow::anyhow!("a request handler panicked")).into_response()
-        }))
-        .layer(middleware::from_fn(guards::read_body_first))
-        // Outside the body's reading: a request refused for load costs nothing more.
-        .layer(middleware::from_fn_with_state(
-            admission::Gate::new(state.settings.admission.clone()),
-            admission::admit,
-        ))
-        .layer(middleware::map_response(guards::ensure_envelope))
-        .layer(middleware::from_fn(guards::assign_request_id))
-        .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// `router` as served: behind [`guards::Guards`] (request id, error envelope, admission,
+/// the body read first), then tracing, panics answered as a 500 envelope, and the body
+/// limit for extractors.
+///
+/// These wrap the router once, as plain tower services, rather than each route through
+/// `Router::layer`: a layer added that way is one more boxed service per route, and each
+/// request cloned the whole nest of them level by level (allocations that showed in the
+/// runtime endpoints' profiles). Tracing now sits inside admission, so a request refused
+/// for load before it was read is not traced as a failure.
+fn guarded(
+    router: Router,
+    state: &AppState,
+) -> guards::Guards<
+    impl tower::Service<
+            axum::extract::Request,
+            Response = axum::http::Response<
+                impl axum::body::HttpBody<
+                        Data = axum::body::Bytes,
+                        Error = impl Into<axum::BoxError>,
+                    > + Send
+                    + 'static,
+            >,
+            Error = std::convert::Infallible,
+            Future = impl Future + Send + 'static,
+        > + Clone
+        + Send
+        + Sync
+        + 'static,
+> {
+    let inner = ServiceBuilder::new()
+        .layer(TraceLayer::new_for_http())
+        .layer(CatchPanicLayer::custom(answer_panic))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .service(router);
+    guards::Guards::new(
+        inner,
+        admission::Gate::new(state.settings.admission.clone()),
+    )
+}
+
+fn answer_panic(_panic: Box<dyn Any + Send>) -> axum::response::Response {
+    ApiError::Internal(anyhow::anyhow!("a request handler panicked")).into_response()
 }

@@ -456,7 +456,7 @@ pub async fn import(
     body: axum::body::Body,
 ) -> Result<Json<ImportReport>, ApiError> {
     // Read here, not with the `Bytes` extractor: that one keeps to the router's 64 KiB
-    // limit for JSON. guards::read_body_first has read (and bounded) the file already.
+    // limit for JSON. guards::Guards has read (and bounded) the file already.
     let body = axum::body::to_bytes(body, csv_rows::MAX_IMPORT_BYTES)
         .await
         .map_err(|_| ApiError::PayloadTooLarge)?;
