@@ -161,6 +161,9 @@ fn the_header_reads_in_full_at_800x600_in_both_themes() {
     let mut app = App::launch("header-800x600", server.launch());
     app.wait_text(BADGE, "License server");
     app.wait_text(STATUS, "Not activated");
+    // At the window's first size the chip shows the server's address too.
+    app.screenshot("license-1024x720");
+    app.wait_text(BADGE, &server.url());
     app.assert_usable_at(800, 600);
     app.screenshot_both_themes("license-800x600");
     // Nothing in the header is cut: each piece of text is as wide as it needs to be and
