@@ -9,6 +9,7 @@ pub mod commands;
 pub mod config;
 pub mod console;
 pub mod error;
+pub mod launch;
 pub mod local_server;
 pub mod notices;
 pub mod settings;
@@ -42,9 +43,11 @@ impl notices::Notifier for DesktopNotifier {
 
 /// Starts the app; returns when its last window closes.
 pub fn run() {
-    // Where a launch's time goes (issue 16), in the log: from here to the window, the
-    // connection (the local server's start) and the page loaded.
-    let launched = std::time::Instant::now();
+    // Where a launch's time goes (issue 16), in the log: from the process's start to
+    // here, the window, the connection (the local server's start), the page loaded and
+    // the License view painted (see launch.rs).
+    launch::begin();
+    webview::prepare_environment();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -52,10 +55,13 @@ pub fn run() {
         )
         .with_writer(std::io::stderr)
         .init();
+    launch::mark("run");
 
     tauri::Builder::default()
         .plugin(tauri_plugin_notification::init())
-        .setup(move |app| {
+        .setup(|app| {
+            // The event loop exists by now: GTK is initialised.
+            launch::mark("setup");
             let config = config::AppConfig::from_env(app.path().app_data_dir()?)?;
             let notifier = Box::new(DesktopNotifier(app.handle().clone()));
             app.manage(state::AppState::new(config, notifier));
@@ -67,10 +73,7 @@ pub fn run() {
             tauri::async_runtime::spawn(async move {
                 let state = handle.state::<state::AppState>();
                 state.connect().await;
-                tracing::info!(
-                    after_ms = launched.elapsed().as_millis(),
-                    "launch: connection open"
-                );
+                launch::mark("connection open");
                 for hour in 0.. {
                     tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
                     state.hourly(hour).await;
@@ -84,26 +87,22 @@ pub fn run() {
                 commands::app::show_console(app.handle())?;
             } else if let Some(main) = app.config().app.windows.first() {
                 let window = tauri::WebviewWindowBuilder::from_config(app.handle(), main)?
-                    .on_page_load(move |_, payload| {
-                        if matches!(payload.event(), tauri::webview::PageLoadEvent::Finished) {
-                            tracing::info!(
-                                after_ms = launched.elapsed().as_millis(),
-                                "launch: page loaded"
-                            );
-                        }
+                    .on_page_load(|_, payload| {
+                        launch::mark(match payload.event() {
+                            tauri::webview::PageLoadEvent::Started => "page started",
+                            tauri::webview::PageLoadEvent::Finished => "page loaded",
+                        });
                     })
                     .build()?;
                 webview::lighten(&window);
             }
-            tracing::info!(
-                after_ms = launched.elapsed().as_millis(),
-                "launch: window created"
-            );
+            launch::mark("window created");
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
             commands::app::app_info,
             commands::app::open_console,
+            commands::app::launch_painted,
             commands::license::license_status,
             commands::license::activate_license,
             commands::license::license_slots,

@@ -48,6 +48,14 @@ pub async fn app_info(state: State<'_, AppState>) -> Result<AppInfo, Error> {
     ))
 }
 
+/// The License view is on screen: it calls this in the frame after the one that drew the
+/// status. Logged as `launch: painted` with the time since the process started, the first
+/// time only (issue 16's launch benchmark reads it). The License window's only.
+#[tauri::command]
+pub fn launch_painted() {
+    crate::launch::painted();
+}
+
 /// The label of the vendor console's window; `capabilities/console.json` grants it the
 /// management commands, and nothing else has them.
 pub const CONSOLE_WINDOW: &str = "console";

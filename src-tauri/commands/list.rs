@@ -7,6 +7,7 @@
 pub const MAIN_WINDOW: &[&str] = &[
     "app_info",
     "open_console",
+    "launch_painted",
     "license_status",
     "activate_license",
     "license_slots",

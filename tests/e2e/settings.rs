@@ -153,3 +153,38 @@ fn a_keyboard_alone_activates_and_the_dark_theme_applies() {
     assert_eq!(app.session.execute(background), "rgb(21, 22, 28)");
     app.screenshot("dark-license");
 }
+
+#[test]
+#[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: run scripts/test"]
+fn the_header_reads_in_full_at_800x600_in_both_themes() {
+    let server = TestServer::start();
+    let mut app = App::launch("header-800x600", server.launch());
+    app.wait_text(BADGE, "License server");
+    app.wait_text(STATUS, "Not activated");
+    // At the window's first size the chip shows the server's address too.
+    app.screenshot("license-1024x720");
+    app.wait_text(BADGE, &server.url());
+    app.assert_usable_at(800, 600);
+    app.screenshot_both_themes("license-800x600");
+    // Nothing in the header is cut: each piece of text is as wide as it needs to be and
+    // inside the window (the server's URL may give way; it is in the chip's tooltip).
+    let clipped = app.session.execute(
+        "const cut = [];
+         for (const el of document.querySelectorAll('.brand-name, .tab, .server-label, [data-testid=open-console]')) {
+           const r = el.getBoundingClientRect();
+           if (el.scrollWidth > el.clientWidth + 1 || r.right > window.innerWidth || r.width === 0)
+             cut.push(el.textContent);
+         }
+         const badge = document.querySelector('[data-testid=server-badge]').getBoundingClientRect();
+         const label = document.querySelector('.server-label').getBoundingClientRect();
+         if (label.right > badge.right) cut.push('label outside its chip');
+         return cut;",
+    );
+    assert_eq!(clipped, serde_json::json!([]), "cut at 800x600");
+    assert_eq!(
+        app.session
+            .execute("return document.querySelector('[data-testid=server-badge]').title"),
+        server.url(),
+        "the URL stays in the chip's tooltip"
+    );
+}

@@ -100,12 +100,17 @@ export function EndUserApp() {
 }
 
 function ServerBadge({ info }: { info: AppInfo | null }) {
-  if (!info) return <span className="server-badge">Connecting…</span>;
+  if (!info)
+    return (
+      <span className="server-badge">
+        <span className="server-label">Connecting…</span>
+      </span>
+    );
   const { server } = info;
   if (server.problem) {
     return (
       <span className="server-badge server-badge-error" data-testid="server-badge" title={server.problem}>
-        Server unavailable
+        <span className="server-label">Server unavailable</span>
       </span>
     );
   }
@@ -113,8 +118,10 @@ function ServerBadge({ info }: { info: AppInfo | null }) {
   const local = server.mode === "local";
   return (
     <span className="server-badge" data-testid="server-badge" title={server.url ?? ""}>
-      {local && <span className="dot" aria-hidden="true" />}
-      {local ? "Local demo server" : "License server"}
+      <span className="server-label">
+        {local && <span className="dot" aria-hidden="true" />}
+        {local ? "Local demo server" : "License server"}
+      </span>
       <span className="server-url">{server.url}</span>
     </span>
   );

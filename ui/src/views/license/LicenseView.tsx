@@ -1,4 +1,5 @@
 import { type FormEvent, useCallback, useEffect, useState } from "react";
+import { launchPainted } from "../../api/app";
 import { type AppError, toAppError } from "../../api/invoke";
 import { activateLicense, deactivateThisMachine, licenseSlots, licenseStatus } from "../../api/license";
 import type { LicenseView as View } from "../../bindings/LicenseView";
@@ -47,11 +48,15 @@ export function LicenseView({ demoKey }: { demoKey: string | null }) {
   const shown = view !== null;
   useEffect(() => {
     if (!shown) return;
-    // The launch benchmark (scripts/bench-ship) reads this mark: set in the frame after
-    // the one that drew the status, so the status is on screen by then.
+    // The launch benchmark (scripts/bench-ship) reads this mark, and the app logs
+    // `launch: painted` when told: set in the frame after the one that drew the status,
+    // so the status is on screen by then.
     let second = 0;
     const first = requestAnimationFrame(() => {
-      second = requestAnimationFrame(() => performance.mark("license-view-painted"));
+      second = requestAnimationFrame(() => {
+        performance.mark("license-view-painted");
+        void launchPainted();
+      });
     });
     return () => {
       cancelAnimationFrame(first);
