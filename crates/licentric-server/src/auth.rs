@@ -137,12 +137,12 @@ async fn api_key_auth(state: &AppState, token: &str) -> Result<ApiKeyAuth, ApiEr
     if !(token.starts_with("lk_live_") || token.starts_with("lk_test_")) {
         return Err(invalid());
     }
-    let row = db::api_keys::find_active_by_hash(&state.db, &api_key::hash(token))
+    let row = db::api_keys::find_active_by_hash(state.db.sqlite()?, &api_key::hash(token))
         .await?
         .ok_or_else(invalid)?;
     let now = state.clock.now();
     // At most one write a minute per key: last-used is for people, not for accounting.
-    db::api_keys::touch(&state.db, &row.id, now, now - Duration::minutes(1)).await?;
+    db::api_keys::touch(state.db.sqlite()?, &row.id, now, now - Duration::minutes(1)).await?;
     Ok(ApiKeyAuth {
         scopes: row.scope_set()?,
         tenant: row.tenant(),

@@ -126,7 +126,11 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
 }
 
 async fn deliver_due(state: &AppState, http: &reqwest::Client) -> anyhow::Result<()> {
-    for delivery in webhooks::due(&state.db, state.clock.now(), 50).await? {
+    // Deliveries on PostgreSQL come with its port of the webhook storage (leasing).
+    let Ok(db) = state.db.sqlite() else {
+        return Ok(());
+    };
+    for delivery in webhooks::due(db, state.clock.now(), 50).await? {
         attempt(state, http, delivery).await?;
     }
     Ok(())
@@ -176,7 +180,7 @@ async fn attempt(
     http: &reqwest::Client,
     delivery: DueDelivery,
 ) -> anyhow::Result<()> {
-    let (db, config) = (&state.db, &state.settings.deliveries);
+    let (db, config) = (state.db.sqlite()?, &state.settings.deliveries);
     let message = Message {
         url: &delivery.url,
         event: &delivery.event,
@@ -246,7 +250,8 @@ async fn disable(state: &AppState, webhook_id: &str, last_error: &str) -> anyhow
         "Disabled automatically: every delivery failed for {} (last error: {last_error}). Fix the receiver, then enable the endpoint again.",
         span(state.settings.deliveries.disable_after)
     );
-    let Some(tenant) = webhooks::disable(&state.db, webhook_id, &reason, now).await? else {
+    let Some(tenant) = webhooks::disable(state.db.sqlite()?, webhook_id, &reason, now).await?
+    else {
         return Ok(());
     };
     tracing::warn!(webhook = webhook_id, account = %tenant.account_id, %reason, "webhook endpoint disabled");
@@ -300,7 +305,8 @@ pub async fn test(
     tenant: &Tenant,
     webhook_id: &str,
 ) -> Result<Option<TestReport>, ApiError> {
-    let Some((url, secret)) = webhooks::target(&state.db, tenant, webhook_id).await? else {
+    let Some((url, secret)) = webhooks::target(state.db.sqlite()?, tenant, webhook_id).await?
+    else {
         return Ok(None);
     };
     let config = &state.settings.deliveries;
@@ -332,7 +338,7 @@ pub async fn test(
     let delivered = error.is_none();
     let done = state.clock.now();
     webhooks::insert_attempted(
-        &state.db,
+        state.db.sqlite()?,
         &NewDelivery {
             id: &delivery_id,
             account_id: &tenant.account_id,
@@ -355,7 +361,7 @@ pub async fn test(
     )
     .await?;
     if delivered {
-        webhooks::note_success(&state.db, webhook_id).await?;
+        webhooks::note_success(state.db.sqlite()?, webhook_id).await?;
     }
     Ok(Some(TestReport {
         refused: matches!(outcome, Outcome::Refused(_)),
@@ -382,15 +388,17 @@ pub async fn redeliver(
     webhook_id: &str,
     delivery_id: &str,
 ) -> Result<Option<licentric_core::wire::WebhookDelivery>, ApiError> {
-    let Some(original) = webhooks::delivery(&state.db, webhook_id, delivery_id).await? else {
+    let Some(original) = webhooks::delivery(state.db.sqlite()?, webhook_id, delivery_id).await?
+    else {
         return Ok(None);
     };
-    let Some(payload) = webhooks::payload(&state.db, webhook_id, delivery_id).await? else {
+    let Some(payload) = webhooks::payload(state.db.sqlite()?, webhook_id, delivery_id).await?
+    else {
         return Ok(None);
     };
     let id = Uuid::new_v4().to_string();
     webhooks::queue(
-        &state.db,
+        state.db.sqlite()?,
         &NewDelivery {
             id: &id,
             account_id: &tenant.account_id,
@@ -403,7 +411,7 @@ pub async fn redeliver(
     )
     .await?;
     // Read before the worker is woken, so the answer shows the delivery as queued.
-    let queued = webhooks::delivery(&state.db, webhook_id, &id).await?;
+    let queued = webhooks::delivery(state.db.sqlite()?, webhook_id, &id).await?;
     state.deliveries.notify_one();
     Ok(queued)
 }

@@ -54,7 +54,7 @@ pub async fn emit(
     data: Value,
 ) -> Result<(), ApiError> {
     debug_assert!(EVENT_TYPES.contains(&event), "unknown event {event}");
-    let subscribers = db::webhooks::subscribers(&state.db, tenant, event).await?;
+    let subscribers = db::webhooks::subscribers(state.db.sqlite()?, tenant, event).await?;
     if subscribers.is_empty() {
         return Ok(());
     }
@@ -63,7 +63,7 @@ pub async fn emit(
     for webhook_id in subscribers {
         let id = Uuid::new_v4().to_string();
         db::webhooks::queue(
-            &state.db,
+            state.db.sqlite()?,
             &db::webhooks::NewDelivery {
                 id: &id,
                 account_id: &tenant.account_id,

@@ -75,7 +75,7 @@ pub async fn token(
     if lasts.is_none() {
         return Ok(None);
     }
-    let key = signing::active_key(&state.db, &state.settings.secret, tenant, now).await?;
+    let key = signing::active_key(state.db.sqlite()?, &state.settings.secret, tenant, now).await?;
     sign_token(&key, subject, nonce, now)
 }
 
@@ -164,7 +164,7 @@ pub async fn license_file(
             "This license has expired, so no offline file can be issued for it. Renew it first.",
         ));
     }
-    let key = signing::active_key(&state.db, &state.settings.secret, tenant, now).await?;
+    let key = signing::active_key(state.db.sqlite()?, &state.settings.secret, tenant, now).await?;
     let payload = LicensePayload {
         license_id: subject.license.id.clone(),
         product_id: subject.license.product_id.clone(),

@@ -314,7 +314,11 @@ async fn lockout_event(state: &AppState, address: IpAddr) {
         request_id: None,
         changes: Some(&details),
     };
-    if let Err(error) = db::audit::insert(&state.db, &event).await {
+    let recorded = match state.db.sqlite() {
+        Ok(db) => db::audit::insert(db, &event).await,
+        Err(unsupported) => Err(unsupported),
+    };
+    if let Err(error) = recorded {
         tracing::error!(%error, "cannot record the lockout in the audit trail");
     }
 }

@@ -50,12 +50,16 @@ impl Application {
     /// processes are replaced on first use).
     pub async fn with_state(listen: SocketAddr, state: AppState) -> anyhow::Result<Self> {
         let secret = &state.settings.secret;
-        if !secret.is_ephemeral() {
-            signing::check_secret(&state.db, secret).await?;
-        } else if signing::any_keys(&state.db).await? {
-            tracing::warn!(
+        // On PostgreSQL this check comes with the port of the signing keys' storage.
+        let sqlite = state.db.sqlite().ok();
+        if let Some(db) = sqlite.filter(|_| !secret.is_ephemeral()) {
+            signing::check_secret(db, secret).await?;
+        } else if let Some(db) = sqlite.filter(|_| secret.is_ephemeral()) {
+            if signing::any_keys(db).await? {
+                tracing::warn!(
                 "serving with an ephemeral server secret: the signing keys already in this database cannot be used and will be replaced on first use; configure a persistent secret to keep them"
             );
+            }
         }
         let listener = crate::listener::bind(listen)
             .with_context(|| format!("cannot listen on {listen}; is another server using it?"))?;

@@ -29,13 +29,18 @@ pub async fn series(
 ) -> Result<AnalyticsSeries, ApiError> {
     let today = state.clock.now().date_naive();
     let validations =
-        db::activity::validations_by_day(&state.db, tenant, from, to, product_id).await?;
+        db::activity::validations_by_day(state.db.sqlite()?, tenant, from, to, product_id).await?;
     // The moves after `to` (up to today) are needed too: the active machines of a day are
     // counted back from now.
-    let moves =
-        db::activity::activations_by_day(&state.db, tenant, from, to.max(today), product_id)
-            .await?;
-    let machines_now = db::activity::machines_now(&state.db, tenant, product_id).await?;
+    let moves = db::activity::activations_by_day(
+        state.db.sqlite()?,
+        tenant,
+        from,
+        to.max(today),
+        product_id,
+    )
+    .await?;
+    let machines_now = db::activity::machines_now(state.db.sqlite()?, tenant, product_id).await?;
     Ok(AnalyticsSeries {
         from: from.to_string(),
         to: to.to_string(),
@@ -111,8 +116,8 @@ pub async fn seats(
     product_id: Option<&str>,
 ) -> Result<SeatsReport, ApiError> {
     let now = state.clock.now();
-    let products = db::analytics::products(&state.db, tenant, product_id).await?;
-    let policies = db::analytics::policy_use(&state.db, tenant, product_id, now).await?;
+    let products = db::analytics::products(state.db.sqlite()?, tenant, product_id).await?;
+    let policies = db::analytics::policy_use(state.db.sqlite()?, tenant, product_id, now).await?;
     let policies: Vec<PolicySeats> = policies
         .into_iter()
         .map(|policy| PolicySeats {
@@ -185,7 +190,7 @@ pub async fn expiring(
 ) -> Result<ExpiringLicenses, ApiError> {
     let now = state.clock.now();
     let ends: [DateTime<Utc>; 3] = EXPIRY_WINDOWS.map(|days| now + Duration::days(days.into()));
-    let counts = db::analytics::expiring(&state.db, tenant, product_id, now, ends).await?;
+    let counts = db::analytics::expiring(state.db.sqlite()?, tenant, product_id, now, ends).await?;
     Ok(ExpiringLicenses {
         as_of: now,
         product_id: product_id.map(str::to_owned),

@@ -65,7 +65,8 @@ const CHANGE_ATTEMPTS: usize = 8;
 /// The wire form of a license, with its entitlement codes.
 pub async fn wire(state: &AppState, record: LicenseRecord) -> Result<License, ApiError> {
     let codes =
-        db::entitlements::codes_of_license(&state.db, &record.id, &record.policy_id).await?;
+        db::entitlements::codes_of_license(state.db.sqlite()?, &record.id, &record.policy_id)
+            .await?;
     record.into_wire(codes).map_err(ApiError::from)
 }
 
@@ -78,7 +79,7 @@ pub async fn wire_many(
         .iter()
         .map(|r| (r.id.as_str(), r.policy_id.as_str()))
         .collect();
-    let mut codes = db::entitlements::codes_of_licenses(&state.db, &pairs).await?;
+    let mut codes = db::entitlements::codes_of_licenses(state.db.sqlite()?, &pairs).await?;
     records
         .into_iter()
         .map(|record| {
@@ -240,7 +241,7 @@ pub async fn create(
     if !inserted {
         return Err(ApiError::conflict("key_in_use", "A license with this key already exists. Choose another key, or leave key out to have one generated."));
     }
-    db::entitlements::attach_to_license(&state.db, &id, &entitlement_ids).await?;
+    db::entitlements::attach_to_license(state.db.sqlite()?, &id, &entitlement_ids).await?;
     let license = wire(state, load(state, tenant, &id).await?).await?;
     happened(
         state,
@@ -322,7 +323,7 @@ pub async fn delete(
     // Its machines go with it: the activity log counts them as deactivated, or the
     // active-machines series would count them for ever.
     db::activity::record_license_removal(
-        &state.db,
+        state.db.sqlite()?,
         tenant,
         &license.product_id,
         &license.id,
@@ -496,7 +497,7 @@ pub async fn attach_entitlements(
         );
     }
     problems.finish()?;
-    db::entitlements::attach_to_license(&state.db, id, &ids).await?;
+    db::entitlements::attach_to_license(state.db.sqlite()?, id, &ids).await?;
     entitlements_changed(state, tenant, actor, id, &before).await
 }
 
@@ -513,7 +514,7 @@ pub async fn detach_entitlement(
     if ids.is_empty() {
         return Err(ApiError::not_found("entitlement"));
     }
-    db::entitlements::detach_from_license(&state.db, id, &ids).await?;
+    db::entitlements::detach_from_license(state.db.sqlite()?, id, &ids).await?;
     entitlements_changed(state, tenant, actor, id, &before).await
 }
 
@@ -546,7 +547,7 @@ pub async fn overview(
     let record = load(state, tenant, id).await?;
     let now = state.clock.now();
     let rule = machines::rule(&policy);
-    let machines: Vec<_> = db::machines::of_license(&state.db, &record.id)
+    let machines: Vec<_> = db::machines::of_license(&state.db, tenant, &record.id)
         .await?
         .into_iter()
         .map(|m| m.into_wire(rule, now))

@@ -87,7 +87,7 @@ pub async fn validations(
     auth.require(Scope::AnalyticsRead)?;
     let (from, to) = days(&state, &q)?;
     let data = db::activity::validations_by_day(
-        &state.db,
+        state.db.sqlite()?,
         &auth.tenant,
         from,
         to,
@@ -108,7 +108,7 @@ pub async fn activations(
     auth.require(Scope::AnalyticsRead)?;
     let (from, to) = days(&state, &q)?;
     let data = db::activity::activations_by_day(
-        &state.db,
+        state.db.sqlite()?,
         &auth.tenant,
         from,
         to,
@@ -126,7 +126,8 @@ pub async fn usage(
     State(state): State<AppState>,
 ) -> Result<Json<DataList<ProductUsage>>, ApiError> {
     auth.require(Scope::AnalyticsRead)?;
-    let data = db::activity::product_usage(&state.db, &auth.tenant, state.clock.now()).await?;
+    let data =
+        db::activity::product_usage(state.db.sqlite()?, &auth.tenant, state.clock.now()).await?;
     Ok(Json(DataList { data }))
 }
 

@@ -57,7 +57,7 @@ fn forbid_escalation(
 
 /// The key with this id, if the caller may see it (its scopes lie within the caller's).
 async fn load(state: &AppState, auth: &ApiKeyAuth, id: &str) -> Result<ApiKeyRecord, ApiError> {
-    let record = db::api_keys::get(&state.db, &auth.tenant, id)
+    let record = db::api_keys::get(state.db.sqlite()?, &auth.tenant, id)
         .await?
         .ok_or_else(|| ApiError::not_found("API key"))?;
     if record.scope_set()?.is_subset(&auth.scopes) {
@@ -92,7 +92,8 @@ pub async fn list(
     ApiQuery(q): ApiQuery<ListApiKeys>,
 ) -> Result<Json<Page<ApiKey>>, ApiError> {
     let page = Paging::from_query(q.limit, q.offset, q.sort).page(SORTABLE)?;
-    let (records, total) = db::api_keys::list(&state.db, &auth.tenant, &auth.scopes, &page).await?;
+    let (records, total) =
+        db::api_keys::list(state.db.sqlite()?, &auth.tenant, &auth.scopes, &page).await?;
     let data = records
         .into_iter()
         .map(ApiKeyRecord::into_wire)
@@ -135,7 +136,7 @@ pub async fn create(
         display_prefix: &key.display_prefix,
         scopes: &scopes,
     };
-    db::api_keys::insert(&state.db, &row, state.clock.now()).await?;
+    db::api_keys::insert(state.db.sqlite()?, &row, state.clock.now()).await?;
     let mut created = load(&state, &auth, &id).await?.into_wire()?;
     audit::wrote(
         &state,
@@ -192,7 +193,7 @@ pub async fn revoke(
     // A key more powerful than the caller is not found, so it can be neither revoked
     // nor rotated by it.
     let revoked = load(&state, &auth, &id).await?.into_wire()?;
-    db::api_keys::revoke(&state.db, &auth.tenant, &id, state.clock.now()).await?;
+    db::api_keys::revoke(state.db.sqlite()?, &auth.tenant, &id, state.clock.now()).await?;
     audit::wrote(
         &state,
         &auth.tenant,
@@ -219,7 +220,14 @@ pub async fn rotate(
     // nor rotated by it.
     load(&state, &auth, &id).await?;
     let key = api_key::generate(auth.tenant.environment);
-    db::api_keys::rotate(&state.db, &auth.tenant, &id, &key.hash, &key.display_prefix).await?;
+    db::api_keys::rotate(
+        state.db.sqlite()?,
+        &auth.tenant,
+        &id,
+        &key.hash,
+        &key.display_prefix,
+    )
+    .await?;
     let mut rotated = load(&state, &auth, &id).await?.into_wire()?;
     audit::wrote::<ApiKey>(
         &state,

@@ -94,8 +94,14 @@ pub async fn list(
         until: q.until,
         before_id,
     };
-    let (rows, total) =
-        db::audit::list(&state.db, &auth.tenant, &filters, page.limit, page.offset).await?;
+    let (rows, total) = db::audit::list(
+        state.db.sqlite()?,
+        &auth.tenant,
+        &filters,
+        page.limit,
+        page.offset,
+    )
+    .await?;
     let full = rows.len() == page.limit as usize;
     let mut answer = page.wrap(rows.into_iter().map(wire).collect::<Vec<_>>(), total);
     // The next page starts below the last event's id.

@@ -28,7 +28,13 @@ use crate::{
 
 /// The tenant's current signing key, which every product shows so vendors can pin it.
 async fn signing_key(state: &AppState, tenant: &Tenant) -> Result<CurrentSigningKey, ApiError> {
-    Ok(signing::current(&state.db, &state.settings.secret, tenant, state.clock.now()).await?)
+    Ok(signing::current(
+        state.db.sqlite()?,
+        &state.settings.secret,
+        tenant,
+        state.clock.now(),
+    )
+    .await?)
 }
 
 /// Query of `GET /products`.

@@ -30,7 +30,7 @@ pub async fn list(
 ) -> Result<Json<DataList<SigningKey>>, ApiError> {
     auth.require(Scope::ProductsRead)?;
     let data = signing::list(
-        &state.db,
+        state.db.sqlite()?,
         &state.settings.secret,
         &auth.tenant,
         state.clock.now(),
@@ -51,7 +51,7 @@ pub async fn rotate(
 ) -> Result<Created<SigningKey>, ApiError> {
     auth.require(Scope::ProductsWrite)?;
     let key = signing::rotate(
-        &state.db,
+        state.db.sqlite()?,
         &state.settings.secret,
         &auth.tenant,
         state.clock.now(),
@@ -135,7 +135,7 @@ pub async fn jwks(
         environment: q.environment.unwrap_or(Environment::Live),
     };
     let keys = signing::key_set(
-        &state.db,
+        state.db.sqlite()?,
         &state.settings.secret,
         &tenant,
         state.clock.now(),

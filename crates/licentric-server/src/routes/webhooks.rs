@@ -125,7 +125,8 @@ pub async fn list(
     auth.require(Scope::WebhooksRead)?;
     let page = Paging::from_query(q.limit, q.offset, q.sort).page(db::webhooks::SORTABLE)?;
     params::check_search(q.q.as_deref(), 200)?;
-    let (data, total) = db::webhooks::list(&state.db, &auth.tenant, q.q.as_deref(), &page).await?;
+    let (data, total) =
+        db::webhooks::list(state.db.sqlite()?, &auth.tenant, q.q.as_deref(), &page).await?;
     Ok(Json(page.wrap(data, total)))
 }
 
@@ -161,7 +162,7 @@ pub async fn create(
         created_at: now,
         updated_at: now,
     };
-    db::webhooks::insert(&state.db, &auth.tenant, &webhook, &secret).await?;
+    db::webhooks::insert(state.db.sqlite()?, &auth.tenant, &webhook, &secret).await?;
     let resource = ("webhook", webhook.id.as_str());
     audit::wrote(
         &state,
@@ -186,7 +187,7 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Result<Json<Webhook>, ApiError> {
     auth.require(Scope::WebhooksRead)?;
-    let webhook = db::webhooks::get(&state.db, &auth.tenant, &id)
+    let webhook = db::webhooks::get(state.db.sqlite()?, &auth.tenant, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("webhook"))?;
     Ok(Json(webhook))
@@ -202,7 +203,7 @@ pub async fn update(
     ApiJson(body): ApiJson<WebhookUpdate>,
 ) -> Result<Json<Webhook>, ApiError> {
     auth.require(Scope::WebhooksWrite)?;
-    let mut webhook = db::webhooks::get(&state.db, &auth.tenant, &id)
+    let mut webhook = db::webhooks::get(state.db.sqlite()?, &auth.tenant, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("webhook"))?;
     let before = webhook.clone();
@@ -228,7 +229,7 @@ pub async fn update(
     }
     problems.finish()?;
     webhook.updated_at = state.clock.now();
-    db::webhooks::update(&state.db, &auth.tenant, &webhook).await?;
+    db::webhooks::update(state.db.sqlite()?, &auth.tenant, &webhook).await?;
     let resource = ("webhook", webhook.id.as_str());
     audit::wrote(
         &state,
@@ -252,10 +253,10 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     auth.require(Scope::WebhooksWrite)?;
-    let webhook = db::webhooks::get(&state.db, &auth.tenant, &id)
+    let webhook = db::webhooks::get(state.db.sqlite()?, &auth.tenant, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("webhook"))?;
-    if !db::webhooks::delete(&state.db, &auth.tenant, &id).await? {
+    if !db::webhooks::delete(state.db.sqlite()?, &auth.tenant, &id).await? {
         return Err(ApiError::not_found("webhook"));
     }
     let resource = ("webhook", id.as_str());
@@ -282,10 +283,18 @@ pub async fn rotate_secret(
 ) -> Result<Json<Webhook>, ApiError> {
     auth.require(Scope::WebhooksWrite)?;
     let secret = new_secret();
-    if !db::webhooks::set_secret(&state.db, &auth.tenant, &id, &secret, state.clock.now()).await? {
+    if !db::webhooks::set_secret(
+        state.db.sqlite()?,
+        &auth.tenant,
+        &id,
+        &secret,
+        state.clock.now(),
+    )
+    .await?
+    {
         return Err(ApiError::not_found("webhook"));
     }
-    let mut webhook = db::webhooks::get(&state.db, &auth.tenant, &id)
+    let mut webhook = db::webhooks::get(state.db.sqlite()?, &auth.tenant, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("webhook"))?;
     audit::wrote::<Webhook>(
@@ -312,12 +321,12 @@ pub async fn deliveries(
     ApiQuery(q): ApiQuery<ListWebhooks>,
 ) -> Result<Json<Page<WebhookDelivery>>, ApiError> {
     auth.require(Scope::WebhooksRead)?;
-    db::webhooks::get(&state.db, &auth.tenant, &id)
+    db::webhooks::get(state.db.sqlite()?, &auth.tenant, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("webhook"))?;
     let page =
         Paging::from_query(q.limit, q.offset, q.sort).page(db::webhooks::DELIVERY_SORTABLE)?;
-    let (data, total) = db::webhooks::deliveries(&state.db, &id, &page).await?;
+    let (data, total) = db::webhooks::deliveries(state.db.sqlite()?, &id, &page).await?;
     Ok(Json(page.wrap(data, total)))
 }
 
@@ -383,10 +392,10 @@ pub async fn redeliver(
     Path((id, delivery_id)): Path<(String, String)>,
 ) -> Result<(StatusCode, Json<WebhookDelivery>), ApiError> {
     auth.require(Scope::WebhooksWrite)?;
-    let webhook = db::webhooks::get(&state.db, &auth.tenant, &id)
+    let webhook = db::webhooks::get(state.db.sqlite()?, &auth.tenant, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("webhook"))?;
-    if db::webhooks::delivery(&state.db, &id, &delivery_id)
+    if db::webhooks::delivery(state.db.sqlite()?, &id, &delivery_id)
         .await?
         .is_none()
     {
