@@ -940,6 +940,75 @@ pub async fn delete(db: impl Into<DbRef<'_>>, tenant: &Tenant, id: &str) -> supe
     Ok(done.rows_affected() == 1)
 }
 
+/// A license's entitlement codes (its policy's and its own), sorted, on either database:
+/// `entitlements::codes_of_license` on SQLite.
+pub async fn entitlement_codes(
+    db: impl Into<DbRef<'_>>,
+    record: &LicenseRecord,
+) -> super::Result<Vec<String>> {
+    let db = match db.into() {
+        DbRef::Sqlite(db) => {
+            return super::entitlements::codes_of_license(db, &record.id, &record.policy_id).await
+        }
+        DbRef::Postgres(db) => db,
+    };
+    let mut tx = postgres::begin_for(db, &record.tenant()).await?;
+    let codes = sqlx::query_scalar(
+        "SELECT code FROM entitlements WHERE id IN (
+             SELECT entitlement_id FROM license_entitlements WHERE license_id = $1
+             UNION SELECT entitlement_id FROM policy_entitlements WHERE policy_id = $2)
+         ORDER BY code",
+    )
+    .bind(&record.id)
+    .bind(&record.policy_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(codes)
+}
+
+/// The entitlement codes of each of the tenant's `records` (a list page's), by license
+/// id, as [`entitlement_codes`] gives them: `entitlements::codes_of_licenses` on SQLite,
+/// one statement on PostgreSQL.
+pub async fn entitlement_codes_of(
+    db: impl Into<DbRef<'_>>,
+    tenant: &Tenant,
+    records: &[LicenseRecord],
+) -> super::Result<std::collections::HashMap<String, Vec<String>>> {
+    let db = match db.into() {
+        DbRef::Sqlite(db) => {
+            let pairs: Vec<(&str, &str)> = records
+                .iter()
+                .map(|r| (r.id.as_str(), r.policy_id.as_str()))
+                .collect();
+            return super::entitlements::codes_of_licenses(db, &pairs).await;
+        }
+        DbRef::Postgres(db) => db,
+    };
+    let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
+    let mut tx = postgres::begin_for(db, tenant).await?;
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT x.license_id, e.code FROM (
+             SELECT license_id, entitlement_id FROM license_entitlements WHERE license_id = ANY($1)
+             UNION SELECT l.id, pe.entitlement_id FROM licenses l
+                   JOIN policy_entitlements pe ON pe.policy_id = l.policy_id WHERE l.id = ANY($1)
+         ) x JOIN entitlements e ON e.id = x.entitlement_id
+         ORDER BY x.license_id, e.code",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let mut codes: std::collections::HashMap<String, Vec<String>> = ids
+        .iter()
+        .map(|id| ((*id).to_owned(), Vec::new()))
+        .collect();
+    for (license, code) in rows {
+        codes.entry(license).or_default().push(code);
+    }
+    Ok(codes)
+}
+
 /// The sort expressions of [`SORTABLE`] on PostgreSQL, with the type a cursor's value is
 /// read back as. A missing expiry or name sorts first, as SQLite's empty text does.
 fn pg_sort(field: &str) -> (&'static str, &'static str) {

@@ -64,9 +64,7 @@ const CHANGE_ATTEMPTS: usize = 8;
 
 /// The wire form of a license, with its entitlement codes.
 pub async fn wire(state: &AppState, record: LicenseRecord) -> Result<License, ApiError> {
-    let codes =
-        db::entitlements::codes_of_license(state.db.sqlite()?, &record.id, &record.policy_id)
-            .await?;
+    let codes = db::licenses::entitlement_codes(&state.db, &record).await?;
     record.into_wire(codes).map_err(ApiError::from)
 }
 
@@ -75,11 +73,10 @@ pub async fn wire_many(
     state: &AppState,
     records: Vec<LicenseRecord>,
 ) -> Result<Vec<License>, ApiError> {
-    let pairs: Vec<(&str, &str)> = records
-        .iter()
-        .map(|r| (r.id.as_str(), r.policy_id.as_str()))
-        .collect();
-    let mut codes = db::entitlements::codes_of_licenses(state.db.sqlite()?, &pairs).await?;
+    let Some(tenant) = records.first().map(LicenseRecord::tenant) else {
+        return Ok(Vec::new());
+    };
+    let mut codes = db::licenses::entitlement_codes_of(&state.db, &tenant, &records).await?;
     records
         .into_iter()
         .map(|record| {

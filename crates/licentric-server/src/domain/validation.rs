@@ -48,9 +48,7 @@ async fn gather(
 ) -> Result<Gathered, ApiError> {
     let now = state.clock.now();
     let rule = machines::rule(&policy);
-    let entitlements =
-        db::entitlements::codes_of_license(state.db.sqlite()?, &record.id, &record.policy_id)
-            .await?;
+    let entitlements = db::licenses::entitlement_codes(&state.db, &record).await?;
     let missing_entitlements = question
         .entitlements
         .iter()

@@ -62,9 +62,7 @@ async fn sign_file(
 ) -> Result<(String, u32), ApiError> {
     let machine =
         db::machines::find_by_fingerprint(&state.db, tenant, &license.id, fingerprint).await?;
-    let entitlements =
-        db::entitlements::codes_of_license(state.db.sqlite()?, &license.id, &license.policy_id)
-            .await?;
+    let entitlements = db::licenses::entitlement_codes(&state.db, license).await?;
     let subject = Subject {
         license,
         policy,

@@ -1023,6 +1023,19 @@ async fn license_story(db: licentric_server::db::DbRef<'_>, tenant: &Tenant) -> 
         updated_at: t0,
     };
     policies::insert(db, tenant, &policy).await.unwrap();
+    let entitlement = licentric_core::wire::Entitlement {
+        id: "ent_l".into(),
+        code: "OFFLINE".into(),
+        name: "Offline".into(),
+        created_at: t0,
+        updated_at: t0,
+    };
+    licentric_server::db::entitlements::insert(db, tenant, &entitlement)
+        .await
+        .unwrap();
+    policies::set_entitlements(db, tenant, "pol_l", &["ent_l".into()])
+        .await
+        .unwrap();
     let keys = [
         "LIC-AAAA-BBBB",
         "LIC-CCCC-DDDD",
@@ -1152,6 +1165,16 @@ async fn license_story(db: licentric_server::db::DbRef<'_>, tenant: &Tenant) -> 
     said.push(format!(
         "after update: {:?} {:?} {} {}",
         got.status, got.name, got.uses, got.updated_at
+    ));
+    let mut codes: Vec<_> = licenses::entitlement_codes_of(db, tenant, &[got.clone()])
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    codes.sort();
+    said.push(format!(
+        "entitlements: {:?} {codes:?}",
+        licenses::entitlement_codes(db, &got).await.unwrap()
     ));
     let counted = licenses::count(
         db,
