@@ -102,12 +102,7 @@ async fn write_all(
             .remove(&plan.id)
             .ok_or_else(|| ApiError::not_found("license"))?;
         if !codes.contains_key(&record.policy_id) {
-            let policy_codes = db::entitlements::codes_of_license(
-                state.db.sqlite()?,
-                &record.id,
-                &record.policy_id,
-            )
-            .await?;
+            let policy_codes = db::licenses::entitlement_codes(&state.db, &record).await?;
             codes.insert(record.policy_id.clone(), policy_codes);
         }
         let license = record
