@@ -395,6 +395,11 @@ pub async fn existing_keys(
         DbRef::Sqlite(db) => db,
         DbRef::Postgres(db) => {
             // Keys of every account, which the policies hide: each through the lookup.
+            let keys: Vec<&str> = keys
+                .iter()
+                .copied()
+                .filter(|key| postgres::storable(key))
+                .collect();
             let found: Vec<String> = sqlx::query_scalar(
                 "SELECT k FROM unnest($1::text[]) AS k
                   WHERE EXISTS (SELECT 1 FROM licentric_license_by_key(k))",

@@ -215,6 +215,7 @@ pub async fn find_by_fingerprint(
 ) -> super::Result<Option<MachineRecord>> {
     let db = match db.into() {
         DbRef::Sqlite(db) => db,
+        DbRef::Postgres(_) if !postgres::storable(fingerprint) => return Ok(None),
         DbRef::Postgres(db) => {
             let mut tx = postgres::begin_for(db, tenant).await?;
             let machine = sqlx::query_as(&format!(

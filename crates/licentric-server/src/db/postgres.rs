@@ -156,6 +156,9 @@ pub async fn set_tenant(tx: &mut Transaction<'_, Postgres>, tenant: &Tenant) -> 
 /// The tenant and id of the license a key names, through the narrow lookup function (the
 /// one way to find a license before its tenant is known).
 pub async fn license_by_key(pool: &PgPool, key: &str) -> super::Result<Option<(Tenant, String)>> {
+    if !storable(key) {
+        return Ok(None);
+    }
     let row: Option<(String, String, String)> = sqlx::query_as(
         "SELECT account_id, environment, license_id FROM licentric_license_by_key($1)",
     )
@@ -208,6 +211,13 @@ pub async fn check_schema(pool: &PgPool) -> anyhow::Result<()> {
             found.unwrap_or(0)
         ),
     }
+}
+
+/// Whether PostgreSQL can hold this text: its `text` refuses the NUL character (SQLite
+/// keeps it), so a key or fingerprint with one names nothing stored, and is looked up as
+/// such instead of failing the statement (a 500).
+pub fn storable(text: &str) -> bool {
+    !text.contains('\0')
 }
 
 /// A count or limit PostgreSQL keeps as `bigint`, as the `u32` SQLite's decodes into.

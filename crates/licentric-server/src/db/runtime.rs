@@ -90,6 +90,9 @@ pub async fn license_by_key(
         }
         Conn::Postgres { conn, .. } => conn,
     };
+    if !postgres::storable(key) {
+        return Ok(None);
+    }
     // The tenant first, through the narrow lookup; then the license as its tenant.
     let row: Option<(String, String, String)> = sqlx::query_as(
         "SELECT account_id, environment, license_id FROM licentric_license_by_key($1)",
@@ -203,6 +206,11 @@ pub async fn machine_by_fingerprint(
     license_id: &str,
     fingerprint: &str,
 ) -> super::Result<Option<MachineRecord>> {
+    if !postgres::storable(fingerprint) {
+        if let Conn::Postgres { .. } = conn {
+            return Ok(None);
+        }
+    }
     if let Some(pg) = conn.pg_for(tenant).await? {
         return Ok(sqlx::query_as(&format!(
             "SELECT {MACHINE_COLUMNS} FROM machines WHERE license_id = $1 AND fingerprint = $2"

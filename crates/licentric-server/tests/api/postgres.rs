@@ -1166,7 +1166,7 @@ async fn license_story(db: licentric_server::db::DbRef<'_>, tenant: &Tenant) -> 
         "after update: {:?} {:?} {} {}",
         got.status, got.name, got.uses, got.updated_at
     ));
-    let mut codes: Vec<_> = licenses::entitlement_codes_of(db, tenant, &[got.clone()])
+    let mut codes: Vec<_> = licenses::entitlement_codes_of(db, tenant, std::slice::from_ref(&got))
         .await
         .unwrap()
         .into_iter()
@@ -1399,6 +1399,17 @@ async fn runtime_story(
         .await
         .unwrap();
     said.push(format!("unknown key: {:?}", missing.map(|v| v.code)));
+    // PostgreSQL's text cannot hold NUL: such a key names nothing there either.
+    let nul = runtime
+        .validate(
+            "RT-\0-NUL".into(),
+            Some("fp-\0-nul-1".into()),
+            vec![],
+            anonymous(),
+        )
+        .await
+        .unwrap();
+    said.push(format!("NUL key: {:?}", nul.map(|v| v.code)));
     let activate = |fingerprint: &str| {
         runtime.activate(Activation {
             tenant: tenant.clone(),
