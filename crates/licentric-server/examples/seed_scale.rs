@@ -425,8 +425,13 @@ async fn catalogue(
                 updated_at: now,
             };
             db::policies::insert(pool, tenant, &policy).await?;
-            db::policies::set_entitlements(pool, &policy.id, &entitlement_ids[..entitlements])
-                .await?;
+            db::policies::set_entitlements(
+                pool,
+                tenant,
+                &policy.id,
+                &entitlement_ids[..entitlements],
+            )
+            .await?;
             seeded.push(SeedPolicy {
                 id: policy.id,
                 // The server allows one machine on a node-locked license.

@@ -43,10 +43,17 @@ pub enum Command {
         /// Address to listen on; port 0 picks a free port.
         #[arg(long, env = "LICENTRIC_LISTEN", default_value = config::DEFAULT_LISTEN)]
         listen: SocketAddr,
-        /// Database URL (`sqlite://path.db` or a file path). Default: licentric.db in the
-        /// user's data directory. (`postgres://…` is not served yet: see `migrate`.)
+        /// Database URL (`sqlite://path.db`, a file path, or `postgres://app@host/db` as a
+        /// member of licentric_runtime). Default: licentric.db in the user's data directory.
         #[arg(long, env = "LICENTRIC_DATABASE_URL")]
         database_url: Option<String>,
+        /// PostgreSQL only: the migration role's URL (`postgres://owner@host/db`); when
+        /// given, the schema is migrated with it on start. Without it the schema must be
+        /// current (`licentric-server migrate`), or the server refuses to start.
+        #[arg(long, env = "LICENTRIC_DATABASE_MIGRATION_URL")]
+        database_migration_url: Option<String>,
+        #[command(flatten)]
+        postgres: PostgresArgs,
         /// Requests allowed per API key, as REQUESTS/PERIOD (e.g. 1200/60s).
         #[arg(long, env = "LICENTRIC_RATE_LIMIT_API_KEY", default_value = "1200/60s")]
         rate_limit_api_key: Quota,
@@ -217,6 +224,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve {
             listen,
             database_url,
+            database_migration_url,
+            postgres,
             rate_limit_api_key,
             rate_limit_license_key,
             rate_limit_anonymous,
@@ -257,20 +266,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 ..Settings::default()
             };
             let shutdown_timeout = Duration::from_secs(shutdown_timeout_secs);
-            if database_url
-                .as_deref()
-                .is_some_and(postgres::is_postgres_url)
-            {
-                bail!("PostgreSQL is not supported by `serve` in this build yet (issue 15: the storage layer is being ported); `licentric-server migrate` prepares a PostgreSQL database, and `serve` takes a sqlite:// URL or a file path");
-            }
-            serve(
-                listen,
-                database_url,
-                secret_file,
-                settings,
-                shutdown_timeout,
-            )
-            .await
+            let database = DatabaseArgs {
+                url: database_url,
+                migration_url: database_migration_url,
+                postgres,
+            };
+            serve(listen, database, secret_file, settings, shutdown_timeout).await
         }
         Command::Migrate {
             database_url,
@@ -328,6 +329,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+    }
+}
+
+/// The server secret on PostgreSQL: `--secret-file` / `LICENTRIC_SECRET_FILE` or
+/// `LICENTRIC_SECRET`, never a file made on first use: every server process on one
+/// database must seal and unseal the signing keys with the same secret.
+fn postgres_secret(secret_file: Option<PathBuf>) -> anyhow::Result<ServerSecret> {
+    let from_env = std::env::var(SECRET_ENV).ok().filter(|v| !v.is_empty());
+    match (secret_file, from_env) {
+        (Some(_), Some(_)) => bail!(
+            "the server secret is given twice: by --secret-file (or LICENTRIC_SECRET_FILE) and by {SECRET_ENV}; give it one way"
+        ),
+        (Some(path), None) => ServerSecret::from_file(&path),
+        (None, Some(text)) => ServerSecret::from_text(&text, SecretOrigin::Environment),
+        (None, None) => bail!(
+            "on PostgreSQL the server secret must be given, the same to every server process on the database: --secret-file / LICENTRIC_SECRET_FILE or {SECRET_ENV} (at least 32 characters)"
+        ),
     }
 }
 
@@ -420,9 +438,33 @@ fn database_url_or_default(database_url: Option<String>) -> anyhow::Result<Strin
     database_url.map_or_else(config::default_database_url, Ok)
 }
 
+/// Where `serve` finds its database.
+struct DatabaseArgs {
+    url: Option<String>,
+    migration_url: Option<String>,
+    postgres: PostgresArgs,
+}
+
+/// PostgreSQL for `serve`: migrated first when the migration role's URL is given, then
+/// opened as the server's own role, which must be one row-level security holds for, on a
+/// schema of exactly this server's version.
+async fn open_postgres(database: &DatabaseArgs, url: &str) -> anyhow::Result<db::Db> {
+    let settings = database.postgres.pool_settings();
+    if let Some(migration_url) = &database.migration_url {
+        let owner = postgres::connect(migration_url, &settings).await?;
+        postgres::migrate(&owner).await?;
+        owner.close().await;
+    }
+    let pool = postgres::connect(url, &settings).await?;
+    let role = postgres::check_runtime_role(&pool).await?;
+    postgres::check_schema(&pool).await?;
+    tracing::info!(role = %role.name, "serving on PostgreSQL");
+    Ok(pool.into())
+}
+
 async fn serve(
     listen: SocketAddr,
-    database_url: Option<String>,
+    database: DatabaseArgs,
     secret_file: Option<PathBuf>,
     settings: Settings,
     shutdown_timeout: Duration,
@@ -434,9 +476,15 @@ async fn serve(
         )
         .with_writer(std::io::stderr)
         .init();
-    let database_url = database_url_or_default(database_url)?;
-    let pool = db::connect(&database_url).await?;
-    let secret = resolve_secret(secret_file, &database_url, &pool).await?;
+    let database_url = database_url_or_default(database.url.clone())?;
+    let (db, secret) = if postgres::is_postgres_url(&database_url) {
+        let db = open_postgres(&database, &database_url).await?;
+        (db, postgres_secret(secret_file)?)
+    } else {
+        let pool = db::connect(&database_url).await?;
+        let secret = resolve_secret(secret_file, &database_url, &pool).await?;
+        (pool.into(), secret)
+    };
     match secret.origin() {
         SecretOrigin::File {
             path,
@@ -451,7 +499,7 @@ async fn serve(
         origin => tracing::info!(from = %origin, "using the server secret"),
     }
     let settings = Settings { secret, ..settings };
-    let state = AppState::with_settings(pool, Arc::new(SystemClock), settings);
+    let state = AppState::with_settings(db, Arc::new(SystemClock), settings);
     let app = Application::with_state(listen, state).await?;
     // Scripts and tests read this line to learn the port when 0 was asked for.
     println!("Licentric server listening on http://{}", app.local_addr());

@@ -72,6 +72,10 @@ pub enum ApiError {
         /// Seconds to wait before retrying.
         retry_after_secs: u64,
     },
+    /// 501: the server runs on PostgreSQL and this operation's storage is not yet ported
+    /// there (issue 15). Nothing was changed.
+    #[error("This operation is not yet supported when the license server runs on PostgreSQL; nothing was changed. Run the server on SQLite for it, or upgrade the server when it is.")]
+    NotSupportedOnPostgres,
     /// 500: a fault on our side. The cause is logged, never sent.
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
@@ -118,6 +122,7 @@ impl ApiError {
                 StatusCode::TOO_MANY_REQUESTS
             }
             Self::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::NotSupportedOnPostgres => StatusCode::NOT_IMPLEMENTED,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -136,6 +141,7 @@ impl ApiError {
             Self::RateLimited { .. } => "rate_limited",
             Self::TooManyFailures { .. } => "too_many_failures",
             Self::Overloaded { .. } => "overloaded",
+            Self::NotSupportedOnPostgres => "not_supported_on_postgresql",
             Self::Internal(_) => "internal_error",
         }
     }
@@ -164,7 +170,10 @@ impl ApiError {
 
 impl From<crate::db::Error> for ApiError {
     fn from(error: crate::db::Error) -> Self {
-        Self::Internal(error.into())
+        match error {
+            crate::db::Error::Unsupported => Self::NotSupportedOnPostgres,
+            error => Self::Internal(error.into()),
+        }
     }
 }
 

@@ -9,6 +9,8 @@ use licentric_core::{wire::Policy, Environment, KeyPrefix, LicenseKey, Scope};
 use rand::rngs::OsRng;
 use serde::Serialize;
 use sqlx::SqlitePool;
+
+use crate::db::DbRef;
 use uuid::Uuid;
 
 use crate::{api_key, db, tenant::Tenant};
@@ -68,10 +70,11 @@ pub const DEMO_LICENSE_DAYS: i64 = 365;
 /// Creates the account, its all-scopes live API key, and (with `demo`) the demo records,
 /// in one transaction-free sequence of inserts stamped with `now`.
 pub async fn provision(
-    db: &SqlitePool,
+    db: impl Into<DbRef<'_>>,
     options: &ProvisionOptions,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Provisioned> {
+    let db = db.into();
     let account_id = Uuid::new_v4().to_string();
     db::accounts::insert_account(db, &account_id, &options.account_name, now).await?;
     let tenant = Tenant {
@@ -127,11 +130,11 @@ pub async fn issue_api_key(
         account_id: account_id.to_owned(),
         environment: Environment::Live,
     };
-    Ok(all_scopes_key(db, &tenant, name, now).await?.secret)
+    Ok(all_scopes_key(db.into(), &tenant, name, now).await?.secret)
 }
 
 async fn initial_key(
-    db: &SqlitePool,
+    db: DbRef<'_>,
     tenant: &Tenant,
     now: DateTime<Utc>,
 ) -> anyhow::Result<api_key::NewApiKey> {
@@ -139,7 +142,7 @@ async fn initial_key(
 }
 
 async fn all_scopes_key(
-    db: &SqlitePool,
+    db: DbRef<'_>,
     tenant: &Tenant,
     name: &str,
     now: DateTime<Utc>,
@@ -163,7 +166,7 @@ async fn all_scopes_key(
 }
 
 async fn create_demo(
-    db: &SqlitePool,
+    db: DbRef<'_>,
     tenant: &Tenant,
     now: DateTime<Utc>,
 ) -> anyhow::Result<DemoData> {

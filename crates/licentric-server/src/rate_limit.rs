@@ -395,7 +395,8 @@ async fn lockout_event(state: &AppState, address: IpAddr) {
         request_id: None,
         changes: Some(&details),
     };
-    if let Err(error) = db::audit::insert(&state.db, &event).await {
+    let recorded = db::audit::insert(&state.db, &event).await;
+    if let Err(error) = recorded {
         tracing::error!(%error, "cannot record the lockout in the audit trail");
     }
 }

@@ -13,7 +13,6 @@ use licentric_core::{
     AccountPublicKey, AccountSigningKey, Environment, PublicKeySet,
 };
 use rand::rngs::OsRng;
-use sqlx::SqlitePool;
 
 use crate::{
     db::{self, signing_keys::SigningKeyRow},
@@ -99,11 +98,12 @@ fn wrong_secret(secret: &ServerSecret, row: &SigningKeyRow) -> anyhow::Error {
 /// retired (its public half stays published) and replaced. With a configured secret that
 /// is an error, which start-up ([`check_secret`]) already reports.
 pub async fn active_key(
-    db: &SqlitePool,
+    db: impl Into<crate::db::DbRef<'_>>,
     secret: &ServerSecret,
     tenant: &Tenant,
     now: DateTime<Utc>,
 ) -> anyhow::Result<AccountSigningKey> {
+    let db = db.into();
     // A few rounds: another request may create or rotate the key between our steps.
     for _ in 0..5 {
         match db::signing_keys::active(db, tenant).await? {
@@ -137,11 +137,12 @@ pub async fn active_key(
 
 /// The tenant's current key as a product shows it, creating one on first need.
 pub async fn current(
-    db: &SqlitePool,
+    db: impl Into<crate::db::DbRef<'_>>,
     secret: &ServerSecret,
     tenant: &Tenant,
     now: DateTime<Utc>,
 ) -> anyhow::Result<CurrentSigningKey> {
+    let db = db.into();
     let key = active_key(db, secret, tenant, now).await?.public_key();
     Ok(CurrentSigningKey {
         key_id: key.key_id().to_owned(),
@@ -153,11 +154,12 @@ pub async fn current(
 /// Every key of the tenant, current and retired, as a client's key set (a JWKS). Makes
 /// the first key when there is none, so the set is never empty.
 pub async fn key_set(
-    db: &SqlitePool,
+    db: impl Into<crate::db::DbRef<'_>>,
     secret: &ServerSecret,
     tenant: &Tenant,
     now: DateTime<Utc>,
 ) -> anyhow::Result<PublicKeySet> {
+    let db = db.into();
     let mut rows = db::signing_keys::all(db, tenant).await?;
     if rows.is_empty() {
         active_key(db, secret, tenant, now).await?;
@@ -172,11 +174,12 @@ pub async fn key_set(
 
 /// The tenant's keys for the API, newest first (making the first one if needed).
 pub async fn list(
-    db: &SqlitePool,
+    db: impl Into<crate::db::DbRef<'_>>,
     secret: &ServerSecret,
     tenant: &Tenant,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Vec<SigningKey>> {
+    let db = db.into();
     active_key(db, secret, tenant, now).await?;
     Ok(db::signing_keys::all(db, tenant)
         .await?
@@ -198,11 +201,12 @@ fn to_wire(row: SigningKeyRow) -> SigningKey {
 
 /// Retires the tenant's active key and makes a new one; returns the new key.
 pub async fn rotate(
-    db: &SqlitePool,
+    db: impl Into<crate::db::DbRef<'_>>,
     secret: &ServerSecret,
     tenant: &Tenant,
     now: DateTime<Utc>,
 ) -> anyhow::Result<SigningKey> {
+    let db = db.into();
     // A new key id collides with an old one of the same account about once in 2^32
     // rotations; then simply draw again.
     for _ in 0..5 {
@@ -220,11 +224,12 @@ pub async fn rotate(
 
 /// Makes sure `tenant` has a signing key (for `init`, which has the secret at hand).
 pub async fn ensure_key(
-    db: &SqlitePool,
+    db: impl Into<crate::db::DbRef<'_>>,
     secret: &ServerSecret,
     tenant: &Tenant,
     now: DateTime<Utc>,
 ) -> anyhow::Result<String> {
+    let db = db.into();
     Ok(active_key(db, secret, tenant, now)
         .await?
         .key_id()
@@ -234,7 +239,11 @@ pub async fn ensure_key(
 /// Start-up check: unseals one stored key (the newest active one), so a server given
 /// the wrong secret refuses to start instead of failing requests later. A database with
 /// no keys yet accepts any secret.
-pub async fn check_secret(db: &SqlitePool, secret: &ServerSecret) -> anyhow::Result<()> {
+pub async fn check_secret(
+    db: impl Into<crate::db::DbRef<'_>>,
+    secret: &ServerSecret,
+) -> anyhow::Result<()> {
+    let db = db.into();
     match db::signing_keys::newest(db).await? {
         Some(row) if unseal(secret, &row).is_none() => Err(wrong_secret(secret, &row)),
         _ => Ok(()),
@@ -242,6 +251,7 @@ pub async fn check_secret(db: &SqlitePool, secret: &ServerSecret) -> anyhow::Res
 }
 
 /// Whether any signing key is stored yet.
-pub async fn any_keys(db: &SqlitePool) -> anyhow::Result<bool> {
+pub async fn any_keys(db: impl Into<crate::db::DbRef<'_>>) -> anyhow::Result<bool> {
+    let db = db.into();
     Ok(db::signing_keys::newest(db).await?.is_some())
 }

@@ -3,11 +3,11 @@
 use std::sync::Arc;
 
 use licentric_core::Clock;
-use sqlx::SqlitePool;
 use tokio::sync::Notify;
 
 use crate::{
     admission::Admission,
+    db::Db,
     delivery::DeliveryConfig,
     domain::{audit::Retention, runtime::Runtime},
     rate_limit::{RateLimiter, RateLimits},
@@ -35,8 +35,8 @@ pub struct Settings {
 /// Shared state of a running server. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    /// The database.
-    pub db: SqlitePool,
+    /// The database (SQLite or PostgreSQL).
+    pub db: Db,
     /// Where "now" comes from; tests move it.
     pub clock: Arc<dyn Clock>,
     /// The server's settings.
@@ -53,12 +53,13 @@ pub struct AppState {
 
 impl AppState {
     /// State with the default settings.
-    pub fn new(db: SqlitePool, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(db: impl Into<Db>, clock: Arc<dyn Clock>) -> Self {
         Self::with_settings(db, clock, Settings::default())
     }
 
     /// State with the given settings.
-    pub fn with_settings(db: SqlitePool, clock: Arc<dyn Clock>, settings: Settings) -> Self {
+    pub fn with_settings(db: impl Into<Db>, clock: Arc<dyn Clock>, settings: Settings) -> Self {
+        let db = db.into();
         let deliveries = Arc::new(Notify::new());
         Self {
             runtime: Arc::new(Runtime::new(db.clone(), clock.clone(), deliveries.clone())),

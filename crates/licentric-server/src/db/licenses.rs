@@ -1,8 +1,9 @@
-//! Licenses.
+//! Licenses, on SQLite and PostgreSQL (the SQL of each where it differs).
 
+use super::{postgres, DbRef};
 use chrono::{DateTime, Utc};
 use licentric_core::{wire::License, Environment, LicenseStatus};
-use sqlx::{FromRow, QueryBuilder, Row, Sqlite, SqlitePool};
+use sqlx::{FromRow, QueryBuilder, Row, Sqlite};
 
 use crate::{
     params::{self, Cursor, Page},
@@ -40,8 +41,45 @@ pub struct NewLicenseRow<'a> {
     pub metadata: &'a str,
 }
 
-/// Inserts an active license; `false` when the key is taken.
-pub async fn insert<'e>(
+/// Inserts an active license; `false` when the key is taken (in any account).
+pub async fn insert(
+    db: impl Into<DbRef<'_>>,
+    tenant: &Tenant,
+    license: &NewLicenseRow<'_>,
+    now: DateTime<Utc>,
+) -> super::Result<bool> {
+    let db = match db.into() {
+        DbRef::Sqlite(db) => return insert_in(db, tenant, license, now).await,
+        DbRef::Postgres(db) => db,
+    };
+    let mut tx = postgres::begin_for(db, tenant).await?;
+    // The key's unique index spans every account: a key of another tenant, invisible
+    // here, is still a conflict.
+    let done = sqlx::query(
+        "INSERT INTO licenses (id, account_id, environment, product_id, policy_id, key, name, status,
+                               expires_at, metadata, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8, $9, $10, $11)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(license.id)
+    .bind(&tenant.account_id)
+    .bind(tenant.environment.as_str())
+    .bind(license.product_id)
+    .bind(license.policy_id)
+    .bind(license.key)
+    .bind(license.name)
+    .bind(license.expires_at)
+    .bind(license.metadata)
+    .bind(now)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// [`insert`] on SQLite, on a pool or inside a transaction (a batch's).
+pub async fn insert_in<'e>(
     db: impl sqlx::SqliteExecutor<'e>,
     tenant: &Tenant,
     license: &NewLicenseRow<'_>,
@@ -168,12 +206,103 @@ pub(crate) const SELECT: &str = concat!(
     " FROM licenses l JOIN policies p ON p.id = l.policy_id"
 );
 
-/// The tenant's license with this id.
-pub async fn get(
-    db: &SqlitePool,
+/// [`record_columns`] on PostgreSQL: the same, with the counts as `bigint`.
+const PG_SELECT: &str =
+    "SELECT l.id, l.account_id, l.environment, l.key, l.name, l.product_id, l.policy_id,
+        l.status, l.expires_at, l.uses, l.metadata, l.created_at, l.updated_at,
+        p.max_uses, p.max_machines AS policy_max_machines, p.floating, l.machines_count, l.rowid
+     FROM licenses l JOIN policies p ON p.id = l.policy_id";
+
+/// A license record as PostgreSQL returns it.
+#[derive(Debug, sqlx::FromRow)]
+struct PgRecord {
+    id: String,
+    account_id: String,
+    #[sqlx(try_from = "String")]
+    environment: Environment,
+    key: String,
+    name: Option<String>,
+    product_id: String,
+    policy_id: String,
+    #[sqlx(try_from = "String")]
+    status: LicenseStatus,
+    expires_at: Option<DateTime<Utc>>,
+    uses: i64,
+    metadata: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    max_uses: Option<i64>,
+    policy_max_machines: Option<i64>,
+    floating: bool,
+    machines_count: i64,
+    rowid: i64,
+}
+
+impl TryFrom<PgRecord> for LicenseRecord {
+    type Error = super::Error;
+
+    fn try_from(r: PgRecord) -> super::Result<Self> {
+        use postgres::to_u32;
+        Ok(Self {
+            id: r.id,
+            account_id: r.account_id,
+            environment: r.environment,
+            key: r.key,
+            name: r.name,
+            product_id: r.product_id,
+            policy_id: r.policy_id,
+            status: r.status,
+            expires_at: r.expires_at,
+            uses: to_u32(r.uses)?,
+            metadata: r.metadata,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            max_uses: r.max_uses.map(to_u32).transpose()?,
+            policy_max_machines: r.policy_max_machines.map(to_u32).transpose()?,
+            floating: r.floating,
+            machines_count: to_u32(r.machines_count)?,
+            rowid: r.rowid,
+        })
+    }
+}
+
+fn records(rows: Vec<PgRecord>) -> super::Result<Vec<LicenseRecord>> {
+    rows.into_iter().map(LicenseRecord::try_from).collect()
+}
+
+/// The tenant's license with this id, on a PostgreSQL connection inside a transaction
+/// set for the tenant (the runtime batches' too).
+pub(crate) async fn get_pg(
+    tx: &mut sqlx::PgConnection,
     tenant: &Tenant,
     id: &str,
 ) -> super::Result<Option<LicenseRecord>> {
+    let row: Option<PgRecord> = sqlx::query_as(&format!(
+        "{PG_SELECT} WHERE l.id = $1 AND l.account_id = $2 AND l.environment = $3"
+    ))
+    .bind(id)
+    .bind(&tenant.account_id)
+    .bind(tenant.environment.as_str())
+    .fetch_optional(&mut *tx)
+    .await?;
+    row.map(LicenseRecord::try_from).transpose()
+}
+
+/// The tenant's license with this id.
+pub async fn get(
+    db: impl Into<DbRef<'_>>,
+    tenant: &Tenant,
+    id: &str,
+) -> super::Result<Option<LicenseRecord>> {
+    let db = match db.into() {
+        DbRef::Sqlite(db) => db,
+        DbRef::Postgres(db) => {
+            let mut tx = postgres::begin_for(db, tenant).await?;
+            let record = get_pg(&mut tx, tenant, id).await?;
+            tx.commit().await?;
+            return Ok(record);
+        }
+    };
     sqlx::query_as(&format!(
         "{SELECT} WHERE l.id = ? AND l.account_id = ? AND l.environment = ?"
     ))
@@ -187,10 +316,26 @@ pub async fn get(
 
 /// The tenant's licenses with these ids (those that exist), in no particular order.
 pub async fn get_many(
-    db: &SqlitePool,
+    db: impl Into<DbRef<'_>>,
     tenant: &Tenant,
     ids: &[String],
 ) -> super::Result<Vec<LicenseRecord>> {
+    let db = match db.into() {
+        DbRef::Sqlite(db) => db,
+        DbRef::Postgres(db) => {
+            let mut tx = postgres::begin_for(db, tenant).await?;
+            let rows: Vec<PgRecord> = sqlx::query_as(&format!(
+                "{PG_SELECT} WHERE l.account_id = $1 AND l.environment = $2 AND l.id = ANY($3)"
+            ))
+            .bind(&tenant.account_id)
+            .bind(tenant.environment.as_str())
+            .bind(ids)
+            .fetch_all(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            return records(rows);
+        }
+    };
     let mut records = Vec::with_capacity(ids.len());
     // Well under SQLite's limit of bound parameters per statement.
     for chunk in ids.chunks(500) {
@@ -216,7 +361,23 @@ pub async fn get_many(
 }
 
 /// A license by its (normalised) key, in any account: the key is the credential.
-pub async fn find_by_key(db: &SqlitePool, key: &str) -> super::Result<Option<LicenseRecord>> {
+pub async fn find_by_key(
+    db: impl Into<DbRef<'_>>,
+    key: &str,
+) -> super::Result<Option<LicenseRecord>> {
+    let db = match db.into() {
+        DbRef::Sqlite(db) => db,
+        DbRef::Postgres(db) => {
+            // The tenant first, through the narrow lookup; then the license as its tenant.
+            let Some((tenant, id)) = postgres::license_by_key(db, key).await? else {
+                return Ok(None);
+            };
+            let mut tx = postgres::begin_for(db, &tenant).await?;
+            let record = get_pg(&mut tx, &tenant, &id).await?;
+            tx.commit().await?;
+            return Ok(record);
+        }
+    };
     sqlx::query_as(&format!("{SELECT} WHERE l.key = ?"))
         .bind(key)
         .fetch_optional(db)
@@ -227,9 +388,28 @@ pub async fn find_by_key(db: &SqlitePool, key: &str) -> super::Result<Option<Lic
 /// Which of these (normalised) keys a license in any account has already: one query per
 /// 500 keys, each an equality on the unique key index.
 pub async fn existing_keys(
-    db: &SqlitePool,
+    db: impl Into<DbRef<'_>>,
     keys: &[&str],
 ) -> super::Result<std::collections::HashSet<String>> {
+    let db = match db.into() {
+        DbRef::Sqlite(db) => db,
+        DbRef::Postgres(db) => {
+            // Keys of every account, which the policies hide: each through the lookup.
+            let keys: Vec<&str> = keys
+                .iter()
+                .copied()
+                .filter(|key| postgres::storable(key))
+                .collect();
+            let found: Vec<String> = sqlx::query_scalar(
+                "SELECT k FROM unnest($1::text[]) AS k
+                  WHERE EXISTS (SELECT 1 FROM licentric_license_by_key(k))",
+            )
+            .bind(keys)
+            .fetch_all(db)
+            .await?;
+            return Ok(found.into_iter().collect());
+        }
+    };
     let mut taken = std::collections::HashSet::new();
     // Well under SQLite's limit of bound parameters per statement.
     for chunk in keys.chunks(500) {
@@ -246,7 +426,27 @@ pub async fn existing_keys(
 }
 
 /// What a request authenticated by this license key acts for.
-pub async fn find_owner_by_key(db: &SqlitePool, key: &str) -> super::Result<Option<KeyOwner>> {
+pub async fn find_owner_by_key(
+    db: impl Into<DbRef<'_>>,
+    key: &str,
+) -> super::Result<Option<KeyOwner>> {
+    let db = match db.into() {
+        DbRef::Sqlite(db) => db,
+        DbRef::Postgres(db) => {
+            let Some((tenant, id)) = postgres::license_by_key(db, key).await? else {
+                return Ok(None);
+            };
+            let mut tx = postgres::begin_for(db, &tenant).await?;
+            let owner = sqlx::query_as(
+                "SELECT id AS license_id, product_id, account_id, environment FROM licenses WHERE id = $1",
+            )
+            .bind(&id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            return Ok(owner);
+        }
+    };
     Ok(sqlx::query_as(
         "SELECT id AS license_id, product_id, account_id, environment FROM licenses WHERE key = ?",
     )
@@ -389,12 +589,16 @@ fn push_from<'a>(query: &mut QueryBuilder<'a, Sqlite>, filters: &Filters<'a>) {
 /// many match in all, and the cursor of the next page. Only the page's own rows are
 /// read in full: the sort and filters run on indexes first.
 pub async fn list(
-    db: &SqlitePool,
+    db: impl Into<DbRef<'_>>,
     tenant: &Tenant,
     filters: &Filters<'_>,
     page: &Page,
     cursor: Option<&Cursor>,
 ) -> super::Result<(Vec<LicenseRecord>, u32, Option<Cursor>)> {
+    let db = match db.into() {
+        DbRef::Sqlite(db) => db,
+        DbRef::Postgres(db) => return list_pg(db, tenant, filters, page, cursor).await,
+    };
     let hits = search_hits(db, filters).await?;
     let filters = &Filters {
         search_hits: hits,
@@ -419,7 +623,11 @@ const MAX_COLLECTED_HITS: usize = 20_000;
 /// searched once, so a page and its total do not both search the trigram index. SQLite
 /// builds the array: thousands of matches cross from the database as one row, not one
 /// row each (about 6 µs a row through sqlx).
-pub async fn search_hits(db: &SqlitePool, filters: &Filters<'_>) -> super::Result<Option<String>> {
+pub async fn search_hits(
+    db: impl Into<DbRef<'_>>,
+    filters: &Filters<'_>,
+) -> super::Result<Option<String>> {
+    let db = db.into().sqlite()?;
     let Some(q) = filters.q.map(str::trim).filter(|q| !q.is_empty()) else {
         return Ok(None);
     };
@@ -489,7 +697,20 @@ fn email_piece(q: &str) -> Option<&str> {
 /// How many of the tenant's licenses match `filters`: from the counters of migration
 /// 0012 when the filters are only product, policy and status (a few rows, however many
 /// licenses), else counted.
-pub async fn count(db: &SqlitePool, tenant: &Tenant, filters: &Filters<'_>) -> super::Result<u32> {
+pub async fn count(
+    db: impl Into<DbRef<'_>>,
+    tenant: &Tenant,
+    filters: &Filters<'_>,
+) -> super::Result<u32> {
+    let db = match db.into() {
+        DbRef::Sqlite(db) => db,
+        DbRef::Postgres(db) => {
+            let mut tx = postgres::begin_for(db, tenant).await?;
+            let n = count_pg(&mut tx, tenant, filters).await?;
+            tx.commit().await?;
+            return Ok(n);
+        }
+    };
     let counted_by_totals = filters.q.map(str::trim).unwrap_or_default().is_empty()
         && filters.search_hits.is_none()
         && filters.fingerprint.is_none()
@@ -519,10 +740,11 @@ pub async fn count(db: &SqlitePool, tenant: &Tenant, filters: &Filters<'_>) -> s
 
 /// How many of the tenant's licenses match `filters`, counted row by row.
 pub async fn counted(
-    db: &SqlitePool,
+    db: impl Into<DbRef<'_>>,
     tenant: &Tenant,
     filters: &Filters<'_>,
 ) -> super::Result<u32> {
+    let db = db.into().sqlite()?;
     let mut count = QueryBuilder::new("SELECT count(*)");
     push_from(&mut count, filters);
     push_filters(&mut count, tenant, filters);
@@ -531,12 +753,21 @@ pub async fn counted(
 
 /// One page of the tenant's licenses matching `filters` and the cursor of the next.
 pub async fn page_of(
-    db: &SqlitePool,
+    db: impl Into<DbRef<'_>>,
     tenant: &Tenant,
     filters: &Filters<'_>,
     page: &Page,
     cursor: Option<&Cursor>,
 ) -> super::Result<(Vec<LicenseRecord>, Option<Cursor>)> {
+    let db = match db.into() {
+        DbRef::Sqlite(db) => db,
+        DbRef::Postgres(db) => {
+            let mut tx = postgres::begin_for(db, tenant).await?;
+            let (rows, next) = page_pg(&mut tx, tenant, filters, page, cursor).await?;
+            tx.commit().await?;
+            return Ok((rows, next));
+        }
+    };
     let (rows, _, next) = page_with(db, tenant, filters, page, cursor, false).await?;
     Ok((rows, next))
 }
@@ -545,13 +776,14 @@ pub async fn page_of(
 /// count only what follows) how many match in all, counted by the page's own statement
 /// (`None` when the page is empty and so carries no count).
 async fn page_with(
-    db: &SqlitePool,
+    db: impl Into<DbRef<'_>>,
     tenant: &Tenant,
     filters: &Filters<'_>,
     page: &Page,
     cursor: Option<&Cursor>,
     with_total: bool,
 ) -> super::Result<(Vec<LicenseRecord>, Option<u32>, Option<Cursor>)> {
+    let db = db.into().sqlite()?;
     let direction = if page.descending { "DESC" } else { "ASC" };
     let order = format!("{} {direction}, l.rowid {direction}", page.column);
     let mut query = if with_total {
@@ -623,11 +855,41 @@ async fn page_with(
 /// Saves the editable fields of a license as `after`, if it is still as `before` was read
 /// (compare and set); `false` when another request changed it in between.
 pub async fn update(
-    db: &SqlitePool,
+    db: impl Into<DbRef<'_>>,
     before: &LicenseRecord,
     after: &LicenseRecord,
     now: DateTime<Utc>,
 ) -> super::Result<bool> {
+    let db = match db.into() {
+        DbRef::Sqlite(db) => db,
+        DbRef::Postgres(db) => {
+            let mut tx = postgres::begin_for(db, &before.tenant()).await?;
+            let done = sqlx::query(
+                "UPDATE licenses SET name = $1, expires_at = $2, metadata = $3, policy_id = $4, status = $5,
+                        uses = CASE WHEN $6 THEN $7 ELSE uses END, updated_at = $8
+                 WHERE id = $9 AND name IS NOT DISTINCT FROM $10 AND expires_at IS NOT DISTINCT FROM $11
+                   AND metadata = $12 AND policy_id = $13 AND status = $14",
+            )
+            .bind(&after.name)
+            .bind(after.expires_at)
+            .bind(&after.metadata)
+            .bind(&after.policy_id)
+            .bind(after.status.as_str())
+            .bind(after.uses != before.uses)
+            .bind(i64::from(after.uses))
+            .bind(now)
+            .bind(&before.id)
+            .bind(&before.name)
+            .bind(before.expires_at)
+            .bind(&before.metadata)
+            .bind(&before.policy_id)
+            .bind(before.status.as_str())
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            return Ok(done.rows_affected() == 1);
+        }
+    };
     // `uses` is compared by nobody and written only when the change sets it: validations
     // count uses concurrently, and a management write must not undo them.
     let done = sqlx::query(
@@ -655,17 +917,24 @@ pub async fn update(
     Ok(done.rows_affected() == 1)
 }
 
-/// Counts a validation; returns the new count.
-pub async fn increment_uses(db: &SqlitePool, id: &str) -> super::Result<u32> {
-    sqlx::query_scalar("UPDATE licenses SET uses = uses + 1 WHERE id = ? RETURNING uses")
-        .bind(id)
-        .fetch_one(db)
-        .await
-        .map_err(Into::into)
-}
-
 /// Deletes a license and its machines.
-pub async fn delete(db: &SqlitePool, tenant: &Tenant, id: &str) -> super::Result<bool> {
+pub async fn delete(db: impl Into<DbRef<'_>>, tenant: &Tenant, id: &str) -> super::Result<bool> {
+    let db = match db.into() {
+        DbRef::Sqlite(db) => db,
+        DbRef::Postgres(db) => {
+            let mut tx = postgres::begin_for(db, tenant).await?;
+            let done = sqlx::query(
+                "DELETE FROM licenses WHERE id = $1 AND account_id = $2 AND environment = $3",
+            )
+            .bind(id)
+            .bind(&tenant.account_id)
+            .bind(tenant.environment.as_str())
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            return Ok(done.rows_affected() == 1);
+        }
+    };
     let done =
         sqlx::query("DELETE FROM licenses WHERE id = ? AND account_id = ? AND environment = ?")
             .bind(id)
@@ -674,6 +943,256 @@ pub async fn delete(db: &SqlitePool, tenant: &Tenant, id: &str) -> super::Result
             .execute(db)
             .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// A license's entitlement codes (its policy's and its own), sorted, on either database:
+/// `entitlements::codes_of_license` on SQLite.
+pub async fn entitlement_codes(
+    db: impl Into<DbRef<'_>>,
+    record: &LicenseRecord,
+) -> super::Result<Vec<String>> {
+    let db = match db.into() {
+        DbRef::Sqlite(db) => {
+            return super::entitlements::codes_of_license(db, &record.id, &record.policy_id).await
+        }
+        DbRef::Postgres(db) => db,
+    };
+    let mut tx = postgres::begin_for(db, &record.tenant()).await?;
+    let codes = sqlx::query_scalar(
+        "SELECT code FROM entitlements WHERE id IN (
+             SELECT entitlement_id FROM license_entitlements WHERE license_id = $1
+             UNION SELECT entitlement_id FROM policy_entitlements WHERE policy_id = $2)
+         ORDER BY code",
+    )
+    .bind(&record.id)
+    .bind(&record.policy_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(codes)
+}
+
+/// The entitlement codes of each of the tenant's `records` (a list page's), by license
+/// id, as [`entitlement_codes`] gives them: `entitlements::codes_of_licenses` on SQLite,
+/// one statement on PostgreSQL.
+pub async fn entitlement_codes_of(
+    db: impl Into<DbRef<'_>>,
+    tenant: &Tenant,
+    records: &[LicenseRecord],
+) -> super::Result<std::collections::HashMap<String, Vec<String>>> {
+    let db = match db.into() {
+        DbRef::Sqlite(db) => {
+            let pairs: Vec<(&str, &str)> = records
+                .iter()
+                .map(|r| (r.id.as_str(), r.policy_id.as_str()))
+                .collect();
+            return super::entitlements::codes_of_licenses(db, &pairs).await;
+        }
+        DbRef::Postgres(db) => db,
+    };
+    let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
+    let mut tx = postgres::begin_for(db, tenant).await?;
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT x.license_id, e.code FROM (
+             SELECT license_id, entitlement_id FROM license_entitlements WHERE license_id = ANY($1)
+             UNION SELECT l.id, pe.entitlement_id FROM licenses l
+                   JOIN policy_entitlements pe ON pe.policy_id = l.policy_id WHERE l.id = ANY($1)
+         ) x JOIN entitlements e ON e.id = x.entitlement_id
+         ORDER BY x.license_id, e.code",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let mut codes: std::collections::HashMap<String, Vec<String>> = ids
+        .iter()
+        .map(|id| ((*id).to_owned(), Vec::new()))
+        .collect();
+    for (license, code) in rows {
+        codes.entry(license).or_default().push(code);
+    }
+    Ok(codes)
+}
+
+/// The sort expressions of [`SORTABLE`] on PostgreSQL, with the type a cursor's value is
+/// read back as. A missing expiry or name sorts first, as SQLite's empty text does.
+fn pg_sort(field: &str) -> (&'static str, &'static str) {
+    match field {
+        "updatedAt" => ("l.updated_at", "timestamptz"),
+        "expiresAt" => ("coalesce(l.expires_at, '-infinity')", "timestamptz"),
+        "name" => ("coalesce(l.name, '')", "text"),
+        "status" => ("l.status", "text"),
+        "uses" => ("l.uses", "bigint"),
+        _ => ("l.created_at", "timestamptz"),
+    }
+}
+
+/// `%text%` for ILIKE, with PostgreSQL's escape character (backslash) taken literally,
+/// as SQLite's LIKE (which has none) takes it; `%` and `_` stay wildcards there too.
+fn pg_contains(text: &str) -> String {
+    contains(&text.replace('\\', "\\\\"))
+}
+
+/// The filters of a license list on PostgreSQL, appended to a `WHERE` (after `$n` binds).
+/// `q` is matched by the trigram index of `licentric_license_text` (migration 0001),
+/// ILIKE ignoring ASCII case as SQLite's LIKE does; the key is held with and without
+/// dashes, so a fragment either way matches.
+fn push_filters_pg<'a>(
+    query: &mut QueryBuilder<'a, sqlx::Postgres>,
+    tenant: &'a Tenant,
+    filters: &Filters<'a>,
+) {
+    query
+        .push(" WHERE l.account_id = ")
+        .push_bind(&tenant.account_id)
+        .push(" AND l.environment = ")
+        .push_bind(tenant.environment.as_str());
+    if let Some(product_id) = filters.product_id {
+        query.push(" AND l.product_id = ").push_bind(product_id);
+    }
+    if let Some(policy_id) = filters.policy_id {
+        query.push(" AND l.policy_id = ").push_bind(policy_id);
+    }
+    if let Some(status) = filters.status {
+        query.push(" AND l.status = ").push_bind(status.as_str());
+    }
+    if let Some(before) = filters.expires_before {
+        query.push(" AND l.expires_at < ").push_bind(before);
+    }
+    if let Some(after) = filters.expires_after {
+        query.push(" AND l.expires_at > ").push_bind(after);
+    }
+    if let Some(q) = filters.q.map(str::trim).filter(|q| !q.is_empty()) {
+        let text = "licentric_license_text(l.key, l.id, l.name, l.metadata)";
+        query
+            .push(format!(" AND ({text} ILIKE "))
+            .push_bind(pg_contains(q));
+        let undashed = q.replace('-', "");
+        if undashed != q {
+            query
+                .push(format!(" OR {text} ILIKE "))
+                .push_bind(pg_contains(&undashed));
+        }
+        query.push(")");
+    }
+    if let Some(fingerprint) = filters.fingerprint {
+        query
+            .push(" AND l.id IN (SELECT license_id FROM machines WHERE fingerprint = ")
+            .push_bind(fingerprint)
+            .push(")");
+    }
+}
+
+async fn count_pg(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    tenant: &Tenant,
+    filters: &Filters<'_>,
+) -> super::Result<u32> {
+    let by_totals = filters.q.map(str::trim).unwrap_or_default().is_empty()
+        && filters.fingerprint.is_none()
+        && filters.expires_before.is_none()
+        && filters.expires_after.is_none();
+    let n: i64 = if by_totals {
+        // The counters of migration 0001 (SQLite's 0012): a few rows, however many licenses.
+        let mut total = QueryBuilder::<sqlx::Postgres>::new(
+            "SELECT coalesce(sum(n), 0)::bigint FROM license_totals WHERE account_id = ",
+        );
+        total
+            .push_bind(&tenant.account_id)
+            .push(" AND environment = ")
+            .push_bind(tenant.environment.as_str());
+        if let Some(product_id) = filters.product_id {
+            total.push(" AND product_id = ").push_bind(product_id);
+        }
+        if let Some(policy_id) = filters.policy_id {
+            total.push(" AND policy_id = ").push_bind(policy_id);
+        }
+        if let Some(status) = filters.status {
+            total.push(" AND status = ").push_bind(status.as_str());
+        }
+        total.build_query_scalar().fetch_one(&mut **tx).await?
+    } else {
+        let mut count = QueryBuilder::<sqlx::Postgres>::new("SELECT count(*) FROM licenses l");
+        push_filters_pg(&mut count, tenant, filters);
+        count.build_query_scalar().fetch_one(&mut **tx).await?
+    };
+    postgres::to_u32(n)
+}
+
+async fn page_pg(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    tenant: &Tenant,
+    filters: &Filters<'_>,
+    page: &Page,
+    cursor: Option<&Cursor>,
+) -> super::Result<(Vec<LicenseRecord>, Option<Cursor>)> {
+    let (column, kind) = pg_sort(&page.sort_field);
+    let direction = if page.descending { "DESC" } else { "ASC" };
+    let mut query = QueryBuilder::<sqlx::Postgres>::new(PG_SELECT);
+    push_filters_pg(&mut query, tenant, filters);
+    if let Some(cursor) = cursor {
+        // The row after the cursor's (sort value, rowid), in the page's direction.
+        let past = if page.descending { "<" } else { ">" };
+        query.push(format!(" AND ({column}, l.rowid) {past} ("));
+        match &cursor.value {
+            serde_json::Value::Number(n) => {
+                query.push_bind(n.as_i64().unwrap_or_default());
+            }
+            other => {
+                query
+                    .push_bind(other.as_str().unwrap_or_default().to_owned())
+                    .push(format!("::{kind}"));
+            }
+        }
+        query.push(", ").push_bind(cursor.rowid).push(")");
+    }
+    query
+        .push(format!(
+            " ORDER BY {column} {direction}, l.rowid {direction} LIMIT "
+        ))
+        .push_bind(i64::from(page.limit));
+    if cursor.is_none() {
+        query.push(" OFFSET ").push_bind(i64::from(page.offset));
+    }
+    let rows = records(query.build_query_as().fetch_all(&mut **tx).await?)?;
+    let next = match rows.last() {
+        Some(last) if rows.len() == page.limit as usize => {
+            let value = if kind == "bigint" {
+                serde_json::Value::from(last.uses)
+            } else {
+                let text: String = sqlx::query_scalar(&format!(
+                    "SELECT ({column})::text FROM licenses l WHERE l.rowid = $1"
+                ))
+                .bind(last.rowid)
+                .fetch_one(&mut **tx)
+                .await?;
+                serde_json::Value::from(text)
+            };
+            Some(Cursor {
+                field: page.sort_field.clone(),
+                descending: page.descending,
+                value,
+                rowid: last.rowid,
+            })
+        }
+        _ => None,
+    };
+    Ok((rows, next))
+}
+
+async fn list_pg(
+    db: &sqlx::PgPool,
+    tenant: &Tenant,
+    filters: &Filters<'_>,
+    page: &Page,
+    cursor: Option<&Cursor>,
+) -> super::Result<(Vec<LicenseRecord>, u32, Option<Cursor>)> {
+    // The page and its total in one transaction: one snapshot, so they agree.
+    let mut tx = postgres::begin_for(db, tenant).await?;
+    let (rows, next) = page_pg(&mut tx, tenant, filters, page, cursor).await?;
+    let total = count_pg(&mut tx, tenant, filters).await?;
+    tx.commit().await?;
+    Ok((rows, total, next))
 }
 
 #[cfg(test)]

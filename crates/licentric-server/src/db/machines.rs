@@ -1,8 +1,10 @@
-//! Machines activated on licenses, and their heartbeats.
+//! Machines activated on licenses, and their heartbeats, on SQLite and PostgreSQL (the
+//! SQL of each where it differs).
 
+use super::{postgres, DbRef};
 use chrono::{DateTime, Duration, Utc};
 use licentric_core::wire::{HeartbeatStatus, Machine, Platform};
-use sqlx::{FromRow, QueryBuilder, Row, Sqlite, SqlitePool};
+use sqlx::{FromRow, QueryBuilder, Row, Sqlite};
 
 use crate::{
     params::{self, Cursor, Page},
@@ -110,24 +112,89 @@ const COLUMNS: &str =
 /// runtime batches' own statement ([`super::runtime::insert_machines`]), for one machine.
 /// `false` when the license is full or already has a machine with this fingerprint.
 pub async fn insert_within_limit(
-    db: &SqlitePool,
+    db: impl Into<DbRef<'_>>,
     tenant: &Tenant,
     machine: &MachineRecord,
     max: Option<u32>,
 ) -> super::Result<bool> {
-    let mut conn = db.acquire().await?;
-    let inserted =
-        super::runtime::insert_machines(&mut conn, tenant, std::slice::from_ref(machine), max)
+    let db = match db.into() {
+        DbRef::Sqlite(db) => db,
+        DbRef::Postgres(db) => {
+            // The license row's lock (FOR UPDATE) orders every activation of the license,
+            // in this process or another, between the count and the insert: exact limits.
+            let mut tx = postgres::begin_for(db, tenant).await?;
+            let count: Option<i64> = sqlx::query_scalar(
+                "SELECT machines_count FROM licenses WHERE id = $1 AND account_id = $2 AND environment = $3
+                 FOR UPDATE",
+            )
+            .bind(&machine.license_id)
+            .bind(&tenant.account_id)
+            .bind(tenant.environment.as_str())
+            .fetch_optional(&mut *tx)
             .await?;
+            let fits = match (count, max) {
+                (None, _) => false,
+                (Some(_), None) => true,
+                (Some(count), Some(max)) => count < i64::from(max),
+            };
+            let inserted = fits
+                && sqlx::query(
+                    "INSERT INTO machines (account_id, environment, id, license_id, fingerprint, name, platform,
+                                           last_heartbeat_at, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                     ON CONFLICT (license_id, fingerprint) DO NOTHING",
+                )
+                .bind(&tenant.account_id)
+                .bind(tenant.environment.as_str())
+                .bind(&machine.id)
+                .bind(&machine.license_id)
+                .bind(&machine.fingerprint)
+                .bind(&machine.name)
+                .bind(&machine.platform)
+                .bind(machine.last_heartbeat_at)
+                .bind(machine.created_at)
+                .bind(machine.updated_at)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    == 1;
+            tx.commit().await?;
+            return Ok(inserted);
+        }
+    };
+    let mut conn = db.acquire().await?;
+    let inserted = super::runtime::insert_machines(
+        &mut super::runtime::Conn::Sqlite(&mut conn),
+        tenant,
+        std::slice::from_ref(machine),
+        max,
+    )
+    .await?;
     Ok(inserted == 1)
 }
 
 /// The tenant's machine with this id.
 pub async fn get(
-    db: &SqlitePool,
+    db: impl Into<DbRef<'_>>,
     tenant: &Tenant,
     id: &str,
 ) -> super::Result<Option<MachineRecord>> {
+    let db = match db.into() {
+        DbRef::Sqlite(db) => db,
+        DbRef::Postgres(db) => {
+            let mut tx = postgres::begin_for(db, tenant).await?;
+            let machine = sqlx::query_as(&format!(
+                "SELECT {COLUMNS} FROM machines WHERE id = $1 AND account_id = $2 AND environment = $3"
+            ))
+            .bind(id)
+            .bind(&tenant.account_id)
+            .bind(tenant.environment.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            return Ok(machine);
+        }
+    };
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM machines WHERE id = ? AND account_id = ? AND environment = ?"
     ))
@@ -139,28 +206,75 @@ pub async fn get(
     .map_err(Into::into)
 }
 
-/// The license's machine with this fingerprint.
+/// The tenant's license's machine with this fingerprint.
 pub async fn find_by_fingerprint(
-    db: &SqlitePool,
+    db: impl Into<DbRef<'_>>,
+    tenant: &Tenant,
     license_id: &str,
     fingerprint: &str,
 ) -> super::Result<Option<MachineRecord>> {
+    let db = match db.into() {
+        DbRef::Sqlite(db) => db,
+        DbRef::Postgres(_) if !postgres::storable(fingerprint) => return Ok(None),
+        DbRef::Postgres(db) => {
+            let mut tx = postgres::begin_for(db, tenant).await?;
+            let machine = sqlx::query_as(&format!(
+                "SELECT {COLUMNS} FROM machines WHERE license_id = $1 AND fingerprint = $2
+                   AND account_id = $3 AND environment = $4"
+            ))
+            .bind(license_id)
+            .bind(fingerprint)
+            .bind(&tenant.account_id)
+            .bind(tenant.environment.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            return Ok(machine);
+        }
+    };
     sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM machines WHERE license_id = ? AND fingerprint = ?"
+        "SELECT {COLUMNS} FROM machines WHERE license_id = ? AND fingerprint = ?
+           AND account_id = ? AND environment = ?"
     ))
     .bind(license_id)
     .bind(fingerprint)
+    .bind(&tenant.account_id)
+    .bind(tenant.environment.as_str())
     .fetch_optional(db)
     .await
     .map_err(Into::into)
 }
 
-/// All of a license's machines, oldest first.
-pub async fn of_license(db: &SqlitePool, license_id: &str) -> super::Result<Vec<MachineRecord>> {
+/// All of the tenant's license's machines, oldest first.
+pub async fn of_license(
+    db: impl Into<DbRef<'_>>,
+    tenant: &Tenant,
+    license_id: &str,
+) -> super::Result<Vec<MachineRecord>> {
+    let db = match db.into() {
+        DbRef::Sqlite(db) => db,
+        DbRef::Postgres(db) => {
+            let mut tx = postgres::begin_for(db, tenant).await?;
+            let machines = sqlx::query_as(&format!(
+                "SELECT {COLUMNS} FROM machines WHERE license_id = $1 AND account_id = $2 AND environment = $3
+                 ORDER BY created_at ASC, rowid ASC"
+            ))
+            .bind(license_id)
+            .bind(&tenant.account_id)
+            .bind(tenant.environment.as_str())
+            .fetch_all(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            return Ok(machines);
+        }
+    };
     sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM machines WHERE license_id = ? ORDER BY created_at ASC, rowid ASC"
+        "SELECT {COLUMNS} FROM machines WHERE license_id = ? AND account_id = ? AND environment = ?
+         ORDER BY created_at ASC, rowid ASC"
     ))
     .bind(license_id)
+    .bind(&tenant.account_id)
+    .bind(tenant.environment.as_str())
     .fetch_all(db)
     .await
     .map_err(Into::into)
@@ -321,12 +435,23 @@ fn push_filters<'a>(
 /// One page of the tenant's machines matching `filters` (after `cursor`, else at the
 /// page's offset), how many match in all, and the cursor of the next page.
 pub async fn list(
-    db: &SqlitePool,
+    db: impl Into<DbRef<'_>>,
     tenant: &Tenant,
     filters: &Filters<'_>,
     page: &Page,
     cursor: Option<&Cursor>,
 ) -> super::Result<(Vec<ListedMachine>, u32, Option<Cursor>)> {
+    let db = match db.into() {
+        DbRef::Sqlite(db) => db,
+        DbRef::Postgres(db) => {
+            // The page and its total in one transaction: one snapshot, so they agree.
+            let mut tx = postgres::begin_for(db, tenant).await?;
+            let (rows, next) = page_pg(&mut tx, tenant, filters, page, cursor).await?;
+            let total = count_pg(&mut tx, tenant, filters).await?;
+            tx.commit().await?;
+            return Ok((rows, total, next));
+        }
+    };
     let hits = search_hits(db, filters).await?;
     let filters = &Filters {
         search_hits: hits,
@@ -357,9 +482,10 @@ fn search_text<'a>(filters: &Filters<'a>) -> Option<&'a str> {
 /// few words' short lists, where the trigram index reads a list per three letters); the
 /// page tests their names. Too many candidates, or a fragment: the trigram index.
 pub async fn search_hits(
-    db: &SqlitePool,
+    db: impl Into<DbRef<'_>>,
     filters: &Filters<'_>,
 ) -> super::Result<Option<SearchHits>> {
+    let db = db.into().sqlite()?;
     let Some(q) = search_text(filters) else {
         return Ok(None);
     };
@@ -393,11 +519,12 @@ pub async fn search_hits(
 /// The machines whose fingerprint starts with `q` and the rowids `names` selects (with
 /// `name` bound), as a JSON array; `None` above [`MAX_COLLECTED_HITS`].
 async fn collect_hits(
-    db: &SqlitePool,
+    db: impl Into<DbRef<'_>>,
     q: &str,
     names: &str,
     name: String,
 ) -> super::Result<Option<String>> {
+    let db = db.into().sqlite()?;
     // UNION ALL, the fingerprints less those `names` found: a UNION would put every match
     // through a temporary B-tree to drop duplicates (a sixth of this statement's work over
     // 3,739 matches). `names` is run a second time only if a fingerprint starts with q.
@@ -423,7 +550,20 @@ async fn collect_hits(
 /// the counters of migration 0012 (per platform, and whether a machine ever sent a
 /// heartbeat), less the overdue machines a heartbeat status excludes — a range of an
 /// index; else counted.
-pub async fn count(db: &SqlitePool, tenant: &Tenant, filters: &Filters<'_>) -> super::Result<u32> {
+pub async fn count(
+    db: impl Into<DbRef<'_>>,
+    tenant: &Tenant,
+    filters: &Filters<'_>,
+) -> super::Result<u32> {
+    let db = match db.into() {
+        DbRef::Sqlite(db) => db,
+        DbRef::Postgres(db) => {
+            let mut tx = postgres::begin_for(db, tenant).await?;
+            let n = count_pg(&mut tx, tenant, filters).await?;
+            tx.commit().await?;
+            return Ok(n);
+        }
+    };
     let searched = filters.search_hits.is_some()
         || filters.q.is_some_and(|q| !q.trim().is_empty())
         || filters.license_id.is_some();
@@ -502,12 +642,21 @@ pub async fn count(db: &SqlitePool, tenant: &Tenant, filters: &Filters<'_>) -> s
 
 /// One page of the tenant's machines matching `filters`, and the cursor of the next.
 pub async fn page_of(
-    db: &SqlitePool,
+    db: impl Into<DbRef<'_>>,
     tenant: &Tenant,
     filters: &Filters<'_>,
     page: &Page,
     cursor: Option<&Cursor>,
 ) -> super::Result<(Vec<ListedMachine>, Option<Cursor>)> {
+    let db = match db.into() {
+        DbRef::Sqlite(db) => db,
+        DbRef::Postgres(db) => {
+            let mut tx = postgres::begin_for(db, tenant).await?;
+            let (rows, next) = page_pg(&mut tx, tenant, filters, page, cursor).await?;
+            tx.commit().await?;
+            return Ok((rows, next));
+        }
+    };
     let (rows, _, next) = page_with(db, tenant, filters, page, cursor, false).await?;
     Ok((rows, next))
 }
@@ -516,13 +665,14 @@ pub async fn page_of(
 /// count only what follows) how many match in all, counted by the page's own statement
 /// (`None` when the page is empty and so carries no count).
 async fn page_with(
-    db: &SqlitePool,
+    db: impl Into<DbRef<'_>>,
     tenant: &Tenant,
     filters: &Filters<'_>,
     page: &Page,
     cursor: Option<&Cursor>,
     with_total: bool,
 ) -> super::Result<(Vec<ListedMachine>, Option<u32>, Option<Cursor>)> {
+    let db = db.into().sqlite()?;
     let direction = if page.descending { "DESC" } else { "ASC" };
     let order = format!("{} {direction}, m.rowid {direction}", page.column);
     // The page's rowids first, from the machines alone; only those 25 are joined to
@@ -596,16 +746,42 @@ async fn page_with(
     Ok((rows, total, next))
 }
 
-/// Records a heartbeat.
-pub async fn heartbeat_now(db: &SqlitePool, id: &str, now: DateTime<Utc>) -> super::Result<()> {
-    sqlx::query(
-        "UPDATE machines SET last_heartbeat_at = ?, updated_at = ?, death_recorded_at = NULL WHERE id = ?",
-    )
-        .bind(now)
-        .bind(now)
-        .bind(id)
-        .execute(db)
-        .await?;
+/// Records a heartbeat of the tenant's machine.
+pub async fn heartbeat_now(
+    db: impl Into<DbRef<'_>>,
+    tenant: &Tenant,
+    id: &str,
+    now: DateTime<Utc>,
+) -> super::Result<()> {
+    match db.into() {
+        DbRef::Sqlite(db) => {
+            sqlx::query(
+                "UPDATE machines SET last_heartbeat_at = ?, updated_at = ?, death_recorded_at = NULL
+                 WHERE id = ? AND account_id = ? AND environment = ?",
+            )
+            .bind(now)
+            .bind(now)
+            .bind(id)
+            .bind(&tenant.account_id)
+            .bind(tenant.environment.as_str())
+            .execute(db)
+            .await?;
+        }
+        DbRef::Postgres(db) => {
+            let mut tx = postgres::begin_for(db, tenant).await?;
+            sqlx::query(
+                "UPDATE machines SET last_heartbeat_at = $1, updated_at = $1, death_recorded_at = NULL
+                 WHERE id = $2 AND account_id = $3 AND environment = $4",
+            )
+            .bind(now)
+            .bind(id)
+            .bind(&tenant.account_id)
+            .bind(tenant.environment.as_str())
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+        }
+    }
     Ok(())
 }
 
@@ -626,7 +802,11 @@ pub struct Death {
 }
 
 /// Machines of heartbeat policies that are overdue at `now` and not yet recorded dead.
-pub async fn unrecorded_deaths(db: &SqlitePool, now: DateTime<Utc>) -> super::Result<Vec<Death>> {
+pub async fn unrecorded_deaths(
+    db: impl Into<DbRef<'_>>,
+    now: DateTime<Utc>,
+) -> super::Result<Vec<Death>> {
+    let db = db.into().sqlite()?;
     Ok(sqlx::query_as(
         "SELECT m.id, m.license_id, m.account_id, m.environment, m.last_heartbeat_at
          FROM machines m
@@ -652,13 +832,179 @@ pub async fn death_recorded<'e>(
     Ok(())
 }
 
-/// Deletes a machine, freeing its slot.
-pub async fn delete(db: &SqlitePool, id: &str) -> super::Result<bool> {
-    let done = sqlx::query("DELETE FROM machines WHERE id = ?")
-        .bind(id)
-        .execute(db)
-        .await?;
-    Ok(done.rows_affected() == 1)
+/// Deletes the tenant's machine, freeing its slot.
+pub async fn delete(db: impl Into<DbRef<'_>>, tenant: &Tenant, id: &str) -> super::Result<bool> {
+    let done = match db.into() {
+        DbRef::Sqlite(db) => {
+            sqlx::query("DELETE FROM machines WHERE id = ? AND account_id = ? AND environment = ?")
+                .bind(id)
+                .bind(&tenant.account_id)
+                .bind(tenant.environment.as_str())
+                .execute(db)
+                .await?
+                .rows_affected()
+        }
+        DbRef::Postgres(db) => {
+            let mut tx = postgres::begin_for(db, tenant).await?;
+            let n = sqlx::query(
+                "DELETE FROM machines WHERE id = $1 AND account_id = $2 AND environment = $3",
+            )
+            .bind(id)
+            .bind(&tenant.account_id)
+            .bind(tenant.environment.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            tx.commit().await?;
+            n
+        }
+    };
+    Ok(done == 1)
+}
+
+/// The sort expressions of [`SORTABLE`] on PostgreSQL, with the type a cursor's value is
+/// read back as; a missing name or heartbeat sorts first, as SQLite's empty text does.
+fn pg_sort(field: &str) -> (&'static str, &'static str) {
+    match field {
+        "updatedAt" => ("m.updated_at", "timestamptz"),
+        "name" => ("coalesce(m.name, '')", "text"),
+        "lastHeartbeatAt" => ("coalesce(m.last_heartbeat_at, '-infinity')", "timestamptz"),
+        _ => ("m.created_at", "timestamptz"),
+    }
+}
+
+/// A listed machine as PostgreSQL returns it.
+#[derive(Debug, sqlx::FromRow)]
+struct PgListed {
+    #[sqlx(flatten)]
+    machine: MachineRecord,
+    require_heartbeat: bool,
+    heartbeat_interval: i64,
+    rowid: i64,
+}
+
+/// The filters of a machine list on PostgreSQL, as [`push_filters`] decides them: `q`
+/// is the start of a fingerprint or a fragment of a name (ILIKE, the trigram index of
+/// migration 0001), a heartbeat status a comparison of the due time the triggers keep.
+fn push_filters_pg<'a>(
+    query: &mut QueryBuilder<'a, sqlx::Postgres>,
+    tenant: &'a Tenant,
+    filters: &Filters<'a>,
+) {
+    query
+        .push(" WHERE m.account_id = ")
+        .push_bind(&tenant.account_id)
+        .push(" AND m.environment = ")
+        .push_bind(tenant.environment.as_str());
+    if let Some(license_id) = filters.license_id {
+        query.push(" AND m.license_id = ").push_bind(license_id);
+    }
+    if let Some(platform) = filters.platform {
+        query.push(" AND m.platform = ").push_bind(platform);
+    }
+    if let Some(q) = search_text(filters) {
+        query
+            .push(" AND (starts_with(m.fingerprint, ")
+            .push_bind(q)
+            .push(") OR coalesce(m.name, '') ILIKE ")
+            .push_bind(format!("%{}%", q.replace('\\', "\\\\")))
+            .push(")");
+    }
+    if let (Some(status), Some(now)) = (filters.heartbeat_status, filters.now) {
+        match status {
+            HeartbeatStatus::Dead => {
+                query
+                    .push(" AND m.heartbeat_due_jd <= licentric_julianday(")
+                    .push_bind(now)
+                    .push(")");
+            }
+            HeartbeatStatus::Alive | HeartbeatStatus::NotStarted => {
+                let started = if status == HeartbeatStatus::Alive {
+                    "IS NOT NULL"
+                } else {
+                    "IS NULL"
+                };
+                query
+                    .push(format!(
+                        " AND m.last_heartbeat_at {started} \
+                         AND (m.heartbeat_due_jd IS NULL OR m.heartbeat_due_jd > licentric_julianday("
+                    ))
+                    .push_bind(now)
+                    .push("))");
+            }
+        }
+    }
+}
+
+async fn count_pg(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    tenant: &Tenant,
+    filters: &Filters<'_>,
+) -> super::Result<u32> {
+    let mut count = QueryBuilder::<sqlx::Postgres>::new("SELECT count(*) FROM machines m");
+    push_filters_pg(&mut count, tenant, filters);
+    let n: i64 = count.build_query_scalar().fetch_one(&mut **tx).await?;
+    postgres::to_u32(n)
+}
+
+async fn page_pg(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    tenant: &Tenant,
+    filters: &Filters<'_>,
+    page: &Page,
+    cursor: Option<&Cursor>,
+) -> super::Result<(Vec<ListedMachine>, Option<Cursor>)> {
+    let (column, kind) = pg_sort(&page.sort_field);
+    let direction = if page.descending { "DESC" } else { "ASC" };
+    let mut query = QueryBuilder::<sqlx::Postgres>::new(LISTED);
+    push_filters_pg(&mut query, tenant, filters);
+    if let Some(cursor) = cursor {
+        let past = if page.descending { "<" } else { ">" };
+        query
+            .push(format!(" AND ({column}, m.rowid) {past} ("))
+            .push_bind(cursor.value.as_str().unwrap_or_default().to_owned())
+            .push(format!("::{kind}, "))
+            .push_bind(cursor.rowid)
+            .push(")");
+    }
+    query
+        .push(format!(
+            " ORDER BY {column} {direction}, m.rowid {direction} LIMIT "
+        ))
+        .push_bind(i64::from(page.limit));
+    if cursor.is_none() {
+        query.push(" OFFSET ").push_bind(i64::from(page.offset));
+    }
+    let raw: Vec<PgListed> = query.build_query_as().fetch_all(&mut **tx).await?;
+    let rows = raw
+        .into_iter()
+        .map(|row| {
+            Ok(ListedMachine {
+                machine: row.machine,
+                require_heartbeat: row.require_heartbeat,
+                heartbeat_interval: postgres::to_u32(row.heartbeat_interval)?,
+                rowid: row.rowid,
+            })
+        })
+        .collect::<super::Result<Vec<_>>>()?;
+    let next = match rows.last() {
+        Some(last) if rows.len() == page.limit as usize => {
+            let value: String = sqlx::query_scalar(&format!(
+                "SELECT ({column})::text FROM machines m WHERE m.rowid = $1"
+            ))
+            .bind(last.rowid)
+            .fetch_one(&mut **tx)
+            .await?;
+            Some(Cursor {
+                field: page.sort_field.clone(),
+                descending: page.descending,
+                value: value.into(),
+                rowid: last.rowid,
+            })
+        }
+        _ => None,
+    };
+    Ok((rows, next))
 }
 
 #[cfg(test)]

@@ -57,6 +57,88 @@ impl<'a> From<&'a sqlx::PgPool> for DbRef<'a> {
     }
 }
 
+/// The server's database: SQLite's pool or PostgreSQL's. What `AppState::db` holds; a
+/// storage function of a ported module takes `&Db` as `impl Into<DbRef<'_>>`, and a call
+/// site of one not ported yet asks for [`Db::sqlite`], which on PostgreSQL is the named
+/// error [`Error::Unsupported`] (a 501), never a panic.
+#[derive(Debug, Clone)]
+pub enum Db {
+    /// The embedded default.
+    Sqlite(SqlitePool),
+    /// PostgreSQL (docs/architecture.md, "PostgreSQL").
+    Postgres(sqlx::PgPool),
+}
+
+impl Db {
+    /// SQLite's pool, for storage functions not yet ported to PostgreSQL.
+    pub fn sqlite(&self) -> Result<&SqlitePool> {
+        match self {
+            Self::Sqlite(pool) => Ok(pool),
+            Self::Postgres(_) => Err(Error::Unsupported),
+        }
+    }
+
+    /// Which database this is, as `/health` reports it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "sqlite",
+            Self::Postgres(_) => "postgresql",
+        }
+    }
+
+    /// Whether the database answers a trivial statement.
+    pub async fn ping(&self) -> Result<()> {
+        match self {
+            Self::Sqlite(pool) => {
+                sqlx::query("SELECT 1").execute(pool).await?;
+            }
+            Self::Postgres(pool) => {
+                sqlx::query("SELECT 1").execute(pool).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        match self {
+            Self::Sqlite(pool) => pool.close().await,
+            Self::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+impl From<SqlitePool> for Db {
+    fn from(pool: SqlitePool) -> Self {
+        Self::Sqlite(pool)
+    }
+}
+
+impl From<sqlx::PgPool> for Db {
+    fn from(pool: sqlx::PgPool) -> Self {
+        Self::Postgres(pool)
+    }
+}
+
+impl<'a> From<&'a Db> for DbRef<'a> {
+    fn from(db: &'a Db) -> Self {
+        match db {
+            Db::Sqlite(pool) => Self::Sqlite(pool),
+            Db::Postgres(pool) => Self::Postgres(pool),
+        }
+    }
+}
+
+impl<'a> DbRef<'a> {
+    /// SQLite's pool, for code not yet ported to PostgreSQL ([`Error::Unsupported`] there).
+    pub fn sqlite(self) -> Result<&'a SqlitePool> {
+        match self {
+            Self::Sqlite(pool) => Ok(pool),
+            Self::Postgres(_) => Err(Error::Unsupported),
+        }
+    }
+}
+
 /// Where a storage function that may run inside its caller's transaction runs: a pool
 /// (the function makes its own transaction when it needs one), or a connection the caller
 /// holds (a transaction, or a pooled connection). Functions that take
@@ -103,6 +185,12 @@ impl<'a> From<&'a mut sqlx::PgConnection> for DbTx<'a> {
     }
 }
 
+impl<'a> From<&'a Db> for DbTx<'a> {
+    fn from(db: &'a Db) -> Self {
+        DbRef::from(db).into()
+    }
+}
+
 impl<'a> From<DbRef<'a>> for DbTx<'a> {
     fn from(db: DbRef<'a>) -> Self {
         match db {
@@ -121,6 +209,10 @@ pub enum Error {
     /// A stored value could not be read back as its type.
     #[error("a stored value is not valid: {0}")]
     Corrupt(String),
+    /// The request needs storage that is not yet ported to PostgreSQL (issue 15): the
+    /// server answers 501 `not_supported_on_postgresql`, never a panic.
+    #[error("this operation is not yet supported on PostgreSQL")]
+    Unsupported,
 }
 
 impl From<serde_json::Error> for Error {

@@ -1,8 +1,9 @@
-//! Policies and the entitlements every license of a policy has.
+//! Policies and the entitlements every license of a policy has, on SQLite and
+//! PostgreSQL (the SQL of each where it differs).
 
+use super::{postgres, DbRef};
 use chrono::{DateTime, Utc};
 use licentric_core::wire::Policy;
-use sqlx::SqlitePool;
 
 use crate::{params::Page, tenant::Tenant};
 
@@ -56,8 +57,108 @@ impl Row {
     }
 }
 
+/// A policy as PostgreSQL returns it (`bigint` where SQLite's integers decode as `u32`).
+#[derive(Debug, sqlx::FromRow)]
+struct PgRow {
+    id: String,
+    product_id: String,
+    name: String,
+    max_machines: Option<i64>,
+    floating: bool,
+    require_heartbeat: bool,
+    heartbeat_interval_secs: i64,
+    cull_dead_machines: bool,
+    duration_secs: Option<i64>,
+    offline_max_days: i64,
+    grace_days: i64,
+    max_uses: Option<i64>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<PgRow> for Row {
+    type Error = super::Error;
+
+    fn try_from(row: PgRow) -> super::Result<Self> {
+        use postgres::to_u32;
+        Ok(Self {
+            id: row.id,
+            product_id: row.product_id,
+            name: row.name,
+            max_machines: row.max_machines.map(to_u32).transpose()?,
+            floating: row.floating,
+            require_heartbeat: row.require_heartbeat,
+            heartbeat_interval_secs: to_u32(row.heartbeat_interval_secs)?,
+            cull_dead_machines: row.cull_dead_machines,
+            duration_secs: row.duration_secs.map(to_u32).transpose()?,
+            offline_max_days: to_u32(row.offline_max_days)?,
+            grace_days: to_u32(row.grace_days)?,
+            max_uses: row.max_uses.map(to_u32).transpose()?,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+/// A PostgreSQL row with its entitlement codes, read in the same transaction.
+async fn pg_wire(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    row: PgRow,
+) -> super::Result<Policy> {
+    let row = Row::try_from(row)?;
+    let codes = entitlement_codes_pg(tx, &row.id).await?;
+    Ok(row.into_wire(codes))
+}
+
+async fn entitlement_codes_pg(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    policy_id: &str,
+) -> super::Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT e.code FROM policy_entitlements pe JOIN entitlements e ON e.id = pe.entitlement_id
+         WHERE pe.policy_id = $1 ORDER BY e.code",
+    )
+    .bind(policy_id)
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
 /// Inserts a policy (its entitlements are set separately).
-pub async fn insert(db: &SqlitePool, tenant: &Tenant, policy: &Policy) -> super::Result<()> {
+pub async fn insert(
+    db: impl Into<DbRef<'_>>,
+    tenant: &Tenant,
+    policy: &Policy,
+) -> super::Result<()> {
+    let db = match db.into() {
+        DbRef::Sqlite(db) => db,
+        DbRef::Postgres(db) => {
+            let mut tx = postgres::begin_for(db, tenant).await?;
+            sqlx::query(&format!(
+                "INSERT INTO policies (account_id, environment, {COLUMNS})
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+            ))
+            .bind(&tenant.account_id)
+            .bind(tenant.environment.as_str())
+            .bind(&policy.id)
+            .bind(&policy.product_id)
+            .bind(&policy.name)
+            .bind(policy.max_machines.map(i64::from))
+            .bind(policy.floating)
+            .bind(policy.require_heartbeat)
+            .bind(i64::from(policy.heartbeat_interval))
+            .bind(policy.cull_dead_machines)
+            .bind(policy.duration.map(i64::from))
+            .bind(i64::from(policy.offline_max_days))
+            .bind(i64::from(policy.grace_days))
+            .bind(policy.max_uses.map(i64::from))
+            .bind(policy.created_at)
+            .bind(policy.updated_at)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            return Ok(());
+        }
+    };
     sqlx::query(&format!(
         "INSERT INTO policies (account_id, environment, {COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
@@ -83,7 +184,41 @@ pub async fn insert(db: &SqlitePool, tenant: &Tenant, policy: &Policy) -> super:
 }
 
 /// Saves a changed policy (its entitlements are set separately).
-pub async fn update(db: &SqlitePool, tenant: &Tenant, policy: &Policy) -> super::Result<()> {
+pub async fn update(
+    db: impl Into<DbRef<'_>>,
+    tenant: &Tenant,
+    policy: &Policy,
+) -> super::Result<()> {
+    let db = match db.into() {
+        DbRef::Sqlite(db) => db,
+        DbRef::Postgres(db) => {
+            let mut tx = postgres::begin_for(db, tenant).await?;
+            sqlx::query(
+                "UPDATE policies SET name = $1, max_machines = $2, floating = $3, require_heartbeat = $4,
+                    heartbeat_interval_secs = $5, cull_dead_machines = $6, duration_secs = $7,
+                    offline_max_days = $8, grace_days = $9, max_uses = $10, updated_at = $11
+                 WHERE id = $12 AND account_id = $13 AND environment = $14",
+            )
+            .bind(&policy.name)
+            .bind(policy.max_machines.map(i64::from))
+            .bind(policy.floating)
+            .bind(policy.require_heartbeat)
+            .bind(i64::from(policy.heartbeat_interval))
+            .bind(policy.cull_dead_machines)
+            .bind(policy.duration.map(i64::from))
+            .bind(i64::from(policy.offline_max_days))
+            .bind(i64::from(policy.grace_days))
+            .bind(policy.max_uses.map(i64::from))
+            .bind(policy.updated_at)
+            .bind(&policy.id)
+            .bind(&tenant.account_id)
+            .bind(tenant.environment.as_str())
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            return Ok(());
+        }
+    };
     sqlx::query(
         "UPDATE policies SET name = ?, max_machines = ?, floating = ?, require_heartbeat = ?, heartbeat_interval_secs = ?,
             cull_dead_machines = ?, duration_secs = ?, offline_max_days = ?, grace_days = ?, max_uses = ?, updated_at = ?
@@ -108,12 +243,35 @@ pub async fn update(db: &SqlitePool, tenant: &Tenant, policy: &Policy) -> super:
     Ok(())
 }
 
-/// Replaces the policy's entitlements.
+/// Replaces the tenant's policy's entitlements (the tenant's own, as resolved).
 pub async fn set_entitlements(
-    db: &SqlitePool,
+    db: impl Into<DbRef<'_>>,
+    tenant: &Tenant,
     policy_id: &str,
     entitlement_ids: &[String],
 ) -> super::Result<()> {
+    let db = match db.into() {
+        DbRef::Sqlite(db) => db,
+        DbRef::Postgres(db) => {
+            // The link table's policy admits a row only when both its ends are the
+            // transaction's tenant's.
+            let mut tx = postgres::begin_for(db, tenant).await?;
+            sqlx::query("DELETE FROM policy_entitlements WHERE policy_id = $1")
+                .bind(policy_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO policy_entitlements (policy_id, entitlement_id)
+                 SELECT $1, id FROM unnest($2::text[]) AS id ON CONFLICT DO NOTHING",
+            )
+            .bind(policy_id)
+            .bind(entitlement_ids)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            return Ok(());
+        }
+    };
     let mut tx = db.begin().await?;
     sqlx::query("DELETE FROM policy_entitlements WHERE policy_id = ?")
         .bind(policy_id)
@@ -146,7 +304,31 @@ async fn entitlement_codes<'e>(
 }
 
 /// The tenant's policy with this id.
-pub async fn get(db: &SqlitePool, tenant: &Tenant, id: &str) -> super::Result<Option<Policy>> {
+pub async fn get(
+    db: impl Into<DbRef<'_>>,
+    tenant: &Tenant,
+    id: &str,
+) -> super::Result<Option<Policy>> {
+    let db = match db.into() {
+        DbRef::Sqlite(db) => db,
+        DbRef::Postgres(db) => {
+            let mut tx = postgres::begin_for(db, tenant).await?;
+            let row: Option<PgRow> = sqlx::query_as(&format!(
+                "SELECT {COLUMNS} FROM policies WHERE id = $1 AND account_id = $2 AND environment = $3"
+            ))
+            .bind(id)
+            .bind(&tenant.account_id)
+            .bind(tenant.environment.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+            let policy = match row {
+                Some(row) => Some(pg_wire(&mut tx, row).await?),
+                None => None,
+            };
+            tx.commit().await?;
+            return Ok(policy);
+        }
+    };
     let row: Option<Row> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM policies WHERE id = ? AND account_id = ? AND environment = ?"
     ))
@@ -162,6 +344,35 @@ pub async fn get(db: &SqlitePool, tenant: &Tenant, id: &str) -> super::Result<Op
         }
         None => Ok(None),
     }
+}
+
+/// The tenant's policy with this id, on a PostgreSQL connection inside a transaction set
+/// for the tenant (the runtime batches').
+pub(crate) async fn get_pg(
+    conn: &mut sqlx::PgConnection,
+    tenant: &Tenant,
+    id: &str,
+) -> super::Result<Option<Policy>> {
+    let row: Option<PgRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM policies WHERE id = $1 AND account_id = $2 AND environment = $3"
+    ))
+    .bind(id)
+    .bind(&tenant.account_id)
+    .bind(tenant.environment.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let row = Row::try_from(row)?;
+    let codes: Vec<String> = sqlx::query_scalar(
+        "SELECT e.code FROM policy_entitlements pe JOIN entitlements e ON e.id = pe.entitlement_id
+         WHERE pe.policy_id = $1 ORDER BY e.code",
+    )
+    .bind(&row.id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(Some(row.into_wire(codes)))
 }
 
 /// The tenant's policy with this id, read on `conn` (inside a transaction).
@@ -187,30 +398,21 @@ pub async fn get_in(
     }
 }
 
-/// A policy by id alone, for callers that already hold a license of it.
-pub async fn get_unscoped(db: &SqlitePool, id: &str) -> super::Result<Option<Policy>> {
-    let row: Option<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM policies WHERE id = ?"))
-        .bind(id)
-        .fetch_optional(db)
-        .await?;
-    match row {
-        Some(row) => {
-            let codes = entitlement_codes(db, &row.id).await?;
-            Ok(Some(row.into_wire(codes)))
-        }
-        None => Ok(None),
-    }
-}
-
 /// One page of the tenant's policies (optionally of one product), and how many there are.
 pub async fn list(
-    db: &SqlitePool,
+    db: impl Into<DbRef<'_>>,
     tenant: &Tenant,
     q: Option<&str>,
     product_id: Option<&str>,
     page: &Page,
 ) -> super::Result<(Vec<Policy>, u32)> {
     let like = q.map(|q| format!("%{}%", q.trim()));
+    let db = match db.into() {
+        DbRef::Sqlite(db) => db,
+        DbRef::Postgres(db) => {
+            return list_postgres(db, tenant, like.as_deref(), product_id, page).await
+        }
+    };
     let filter = "account_id = ? AND environment = ? AND (? IS NULL OR product_id = ?) AND (? IS NULL OR name LIKE ?)";
     let rows: Vec<Row> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM policies WHERE {filter} ORDER BY {} LIMIT ? OFFSET ?",
@@ -243,17 +445,98 @@ pub async fn list(
     Ok((policies, total))
 }
 
-/// How many licenses use the policy.
-pub async fn license_count(db: &SqlitePool, policy_id: &str) -> super::Result<u32> {
-    sqlx::query_scalar("SELECT count(*) FROM licenses WHERE policy_id = ?")
+async fn list_postgres(
+    db: &sqlx::PgPool,
+    tenant: &Tenant,
+    like: Option<&str>,
+    product_id: Option<&str>,
+    page: &Page,
+) -> super::Result<(Vec<Policy>, u32)> {
+    // ILIKE ignores ASCII case as SQLite's LIKE does; ties of the sort are broken by id
+    // (SQLite's by rowid).
+    const FILTER: &str =
+        "account_id = $1 AND environment = $2 AND ($3::text IS NULL OR product_id = $3)
+         AND ($4::text IS NULL OR name ILIKE $4)";
+    let direction = if page.descending { "DESC" } else { "ASC" };
+    let mut tx = postgres::begin_for(db, tenant).await?;
+    let rows: Vec<PgRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM policies WHERE {FILTER}
+         ORDER BY {column} {direction}, id {direction} LIMIT $5 OFFSET $6",
+        column = page.column,
+    ))
+    .bind(&tenant.account_id)
+    .bind(tenant.environment.as_str())
+    .bind(product_id)
+    .bind(like)
+    .bind(i64::from(page.limit))
+    .bind(i64::from(page.offset))
+    .fetch_all(&mut *tx)
+    .await?;
+    let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM policies WHERE {FILTER}"))
+        .bind(&tenant.account_id)
+        .bind(tenant.environment.as_str())
+        .bind(product_id)
+        .bind(like)
+        .fetch_one(&mut *tx)
+        .await?;
+    let mut policies = Vec::with_capacity(rows.len());
+    for row in rows {
+        policies.push(pg_wire(&mut tx, row).await?);
+    }
+    tx.commit().await?;
+    Ok((policies, postgres::to_u32(total)?))
+}
+
+/// How many of the tenant's licenses use the policy.
+pub async fn license_count(
+    db: impl Into<DbRef<'_>>,
+    tenant: &Tenant,
+    policy_id: &str,
+) -> super::Result<u32> {
+    match db.into() {
+        DbRef::Sqlite(db) => sqlx::query_scalar(
+            "SELECT count(*) FROM licenses WHERE policy_id = ? AND account_id = ? AND environment = ?",
+        )
         .bind(policy_id)
+        .bind(&tenant.account_id)
+        .bind(tenant.environment.as_str())
         .fetch_one(db)
         .await
-        .map_err(Into::into)
+        .map_err(Into::into),
+        DbRef::Postgres(db) => {
+            let mut tx = postgres::begin_for(db, tenant).await?;
+            let n: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM licenses WHERE policy_id = $1 AND account_id = $2 AND environment = $3",
+            )
+            .bind(policy_id)
+            .bind(&tenant.account_id)
+            .bind(tenant.environment.as_str())
+            .fetch_one(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            postgres::to_u32(n)
+        }
+    }
 }
 
 /// Deletes a policy.
-pub async fn delete(db: &SqlitePool, tenant: &Tenant, id: &str) -> super::Result<bool> {
+pub async fn delete(db: impl Into<DbRef<'_>>, tenant: &Tenant, id: &str) -> super::Result<bool> {
+    let db = match db.into() {
+        DbRef::Sqlite(db) => db,
+        DbRef::Postgres(db) => {
+            let mut tx = postgres::begin_for(db, tenant).await?;
+            let done = sqlx::query(
+                "DELETE FROM policies WHERE id = $1 AND account_id = $2 AND environment = $3",
+            )
+            .bind(id)
+            .bind(&tenant.account_id)
+            .bind(tenant.environment.as_str())
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            return Ok(done.rows_affected() == 1);
+        }
+    };
     let done =
         sqlx::query("DELETE FROM policies WHERE id = ? AND account_id = ? AND environment = ?")
             .bind(id)

@@ -156,6 +156,9 @@ pub async fn set_tenant(tx: &mut Transaction<'_, Postgres>, tenant: &Tenant) -> 
 /// The tenant and id of the license a key names, through the narrow lookup function (the
 /// one way to find a license before its tenant is known).
 pub async fn license_by_key(pool: &PgPool, key: &str) -> super::Result<Option<(Tenant, String)>> {
+    if !storable(key) {
+        return Ok(None);
+    }
     let row: Option<(String, String, String)> = sqlx::query_as(
         "SELECT account_id, environment, license_id FROM licentric_license_by_key($1)",
     )
@@ -261,6 +264,54 @@ pub fn order_by(page: &crate::params::Page) -> String {
 /// A count read from PostgreSQL (bigint) as the API's `u32`, saturating.
 pub fn count(n: i64) -> u32 {
     u32::try_from(n.max(0)).unwrap_or(u32::MAX)
+}
+
+/// The newest migration applied to the database, `None` before the first.
+pub async fn schema_version(pool: &PgPool) -> super::Result<Option<i64>> {
+    let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+        .fetch_one(pool)
+        .await?;
+    if !exists {
+        return Ok(None);
+    }
+    Ok(
+        sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
+            .fetch_one(pool)
+            .await?,
+    )
+}
+
+/// Refuses to serve a schema of another version than this server's: an older one needs
+/// `licentric-server migrate` by the migration role (the server's own role cannot), a
+/// newer one a newer server.
+pub async fn check_schema(pool: &PgPool) -> anyhow::Result<()> {
+    let wanted = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
+    let found = schema_version(pool)
+        .await
+        .context("cannot read the PostgreSQL schema's version")?;
+    match found {
+        Some(found) if found == wanted => Ok(()),
+        Some(found) if found > wanted => bail!(
+            "the PostgreSQL schema is at version {found}, newer than this server's {wanted}: serve it with a newer licentric-server"
+        ),
+        found => bail!(
+            "the PostgreSQL schema is at version {}, and this server needs {wanted}: run `licentric-server migrate --database-url postgres://<migration role>@…` as the role that owns the schema, or start the server with --database-migration-url (the server's own role cannot migrate)",
+            found.unwrap_or(0)
+        ),
+    }
+}
+
+/// Whether PostgreSQL can hold this text: its `text` refuses the NUL character (SQLite
+/// keeps it), so a key or fingerprint with one names nothing stored, and is looked up as
+/// such instead of failing the statement (a 500).
+pub fn storable(text: &str) -> bool {
+    !text.contains('\0')
+}
+
+/// A count or limit PostgreSQL keeps as `bigint`, as the `u32` SQLite's decodes into.
+pub fn to_u32(value: i64) -> super::Result<u32> {
+    u32::try_from(value)
+        .map_err(|_| super::Error::Corrupt(format!("{value} is not a count or limit")))
 }
 
 #[cfg(test)]

@@ -1,44 +1,125 @@
 //! The SQL of the runtime endpoints' batch transaction (`domain::runtime`): what one batch
-//! reads and writes on its one connection, many requests' rows to a statement.
+//! reads and writes on its one connection, many requests' rows to a statement, on SQLite
+//! (inside `BEGIN IMMEDIATE`) or PostgreSQL (inside a transaction that is moved from
+//! tenant to tenant as the batch goes; row locks keep the limits exact).
+
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use licentric_core::ValidationCode;
-use sqlx::SqliteConnection;
+use sqlx::{PgConnection, SqliteConnection};
 
-use super::{licenses::LicenseRecord, machines::MachineRecord};
+use super::{licenses::LicenseRecord, machines::MachineRecord, postgres};
 use crate::tenant::Tenant;
+
+/// The connection of a batch's transaction.
+#[derive(Debug)]
+pub enum Conn<'c> {
+    /// SQLite, inside `BEGIN IMMEDIATE` (the write lock is held from the first read).
+    Sqlite(&'c mut SqliteConnection),
+    /// PostgreSQL, inside a transaction; `tenant` is the one its settings are set for.
+    Postgres {
+        /// The connection.
+        conn: &'c mut PgConnection,
+        /// The tenant the row-level security policies see now.
+        tenant: Option<Tenant>,
+    },
+}
+
+impl Conn<'_> {
+    /// PostgreSQL's connection, set for `tenant` (one round trip when it moves).
+    async fn pg_for(&mut self, tenant: &Tenant) -> super::Result<Option<&mut PgConnection>> {
+        match self {
+            Self::Sqlite(_) => Ok(None),
+            Self::Postgres { conn, tenant: set } => {
+                if set.as_ref() != Some(tenant) {
+                    set_tenant(conn, tenant).await?;
+                    *set = Some(tenant.clone());
+                }
+                Ok(Some(&mut **conn))
+            }
+        }
+    }
+}
+
+async fn set_tenant(conn: &mut PgConnection, tenant: &Tenant) -> super::Result<()> {
+    sqlx::query(
+        "SELECT set_config('licentric.account_id', $1, true), set_config('licentric.environment', $2, true)",
+    )
+    .bind(&tenant.account_id)
+    .bind(tenant.environment.as_str())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// PostgreSQL's generation: a new number for every batch, so the writer forgets what it
+/// kept and reads every license, policy and subscription again in each batch's own
+/// transaction (what another process changed is seen at once). The per-tenant rows of
+/// `runtime_generation` (kept by the triggers) are the planned cheaper check.
+static PG_GENERATION: AtomicI64 = AtomicI64::new(1);
 
 const MACHINE_COLUMNS: &str =
     "id, license_id, fingerprint, name, platform, last_heartbeat_at, created_at, updated_at";
 
 /// The number every write to what the runtime keeps in memory moves (migration 0014).
-pub async fn generation(conn: &mut SqliteConnection) -> super::Result<i64> {
-    Ok(
-        sqlx::query_scalar("SELECT value FROM runtime_generation WHERE id = 1")
-            .fetch_one(conn)
-            .await?,
-    )
+pub async fn generation(conn: &mut Conn<'_>) -> super::Result<i64> {
+    match conn {
+        Conn::Sqlite(conn) => Ok(sqlx::query_scalar(
+            "SELECT value FROM runtime_generation WHERE id = 1",
+        )
+        .fetch_one(&mut **conn)
+        .await?),
+        Conn::Postgres { .. } => Ok(PG_GENERATION.fetch_add(1, Ordering::AcqRel)),
+    }
 }
 
 /// A license by its (normalised) key, in any account.
 pub async fn license_by_key(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     key: &str,
 ) -> super::Result<Option<LicenseRecord>> {
-    Ok(
-        sqlx::query_as(&format!("{} WHERE l.key = ?", super::licenses::SELECT))
-            .bind(key)
-            .fetch_optional(conn)
-            .await?,
+    let pg = match conn {
+        Conn::Sqlite(conn) => {
+            return Ok(
+                sqlx::query_as(&format!("{} WHERE l.key = ?", super::licenses::SELECT))
+                    .bind(key)
+                    .fetch_optional(&mut **conn)
+                    .await?,
+            )
+        }
+        Conn::Postgres { conn, .. } => conn,
+    };
+    if !postgres::storable(key) {
+        return Ok(None);
+    }
+    // The tenant first, through the narrow lookup; then the license as its tenant.
+    let row: Option<(String, String, String)> = sqlx::query_as(
+        "SELECT account_id, environment, license_id FROM licentric_license_by_key($1)",
     )
+    .bind(key)
+    .fetch_optional(&mut **pg)
+    .await?;
+    let Some((account_id, environment, id)) = row else {
+        return Ok(None);
+    };
+    let tenant = Tenant {
+        account_id,
+        environment: environment.parse().map_err(super::Error::from)?,
+    };
+    license_by_id(conn, &tenant, &id).await
 }
 
 /// The tenant's license with this id.
 pub async fn license_by_id(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     tenant: &Tenant,
     id: &str,
 ) -> super::Result<Option<LicenseRecord>> {
+    if let Some(pg) = conn.pg_for(tenant).await? {
+        return super::licenses::get_pg(pg, tenant, id).await;
+    }
+    let conn = sqlite(conn);
     Ok(sqlx::query_as(&format!(
         "{} WHERE l.id = ? AND l.account_id = ? AND l.environment = ?",
         super::licenses::SELECT
@@ -51,12 +132,26 @@ pub async fn license_by_id(
 }
 
 /// Counts `n` validations of a license at once; answers its use count after them and its
-/// machines now. `None` when the license is gone.
+/// machines now. `None` when the license is gone. On PostgreSQL the `UPDATE` takes the
+/// license row's lock until the batch commits: another process's batch counting the same
+/// license waits, then counts on top (consecutive counts, exact `maxUses`).
 pub async fn count_uses(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
+    tenant: &Tenant,
     license_id: &str,
     n: u32,
 ) -> super::Result<Option<(u32, u32)>> {
+    if let Some(pg) = conn.pg_for(tenant).await? {
+        let row: Option<(i64, i64)> = sqlx::query_as(
+            "UPDATE licenses SET uses = uses + $1 WHERE id = $2 RETURNING uses, machines_count",
+        )
+        .bind(i64::from(n))
+        .bind(license_id)
+        .fetch_optional(pg)
+        .await?;
+        return counts(row);
+    }
+    let conn = sqlite(conn);
     Ok(sqlx::query_as(
         "UPDATE licenses SET uses = uses + ? WHERE id = ? RETURNING uses, machines_count",
     )
@@ -66,11 +161,23 @@ pub async fn count_uses(
     .await?)
 }
 
-/// A license's use count and machines now.
+/// A license's use count and machines now. On PostgreSQL the read locks the license row
+/// (`FOR UPDATE`) until the batch commits: the machines decided from this count are
+/// inserted before any other process can read it (exact `maxMachines`).
 pub async fn usage(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
+    tenant: &Tenant,
     license_id: &str,
 ) -> super::Result<Option<(u32, u32)>> {
+    if let Some(pg) = conn.pg_for(tenant).await? {
+        let row: Option<(i64, i64)> =
+            sqlx::query_as("SELECT uses, machines_count FROM licenses WHERE id = $1 FOR UPDATE")
+                .bind(license_id)
+                .fetch_optional(pg)
+                .await?;
+        return counts(row);
+    }
+    let conn = sqlite(conn);
     Ok(
         sqlx::query_as("SELECT uses, machines_count FROM licenses WHERE id = ?")
             .bind(license_id)
@@ -79,12 +186,41 @@ pub async fn usage(
     )
 }
 
+fn counts(row: Option<(i64, i64)>) -> super::Result<Option<(u32, u32)>> {
+    row.map(|(uses, machines)| Ok((postgres::to_u32(uses)?, postgres::to_u32(machines)?)))
+        .transpose()
+}
+
+/// SQLite's connection of a `Conn` that is not PostgreSQL's.
+fn sqlite<'a>(conn: &'a mut Conn<'_>) -> &'a mut SqliteConnection {
+    match conn {
+        Conn::Sqlite(conn) => conn,
+        Conn::Postgres { .. } => unreachable!("pg_for answered the PostgreSQL connection"),
+    }
+}
+
 /// The license's machine with this fingerprint.
 pub async fn machine_by_fingerprint(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
+    tenant: &Tenant,
     license_id: &str,
     fingerprint: &str,
 ) -> super::Result<Option<MachineRecord>> {
+    if !postgres::storable(fingerprint) {
+        if let Conn::Postgres { .. } = conn {
+            return Ok(None);
+        }
+    }
+    if let Some(pg) = conn.pg_for(tenant).await? {
+        return Ok(sqlx::query_as(&format!(
+            "SELECT {MACHINE_COLUMNS} FROM machines WHERE license_id = $1 AND fingerprint = $2"
+        ))
+        .bind(license_id)
+        .bind(fingerprint)
+        .fetch_optional(pg)
+        .await?);
+    }
+    let conn = sqlite(conn);
     Ok(sqlx::query_as(&format!(
         "SELECT {MACHINE_COLUMNS} FROM machines WHERE license_id = ? AND fingerprint = ?"
     ))
@@ -96,10 +232,21 @@ pub async fn machine_by_fingerprint(
 
 /// The tenant's machine with this id.
 pub async fn machine(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     tenant: &Tenant,
     id: &str,
 ) -> super::Result<Option<MachineRecord>> {
+    if let Some(pg) = conn.pg_for(tenant).await? {
+        return Ok(sqlx::query_as(&format!(
+            "SELECT {MACHINE_COLUMNS} FROM machines WHERE id = $1 AND account_id = $2 AND environment = $3"
+        ))
+        .bind(id)
+        .bind(&tenant.account_id)
+        .bind(tenant.environment.as_str())
+        .fetch_optional(pg)
+        .await?);
+    }
+    let conn = sqlite(conn);
     Ok(sqlx::query_as(&format!(
         "SELECT {MACHINE_COLUMNS} FROM machines WHERE id = ? AND account_id = ? AND environment = ?"
     ))
@@ -112,9 +259,19 @@ pub async fn machine(
 
 /// All of a license's machines, oldest first.
 pub async fn machines_of(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
+    tenant: &Tenant,
     license_id: &str,
 ) -> super::Result<Vec<MachineRecord>> {
+    if let Some(pg) = conn.pg_for(tenant).await? {
+        return Ok(sqlx::query_as(&format!(
+            "SELECT {MACHINE_COLUMNS} FROM machines WHERE license_id = $1 ORDER BY created_at ASC, rowid ASC"
+        ))
+        .bind(license_id)
+        .fetch_all(pg)
+        .await?);
+    }
+    let conn = sqlite(conn);
     Ok(sqlx::query_as(&format!(
         "SELECT {MACHINE_COLUMNS} FROM machines WHERE license_id = ? ORDER BY created_at ASC, rowid ASC"
     ))
@@ -124,7 +281,15 @@ pub async fn machines_of(
 }
 
 /// Deletes a machine; `false` when it was gone already.
-pub async fn delete_machine(conn: &mut SqliteConnection, id: &str) -> super::Result<bool> {
+pub async fn delete_machine(conn: &mut Conn<'_>, tenant: &Tenant, id: &str) -> super::Result<bool> {
+    if let Some(pg) = conn.pg_for(tenant).await? {
+        let done = sqlx::query("DELETE FROM machines WHERE id = $1")
+            .bind(id)
+            .execute(pg)
+            .await?;
+        return Ok(done.rows_affected() == 1);
+    }
+    let conn = sqlite(conn);
     let done = sqlx::query("DELETE FROM machines WHERE id = ?")
         .bind(id)
         .execute(conn)
@@ -199,11 +364,15 @@ pub async fn insert_rows<const N: usize>(
 /// a duplicate still takes its place in that sum: never more than `max`, possibly fewer,
 /// which is why the batch passes only fingerprints it found absent.
 pub async fn insert_machines(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     tenant: &Tenant,
     machines: &[MachineRecord],
     max: Option<u32>,
 ) -> super::Result<u64> {
+    if let Some(pg) = conn.pg_for(tenant).await? {
+        return insert_machines_pg(pg, tenant, machines, max).await;
+    }
+    let conn = sqlite(conn);
     let stamps: Vec<_> = machines
         .iter()
         .map(|m| {
@@ -257,15 +426,74 @@ pub async fn insert_machines(
     .await
 }
 
+/// PostgreSQL's [`insert_machines`]: the license rows are locked first (`FOR UPDATE`:
+/// another process's activations of them wait for this batch's commit), then the same
+/// guarded insert, with `WITH ORDINALITY` giving each row its place k: PostgreSQL, too,
+/// judges every row of an `INSERT … SELECT` against the count before the statement.
+async fn insert_machines_pg(
+    pg: &mut PgConnection,
+    tenant: &Tenant,
+    machines: &[MachineRecord],
+    max: Option<u32>,
+) -> super::Result<u64> {
+    if machines.is_empty() {
+        return Ok(0);
+    }
+    let column = |f: fn(&MachineRecord) -> Option<String>| -> Vec<Option<String>> {
+        machines.iter().map(f).collect()
+    };
+    let licenses = column(|m| Some(m.license_id.clone()));
+    sqlx::query("SELECT 1 FROM licenses WHERE id = ANY($1) FOR UPDATE")
+        .bind(&licenses)
+        .execute(&mut *pg)
+        .await?;
+    let done = sqlx::query(
+        "INSERT INTO machines (account_id, environment, id, license_id, fingerprint, name, platform,
+                               last_heartbeat_at, created_at, updated_at)
+         SELECT $1, $2, r.id, r.license_id, r.fingerprint, r.name, r.platform, r.hb, r.created, r.updated
+           FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                       $8::timestamptz[], $9::timestamptz[], $10::timestamptz[])
+                WITH ORDINALITY AS r(id, license_id, fingerprint, name, platform, hb, created, updated, k)
+          WHERE $11::bigint IS NULL
+             OR (SELECT machines_count FROM licenses WHERE id = r.license_id) + r.k - 1 < $11
+         ON CONFLICT (license_id, fingerprint) DO NOTHING",
+    )
+    .bind(&tenant.account_id)
+    .bind(tenant.environment.as_str())
+    .bind(column(|m| Some(m.id.clone())))
+    .bind(&licenses)
+    .bind(column(|m| Some(m.fingerprint.clone())))
+    .bind(column(|m| m.name.clone()))
+    .bind(column(|m| m.platform.clone()))
+    .bind(machines.iter().map(|m| m.last_heartbeat_at).collect::<Vec<_>>())
+    .bind(machines.iter().map(|m| m.created_at).collect::<Vec<_>>())
+    .bind(machines.iter().map(|m| m.updated_at).collect::<Vec<_>>())
+    .bind(max.map(i64::from))
+    .execute(pg)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// The license's machines with these fingerprints.
 pub async fn machines_by_fingerprints(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
+    tenant: &Tenant,
     license_id: &str,
     fingerprints: &[&str],
 ) -> super::Result<Vec<MachineRecord>> {
     if fingerprints.is_empty() {
         return Ok(Vec::new());
     }
+    if let Some(pg) = conn.pg_for(tenant).await? {
+        return Ok(sqlx::query_as(&format!(
+            "SELECT {MACHINE_COLUMNS} FROM machines WHERE license_id = $1 AND fingerprint = ANY($2)"
+        ))
+        .bind(license_id)
+        .bind(fingerprints)
+        .fetch_all(pg)
+        .await?);
+    }
+    let conn = sqlite(conn);
     Ok(sqlx::query_as(&format!(
         "SELECT {MACHINE_COLUMNS} FROM machines
          WHERE license_id = ? AND fingerprint IN (SELECT value FROM json_each(?))"
@@ -279,11 +507,25 @@ pub async fn machines_by_fingerprints(
 /// Records a heartbeat of the tenant's machine (of `license_id`, when given); answers the
 /// machine after it, `None` when there is no such machine.
 pub async fn heartbeat(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     tenant: &Tenant,
     id: &str,
     now: DateTime<Utc>,
 ) -> super::Result<Option<MachineRecord>> {
+    if let Some(pg) = conn.pg_for(tenant).await? {
+        return Ok(sqlx::query_as(&format!(
+            "UPDATE machines SET last_heartbeat_at = $1, updated_at = $1, death_recorded_at = NULL
+             WHERE id = $2 AND account_id = $3 AND environment = $4
+             RETURNING {MACHINE_COLUMNS}"
+        ))
+        .bind(now)
+        .bind(id)
+        .bind(&tenant.account_id)
+        .bind(tenant.environment.as_str())
+        .fetch_optional(pg)
+        .await?);
+    }
+    let conn = sqlite(conn);
     Ok(sqlx::query_as(&format!(
         "UPDATE machines SET last_heartbeat_at = ?, updated_at = ?, death_recorded_at = NULL
          WHERE id = ? AND account_id = ? AND environment = ?
@@ -315,10 +557,35 @@ pub struct Activity {
 
 /// Inserts activity rows, all at `now`, in one statement ([`insert_rows`]).
 pub async fn insert_activity(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     rows: &[Activity],
     now: DateTime<Utc>,
 ) -> super::Result<()> {
+    if let Conn::Postgres { .. } = conn {
+        for (tenant, rows) in by_tenant(rows, |a| &a.tenant) {
+            let Some(pg) = conn.pg_for(tenant).await? else {
+                continue;
+            };
+            sqlx::query(
+                "INSERT INTO activity (account_id, environment, kind, product_id, license_id, code, day, created_at)
+                 SELECT $1, $2, r.kind, r.product_id, r.license_id, r.code, $3, $4
+                   FROM unnest($5::text[], $6::text[], $7::text[], $8::text[])
+                        AS r(kind, product_id, license_id, code)",
+            )
+            .bind(&tenant.account_id)
+            .bind(tenant.environment.as_str())
+            .bind(now.date_naive().to_string())
+            .bind(now)
+            .bind(rows.iter().map(|a| a.kind).collect::<Vec<_>>())
+            .bind(rows.iter().map(|a| a.product_id.as_str()).collect::<Vec<_>>())
+            .bind(rows.iter().map(|a| a.license_id.as_str()).collect::<Vec<_>>())
+            .bind(rows.iter().map(|a| a.code.map(ValidationCode::as_str)).collect::<Vec<_>>())
+            .execute(pg)
+            .await?;
+        }
+        return Ok(());
+    }
+    let conn = sqlite(conn);
     let (day, at) = (now.date_naive().to_string(), stamp(now));
     let rows: Vec<_> = rows
         .iter()
@@ -376,10 +643,45 @@ pub struct Audit {
 
 /// Inserts audit events, all at `now`, in one statement ([`insert_rows`]).
 pub async fn insert_audit(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     rows: &[Audit],
     now: DateTime<Utc>,
 ) -> super::Result<()> {
+    if let Conn::Postgres { .. } = conn {
+        for (tenant, rows) in by_tenant(rows, |a| &a.tenant) {
+            let Some(pg) = conn.pg_for(tenant).await? else {
+                continue;
+            };
+            let text =
+                |f: fn(&Audit) -> Option<&str>| rows.iter().map(|a| f(a)).collect::<Vec<_>>();
+            sqlx::query(
+                "INSERT INTO audit_events (account_id, environment, occurred_at, actor_type, actor_id,
+                     actor_name, action, resource_type, resource_id, client_address, request_id, changes)
+                 SELECT $1, $2, $3, r.actor_type, r.actor_id, r.actor_name, r.action, r.resource_type,
+                        r.resource_id, r.client_address, r.request_id, r.changes
+                   FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+                               $10::text[], $11::text[], $12::text[])
+                        AS r(actor_type, actor_id, actor_name, action, resource_type, resource_id,
+                             client_address, request_id, changes)",
+            )
+            .bind(&tenant.account_id)
+            .bind(tenant.environment.as_str())
+            .bind(now)
+            .bind(text(|a| Some(a.actor_type)))
+            .bind(text(|a| a.actor_id.as_deref()))
+            .bind(text(|a| a.actor_name.as_deref()))
+            .bind(text(|a| Some(a.action)))
+            .bind(text(|a| Some(a.resource_type)))
+            .bind(text(|a| Some(a.resource_id.as_str())))
+            .bind(text(|a| a.client_address.as_deref()))
+            .bind(text(|a| a.request_id.as_deref()))
+            .bind(text(|a| a.changes.as_deref()))
+            .execute(pg)
+            .await?;
+        }
+        return Ok(());
+    }
+    let conn = sqlite(conn);
     let at = stamp(now);
     let rows: Vec<_> = rows
         .iter()
@@ -423,6 +725,8 @@ pub async fn insert_audit(
 pub struct Delivery {
     /// The delivery's id.
     pub id: String,
+    /// The tenant whose event it carries (its endpoint's).
+    pub tenant: Tenant,
     /// The owning account.
     pub account_id: String,
     /// The endpoint.
@@ -437,10 +741,36 @@ pub struct Delivery {
 
 /// Queues deliveries, all due at `now`, in one statement ([`insert_rows`]).
 pub async fn queue_deliveries(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     rows: &[Delivery],
     now: DateTime<Utc>,
 ) -> super::Result<()> {
+    if let Conn::Postgres { .. } = conn {
+        for (tenant, rows) in by_tenant(rows, |d| &d.tenant) {
+            let Some(pg) = conn.pg_for(tenant).await? else {
+                continue;
+            };
+            let text = |f: fn(&Delivery) -> &str| rows.iter().map(|d| f(d)).collect::<Vec<_>>();
+            sqlx::query(
+                "INSERT INTO webhook_deliveries (id, account_id, webhook_id, event_id, event, payload,
+                                                 status, next_attempt_at, created_at)
+                 SELECT r.id, $1, r.webhook_id, r.event_id, r.event, r.payload, 'pending', $2, $2
+                   FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+                        AS r(id, webhook_id, event_id, event, payload)",
+            )
+            .bind(&tenant.account_id)
+            .bind(now)
+            .bind(text(|d| d.id.as_str()))
+            .bind(text(|d| d.webhook_id.as_str()))
+            .bind(text(|d| d.event_id.as_str()))
+            .bind(text(|d| d.event))
+            .bind(text(|d| &d.payload))
+            .execute(pg)
+            .await?;
+        }
+        return Ok(());
+    }
+    let conn = sqlite(conn);
     let at = stamp(now);
     let rows: Vec<_> = rows
         .iter()
@@ -471,6 +801,85 @@ pub async fn queue_deliveries(
     ];
     insert_rows(conn, "webhook_deliveries", &columns, &rows, "", &[]).await?;
     Ok(())
+}
+
+/// `rows` grouped by tenant, in the order each tenant first appears (a PostgreSQL
+/// statement writes one tenant's rows: the policies' `WITH CHECK` admits no other).
+fn by_tenant<T>(rows: &[T], tenant: fn(&T) -> &Tenant) -> Vec<(&Tenant, Vec<&T>)> {
+    let mut groups: Vec<(&Tenant, Vec<&T>)> = Vec::new();
+    for row in rows {
+        match groups.iter_mut().find(|(t, _)| *t == tenant(row)) {
+            Some((_, members)) => members.push(row),
+            None => groups.push((tenant(row), vec![row])),
+        }
+    }
+    groups
+}
+
+/// The tenant's license's entitlement codes: its policy's and its own, sorted.
+pub async fn entitlement_codes(
+    conn: &mut Conn<'_>,
+    tenant: &Tenant,
+    license_id: &str,
+    policy_id: &str,
+) -> super::Result<Vec<String>> {
+    if let Some(pg) = conn.pg_for(tenant).await? {
+        return Ok(sqlx::query_scalar(
+            "SELECT code FROM entitlements WHERE id IN (
+                 SELECT entitlement_id FROM license_entitlements WHERE license_id = $1
+                 UNION SELECT entitlement_id FROM policy_entitlements WHERE policy_id = $2)
+             ORDER BY code",
+        )
+        .bind(license_id)
+        .bind(policy_id)
+        .fetch_all(pg)
+        .await?);
+    }
+    super::entitlements::codes_of_license(sqlite(conn), license_id, policy_id).await
+}
+
+/// The tenant's policy with this id.
+pub async fn policy(
+    conn: &mut Conn<'_>,
+    tenant: &Tenant,
+    id: &str,
+) -> super::Result<Option<licentric_core::wire::Policy>> {
+    if let Some(pg) = conn.pg_for(tenant).await? {
+        return super::policies::get_pg(pg, tenant, id).await;
+    }
+    super::policies::get_in(sqlite(conn), tenant, id).await
+}
+
+/// The ids of the tenant's enabled endpoints that subscribe to `event`.
+pub async fn subscribers(
+    conn: &mut Conn<'_>,
+    tenant: &Tenant,
+    event: &str,
+) -> super::Result<Vec<String>> {
+    let pg = match conn {
+        Conn::Sqlite(conn) => {
+            return super::webhooks::subscribers(&mut **conn, tenant, event).await
+        }
+        Conn::Postgres { .. } => conn
+            .pg_for(tenant)
+            .await?
+            .ok_or(super::Error::Unsupported)?,
+    };
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT id, events FROM webhooks WHERE account_id = $1 AND environment = $2 AND enabled",
+    )
+    .bind(&tenant.account_id)
+    .bind(tenant.environment.as_str())
+    .fetch_all(pg)
+    .await?;
+    let mut ids = Vec::new();
+    for (id, events) in rows {
+        let events: Vec<String> = serde_json::from_str(&events)?;
+        if events.iter().any(|e| e == "*" || e == event) {
+            ids.push(id);
+        }
+    }
+    Ok(ids)
 }
 
 /// Whether a tenant is this one (the environment as stored).

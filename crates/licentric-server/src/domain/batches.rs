@@ -51,7 +51,7 @@ async fn write_all(
     planned: Vec<Planned>,
 ) -> Result<Vec<License>, ApiError> {
     let now = state.clock.now();
-    let mut tx = state.db.begin().await.map_err(db::Error::from)?;
+    let mut tx = state.db.sqlite()?.begin().await.map_err(db::Error::from)?;
     for plan in &planned {
         let mut written = false;
         for _ in 0..5 {
@@ -70,7 +70,7 @@ async fn write_all(
                 expires_at: plan.expires_at,
                 metadata: &plan.metadata,
             };
-            if db::licenses::insert(&mut *tx, tenant, &row, now).await? {
+            if db::licenses::insert_in(&mut *tx, tenant, &row, now).await? {
                 written = true;
                 break;
             }
@@ -102,9 +102,7 @@ async fn write_all(
             .remove(&plan.id)
             .ok_or_else(|| ApiError::not_found("license"))?;
         if !codes.contains_key(&record.policy_id) {
-            let policy_codes =
-                db::entitlements::codes_of_license(&state.db, &record.id, &record.policy_id)
-                    .await?;
+            let policy_codes = db::licenses::entitlement_codes(&state.db, &record).await?;
             codes.insert(record.policy_id.clone(), policy_codes);
         }
         let license = record
@@ -114,7 +112,7 @@ async fn write_all(
     }
     // One transaction for the batch's audit events, and webhooks only when an endpoint
     // subscribes: a thousand licenses cost a thousand small writes, not a thousand commits.
-    let mut tx = state.db.begin().await.map_err(db::Error::from)?;
+    let mut tx = state.db.sqlite()?.begin().await.map_err(db::Error::from)?;
     for license in &issued {
         let event = audit::Event {
             action: "license.created",

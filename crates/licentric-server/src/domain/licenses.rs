@@ -64,8 +64,7 @@ const CHANGE_ATTEMPTS: usize = 8;
 
 /// The wire form of a license, with its entitlement codes.
 pub async fn wire(state: &AppState, record: LicenseRecord) -> Result<License, ApiError> {
-    let codes =
-        db::entitlements::codes_of_license(&state.db, &record.id, &record.policy_id).await?;
+    let codes = db::licenses::entitlement_codes(&state.db, &record).await?;
     record.into_wire(codes).map_err(ApiError::from)
 }
 
@@ -74,11 +73,10 @@ pub async fn wire_many(
     state: &AppState,
     records: Vec<LicenseRecord>,
 ) -> Result<Vec<License>, ApiError> {
-    let pairs: Vec<(&str, &str)> = records
-        .iter()
-        .map(|r| (r.id.as_str(), r.policy_id.as_str()))
-        .collect();
-    let mut codes = db::entitlements::codes_of_licenses(&state.db, &pairs).await?;
+    let Some(tenant) = records.first().map(LicenseRecord::tenant) else {
+        return Ok(Vec::new());
+    };
+    let mut codes = db::licenses::entitlement_codes_of(&state.db, &tenant, &records).await?;
     records
         .into_iter()
         .map(|record| {
@@ -546,7 +544,7 @@ pub async fn overview(
     let record = load(state, tenant, id).await?;
     let now = state.clock.now();
     let rule = machines::rule(&policy);
-    let machines: Vec<_> = db::machines::of_license(&state.db, &record.id)
+    let machines: Vec<_> = db::machines::of_license(&state.db, tenant, &record.id)
         .await?
         .into_iter()
         .map(|m| m.into_wire(rule, now))

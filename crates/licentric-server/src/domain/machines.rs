@@ -93,9 +93,9 @@ pub async fn cull_dead(
     }
     let now = state.clock.now();
     let mut culled = 0;
-    for machine in db::machines::of_license(&state.db, &license.id).await? {
+    for machine in db::machines::of_license(&state.db, tenant, &license.id).await? {
         if machine.is_dead(rule(policy), now)
-            && db::machines::delete(&state.db, &machine.id).await?
+            && db::machines::delete(&state.db, tenant, &machine.id).await?
         {
             culled += 1;
             db::activity::record(
@@ -165,7 +165,7 @@ pub async fn register(
     let now = state.clock.now();
     let fingerprint = fingerprint.trim();
     if let Some(existing) =
-        db::machines::find_by_fingerprint(&state.db, &license.id, fingerprint).await?
+        db::machines::find_by_fingerprint(&state.db, tenant, &license.id, fingerprint).await?
     {
         if !existing.is_dead(rule(policy), now) || !policy.cull_dead_machines {
             return Ok(Registered {
@@ -192,14 +192,14 @@ pub async fn register(
         // Another request activated this fingerprint a moment ago (a client retrying on a
         // flaky network): both get the one machine.
         if let Some(existing) =
-            db::machines::find_by_fingerprint(&state.db, &license.id, fingerprint).await?
+            db::machines::find_by_fingerprint(&state.db, tenant, &license.id, fingerprint).await?
         {
             return Ok(Registered {
                 machine: existing,
                 created: false,
             });
         }
-        let used = db::machines::of_license(&state.db, &license.id)
+        let used = db::machines::of_license(&state.db, tenant, &license.id)
             .await?
             .len();
         return Err(ApiError::Conflict {
@@ -322,7 +322,7 @@ pub async fn deactivate(
     let now = state.clock.now();
     // Deactivated by another request in the meantime: the same answer as when it came
     // after, so one deactivation is acknowledged once.
-    if !db::machines::delete(&state.db, &machine.id).await? {
+    if !db::machines::delete(&state.db, tenant, &machine.id).await? {
         return Err(ApiError::not_found("machine"));
     }
     db::activity::record(
@@ -379,7 +379,7 @@ pub async fn record_deaths(state: &AppState) -> Result<usize, ApiError> {
     if deaths.is_empty() {
         return Ok(0);
     }
-    let mut tx = state.db.begin().await.map_err(db::Error::from)?;
+    let mut tx = state.db.sqlite()?.begin().await.map_err(db::Error::from)?;
     for death in &deaths {
         let changes = json!({
             "licenseId": death.license_id,

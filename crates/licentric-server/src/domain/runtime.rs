@@ -41,7 +41,7 @@ use licentric_core::{
     AccountSigningKey, Clock, FingerprintCheck, LicenseFacts, ValidationCode,
 };
 use serde_json::{json, Value};
-use sqlx::{pool::PoolConnection, Connection, Sqlite, SqliteConnection, SqlitePool};
+use sqlx::{pool::PoolConnection, Connection, Sqlite};
 use tokio::sync::{mpsc, oneshot, Notify};
 use uuid::Uuid;
 
@@ -54,7 +54,7 @@ use crate::{
         self,
         licenses::{KeyOwner, LicenseRecord},
         machines::MachineRecord,
-        runtime::{Activity, Audit, Delivery},
+        runtime::{Activity, Audit, Conn, Delivery},
     },
     events,
     secret::ServerSecret,
@@ -172,7 +172,7 @@ struct Job {
 /// What the writer task needs; it holds no sender of its own queue, so it ends when the
 /// server's state is dropped.
 struct Inner {
-    db: SqlitePool,
+    db: db::Db,
     clock: Arc<dyn Clock>,
     deliveries: Arc<Notify>,
     /// The generation the writer saw last.
@@ -204,10 +204,14 @@ fn checkpoint_soon(inner: &Arc<Inner>) {
     if !due || inner.checkpointing.swap(true, Ordering::AcqRel) {
         return;
     }
+    let Ok(pool) = inner.db.sqlite() else {
+        return;
+    };
+    let pool = pool.clone();
     let inner = inner.clone();
     tokio::spawn(async move {
         if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(&inner.db)
+            .execute(&pool)
             .await
         {
             tracing::warn!(%error, "cannot checkpoint the write-ahead log");
@@ -236,7 +240,7 @@ impl fmt::Debug for Runtime {
 
 impl Runtime {
     /// An engine writing to `db`; its writer starts with the first request.
-    pub fn new(db: SqlitePool, clock: Arc<dyn Clock>, deliveries: Arc<Notify>) -> Self {
+    pub fn new(db: db::Db, clock: Arc<dyn Clock>, deliveries: Arc<Notify>) -> Self {
         Self {
             inner: Arc::new(Inner {
                 db,
@@ -416,16 +420,17 @@ impl Cache {
 
     async fn view_of(
         &mut self,
-        conn: &mut SqliteConnection,
+        conn: &mut Conn<'_>,
         record: LicenseRecord,
     ) -> db::Result<Option<Arc<LicenseView>>> {
         let tenant = record.tenant();
-        let Some(policy) = db::policies::get_in(&mut *conn, &tenant, &record.policy_id).await?
+        let Some(policy) = db::runtime::policy(&mut *conn, &tenant, &record.policy_id).await?
         else {
             return Ok(None);
         };
         let entitlements =
-            db::entitlements::codes_of_license(&mut *conn, &record.id, &record.policy_id).await?;
+            db::runtime::entitlement_codes(&mut *conn, &tenant, &record.id, &record.policy_id)
+                .await?;
         Ok(Some(self.keep(LicenseView {
             record,
             policy,
@@ -435,7 +440,7 @@ impl Cache {
 
     async fn by_key(
         &mut self,
-        conn: &mut SqliteConnection,
+        conn: &mut Conn<'_>,
         key: &str,
     ) -> db::Result<Option<Arc<LicenseView>>> {
         if let Some(view) = self.by_key.get(key) {
@@ -449,7 +454,7 @@ impl Cache {
 
     async fn by_id(
         &mut self,
-        conn: &mut SqliteConnection,
+        conn: &mut Conn<'_>,
         tenant: &Tenant,
         id: &str,
     ) -> db::Result<Option<Arc<LicenseView>>> {
@@ -465,7 +470,7 @@ impl Cache {
     /// Whether any endpoint of the tenant subscribes to `event`.
     async fn announced(
         &mut self,
-        conn: &mut SqliteConnection,
+        conn: &mut Conn<'_>,
         tenant: &Tenant,
         event: &'static str,
     ) -> db::Result<bool> {
@@ -474,7 +479,7 @@ impl Cache {
 
     async fn subscribers(
         &mut self,
-        conn: &mut SqliteConnection,
+        conn: &mut Conn<'_>,
         tenant: &Tenant,
         event: &'static str,
     ) -> db::Result<Arc<[String]>> {
@@ -482,7 +487,7 @@ impl Cache {
         if let Some(ids) = self.subscribers.get(&key) {
             return Ok(ids.clone());
         }
-        let ids: Arc<[String]> = db::webhooks::subscribers(&mut *conn, tenant, event)
+        let ids: Arc<[String]> = db::runtime::subscribers(&mut *conn, tenant, event)
             .await?
             .into();
         self.subscribers.insert(key, ids.clone());
@@ -551,7 +556,12 @@ async fn write_batches(inner: Arc<Inner>, mut jobs: mpsc::Receiver<Job>) {
         handle(&inner, &mut cache, &mut connection, asks, replies).await;
         checkpoint_soon(&inner);
         // Idle, or a pool of one (an in-memory database): the connection goes back.
-        if jobs.is_empty() || inner.db.options().get_max_connections() <= 1 {
+        if jobs.is_empty()
+            || inner
+                .db
+                .sqlite()
+                .map_or(true, |pool| pool.options().get_max_connections() <= 1)
+        {
             if let Some(mut held) = connection.take() {
                 // Back to SQLite's default for the pool's other users.
                 if sqlx::query("PRAGMA wal_autocheckpoint = 1000")
@@ -654,10 +664,23 @@ async fn attempt_on(
     asks: &[Ask],
     now: DateTime<Utc>,
 ) -> db::Result<(Answers, bool)> {
+    if let db::Db::Postgres(pool) = &inner.db {
+        // PostgreSQL: a transaction from the pool per batch; its tenant settings move
+        // with the batch's requests (db::runtime::Conn), and the license rows it counts
+        // are locked until the commit.
+        let mut tx = pool.begin().await?;
+        let mut conn = Conn::Postgres {
+            conn: &mut tx,
+            tenant: None,
+        };
+        let done = batch(inner, cache, &mut conn, asks, now).await?;
+        tx.commit().await?;
+        return Ok(done);
+    }
     let held = match connection {
         Some(held) => held,
         None => {
-            let mut fresh = inner.db.acquire().await?;
+            let mut fresh = inner.db.sqlite()?.acquire().await?;
             // Checkpoints run beside the batches (checkpoint_soon), not in their commits.
             sqlx::query("PRAGMA wal_autocheckpoint = 0")
                 .execute(&mut *fresh)
@@ -666,7 +689,20 @@ async fn attempt_on(
         }
     };
     let mut tx = Connection::begin_with(&mut **held, "BEGIN IMMEDIATE").await?;
-    let conn: &mut SqliteConnection = &mut tx;
+    let done = batch(inner, cache, &mut Conn::Sqlite(&mut tx), asks, now).await?;
+    tx.commit().await?;
+    Ok(done)
+}
+
+/// The work of one batch inside its transaction (committed by the caller): the answers,
+/// and whether webhook deliveries were queued.
+async fn batch(
+    inner: &Inner,
+    cache: &mut Cache,
+    conn: &mut Conn<'_>,
+    asks: &[Ask],
+    now: DateTime<Utc>,
+) -> db::Result<(Answers, bool)> {
     let generation = db::runtime::generation(&mut *conn).await?;
     if generation != cache.generation {
         cache.reset(generation);
@@ -786,6 +822,7 @@ async fn attempt_on(
         for webhook_id in subscribers.iter() {
             deliveries.push(Delivery {
                 id: new_id(),
+                tenant: tenant.clone(),
                 account_id: tenant.account_id.clone(),
                 webhook_id: webhook_id.clone(),
                 event_id: event_id.clone(),
@@ -795,7 +832,6 @@ async fn attempt_on(
         }
     }
     db::runtime::queue_deliveries(&mut *conn, &deliveries, now).await?;
-    tx.commit().await?;
     let answers = answers
         .into_iter()
         .map(|answer| answer.unwrap_or_else(|| Err(unexpected())))
@@ -807,7 +843,7 @@ async fn attempt_on(
 /// count (the first gets the lowest), so exactly `maxUses` of them are within the limit.
 #[allow(clippy::too_many_arguments)]
 async fn validate_group(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     cache: &mut Cache,
     asks: &[Ask],
     key: &str,
@@ -833,7 +869,7 @@ async fn validate_group(
     cull(&mut *conn, &view, now, first_request, effects).await?;
     let n = u32::try_from(members.len()).unwrap_or(u32::MAX);
     let Some((uses_after, machines_now)) =
-        db::runtime::count_uses(&mut *conn, &view.record.id, n).await?
+        db::runtime::count_uses(&mut *conn, &view.tenant(), &view.record.id, n).await?
     else {
         not_found(answers);
         return Ok(());
@@ -860,8 +896,10 @@ async fn validate_group(
         let machine = match fingerprint.as_deref().map(str::trim) {
             Some(wanted) => {
                 if !machines_seen.contains_key(wanted) {
-                    let found =
-                        db::runtime::machine_by_fingerprint(&mut *conn, &record.id, wanted).await?;
+                    let found = db::runtime::machine_by_fingerprint(
+                        &mut *conn, &tenant, &record.id, wanted,
+                    )
+                    .await?;
                     machines_seen.insert(wanted, found);
                 }
                 machines_seen.get(wanted).cloned().flatten()
@@ -930,7 +968,7 @@ pub fn summary(record: &LicenseRecord) -> LicenseSummary {
 /// Removes the license's machines that missed their heartbeat, when its policy says so
 /// (the audit trail's actor is `system`, with the request's id).
 async fn cull(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     view: &LicenseView,
     now: DateTime<Utc>,
     request_id: Option<String>,
@@ -947,9 +985,9 @@ async fn cull(
         ..Actor::system()
     };
     let mut culled = 0;
-    for machine in db::runtime::machines_of(&mut *conn, &view.record.id).await? {
+    for machine in db::runtime::machines_of(&mut *conn, &tenant, &view.record.id).await? {
         if machine.is_dead(rule, now)
-            && db::runtime::delete_machine(&mut *conn, &machine.id).await?
+            && db::runtime::delete_machine(&mut *conn, &tenant, &machine.id).await?
         {
             culled += 1;
             effects.activity(&view.record, "deactivation", None);
@@ -971,12 +1009,14 @@ async fn cull(
 
 /// Whether the license would validate as `VALID` for `machine` now (without counting).
 async fn validates(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     view: &LicenseView,
     machine: &MachineRecord,
     now: DateTime<Utc>,
 ) -> db::Result<bool> {
-    let Some((uses, machines_now)) = db::runtime::usage(conn, &view.record.id).await? else {
+    let Some((uses, machines_now)) =
+        db::runtime::usage(conn, &view.tenant(), &view.record.id).await?
+    else {
         return Ok(false);
     };
     Ok(valid_with(view, uses, machines_now, machine, now))
@@ -1035,7 +1075,7 @@ fn batched_activation(view: &LicenseView, now: DateTime<Utc>) -> bool {
 /// requests left to [`activate`] (a machine of a culling policy that missed its heartbeat).
 #[allow(clippy::too_many_arguments)]
 async fn activate_group(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     cache: &mut Cache,
     asks: &[Ask],
     view: &Arc<LicenseView>,
@@ -1046,7 +1086,9 @@ async fn activate_group(
     answers: &mut [Option<Result<Answer, ApiError>>],
 ) -> db::Result<Vec<usize>> {
     let record = &view.record;
-    let Some((uses, mut count)) = db::runtime::usage(&mut *conn, &record.id).await? else {
+    let Some((uses, mut count)) =
+        db::runtime::usage(&mut *conn, &view.tenant(), &record.id).await?
+    else {
         return Ok(members.to_vec());
     };
     let asked = |i: usize| match &asks[i] {
@@ -1058,12 +1100,16 @@ async fn activate_group(
         .filter_map(|&i| asked(i))
         .map(|a| a.fingerprint.as_str())
         .collect();
-    let mut machines: HashMap<String, MachineRecord> =
-        db::runtime::machines_by_fingerprints(&mut *conn, &record.id, &fingerprints)
-            .await?
-            .into_iter()
-            .map(|m| (m.fingerprint.clone(), m))
-            .collect();
+    let mut machines: HashMap<String, MachineRecord> = db::runtime::machines_by_fingerprints(
+        &mut *conn,
+        &view.tenant(),
+        &record.id,
+        &fingerprints,
+    )
+    .await?
+    .into_iter()
+    .map(|m| (m.fingerprint.clone(), m))
+    .collect();
     let tenant = view.tenant();
     let announce = cache
         .announced(&mut *conn, &tenant, "machine.activated")
@@ -1143,7 +1189,7 @@ async fn activate_group(
 /// One activation: the machine already on the license (200), a new one within the limit
 /// (201), or why not. Two activations of one fingerprint get the one machine.
 async fn activate(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     cache: &mut Cache,
     asked: &Activation,
     now: DateTime<Utc>,
@@ -1202,8 +1248,13 @@ async fn activate(
             return activated(conn, cache, asked, &view, machine, now, generation, effects).await;
         }
     }
-    let existing =
-        db::runtime::machine_by_fingerprint(&mut *conn, &record.id, &asked.fingerprint).await?;
+    let existing = db::runtime::machine_by_fingerprint(
+        &mut *conn,
+        &asked.tenant,
+        &record.id,
+        &asked.fingerprint,
+    )
+    .await?;
     if let Some(existing) = existing {
         if !existing.is_dead(rule, now) || !view.policy.cull_dead_machines {
             let valid = validates(&mut *conn, &view, &existing, now).await?;
@@ -1233,7 +1284,7 @@ async fn activate(
     {
         // This transaction holds the write lock, so the fingerprint found absent above is
         // still absent: the license is full.
-        let used = db::runtime::usage(&mut *conn, &record.id)
+        let used = db::runtime::usage(&mut *conn, &asked.tenant, &record.id)
             .await?
             .map_or(0, |(_, machines)| machines);
         return Ok(Err(machine_limit_exceeded(used, max)));
@@ -1244,7 +1295,7 @@ async fn activate(
 /// Records a machine just activated (activity, audit event, webhook event) and answers it.
 #[allow(clippy::too_many_arguments)]
 async fn activated(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     cache: &mut Cache,
     asked: &Activation,
     view: &Arc<LicenseView>,
@@ -1288,7 +1339,7 @@ async fn activated(
 /// policy that missed its heartbeat is gone (404).
 #[allow(clippy::too_many_arguments)]
 async fn heartbeat(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     cache: &mut Cache,
     tenant: &Tenant,
     actor: &Actor,

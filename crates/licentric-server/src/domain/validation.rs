@@ -48,8 +48,7 @@ async fn gather(
 ) -> Result<Gathered, ApiError> {
     let now = state.clock.now();
     let rule = machines::rule(&policy);
-    let entitlements =
-        db::entitlements::codes_of_license(&state.db, &record.id, &record.policy_id).await?;
+    let entitlements = db::licenses::entitlement_codes(&state.db, &record).await?;
     let missing_entitlements = question
         .entitlements
         .iter()
@@ -58,7 +57,8 @@ async fn gather(
         .collect();
     let machine = match question.fingerprint.as_deref().map(str::trim) {
         Some(fingerprint) => {
-            db::machines::find_by_fingerprint(&state.db, &record.id, fingerprint).await?
+            db::machines::find_by_fingerprint(&state.db, &record.tenant(), &record.id, fingerprint)
+                .await?
         }
         None => None,
     };

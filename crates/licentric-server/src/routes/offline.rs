@@ -60,9 +60,9 @@ async fn sign_file(
     fingerprint: &str,
     ttl: u32,
 ) -> Result<(String, u32), ApiError> {
-    let machine = db::machines::find_by_fingerprint(&state.db, &license.id, fingerprint).await?;
-    let entitlements =
-        db::entitlements::codes_of_license(&state.db, &license.id, &license.policy_id).await?;
+    let machine =
+        db::machines::find_by_fingerprint(&state.db, tenant, &license.id, fingerprint).await?;
+    let entitlements = db::licenses::entitlement_codes(&state.db, license).await?;
     let subject = Subject {
         license,
         policy,
@@ -148,7 +148,7 @@ pub async fn offline_file(
 
 /// The fingerprint of the license's only machine, or a 400 that says to name one.
 async fn only_machine(state: &AppState, license: &LicenseRecord) -> Result<String, ApiError> {
-    let mut machines = db::machines::of_license(&state.db, &license.id).await?;
+    let mut machines = db::machines::of_license(&state.db, &license.tenant(), &license.id).await?;
     if machines.len() == 1 {
         if let Some(machine) = machines.pop() {
             return Ok(machine.fingerprint);

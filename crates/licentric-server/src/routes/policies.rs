@@ -176,7 +176,7 @@ pub async fn create(
     };
     problems.finish()?;
     db::policies::insert(&state.db, &auth.tenant, &policy).await?;
-    db::policies::set_entitlements(&state.db, &policy.id, &ids).await?;
+    db::policies::set_entitlements(&state.db, &auth.tenant, &policy.id, &ids).await?;
     let resource = ("policy", policy.id.as_str());
     audit::wrote(
         &state,
@@ -272,7 +272,7 @@ pub async fn update(
     problems.finish()?;
     policy.updated_at = state.clock.now();
     db::policies::update(&state.db, &auth.tenant, &policy).await?;
-    db::policies::set_entitlements(&state.db, &policy.id, &ids).await?;
+    db::policies::set_entitlements(&state.db, &auth.tenant, &policy.id, &ids).await?;
     let resource = ("policy", policy.id.as_str());
     audit::wrote(
         &state,
@@ -299,7 +299,7 @@ pub async fn delete(
     let policy = db::policies::get(&state.db, &auth.tenant, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("policy"))?;
-    let licenses = db::policies::license_count(&state.db, &id).await?;
+    let licenses = db::policies::license_count(&state.db, &auth.tenant, &id).await?;
     if licenses > 0 {
         return Err(ApiError::Conflict {
             code: "policy_in_use",

@@ -44,7 +44,7 @@ async fn a_new_key_is_shown_once_and_works_within_its_scopes() {
         .bind(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
             key.as_bytes(),
         )))
-        .fetch_one(&app.db)
+        .fetch_one(&app.db())
         .await
         .unwrap();
     assert_eq!(stored, 1);

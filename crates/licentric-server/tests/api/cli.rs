@@ -100,19 +100,22 @@ async fn serve_listens_where_told_and_validates_the_demo_key() {
 }
 
 #[test]
-fn serve_refuses_an_unsupported_database_with_a_clear_message() {
-    let output = binary::command(&[
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--database-url",
-        "postgres://localhost/x",
-    ])
-    .output()
-    .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("PostgreSQL is not supported"), "{stderr}");
+fn serve_refuses_an_unsupported_or_unreachable_database_with_a_clear_message() {
+    let refusal = |url: &str| {
+        let output = binary::command(&["serve", "--listen", "127.0.0.1:0", "--database-url", url])
+            .env("LICENTRIC_SECRET", SECRET_A)
+            .output()
+            .unwrap();
+        assert!(!output.status.success());
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let stderr = refusal("mysql://localhost/x");
+    assert!(stderr.contains("unsupported database URL"), "{stderr}");
+    // PostgreSQL is served (tests/api/postgres.rs); nothing listens on port 1. The URL's
+    // password is never echoed.
+    let stderr = refusal("postgres://licentric:hunter2-secret@127.0.0.1:1/x");
+    assert!(stderr.contains("cannot connect to PostgreSQL"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
 }
 
 const SECRET_A: &str = "secret-a: at least thirty-two characters long";

@@ -858,12 +858,12 @@ async fn search_indexes_that_lost_their_pairing_are_rebuilt_at_start() {
     // As after a VACUUM that renumbered rows: the indexes point nowhere.
     for index in ["license_search", "machine_search", "machine_words"] {
         sqlx::query(&format!("UPDATE {index} SET rowid = rowid + 1000000"))
-            .execute(&app.db)
+            .execute(&app.db())
             .await
             .unwrap();
     }
     assert_eq!(list(&app, "?q=globex").await["total"], 0);
-    licentric_server::db::check_search(&app.db).await.unwrap();
+    licentric_server::db::check_search(&app.db()).await.unwrap();
     assert_eq!(names(&list(&app, "?q=globex").await), ["Globex"]);
     assert_eq!(
         machines(&app, &format!("?q=Machine%20{}", "p".repeat(8)))
@@ -916,7 +916,7 @@ async fn an_email_search_finds_what_a_search_of_the_whole_text_finds() {
         .bind(&app.account_id)
         .bind(pattern(q))
         .bind(pattern(&q.replace('-', "")))
-        .fetch_all(&app.db)
+        .fetch_all(&app.db())
         .await
         .unwrap();
         expected.sort();
@@ -978,7 +978,7 @@ async fn a_plain_search_finds_what_a_like_over_the_whole_text_finds() {
         .bind(&app.account_id)
         .bind(pattern(q))
         .bind(pattern(&q.replace('-', "")))
-        .fetch_all(&app.db)
+        .fetch_all(&app.db())
         .await
         .unwrap();
         expected.sort();
@@ -1026,7 +1026,7 @@ async fn a_plain_search_finds_what_a_like_over_the_whole_text_finds() {
         .bind(q)
         .bind(format!("{q}\u{10FFFF}"))
         .bind(format!("%{q}%"))
-        .fetch_all(&app.db)
+        .fetch_all(&app.db())
         .await
         .unwrap();
         expected.sort();
@@ -1157,7 +1157,7 @@ async fn a_search_of_words_finds_what_a_like_over_the_names_finds() {
         .bind(q)
         .bind(format!("{q}\u{10FFFF}"))
         .bind(q)
-        .fetch_all(&app.db)
+        .fetch_all(&app.db())
         .await
         .unwrap();
         expected.sort();
@@ -1208,7 +1208,7 @@ async fn a_search_of_words_finds_what_a_like_over_the_names_finds() {
     let candidates: i64 =
         sqlx::query_scalar("SELECT count(*) FROM machine_words WHERE machine_words MATCH ?")
             .bind(licentric_server::db::reversed_word_phrase("Grace's MacBook Pro").unwrap())
-            .fetch_one(&app.db)
+            .fetch_one(&app.db())
             .await
             .unwrap();
     assert_eq!(candidates, 11 + 3 + 3);

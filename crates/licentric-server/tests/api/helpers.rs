@@ -20,7 +20,7 @@ use licentric_server::{
 };
 use reqwest::Method;
 use serde_json::{json, Value};
-use sqlx::SqlitePool;
+use sqlx::{postgres::PgConnectOptions, Executor, PgPool, SqlitePool};
 
 /// When every test's clock starts.
 pub fn start_time() -> DateTime<Utc> {
@@ -60,11 +60,103 @@ pub enum Auth<'a> {
     License(&'a str),
 }
 
+/// Whether the API tests run on PostgreSQL: `LICENTRIC_TEST_DATABASE=postgres`, inside
+/// `pg_virtualenv` (which sets PGHOST, PGPORT, PGUSER, PGPASSWORD for a superuser).
+pub fn on_postgres() -> bool {
+    std::env::var("LICENTRIC_TEST_DATABASE").is_ok_and(|v| v == "postgres")
+}
+
+/// What `/health` names the database the tests run on.
+pub fn database_kind() -> &'static str {
+    if on_postgres() {
+        "postgresql"
+    } else {
+        "sqlite"
+    }
+}
+
+const PG_PASSWORD: &str = "licentric-test";
+const PG_OWNER: &str = "licentric_test_owner";
+const PG_APP: &str = "licentric_test_app";
+const PG_TEMPLATE: &str = "licentric_test_template";
+
+/// Creating databases from the template is one at a time (PostgreSQL refuses to copy a
+/// template someone is connected to, and the first test migrates it).
+static PG_SETUP: tokio::sync::Mutex<bool> = tokio::sync::Mutex::const_new(false);
+
+/// A fresh PostgreSQL database for one test server: a copy of a template migrated once by
+/// the owner role, served by a login member of `licentric_runtime` (never the owner, so
+/// row-level security holds as in production). Returns the runtime role's pool.
+pub async fn fresh_postgres() -> PgPool {
+    let admin_options = PgConnectOptions::new();
+    let admin = PgPool::connect_with(admin_options.clone()).await.expect(
+        "LICENTRIC_TEST_DATABASE=postgres needs a PostgreSQL server: run inside pg_virtualenv",
+    );
+    let url = |user: &str, database: &str| {
+        format!(
+            "postgres://{user}:{PG_PASSWORD}@{}:{}/{database}",
+            admin_options.get_host(),
+            admin_options.get_port()
+        )
+    };
+    let name = format!("lt_api_{}", uuid::Uuid::new_v4().simple());
+    {
+        let mut ready = PG_SETUP.lock().await;
+        if !*ready {
+            let exists: bool =
+                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+                    .bind(PG_TEMPLATE)
+                    .fetch_one(&admin)
+                    .await
+                    .unwrap();
+            if !exists {
+                for statement in [
+                    format!("CREATE ROLE {PG_OWNER} LOGIN CREATEROLE PASSWORD '{PG_PASSWORD}'"),
+                    format!("CREATE ROLE {PG_APP} LOGIN PASSWORD '{PG_PASSWORD}'"),
+                    format!("CREATE DATABASE {PG_TEMPLATE} OWNER {PG_OWNER} TEMPLATE template0"),
+                ] {
+                    admin.execute(statement.as_str()).await.unwrap();
+                }
+                let owner = db::postgres::connect(
+                    &url(PG_OWNER, PG_TEMPLATE),
+                    &db::postgres::PoolSettings::default(),
+                )
+                .await
+                .unwrap();
+                db::postgres::migrate(&owner).await.unwrap();
+                owner.close().await;
+                admin
+                    .execute(format!("GRANT {} TO {PG_APP}", db::postgres::RUNTIME_ROLE).as_str())
+                    .await
+                    .unwrap();
+            }
+            *ready = true;
+        }
+        admin
+            .execute(
+                format!("CREATE DATABASE {name} OWNER {PG_OWNER} TEMPLATE {PG_TEMPLATE}").as_str(),
+            )
+            .await
+            .unwrap();
+    }
+    admin.close().await;
+    let settings = db::postgres::PoolSettings {
+        max_connections: 4,
+        ..db::postgres::PoolSettings::default()
+    };
+    let pool = db::postgres::connect(&url(PG_APP, &name), &settings)
+        .await
+        .unwrap();
+    db::postgres::check_runtime_role(&pool).await.unwrap();
+    pool
+}
+
 pub struct TestApp {
     pub base_url: String,
     pub http: reqwest::Client,
     pub clock: ManualClock,
-    pub db: SqlitePool,
+    /// The server's database (SQLite's file or a fresh PostgreSQL database).
+    pub database: db::Db,
     pub demo: DemoData,
     /// The demo account.
     pub account_id: String,
@@ -92,8 +184,12 @@ pub async fn spawn_app_with_dns(settings: Settings, dns: Arc<dyn Lookup>) -> Tes
         .with_env_filter("licentric_server=warn")
         .try_init();
     let dir = tempfile::tempdir().unwrap();
-    let db_path = dir.path().join("licentric.db");
-    let db = db::connect(db_path.to_str().unwrap()).await.unwrap();
+    let db: db::Db = if on_postgres() {
+        fresh_postgres().await.into()
+    } else {
+        let db_path = dir.path().join("licentric.db");
+        db::connect(db_path.to_str().unwrap()).await.unwrap().into()
+    };
     let clock = ManualClock::new(start_time());
     let created = provision(
         &db,
@@ -115,7 +211,7 @@ pub async fn spawn_app_with_dns(settings: Settings, dns: Arc<dyn Lookup>) -> Tes
         base_url: server.base_url(),
         http: reqwest::Client::new(),
         clock,
-        db,
+        database: db,
         demo: created.demo.unwrap(),
         account_id: created.account_id,
         api_key: created.api_key,
@@ -126,6 +222,15 @@ pub async fn spawn_app_with_dns(settings: Settings, dns: Arc<dyn Lookup>) -> Tes
 }
 
 impl TestApp {
+    /// The SQLite pool, for tests that read or write the file behind the server's back;
+    /// such a test runs on SQLite only (it fails, by this panic, on PostgreSQL).
+    pub fn db(&self) -> SqlitePool {
+        match &self.database {
+            db::Db::Sqlite(pool) => pool.clone(),
+            db::Db::Postgres(_) => panic!("this test reads or writes SQLite directly"),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
     }
@@ -219,7 +324,7 @@ impl TestApp {
     /// Another account on the same server: its live API key.
     pub async fn other_account(&self) -> (String, DemoData) {
         let created = provision(
-            &self.db,
+            &self.database,
             &ProvisionOptions {
                 account_name: "Other".into(),
                 demo: true,
@@ -255,7 +360,7 @@ impl TestApp {
         sqlx::query("UPDATE licenses SET status = ? WHERE id = ?")
             .bind(status)
             .bind(&self.demo.license_id)
-            .execute(&self.db)
+            .execute(&self.db())
             .await
             .unwrap();
     }

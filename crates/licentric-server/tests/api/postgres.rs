@@ -518,9 +518,9 @@ async fn migrate_runs_once_as_the_owner_and_not_as_the_runtime_role() {
     // Already migrated by fresh(): a second run changes nothing and says the version.
     let (ok, out) = run(&["migrate", "--database-url", &pg.owner_url]);
     assert!(ok, "{out}");
-    let latest = postgres::MIGRATOR.iter().map(|m| m.version).max().unwrap();
+    let newest = postgres::MIGRATOR.iter().map(|m| m.version).max().unwrap();
     assert!(
-        out.contains(&format!("schema is at version {latest}")),
+        out.contains(&format!("schema is at version {newest}")),
         "{out}"
     );
     // The runtime role cannot migrate (it may not create anything).
@@ -537,12 +537,63 @@ async fn migrate_runs_once_as_the_owner_and_not_as_the_runtime_role() {
         "1000",
     ]);
     assert!(ok, "{out}");
-    // Not served yet, and said so before anything is touched.
-    let (ok, out) = run(&["serve", "--database-url", &pg.app_url]);
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: scripts/test runs it inside pg_virtualenv"]
+async fn serve_runs_as_the_runtime_role_on_a_current_schema_and_refuses_otherwise() {
+    use crate::binary::{command, ServerProcess};
+    // Empty: fresh()'s seeded signing keys are not sealed with any secret, and the server
+    // checks its secret against the keys it finds on start.
+    let pg = fresh_empty().await;
+    let secret = "a server secret of at least thirty-two characters";
+    let serve = |url: &str, extra: &[&str]| {
+        let mut serve = command(&["serve", "--listen", "127.0.0.1:0", "--database-url", url]);
+        serve.args(extra).env("LICENTRIC_SECRET", secret);
+        ServerProcess::start(serve)
+    };
+    // The migration role owns the tables (it could turn the policies off): refused.
+    let refusal = serve(&pg.owner_url, &[]).err().unwrap();
+    assert!(refusal.contains("owns the schema's tables"), "{refusal}");
+    // No secret given: refused (each process must use the same one).
+    let mut no_secret = command(&["serve", "--listen", "127.0.0.1:0", "--database-url"]);
+    no_secret.arg(&pg.app_url);
+    let refusal = ServerProcess::start(no_secret).err().unwrap();
+    assert!(refusal.contains("server secret must be given"), "{refusal}");
+    // The runtime role on the current schema: serves, and says which database.
+    let server = serve(&pg.app_url, &["--database-pool-size", "2"]).unwrap();
+    let health: serde_json::Value = reqwest::get(format!("{}/health", server.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["database"], "postgresql");
+    drop(server);
+    // A schema behind this server's version: refused with the way out, unless the
+    // migration role's URL is given, which migrates on start.
+    sqlx::query("UPDATE _sqlx_migrations SET version = -version WHERE version = (SELECT max(version) FROM _sqlx_migrations)")
+        .execute(&pg.admin)
+        .await
+        .unwrap();
+    let refusal = serve(&pg.app_url, &[]).err().unwrap();
     assert!(
-        !ok && out.contains("PostgreSQL is not supported by `serve`"),
-        "{out}"
+        refusal.contains("run `licentric-server migrate"),
+        "{refusal}"
     );
+    sqlx::query("UPDATE _sqlx_migrations SET version = -version WHERE version < 0")
+        .execute(&pg.admin)
+        .await
+        .unwrap();
+    let server = serve(&pg.app_url, &["--database-migration-url", &pg.owner_url]).unwrap();
+    let (status, _) = crate::helpers::read(
+        reqwest::get(format!("{}/health", server.url))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
 }
 
 /// Runs the same product operations through the storage layer on `db`, and says what
@@ -2129,4 +2180,751 @@ async fn two_processes_share_one_rate_limit_budget_exactly() {
         .await
         .unwrap();
     assert!(pruned >= 2, "{pruned}");
+}
+
+/// A fresh SQLite file and a live account `account_id` on it and on `pg` (through the
+/// runtime role), for a parity story to run in.
+async fn story_databases(
+    pg: &Pg,
+    dir: &tempfile::TempDir,
+    account_id: &str,
+) -> (sqlx::SqlitePool, Tenant) {
+    use licentric_server::db::accounts;
+    let sqlite = licentric_server::db::connect(dir.path().join("story.db").to_str().unwrap())
+        .await
+        .unwrap();
+    let now = chrono::Utc::now();
+    accounts::insert_account(&sqlite, account_id, "Story", now)
+        .await
+        .unwrap();
+    accounts::insert_account(&pg.app, account_id, "Story", now)
+        .await
+        .unwrap();
+    let tenant = Tenant {
+        account_id: account_id.into(),
+        environment: Environment::Live,
+    };
+    (sqlite, tenant)
+}
+
+fn story_time() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339("2026-12-01T10:00:00.123456Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc)
+}
+
+/// Policy operations through the storage layer, and what each gave back.
+async fn policy_story(db: licentric_server::db::DbRef<'_>, tenant: &Tenant) -> Vec<String> {
+    use licentric_core::wire::{Entitlement, Policy};
+    use licentric_server::{
+        db::{entitlements, policies, products},
+        params::Paging,
+    };
+    let t0 = story_time();
+    let mut said = Vec::new();
+    products::insert(db, tenant, "prod_p1", "One", "ONE", t0)
+        .await
+        .unwrap();
+    products::insert(db, tenant, "prod_p2", "Two", "TWO", t0)
+        .await
+        .unwrap();
+    for (i, code) in ["SSO", "API"].iter().enumerate() {
+        let entitlement = Entitlement {
+            id: format!("ent_p{i}"),
+            code: (*code).into(),
+            name: (*code).into(),
+            created_at: t0,
+            updated_at: t0,
+        };
+        entitlements::insert(db, tenant, &entitlement)
+            .await
+            .unwrap();
+    }
+    for (i, (name, product, max_machines, max_uses)) in [
+        ("Standard", "prod_p1", Some(3), None),
+        ("floating pro", "prod_p1", None, Some(100)),
+        ("Enterprise", "prod_p2", Some(4_000_000_000), Some(1)),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let at = t0 + chrono::Duration::seconds(i64::try_from(i).unwrap());
+        let policy = Policy {
+            id: format!("pol_p{i}"),
+            product_id: product.into(),
+            name: name.into(),
+            max_machines,
+            floating: i % 2 == 1,
+            require_heartbeat: i == 2,
+            heartbeat_interval: 600 + u32::try_from(i).unwrap(),
+            cull_dead_machines: i == 2,
+            duration: (i == 0).then_some(86_400),
+            offline_max_days: 14,
+            grace_days: 7,
+            max_uses,
+            entitlements: vec![],
+            created_at: at,
+            updated_at: at,
+        };
+        policies::insert(db, tenant, &policy).await.unwrap();
+    }
+    policies::set_entitlements(db, tenant, "pol_p0", &["ent_p0".into(), "ent_p1".into()])
+        .await
+        .unwrap();
+    for (q, product, sort) in [
+        (None, None, None),
+        (None, Some("prod_p1"), Some("name")),
+        (Some("PRO"), None, Some("-createdAt")),
+        (Some("e"), None, Some("-name")),
+    ] {
+        let page = Paging::from_query(Some(2), None, sort.map(str::to_owned))
+            .page(policies::SORTABLE)
+            .unwrap();
+        let (rows, total) = policies::list(db, tenant, q, product, &page).await.unwrap();
+        let names: Vec<_> = rows
+            .iter()
+            .map(|p| format!("{} {:?}", p.name, p.entitlements))
+            .collect();
+        said.push(format!(
+            "list q={q:?} product={product:?} sort={sort:?}: {names:?} of {total}"
+        ));
+    }
+    let mut policy = policies::get(db, tenant, "pol_p0").await.unwrap().unwrap();
+    said.push(format!("get: {policy:?}"));
+    policy.name = "Standard 2".into();
+    policy.max_machines = None;
+    policy.max_uses = Some(7);
+    policy.updated_at = t0 + chrono::Duration::minutes(5);
+    policies::update(db, tenant, &policy).await.unwrap();
+    policies::set_entitlements(db, tenant, "pol_p0", &["ent_p1".into()])
+        .await
+        .unwrap();
+    said.push(format!(
+        "updated: {:?}",
+        policies::get(db, tenant, "pol_p0").await.unwrap()
+    ));
+    said.push(format!(
+        "licenses: {}",
+        policies::license_count(db, tenant, "pol_p0").await.unwrap()
+    ));
+    said.push(format!(
+        "deleted: {} then {}",
+        policies::delete(db, tenant, "pol_p2").await.unwrap(),
+        policies::delete(db, tenant, "pol_p2").await.unwrap()
+    ));
+    said.push(format!(
+        "after delete: {:?}",
+        policies::get(db, tenant, "pol_p2").await.unwrap()
+    ));
+    said
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: scripts/test runs it inside pg_virtualenv"]
+async fn policies_answer_the_same_on_sqlite_and_postgresql() {
+    use licentric_server::db::policies;
+    let pg = fresh().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (sqlite, tenant) = story_databases(&pg, &dir, "acc_p").await;
+    let on_sqlite = policy_story((&sqlite).into(), &tenant).await;
+    let on_postgres = policy_story((&pg.app).into(), &tenant).await;
+    assert_eq!(on_postgres, on_sqlite);
+    // Another tenant's policy is not there for this one, on either database, and its
+    // licenses are not counted for it (the count used to have no tenant filter).
+    assert!(policies::get(&pg.app, &tenant, "pol_a")
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        policies::license_count(&pg.app, &tenant, "pol_a")
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        policies::license_count(&pg.app, &a(), "pol_a")
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+/// License and machine operations through the storage layer (lists with searches,
+/// cursors and totals included), and what each gave back.
+async fn license_story(db: licentric_server::db::DbRef<'_>, tenant: &Tenant) -> Vec<String> {
+    use licentric_core::{
+        wire::{HeartbeatStatus, Policy},
+        LicenseStatus,
+    };
+    use licentric_server::{
+        db::{licenses, machines, policies, products},
+        params::{Cursor, Paging},
+    };
+    let t0 = story_time();
+    let mut said = Vec::new();
+    products::insert(db, tenant, "prod_l", "L", "LIC", t0)
+        .await
+        .unwrap();
+    let policy = Policy {
+        id: "pol_l".into(),
+        product_id: "prod_l".into(),
+        name: "Two seats".into(),
+        max_machines: Some(2),
+        floating: true,
+        require_heartbeat: true,
+        heartbeat_interval: 600,
+        cull_dead_machines: false,
+        duration: None,
+        offline_max_days: 14,
+        grace_days: 7,
+        max_uses: Some(5),
+        entitlements: vec![],
+        created_at: t0,
+        updated_at: t0,
+    };
+    policies::insert(db, tenant, &policy).await.unwrap();
+    let entitlement = licentric_core::wire::Entitlement {
+        id: "ent_l".into(),
+        code: "OFFLINE".into(),
+        name: "Offline".into(),
+        created_at: t0,
+        updated_at: t0,
+    };
+    licentric_server::db::entitlements::insert(db, tenant, &entitlement)
+        .await
+        .unwrap();
+    policies::set_entitlements(db, tenant, "pol_l", &["ent_l".into()])
+        .await
+        .unwrap();
+    let keys = [
+        "LIC-AAAA-BBBB",
+        "LIC-CCCC-DDDD",
+        "LIC-EEEE-FFFF",
+        "LIC-GGGG-HHHH",
+    ];
+    let metadata = [
+        r#"{"email": "grace@example.com"}"#,
+        r#"{"email": "ada@example.com", "seats": 10}"#,
+        "{}",
+        r#"{"note": "100% off_road"}"#,
+    ];
+    for (i, key) in keys.iter().enumerate() {
+        // Equal creation times for the first two: the tie goes to insertion order.
+        let at = t0 + chrono::Duration::seconds(i64::try_from(i.max(1)).unwrap());
+        let row = licenses::NewLicenseRow {
+            id: &format!("lic_l{i}"),
+            product_id: "prod_l",
+            policy_id: "pol_l",
+            key,
+            name: (i != 2).then_some(["Grace", "Ada", "", "Zed"][i]),
+            expires_at: (i % 2 == 0)
+                .then(|| t0 + chrono::Duration::days(30 + i64::try_from(i).unwrap())),
+            metadata: metadata[i],
+        };
+        said.push(format!(
+            "insert {key}: {}",
+            licenses::insert(db, tenant, &row, at).await.unwrap()
+        ));
+    }
+    let taken = licenses::NewLicenseRow {
+        id: "lic_dup",
+        product_id: "prod_l",
+        policy_id: "pol_l",
+        key: keys[0],
+        name: None,
+        expires_at: None,
+        metadata: "{}",
+    };
+    said.push(format!(
+        "insert a taken key: {}",
+        licenses::insert(db, tenant, &taken, t0).await.unwrap()
+    ));
+    let found = licenses::find_by_key(db, keys[1]).await.unwrap().unwrap();
+    said.push(format!(
+        "by key: {} uses {} rowid>0 {}",
+        found.id,
+        found.uses,
+        found.rowid > 0
+    ));
+    let owner = licenses::find_owner_by_key(db, keys[2])
+        .await
+        .unwrap()
+        .unwrap();
+    said.push(format!("owner: {} {}", owner.license_id, owner.product_id));
+    let mut existing: Vec<_> = licenses::existing_keys(db, &[keys[0], "LIC-NONE", keys[3]])
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    existing.sort();
+    said.push(format!("existing: {existing:?}"));
+    let mut many: Vec<_> = licenses::get_many(
+        db,
+        tenant,
+        &["lic_l3".into(), "lic_none".into(), "lic_l0".into()],
+    )
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|l| l.id)
+    .collect();
+    many.sort();
+    said.push(format!("many: {many:?}"));
+    // Lists: filters, searches (key with and without dashes, metadata, a case, LIKE's
+    // wildcards), every sort, and a walk by cursor.
+    for (q, status, sort) in [
+        (None, None, None),
+        (Some("ccccdddd"), None, None),
+        (Some("cccc-dddd"), None, None),
+        (Some("EXAMPLE.COM"), None, Some("-name")),
+        (Some("100%"), None, None),
+        (Some("no match"), None, None),
+        (None, Some(LicenseStatus::Active), Some("expiresAt")),
+        (None, None, Some("-expiresAt")),
+        (None, None, Some("name")),
+        (None, None, Some("-uses")),
+        (None, None, Some("status")),
+        (None, None, Some("updatedAt")),
+    ] {
+        let filters = licenses::Filters {
+            q,
+            status,
+            ..Default::default()
+        };
+        let page = Paging::from_query(Some(3), None, sort.map(str::to_owned))
+            .page(licenses::SORTABLE)
+            .unwrap();
+        let (rows, total, next) = licenses::list(db, tenant, &filters, &page, None)
+            .await
+            .unwrap();
+        let ids: Vec<_> = rows.iter().map(|l| l.id.as_str()).collect();
+        let mut line = format!("list q={q:?} sort={sort:?}: {ids:?} of {total}");
+        if let Some(next) = next {
+            let next = Cursor::decode(&next.encode(), &page, &mut Default::default()).unwrap();
+            let (rest, _) = licenses::page_of(db, tenant, &filters, &page, Some(&next))
+                .await
+                .unwrap();
+            let ids: Vec<_> = rest.iter().map(|l| l.id.as_str()).collect();
+            line.push_str(&format!(" then {ids:?}"));
+        }
+        said.push(line);
+    }
+    // A compare-and-set update, and one that lost (the record changed since).
+    let before = licenses::get(db, tenant, "lic_l0").await.unwrap().unwrap();
+    let mut after = before.clone();
+    after.status = LicenseStatus::Suspended;
+    after.name = None;
+    after.uses = 3;
+    let later = t0 + chrono::Duration::hours(1);
+    said.push(format!(
+        "update: {} then {}",
+        licenses::update(db, &before, &after, later).await.unwrap(),
+        licenses::update(db, &before, &after, later).await.unwrap()
+    ));
+    let got = licenses::get(db, tenant, "lic_l0").await.unwrap().unwrap();
+    said.push(format!(
+        "after update: {:?} {:?} {} {}",
+        got.status, got.name, got.uses, got.updated_at
+    ));
+    let mut codes: Vec<_> = licenses::entitlement_codes_of(db, tenant, std::slice::from_ref(&got))
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    codes.sort();
+    said.push(format!(
+        "entitlements: {:?} {codes:?}",
+        licenses::entitlement_codes(db, &got).await.unwrap()
+    ));
+    let counted = licenses::count(
+        db,
+        tenant,
+        &licenses::Filters {
+            status: Some(LicenseStatus::Suspended),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    said.push(format!("suspended: {counted}"));
+
+    // Machines: two seats, a duplicate fingerprint, a third refused.
+    for (i, fingerprint) in ["fp-alpha-1", "fp-beta-22", "fp-alpha-1", "fp-gamma-333"]
+        .iter()
+        .enumerate()
+    {
+        let at = t0 + chrono::Duration::seconds(i64::try_from(i).unwrap());
+        let machine = machines::MachineRecord {
+            id: format!("mach_l{i}"),
+            license_id: "lic_l1".into(),
+            fingerprint: (*fingerprint).into(),
+            name: Some(format!("Grace's MacBook {i}")),
+            platform: Some("linux".into()),
+            last_heartbeat_at: None,
+            created_at: at,
+            updated_at: at,
+        };
+        said.push(format!(
+            "activate {fingerprint}: {}",
+            machines::insert_within_limit(db, tenant, &machine, Some(2))
+                .await
+                .unwrap()
+        ));
+    }
+    let lic = licenses::get(db, tenant, "lic_l1").await.unwrap().unwrap();
+    said.push(format!("machines_count: {}", lic.machines_count));
+    machines::heartbeat_now(db, tenant, "mach_l1", t0 + chrono::Duration::minutes(5))
+        .await
+        .unwrap();
+    let of: Vec<_> = machines::of_license(db, tenant, "lic_l1")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| format!("{} {:?}", m.id, m.last_heartbeat_at))
+        .collect();
+    said.push(format!("of license: {of:?}"));
+    said.push(format!(
+        "by fingerprint: {:?}",
+        machines::find_by_fingerprint(db, tenant, "lic_l1", "fp-beta-22")
+            .await
+            .unwrap()
+            .map(|m| m.id)
+    ));
+    let now = t0 + chrono::Duration::minutes(12);
+    for (q, status, sort) in [
+        (None, None, None),
+        (Some("fp-al"), None, None),
+        (Some("macbook 1"), None, Some("-name")),
+        (None, Some(HeartbeatStatus::Dead), None),
+        (None, Some(HeartbeatStatus::Alive), Some("lastHeartbeatAt")),
+        (None, Some(HeartbeatStatus::NotStarted), None),
+    ] {
+        let filters = machines::Filters {
+            q,
+            heartbeat_status: status,
+            now: Some(now),
+            ..Default::default()
+        };
+        let page = Paging::from_query(Some(1), None, sort.map(str::to_owned))
+            .page(machines::SORTABLE)
+            .unwrap();
+        let (rows, total, next) = machines::list(db, tenant, &filters, &page, None)
+            .await
+            .unwrap();
+        let ids: Vec<_> = rows.iter().map(|m| m.machine.id.as_str()).collect();
+        let mut line = format!("machines q={q:?} status={status:?}: {ids:?} of {total}");
+        if let Some(next) = next {
+            let next = Cursor::decode(&next.encode(), &page, &mut Default::default()).unwrap();
+            let (rest, _) = machines::page_of(db, tenant, &filters, &page, Some(&next))
+                .await
+                .unwrap();
+            let ids: Vec<_> = rest.iter().map(|m| m.machine.id.as_str()).collect();
+            line.push_str(&format!(" then {ids:?}"));
+        }
+        said.push(line);
+    }
+    said.push(format!(
+        "deactivate: {} then {}",
+        machines::delete(db, tenant, "mach_l0").await.unwrap(),
+        machines::delete(db, tenant, "mach_l0").await.unwrap()
+    ));
+    said.push(format!(
+        "delete license: {} then {}",
+        licenses::delete(db, tenant, "lic_l1").await.unwrap(),
+        licenses::delete(db, tenant, "lic_l1").await.unwrap()
+    ));
+    said
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: scripts/test runs it inside pg_virtualenv"]
+async fn licenses_and_machines_answer_the_same_on_sqlite_and_postgresql() {
+    use licentric_server::db::{licenses, machines};
+    let pg = fresh().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (sqlite, tenant) = story_databases(&pg, &dir, "acc_l").await;
+    let on_sqlite = license_story((&sqlite).into(), &tenant).await;
+    let on_postgres = license_story((&pg.app).into(), &tenant).await;
+    assert_eq!(on_postgres, on_sqlite);
+    // Tenant A's license and machine are found by A and by A's key, never as this tenant.
+    assert!(licenses::get(&pg.app, &tenant, "lic_a")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(licenses::get(&pg.app, &a(), "lic_a")
+        .await
+        .unwrap()
+        .is_some());
+    assert!(machines::get(&pg.app, &tenant, "mach_a")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(!machines::delete(&pg.app, &tenant, "mach_a").await.unwrap());
+    assert!(machines::get(&pg.app, &a(), "mach_a")
+        .await
+        .unwrap()
+        .is_some());
+    let owner = licenses::find_owner_by_key(&pg.app, "KEY-a")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (owner.license_id.as_str(), owner.account_id.as_str()),
+        ("lic_a", "acc_a")
+    );
+}
+
+/// A product, a policy with these limits and a license `lic_rt` with key `RT-…` of it,
+/// through the storage layer (either database).
+async fn runtime_seed(
+    db: licentric_server::db::DbRef<'_>,
+    tenant: &Tenant,
+    key: &str,
+    max_machines: Option<u32>,
+    max_uses: Option<u32>,
+) {
+    use licentric_core::wire::Policy;
+    use licentric_server::db::{licenses, policies, products};
+    let t0 = story_time();
+    products::insert(db, tenant, "prod_rt", "Runtime", "RT", t0)
+        .await
+        .unwrap();
+    let policy = Policy {
+        id: "pol_rt".into(),
+        product_id: "prod_rt".into(),
+        name: "Runtime".into(),
+        max_machines,
+        floating: true,
+        require_heartbeat: true,
+        heartbeat_interval: 600,
+        cull_dead_machines: false,
+        duration: None,
+        offline_max_days: 14,
+        grace_days: 7,
+        max_uses,
+        entitlements: vec![],
+        created_at: t0,
+        updated_at: t0,
+    };
+    policies::insert(db, tenant, &policy).await.unwrap();
+    let row = licenses::NewLicenseRow {
+        id: "lic_rt",
+        product_id: "prod_rt",
+        policy_id: "pol_rt",
+        key,
+        name: Some("Runtime"),
+        expires_at: None,
+        metadata: "{}",
+    };
+    assert!(licenses::insert(db, tenant, &row, t0).await.unwrap());
+}
+
+fn runtime_on(db: licentric_server::db::Db) -> licentric_server::domain::runtime::Runtime {
+    let clock = licentric_core::ManualClock::new(story_time() + chrono::Duration::minutes(1));
+    licentric_server::domain::runtime::Runtime::new(
+        db,
+        std::sync::Arc::new(clock),
+        std::sync::Arc::new(tokio::sync::Notify::new()),
+    )
+}
+
+fn anonymous() -> licentric_server::domain::Actor {
+    licentric_server::domain::Actor {
+        kind: licentric_server::domain::ActorKind::Anonymous,
+        ..licentric_server::domain::Actor::system()
+    }
+}
+
+/// Validations, activations and heartbeats through the runtime's batches, and what each
+/// answered (machine ids are new each run: their fingerprints stand for them).
+async fn runtime_story(
+    runtime: &licentric_server::domain::runtime::Runtime,
+    tenant: &Tenant,
+    key: &str,
+) -> Vec<String> {
+    use licentric_server::domain::runtime::Activation;
+    let mut said = Vec::new();
+    let validate = |fingerprint: Option<&str>, entitlements: Vec<String>| {
+        runtime.validate(
+            key.to_owned(),
+            fingerprint.map(str::to_owned),
+            entitlements,
+            anonymous(),
+        )
+    };
+    let v = validate(None, vec![]).await.unwrap().unwrap();
+    said.push(format!("validate: {:?} {:?}", v.code, v.license.record.id));
+    let missing = runtime
+        .validate("RT-NOPE".into(), None, vec![], anonymous())
+        .await
+        .unwrap();
+    said.push(format!("unknown key: {:?}", missing.map(|v| v.code)));
+    // PostgreSQL's text cannot hold NUL: such a key names nothing there either.
+    let nul = runtime
+        .validate(
+            "RT-\0-NUL".into(),
+            Some("fp-\0-nul-1".into()),
+            vec![],
+            anonymous(),
+        )
+        .await
+        .unwrap();
+    said.push(format!("NUL key: {:?}", nul.map(|v| v.code)));
+    let activate = |fingerprint: &str| {
+        runtime.activate(Activation {
+            tenant: tenant.clone(),
+            actor: licentric_server::domain::Actor::system(),
+            license_id: "lic_rt".into(),
+            fingerprint: fingerprint.into(),
+            name: Some(format!("Machine {fingerprint}")),
+            platform: None,
+        })
+    };
+    let mut first_machine = None;
+    for fingerprint in ["fp-one-0001", "fp-two-0002", "fp-one-0001", "fp-three-003"] {
+        match activate(fingerprint).await {
+            Ok(done) => {
+                first_machine.get_or_insert(done.machine.id.clone());
+                said.push(format!(
+                    "activate {fingerprint}: created {} valid {}",
+                    done.created, done.valid
+                ));
+            }
+            Err(error) => said.push(format!("activate {fingerprint}: {}", error.code())),
+        }
+    }
+    let v = validate(Some("fp-two-0002"), vec!["NONE".into()])
+        .await
+        .unwrap()
+        .unwrap();
+    said.push(format!(
+        "validate with machine: {:?} {:?}",
+        v.code,
+        v.machine.map(|m| m.fingerprint)
+    ));
+    let v = validate(Some("fp-unknown-1"), vec![])
+        .await
+        .unwrap()
+        .unwrap();
+    said.push(format!("validate other machine: {:?}", v.code));
+    let beat = runtime
+        .heartbeat(
+            tenant.clone(),
+            licentric_server::domain::Actor::system(),
+            first_machine.unwrap(),
+            None,
+        )
+        .await
+        .unwrap();
+    said.push(format!(
+        "heartbeat: {} {:?} {:?}",
+        beat.fingerprint, beat.heartbeat_status, beat.last_heartbeat_at
+    ));
+    // Up to the use limit and past it.
+    for _ in 0..3 {
+        let v = validate(None, vec![]).await.unwrap().unwrap();
+        said.push(format!("validate: {:?}", v.code));
+    }
+    said
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: scripts/test runs it inside pg_virtualenv"]
+async fn the_runtime_answers_the_same_on_sqlite_and_postgresql() {
+    let pg = fresh().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (sqlite, tenant) = story_databases(&pg, &dir, "acc_rt").await;
+    runtime_seed((&sqlite).into(), &tenant, "RT-AAAA-0001", Some(2), Some(5)).await;
+    runtime_seed((&pg.app).into(), &tenant, "RT-AAAA-0001", Some(2), Some(5)).await;
+    let on_sqlite =
+        runtime_story(&runtime_on(sqlite.clone().into()), &tenant, "RT-AAAA-0001").await;
+    let on_postgres =
+        runtime_story(&runtime_on(pg.app.clone().into()), &tenant, "RT-AAAA-0001").await;
+    assert_eq!(on_postgres, on_sqlite);
+    // What the batches wrote beside the answers: the same activity and audit rows.
+    let activity_sqlite: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM activity WHERE account_id = 'acc_rt'")
+            .fetch_one(&sqlite)
+            .await
+            .unwrap();
+    let audit_sqlite: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_events WHERE account_id = 'acc_rt'")
+            .fetch_one(&sqlite)
+            .await
+            .unwrap();
+    let mut tx = postgres::begin_for(&pg.app, &tenant).await.unwrap();
+    // No tenant filter: the policies keep it to acc_rt's rows.
+    let activity_pg: i64 = sqlx::query_scalar("SELECT count(*) FROM activity")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    let audit_pg: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_events")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!((activity_pg, audit_pg), (activity_sqlite, audit_sqlite));
+    assert!(activity_pg > 0 && audit_pg > 0);
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: scripts/test runs it inside pg_virtualenv"]
+async fn two_runtimes_on_one_postgresql_keep_max_machines_and_max_uses_exact() {
+    use licentric_core::ValidationCode;
+    use licentric_server::domain::runtime::Activation;
+    let pg = fresh().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (_sqlite, tenant) = story_databases(&pg, &dir, "acc_two").await;
+    runtime_seed((&pg.app).into(), &tenant, "RT-TWO-0001", Some(3), Some(10)).await;
+    // Two engines with pools of their own: two server processes as far as the database
+    // can tell (each its own writer, memory and connections).
+    let second = postgres::connect(&pg.app_url, &postgres::PoolSettings::default())
+        .await
+        .unwrap();
+    let runtimes = [runtime_on(pg.app.clone().into()), runtime_on(second.into())];
+    let activations = (0..12).map(|i| {
+        let runtime = &runtimes[i % 2];
+        runtime.activate(Activation {
+            tenant: tenant.clone(),
+            actor: licentric_server::domain::Actor::system(),
+            license_id: "lic_rt".into(),
+            fingerprint: format!("fp-racer-{i:04}"),
+            name: None,
+            platform: None,
+        })
+    });
+    let results = futures_util::future::join_all(activations).await;
+    let created = results
+        .iter()
+        .filter(|r| r.as_ref().is_ok_and(|a| a.created))
+        .count();
+    let refused = results
+        .iter()
+        .filter(|r| {
+            r.as_ref()
+                .is_err_and(|e| e.code() == "machine_limit_exceeded")
+        })
+        .count();
+    assert_eq!((created, refused), (3, 9), "{results:?}");
+    let validations =
+        (0..24).map(|i| runtimes[i % 2].validate("RT-TWO-0001".into(), None, vec![], anonymous()));
+    let codes: Vec<ValidationCode> = futures_util::future::join_all(validations)
+        .await
+        .into_iter()
+        .map(|v| v.unwrap().unwrap().code)
+        .collect();
+    let valid = codes
+        .iter()
+        .filter(|c| **c == ValidationCode::Valid)
+        .count();
+    let exceeded = codes
+        .iter()
+        .filter(|c| **c == ValidationCode::UsesExceeded)
+        .count();
+    assert_eq!((valid, exceeded), (10, 14), "{codes:?}");
+    let license = licentric_server::db::licenses::get(&pg.app, &tenant, "lic_rt")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((license.uses, license.machines_count), (24, 3));
 }

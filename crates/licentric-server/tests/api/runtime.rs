@@ -212,7 +212,8 @@ async fn the_guarded_machine_insert_never_overruns_the_limit_with_many_rows() {
         updated_at: now,
     };
     let rows: Vec<_> = ["a", "b", "c", "d"].into_iter().map(machine).collect();
-    let mut conn = app.db.acquire().await.unwrap();
+    let mut held = app.db().acquire().await.unwrap();
+    let mut conn = db::runtime::Conn::Sqlite(&mut held);
     let inserted = db::runtime::insert_machines(&mut conn, &tenant, &rows, Some(3))
         .await
         .unwrap();
@@ -355,13 +356,13 @@ async fn suspend_revoke_policy_edits_and_entitlement_changes_are_seen_by_the_nex
     // A write that bypasses the server entirely (another process, a tool) is seen too.
     sqlx::query("UPDATE licenses SET status = 'banned' WHERE id = ?")
         .bind(id)
-        .execute(&app.db)
+        .execute(&app.db())
         .await
         .unwrap();
     assert_eq!(validate(&app, key, json!({})).await["code"], "BANNED");
     sqlx::query("UPDATE licenses SET status = 'active' WHERE id = ?")
         .bind(id)
-        .execute(&app.db)
+        .execute(&app.db())
         .await
         .unwrap();
 
@@ -420,7 +421,7 @@ async fn two_servers_on_one_file_share_the_limits_and_see_each_others_changes() 
     let app = spawn_app().await;
     let file: String =
         sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
-            .fetch_one(&app.db)
+            .fetch_one(&app.db())
             .await
             .unwrap();
     let (_other, other_url) = second_server(&app, std::path::Path::new(&file)).await;

@@ -135,7 +135,7 @@ async fn repeated_failed_authentication_locks_the_address_out_and_is_audited() {
     let events: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
         "SELECT action, actor_id, changes FROM audit_events WHERE account_id IS NULL",
     )
-    .fetch_all(&app.db)
+    .fetch_all(&app.db())
     .await
     .unwrap();
     assert_eq!(events.len(), 1, "{events:?}");
@@ -493,7 +493,7 @@ async fn webhooks_attempted(connection: &mut sqlx::SqliteConnection) {
 #[tokio::test]
 async fn every_write_route_needs_only_its_write_scope_and_a_403_writes_nothing() {
     let app = spawn_app().await;
-    let mut watcher = app.db.acquire().await.unwrap();
+    let mut watcher = app.db().acquire().await.unwrap();
     let mut n = 0;
     for case in 0.. {
         n += 1;
@@ -849,7 +849,7 @@ async fn a_rotated_webhook_secret_leaves_no_bytes_in_the_database_files() {
     assert_ne!(old, new);
     let file: String =
         sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
-            .fetch_one(&app.db)
+            .fetch_one(&app.db())
             .await
             .unwrap();
     let mut bytes = std::fs::read(&file).unwrap();

@@ -14,14 +14,14 @@ async fn assert_exact(app: &TestApp, step: &str) {
         "SELECT account_id, environment, product_id, policy_id, status, n FROM license_totals
          WHERE n <> 0 ORDER BY 1, 2, 3, 4, 5",
     )
-    .fetch_all(&app.db)
+    .fetch_all(&app.db())
     .await
     .unwrap();
     let counted: Vec<(String, String, String, String, String, i64)> = sqlx::query_as(
         "SELECT account_id, environment, product_id, policy_id, status, count(*) FROM licenses
          GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5",
     )
-    .fetch_all(&app.db)
+    .fetch_all(&app.db())
     .await
     .unwrap();
     assert_eq!(kept, counted, "license counters after {step}");
@@ -29,14 +29,14 @@ async fn assert_exact(app: &TestApp, step: &str) {
         "SELECT account_id, environment, platform, started, n FROM machine_totals
          WHERE n <> 0 ORDER BY 1, 2, 3, 4",
     )
-    .fetch_all(&app.db)
+    .fetch_all(&app.db())
     .await
     .unwrap();
     let counted: Vec<(String, String, String, i64, i64)> = sqlx::query_as(
         "SELECT account_id, environment, ifnull(platform, ''), last_heartbeat_at IS NOT NULL,
                 count(*) FROM machines GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4",
     )
-    .fetch_all(&app.db)
+    .fetch_all(&app.db())
     .await
     .unwrap();
     assert_eq!(kept, counted, "machine counters after {step}");
@@ -259,7 +259,7 @@ async fn totals_stay_exact_through_every_kind_of_write() {
         "SELECT count(*) FROM licenses WHERE account_id = ? AND environment = 'live'",
     )
     .bind(&app.account_id)
-    .fetch_one(&app.db)
+    .fetch_one(&app.db())
     .await
     .unwrap();
     assert_eq!(total as i64, mine);

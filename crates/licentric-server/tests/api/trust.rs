@@ -601,7 +601,7 @@ async fn concurrent_first_uses_settle_on_one_key() {
     }
     assert!(kids.iter().all(|kid| *kid == kids[0]), "{kids:?}");
     let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM signing_keys")
-        .fetch_one(&app.db)
+        .fetch_one(&app.db())
         .await
         .unwrap();
     assert_eq!(stored, 1);

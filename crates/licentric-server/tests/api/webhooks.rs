@@ -434,7 +434,7 @@ async fn an_internal_url_saved_before_is_refused_when_delivering() {
     sqlx::query("UPDATE webhooks SET url = ? WHERE id = ?")
         .bind(&receiver.url)
         .bind(id)
-        .execute(&app.db)
+        .execute(&app.db())
         .await
         .unwrap();
     app.activate(&app.demo.license_key, "saved-before").await;
