@@ -814,7 +814,16 @@ async fn an_endpoint_failing_every_attempt_for_a_day_is_disabled_and_enabling_cl
             .map(|t| t.parse::<chrono::DateTime<chrono::Utc>>().unwrap()),
         Some(app.clock_now())
     );
-    let audited = audit_events(&app, "webhook.disabled", &id).await;
+    // The worker records the event just after the endpoint's change (two statements):
+    // wait for it rather than race it.
+    let mut audited = audit_events(&app, "webhook.disabled", &id).await;
+    for _ in 0..50 {
+        if !audited.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        audited = audit_events(&app, "webhook.disabled", &id).await;
+    }
     assert_eq!(audited.len(), 1, "{audited:?}");
     assert_eq!(audited[0]["actorType"], "system");
     assert_eq!(audited[0]["changes"]["enabled"]["after"], false);
