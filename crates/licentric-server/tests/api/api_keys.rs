@@ -40,13 +40,13 @@ async fn a_new_key_is_shown_once_and_works_within_its_scopes() {
         .call(Method::GET, "/api/v1/licenses", Auth::Bearer(key), None)
         .await;
     assert_eq!(status, 200);
-    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM api_keys WHERE key_hash = ?")
-        .bind(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
-            key.as_bytes(),
-        )))
-        .fetch_one(&app.db())
-        .await
-        .unwrap();
+    let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(key.as_bytes()));
+    let stored = app
+        .scalar(
+            "SELECT count(*) FROM api_keys WHERE key_hash = ?",
+            &[hash.into()],
+        )
+        .await;
     assert_eq!(stored, 1);
 }
 

@@ -354,17 +354,17 @@ async fn suspend_revoke_policy_edits_and_entitlement_changes_are_seen_by_the_nex
     assert_eq!(validate(&app, key, json!({})).await["code"], "VALID");
 
     // A write that bypasses the server entirely (another process, a tool) is seen too.
-    sqlx::query("UPDATE licenses SET status = 'banned' WHERE id = ?")
-        .bind(id)
-        .execute(&app.db())
-        .await
-        .unwrap();
+    app.execute(
+        "UPDATE licenses SET status = 'banned' WHERE id = ?",
+        &[id.into()],
+    )
+    .await;
     assert_eq!(validate(&app, key, json!({})).await["code"], "BANNED");
-    sqlx::query("UPDATE licenses SET status = 'active' WHERE id = ?")
-        .bind(id)
-        .execute(&app.db())
-        .await
-        .unwrap();
+    app.execute(
+        "UPDATE licenses SET status = 'active' WHERE id = ?",
+        &[id.into()],
+    )
+    .await;
 
     let (status, _) = app
         .admin(Method::POST, &format!("/api/v1/licenses/{id}/revoke"), None)
