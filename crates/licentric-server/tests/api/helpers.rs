@@ -432,6 +432,36 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// The rows `sql` finds among those of no tenant (e.g. a client address's audit
+    /// events), each column as text. On PostgreSQL no request's transaction sees such
+    /// rows (row-level security): a superuser of the cluster reads them, on the test
+    /// server's database.
+    pub async fn rows_of_no_tenant(&self, sql: &str) -> Vec<Vec<Option<String>>> {
+        use sqlx::Row;
+        match &self.database {
+            db::Db::Sqlite(pool) => sqlx::query(sql)
+                .fetch_all(pool)
+                .await
+                .unwrap()
+                .iter()
+                .map(|row| (0..row.len()).map(|i| row.get(i)).collect())
+                .collect(),
+            db::Db::Postgres(pool) => {
+                let database = pool.connect_options().get_database().unwrap().to_owned();
+                let superuser = PgPool::connect_with(PgConnectOptions::new().database(&database))
+                    .await
+                    .unwrap();
+                let rows = sqlx::query(sql).fetch_all(&superuser).await.unwrap();
+                superuser.close().await;
+                rows.iter()
+                    .map(|row| (0..row.len()).map(|i| row.get(i)).collect())
+                    .collect()
+            }
+        }
+    }
+}
+
 /// A value bound to a statement of [`TestApp::execute`] or [`TestApp::scalar`].
 #[derive(Debug, Clone)]
 pub enum Param {
