@@ -433,11 +433,11 @@ impl TestApp {
 }
 
 impl TestApp {
-    /// The rows `sql` finds among those of no tenant (e.g. a client address's audit
-    /// events), each column as text. On PostgreSQL no request's transaction sees such
-    /// rows (row-level security): a superuser of the cluster reads them, on the test
-    /// server's database.
-    pub async fn rows_of_no_tenant(&self, sql: &str) -> Vec<Vec<Option<String>>> {
+    /// The rows `sql` finds in the whole database, of every tenant and of none (e.g. a
+    /// client address's audit events), each column as text (`CAST(… AS TEXT)` where it
+    /// is not). On PostgreSQL no request's transaction sees across tenants (row-level
+    /// security): a superuser of the cluster reads them, on the test server's database.
+    pub async fn all_rows(&self, sql: &str) -> Vec<Vec<Option<String>>> {
         use sqlx::Row;
         match &self.database {
             db::Db::Sqlite(pool) => sqlx::query(sql)

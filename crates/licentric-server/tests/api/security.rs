@@ -133,7 +133,7 @@ async fn repeated_failed_authentication_locks_the_address_out_and_is_audited() {
 
     // One audit event for the lockout, naming the address.
     let events = app
-        .rows_of_no_tenant(
+        .all_rows(
             "SELECT action, actor_id, CAST(changes AS TEXT) FROM audit_events WHERE account_id IS NULL",
         )
         .await;
