@@ -10,7 +10,9 @@ APP_PACKAGES=(build-essential pkg-config curl file libssl-dev libwebkit2gtk-4.1-
   librsvg2-dev libayatana-appindicator3-dev libxdo-dev)
 # postgresql: the server's PostgreSQL tests run in a throw-away cluster (pg_virtualenv).
 # iproute2: `ss`, to read the server's listen backlog.
-TEST_PACKAGES=(xvfb xauth dbus gnome-keyring dunst webkit2gtk-driver curl lintian postgresql
+# nginx: two server processes behind one port (tests/api/postgres/cluster.rs runs its own
+# nginx in the foreground with a configuration in a temporary folder; the service is unused).
+TEST_PACKAGES=(xvfb xauth dbus gnome-keyring dunst webkit2gtk-driver curl lintian postgresql nginx
   iproute2)
 TAURI_DRIVER_VERSION="^2"
 NODE_MIN_MAJOR=20

@@ -72,6 +72,14 @@ pub enum ApiError {
         /// Seconds to wait before retrying.
         retry_after_secs: u64,
     },
+    /// 503 with `Retry-After`: the database cannot be reached for the moment (PostgreSQL
+    /// restarting, connections lost, none free in time). The request's transaction was
+    /// committed whole or rolled back whole; sending it again later is the way on.
+    #[error("The license server cannot reach its database for the moment. Send the request again after {retry_after_secs} s (the Retry-After header); a request cut off by this was applied whole or not at all.")]
+    DatabaseUnavailable {
+        /// Seconds to wait before retrying.
+        retry_after_secs: u64,
+    },
     /// 501: the server runs on PostgreSQL and this operation's storage is not yet ported
     /// there (issue 15). Nothing was changed.
     #[error("This operation is not yet supported when the license server runs on PostgreSQL; nothing was changed. Run the server on SQLite for it, or upgrade the server when it is.")]
@@ -121,7 +129,9 @@ impl ApiError {
             Self::RateLimited { .. } | Self::TooManyFailures { .. } => {
                 StatusCode::TOO_MANY_REQUESTS
             }
-            Self::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Overloaded { .. } | Self::DatabaseUnavailable { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::NotSupportedOnPostgres => StatusCode::NOT_IMPLEMENTED,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -141,6 +151,7 @@ impl ApiError {
             Self::RateLimited { .. } => "rate_limited",
             Self::TooManyFailures { .. } => "too_many_failures",
             Self::Overloaded { .. } => "overloaded",
+            Self::DatabaseUnavailable { .. } => "database_unavailable",
             Self::NotSupportedOnPostgres => "not_supported_on_postgresql",
             Self::Internal(_) => "internal_error",
         }
@@ -172,27 +183,99 @@ impl From<crate::db::Error> for ApiError {
     fn from(error: crate::db::Error) -> Self {
         match error {
             crate::db::Error::Unsupported => Self::NotSupportedOnPostgres,
-            error => Self::Internal(error.into()),
+            error => Self::Internal(error.into()).or_unavailable(),
         }
     }
 }
 
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
-        Self::Internal(error.into())
+        Self::Internal(error.into()).or_unavailable()
+    }
+}
+
+/// Seconds a client is told to wait when the database cannot be reached: about one
+/// PostgreSQL restart, and the pool's wait for a connection.
+const DATABASE_RETRY_AFTER_SECS: u64 = 5;
+
+/// Whether `error` says the database cannot be reached for now (rather than that the
+/// request or our SQL is wrong): the connection failed or was lost, no connection came
+/// free in time, or PostgreSQL is shutting down, starting or out of connections.
+fn database_unreachable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
+        sqlx::Error::Database(error) => error.code().is_some_and(|code| {
+            // 08: connection exception; 57P01-57P03: admin or crash shutdown, cannot
+            // connect now; 53300: too many connections.
+            code.starts_with("08") || ["57P01", "57P02", "57P03", "53300"].contains(&&*code)
+        }),
+        _ => false,
+    }
+}
+
+impl ApiError {
+    /// The answer to each request of a runtime batch that failed with `error` (one error
+    /// value, many requests): its message for a fault, a 503 for an unreachable database.
+    pub fn for_each_of(error: &crate::db::Error) -> Self {
+        match error {
+            crate::db::Error::Unsupported => Self::NotSupportedOnPostgres,
+            error => Self::Internal(anyhow::anyhow!("{error}")),
+        }
+        .or_unavailable_by(match error {
+            crate::db::Error::Database(error) => database_unreachable(error),
+            _ => false,
+        })
+    }
+
+    fn or_unavailable_by(self, unreachable: bool) -> Self {
+        if unreachable {
+            Self::DatabaseUnavailable {
+                retry_after_secs: DATABASE_RETRY_AFTER_SECS,
+            }
+        } else {
+            self
+        }
+    }
+
+    /// A 500 whose cause is an unreachable database becomes a 503 with `Retry-After`;
+    /// anything else stays as it is.
+    fn or_unavailable(self) -> Self {
+        let Self::Internal(cause) = &self else {
+            return self;
+        };
+        let unreachable = cause.chain().any(|error| {
+            error
+                .downcast_ref::<sqlx::Error>()
+                .is_some_and(database_unreachable)
+                || matches!(
+                    error.downcast_ref::<crate::db::Error>(),
+                    Some(crate::db::Error::Database(error)) if database_unreachable(error)
+                )
+        });
+        if unreachable {
+            tracing::warn!(error = %format!("{cause:#}"), "database unreachable: answered 503");
+            Self::DatabaseUnavailable {
+                retry_after_secs: DATABASE_RETRY_AFTER_SECS,
+            }
+        } else {
+            self
+        }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let Self::Internal(cause) = &self {
+        // Causes wrapped on their way up (anyhow) are looked through here.
+        let this = self.or_unavailable();
+        if let Self::Internal(cause) = &this {
             tracing::error!(error = %format!("{cause:#}"), "request failed");
         }
-        let status = self.status();
-        let mut response = (status, Json(ErrorEnvelope { error: self.body() })).into_response();
+        let status = this.status();
+        let mut response = (status, Json(ErrorEnvelope { error: this.body() })).into_response();
         if let Self::RateLimited { retry_after_secs }
         | Self::TooManyFailures { retry_after_secs }
-        | Self::Overloaded { retry_after_secs } = self
+        | Self::Overloaded { retry_after_secs }
+        | Self::DatabaseUnavailable { retry_after_secs } = this
         {
             response
                 .headers_mut()
@@ -250,5 +333,30 @@ mod tests {
         assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(body["error"]["code"], "rate_limited");
         assert_eq!(retry.as_deref(), Some("12"));
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_database_is_a_503_with_retry_after_and_a_fault_stays_a_500() {
+        let lost = || sqlx::Error::Io(std::io::ErrorKind::ConnectionReset.into());
+        for error in [
+            ApiError::from(sqlx::Error::PoolTimedOut),
+            ApiError::from(crate::db::Error::Database(lost())),
+            // Wrapped on its way up, as a domain function's `?` into anyhow does.
+            ApiError::Internal(anyhow::Error::from(lost()).context("reading a license")),
+            ApiError::for_each_of(&crate::db::Error::Database(lost())),
+        ] {
+            let (status, body, retry) = envelope(error).await;
+            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(body["error"]["code"], "database_unavailable");
+            assert_eq!(retry.as_deref(), Some("5"));
+        }
+        for error in [
+            ApiError::from(sqlx::Error::RowNotFound),
+            ApiError::for_each_of(&crate::db::Error::Corrupt("bad time".into())),
+        ] {
+            let (status, _, retry) = envelope(error).await;
+            assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+            assert_eq!(retry, None);
+        }
     }
 }

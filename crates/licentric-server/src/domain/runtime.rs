@@ -605,7 +605,7 @@ async fn handle(
             }
             for (ask, reply) in asks.iter().zip(replies) {
                 let answer = if asks.len() == 1 {
-                    Err(ApiError::from(error.clone_message()))
+                    Err(ApiError::for_each_of(&error))
                 } else {
                     match attempt(inner, cache, connection, std::slice::from_ref(ask), now).await {
                         Ok((mut answers, queued)) => {
@@ -616,23 +616,13 @@ async fn handle(
                         }
                         Err(error) => {
                             cache.reset(0);
-                            Err(ApiError::from(error.clone_message()))
+                            Err(ApiError::for_each_of(&error))
                         }
                     }
                 };
                 let _ = reply.send(answer);
             }
         }
-    }
-}
-
-trait CloneMessage {
-    fn clone_message(&self) -> anyhow::Error;
-}
-
-impl CloneMessage for db::Error {
-    fn clone_message(&self) -> anyhow::Error {
-        anyhow::anyhow!("{self}")
     }
 }
 

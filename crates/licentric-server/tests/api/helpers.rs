@@ -10,11 +10,12 @@ use std::{
 
 use axum::{http::HeaderMap, routing::post, Router};
 use chrono::{DateTime, Utc};
-use licentric_core::{ManualClock, PublicKeySet};
+use licentric_core::{Environment, ManualClock, PublicKeySet};
 use licentric_server::{
     db,
     delivery::DeliveryConfig,
     provision,
+    tenant::Tenant,
     webhook_target::{Lookup, LookupFuture, PrivateTargets, SystemLookup},
     AppState, Application, DemoData, ProvisionOptions, RunningServer, Settings,
 };
@@ -356,14 +357,181 @@ impl TestApp {
         licentric_core::Clock::now(&self.clock)
     }
 
+    /// Sets the demo license's status behind the server's back (any status, even one no
+    /// route would give it from where it is).
     pub async fn set_license_status(&self, status: &str) {
-        sqlx::query("UPDATE licenses SET status = ? WHERE id = ?")
-            .bind(status)
-            .bind(&self.demo.license_id)
-            .execute(&self.db())
-            .await
-            .unwrap();
+        let changed = self
+            .execute(
+                "UPDATE licenses SET status = ? WHERE id = ?",
+                &[status.into(), self.demo.license_id.as_str().into()],
+            )
+            .await;
+        assert_eq!(changed, 1);
     }
+
+    /// The demo account's live tenant.
+    pub fn tenant(&self) -> Tenant {
+        Tenant {
+            account_id: self.account_id.clone(),
+            environment: Environment::Live,
+        }
+    }
+
+    /// Runs one statement on the server's database behind its back, on whichever database
+    /// the test server uses: on SQLite on the file; on PostgreSQL as the server's runtime
+    /// role in a transaction set for the demo account's live tenant (row-level security
+    /// lets nothing else through). Placeholders are `?` (numbered `$1`… for PostgreSQL).
+    /// Returns the rows affected.
+    pub async fn execute(&self, sql: &str, params: &[Param]) -> u64 {
+        self.execute_as(&self.tenant(), sql, params).await
+    }
+
+    /// [`Self::execute`] in `tenant`'s transaction on PostgreSQL.
+    pub async fn execute_as(&self, tenant: &Tenant, sql: &str, params: &[Param]) -> u64 {
+        match &self.database {
+            db::Db::Sqlite(pool) => bind_sqlite(sqlx::query(sql), params)
+                .execute(pool)
+                .await
+                .unwrap()
+                .rows_affected(),
+            db::Db::Postgres(pool) => {
+                let sql = numbered(sql);
+                let mut tx = db::postgres::begin_for(pool, tenant).await.unwrap();
+                let done = bind_postgres(sqlx::query(&sql), params)
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+                tx.commit().await.unwrap();
+                done.rows_affected()
+            }
+        }
+    }
+
+    /// The one integer a query answers (e.g. `SELECT count(*) …`), read as
+    /// [`Self::execute`] writes.
+    pub async fn scalar(&self, sql: &str, params: &[Param]) -> i64 {
+        match &self.database {
+            db::Db::Sqlite(pool) => {
+                let row = bind_sqlite(sqlx::query(sql), params)
+                    .fetch_one(pool)
+                    .await
+                    .unwrap();
+                sqlx::Row::get(&row, 0)
+            }
+            db::Db::Postgres(pool) => {
+                let sql = numbered(sql);
+                let mut tx = db::postgres::begin_for(pool, &self.tenant()).await.unwrap();
+                let row = bind_postgres(sqlx::query(&sql), params)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .unwrap();
+                tx.commit().await.unwrap();
+                sqlx::Row::get(&row, 0)
+            }
+        }
+    }
+}
+
+impl TestApp {
+    /// The rows `sql` finds in the whole database, of every tenant and of none (e.g. a
+    /// client address's audit events), each column as text (`CAST(… AS TEXT)` where it
+    /// is not). On PostgreSQL no request's transaction sees across tenants (row-level
+    /// security): a superuser of the cluster reads them, on the test server's database.
+    pub async fn all_rows(&self, sql: &str) -> Vec<Vec<Option<String>>> {
+        use sqlx::Row;
+        match &self.database {
+            db::Db::Sqlite(pool) => sqlx::query(sql)
+                .fetch_all(pool)
+                .await
+                .unwrap()
+                .iter()
+                .map(|row| (0..row.len()).map(|i| row.get(i)).collect())
+                .collect(),
+            db::Db::Postgres(pool) => {
+                let database = pool.connect_options().get_database().unwrap().to_owned();
+                let superuser = PgPool::connect_with(PgConnectOptions::new().database(&database))
+                    .await
+                    .unwrap();
+                let rows = sqlx::query(sql).fetch_all(&superuser).await.unwrap();
+                superuser.close().await;
+                rows.iter()
+                    .map(|row| (0..row.len()).map(|i| row.get(i)).collect())
+                    .collect()
+            }
+        }
+    }
+}
+
+/// A value bound to a statement of [`TestApp::execute`] or [`TestApp::scalar`].
+#[derive(Debug, Clone)]
+pub enum Param {
+    Text(String),
+    Int(i64),
+    Time(DateTime<Utc>),
+}
+
+impl From<&str> for Param {
+    fn from(text: &str) -> Self {
+        Self::Text(text.to_owned())
+    }
+}
+
+impl From<String> for Param {
+    fn from(text: String) -> Self {
+        Self::Text(text)
+    }
+}
+
+impl From<i64> for Param {
+    fn from(n: i64) -> Self {
+        Self::Int(n)
+    }
+}
+
+impl From<DateTime<Utc>> for Param {
+    fn from(at: DateTime<Utc>) -> Self {
+        Self::Time(at)
+    }
+}
+
+/// `?` placeholders numbered as PostgreSQL's `$1`, `$2`….
+fn numbered(sql: &str) -> String {
+    let mut n = 0;
+    sql.chars()
+        .map(|c| {
+            if c == '?' {
+                n += 1;
+                format!("${n}")
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+type SqliteQuery<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
+type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
+fn bind_sqlite<'q>(mut query: SqliteQuery<'q>, params: &[Param]) -> SqliteQuery<'q> {
+    for param in params {
+        query = match param.clone() {
+            Param::Text(text) => query.bind(text),
+            Param::Int(n) => query.bind(n),
+            Param::Time(at) => query.bind(at),
+        };
+    }
+    query
+}
+
+fn bind_postgres<'q>(mut query: PgQuery<'q>, params: &[Param]) -> PgQuery<'q> {
+    for param in params {
+        query = match param.clone() {
+            Param::Text(text) => query.bind(text),
+            Param::Int(n) => query.bind(n),
+            Param::Time(at) => query.bind(at),
+        };
+    }
+    query
 }
 
 pub async fn read(response: reqwest::Response) -> (u16, Value) {

@@ -211,27 +211,48 @@ async fn the_guarded_machine_insert_never_overruns_the_limit_with_many_rows() {
         created_at: now,
         updated_at: now,
     };
-    let rows: Vec<_> = ["a", "b", "c", "d"].into_iter().map(machine).collect();
-    let mut held = app.db().acquire().await.unwrap();
-    let mut conn = db::runtime::Conn::Sqlite(&mut held);
-    let inserted = db::runtime::insert_machines(&mut conn, &tenant, &rows, Some(3))
-        .await
-        .unwrap();
-    assert_eq!(inserted, 2, "1 machine + 2 rows = the limit of 3");
-    // A duplicate takes its row's place in the sum: never more, possibly fewer.
-    let rows: Vec<_> = ["a", "e"].into_iter().map(machine).collect();
-    let inserted = db::runtime::insert_machines(&mut conn, &tenant, &rows, Some(4))
-        .await
-        .unwrap();
-    assert_eq!(
-        inserted, 0,
-        "`a` is known, and `e` would be the fifth of 4 after it"
-    );
-    let rows: Vec<_> = ["e", "f"].into_iter().map(machine).collect();
-    let inserted = db::runtime::insert_machines(&mut conn, &tenant, &rows, None)
-        .await
-        .unwrap();
-    assert_eq!(inserted, 2, "no limit");
+    // The same three inserts in one connection of either database (PostgreSQL's in a
+    // transaction, as the runtime's batches are).
+    async fn inserts(
+        conn: &mut db::runtime::Conn<'_>,
+        tenant: &licentric_server::tenant::Tenant,
+        machine: impl Fn(&str) -> db::machines::MachineRecord,
+    ) {
+        let rows: Vec<_> = ["a", "b", "c", "d"].into_iter().map(&machine).collect();
+        let inserted = db::runtime::insert_machines(conn, tenant, &rows, Some(3))
+            .await
+            .unwrap();
+        assert_eq!(inserted, 2, "1 machine + 2 rows = the limit of 3");
+        // A duplicate takes its row's place in the sum: never more, possibly fewer.
+        let rows: Vec<_> = ["a", "e"].into_iter().map(&machine).collect();
+        let inserted = db::runtime::insert_machines(conn, tenant, &rows, Some(4))
+            .await
+            .unwrap();
+        assert_eq!(
+            inserted, 0,
+            "`a` is known, and `e` would be the fifth of 4 after it"
+        );
+        let rows: Vec<_> = ["e", "f"].into_iter().map(&machine).collect();
+        let inserted = db::runtime::insert_machines(conn, tenant, &rows, None)
+            .await
+            .unwrap();
+        assert_eq!(inserted, 2, "no limit");
+    }
+    match &app.database {
+        db::Db::Sqlite(pool) => {
+            let mut held = pool.acquire().await.unwrap();
+            inserts(&mut db::runtime::Conn::Sqlite(&mut held), &tenant, machine).await;
+        }
+        db::Db::Postgres(pool) => {
+            let mut tx = pool.begin().await.unwrap();
+            let mut conn = db::runtime::Conn::Postgres {
+                conn: &mut tx,
+                tenant: None,
+            };
+            inserts(&mut conn, &tenant, machine).await;
+            tx.commit().await.unwrap();
+        }
+    }
     let (_, stored) = app
         .admin(Method::GET, &format!("/api/v1/licenses/{license_id}"), None)
         .await;
@@ -354,17 +375,17 @@ async fn suspend_revoke_policy_edits_and_entitlement_changes_are_seen_by_the_nex
     assert_eq!(validate(&app, key, json!({})).await["code"], "VALID");
 
     // A write that bypasses the server entirely (another process, a tool) is seen too.
-    sqlx::query("UPDATE licenses SET status = 'banned' WHERE id = ?")
-        .bind(id)
-        .execute(&app.db())
-        .await
-        .unwrap();
+    app.execute(
+        "UPDATE licenses SET status = 'banned' WHERE id = ?",
+        &[id.into()],
+    )
+    .await;
     assert_eq!(validate(&app, key, json!({})).await["code"], "BANNED");
-    sqlx::query("UPDATE licenses SET status = 'active' WHERE id = ?")
-        .bind(id)
-        .execute(&app.db())
-        .await
-        .unwrap();
+    app.execute(
+        "UPDATE licenses SET status = 'active' WHERE id = ?",
+        &[id.into()],
+    )
+    .await;
 
     let (status, _) = app
         .admin(Method::POST, &format!("/api/v1/licenses/{id}/revoke"), None)

@@ -132,16 +132,15 @@ async fn repeated_failed_authentication_locks_the_address_out_and_is_audited() {
     assert_eq!(status, 200);
 
     // One audit event for the lockout, naming the address.
-    let events: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
-        "SELECT action, actor_id, changes FROM audit_events WHERE account_id IS NULL",
-    )
-    .fetch_all(&app.db())
-    .await
-    .unwrap();
+    let events = app
+        .all_rows(
+            "SELECT action, actor_id, CAST(changes AS TEXT) FROM audit_events WHERE account_id IS NULL",
+        )
+        .await;
     assert_eq!(events.len(), 1, "{events:?}");
-    assert_eq!(events[0].0, "auth.locked_out");
-    assert_eq!(events[0].1.as_deref(), Some("127.0.0.1"));
-    assert!(!events[0].2.as_deref().unwrap().contains("guess"));
+    assert_eq!(events[0][0].as_deref(), Some("auth.locked_out"));
+    assert_eq!(events[0][1].as_deref(), Some("127.0.0.1"));
+    assert!(!events[0][2].as_deref().unwrap().contains("guess"));
 }
 
 #[tokio::test]
@@ -458,42 +457,95 @@ async fn key_with(app: &TestApp, scopes: &[Scope]) -> String {
     key
 }
 
-/// `PRAGMA data_version` on one connection changes when any other connection commits.
-async fn data_version(connection: &mut sqlx::SqliteConnection) -> i64 {
-    sqlx::query_scalar("PRAGMA data_version")
-        .fetch_one(connection)
-        .await
-        .unwrap()
+/// Watches the server's database for writes: on SQLite `PRAGMA data_version` of one
+/// connection, which changes when any other connection commits; on PostgreSQL a digest of
+/// every row of every table of the test server's database (read by a superuser, past
+/// row-level security), but for the rate-limit buckets, which every request takes from.
+enum Watcher {
+    Sqlite(sqlx::pool::PoolConnection<sqlx::Sqlite>),
+    Postgres(sqlx::PgPool),
 }
 
-/// Waits until the delivery worker has made its first attempt at every webhook event so
-/// far (the test's endpoint refuses, and the next try is a minute away): that attempt is
-/// a write of the worker's own, which would otherwise land between a 403's two reads of
-/// the data version now and then.
-async fn webhooks_attempted(connection: &mut sqlx::SqliteConnection) {
-    let started = std::time::Instant::now();
-    loop {
-        let waiting: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending' AND attempts = 0",
-        )
-        .fetch_one(&mut *connection)
-        .await
-        .unwrap();
-        if waiting == 0 {
-            return;
+impl Watcher {
+    async fn new(app: &TestApp) -> Self {
+        match &app.database {
+            licentric_server::db::Db::Sqlite(pool) => Self::Sqlite(pool.acquire().await.unwrap()),
+            licentric_server::db::Db::Postgres(pool) => {
+                let database = pool.connect_options().get_database().unwrap().to_owned();
+                let options = sqlx::postgres::PgConnectOptions::new().database(&database);
+                Self::Postgres(sqlx::PgPool::connect_with(options).await.unwrap())
+            }
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "{waiting} deliveries never attempted"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    /// What changes when anything is committed.
+    async fn mark(&mut self) -> String {
+        match self {
+            Self::Sqlite(connection) => sqlx::query_scalar::<_, i64>("PRAGMA data_version")
+                .fetch_one(&mut **connection)
+                .await
+                .unwrap()
+                .to_string(),
+            Self::Postgres(superuser) => {
+                let tables: Vec<String> = sqlx::query_scalar(
+                    "SELECT relname::text FROM pg_class
+                      WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'
+                        AND relname NOT IN ('_sqlx_migrations', 'rate_buckets') ORDER BY 1",
+                )
+                .fetch_all(&*superuser)
+                .await
+                .unwrap();
+                let mut digest = String::new();
+                for table in tables {
+                    let rows: String = sqlx::query_scalar(&format!(
+                        "SELECT coalesce(md5(string_agg(md5(t::text), '' ORDER BY md5(t::text))), '')
+                           FROM \"{table}\" t"
+                    ))
+                    .fetch_one(&*superuser)
+                    .await
+                    .unwrap();
+                    digest.push_str(&format!("{table}:{rows} "));
+                }
+                digest
+            }
+        }
+    }
+
+    /// Waits until the delivery worker has made its first attempt at every webhook event
+    /// so far (the test's endpoint refuses, and the next try is a minute away): that
+    /// attempt is a write of the worker's own, which would otherwise land between a 403's
+    /// two marks now and then.
+    async fn webhooks_attempted(&mut self) {
+        let sql =
+            "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending' AND attempts = 0";
+        let started = std::time::Instant::now();
+        loop {
+            let waiting: i64 = match self {
+                Self::Sqlite(connection) => sqlx::query_scalar(sql)
+                    .fetch_one(&mut **connection)
+                    .await
+                    .unwrap(),
+                Self::Postgres(superuser) => sqlx::query_scalar(sql)
+                    .fetch_one(&*superuser)
+                    .await
+                    .unwrap(),
+            };
+            if waiting == 0 {
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "{waiting} deliveries never attempted"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 }
 
 #[tokio::test]
 async fn every_write_route_needs_only_its_write_scope_and_a_403_writes_nothing() {
     let app = spawn_app().await;
-    let mut watcher = app.db().acquire().await.unwrap();
+    let mut watcher = Watcher::new(&app).await;
     let mut n = 0;
     for case in 0.. {
         n += 1;
@@ -503,8 +555,8 @@ async fn every_write_route_needs_only_its_write_scope_and_a_403_writes_nothing()
         // Every scope but the one it needs: refused, and nothing is committed.
         let others: Vec<Scope> = Scope::ALL.into_iter().filter(|s| *s != scope).collect();
         let without = key_with(&app, &others).await;
-        webhooks_attempted(&mut watcher).await;
-        let before = data_version(&mut watcher).await;
+        watcher.webhooks_attempted().await;
+        let before = watcher.mark().await;
         let (status, answer) = app
             .call(method.clone(), &path, Auth::Bearer(&without), body.clone())
             .await;
@@ -514,7 +566,7 @@ async fn every_write_route_needs_only_its_write_scope_and_a_403_writes_nothing()
             "{method} {path}"
         );
         assert_eq!(
-            data_version(&mut watcher).await,
+            watcher.mark().await,
             before,
             "{method} {path} wrote to the database and then answered 403"
         );

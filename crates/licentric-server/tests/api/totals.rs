@@ -10,35 +10,32 @@ use crate::helpers::{spawn_app, Auth, TestApp};
 /// The counters equal the rows they count, group by group, and the list totals they
 /// answer equal the rows each filter lists.
 async fn assert_exact(app: &TestApp, step: &str) {
-    let kept: Vec<(String, String, String, String, String, i64)> = sqlx::query_as(
-        "SELECT account_id, environment, product_id, policy_id, status, n FROM license_totals
-         WHERE n <> 0 ORDER BY 1, 2, 3, 4, 5",
-    )
-    .fetch_all(&app.db())
-    .await
-    .unwrap();
-    let counted: Vec<(String, String, String, String, String, i64)> = sqlx::query_as(
-        "SELECT account_id, environment, product_id, policy_id, status, count(*) FROM licenses
-         GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5",
-    )
-    .fetch_all(&app.db())
-    .await
-    .unwrap();
+    let kept = app
+        .all_rows(
+            "SELECT account_id, environment, product_id, policy_id, status, CAST(n AS TEXT)
+               FROM license_totals WHERE n <> 0 ORDER BY 1, 2, 3, 4, 5",
+        )
+        .await;
+    let counted = app
+        .all_rows(
+            "SELECT account_id, environment, product_id, policy_id, status, CAST(count(*) AS TEXT)
+               FROM licenses GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5",
+        )
+        .await;
     assert_eq!(kept, counted, "license counters after {step}");
-    let kept: Vec<(String, String, String, i64, i64)> = sqlx::query_as(
-        "SELECT account_id, environment, platform, started, n FROM machine_totals
-         WHERE n <> 0 ORDER BY 1, 2, 3, 4",
-    )
-    .fetch_all(&app.db())
-    .await
-    .unwrap();
-    let counted: Vec<(String, String, String, i64, i64)> = sqlx::query_as(
-        "SELECT account_id, environment, ifnull(platform, ''), last_heartbeat_at IS NOT NULL,
-                count(*) FROM machines GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4",
-    )
-    .fetch_all(&app.db())
-    .await
-    .unwrap();
+    let kept = app
+        .all_rows(
+            "SELECT account_id, environment, platform, CAST(started AS TEXT), CAST(n AS TEXT)
+               FROM machine_totals WHERE n <> 0 ORDER BY 1, 2, 3, 4",
+        )
+        .await;
+    let counted = app
+        .all_rows(
+            "SELECT account_id, environment, coalesce(platform, ''),
+                    CAST(last_heartbeat_at IS NOT NULL AS TEXT), CAST(count(*) AS TEXT)
+               FROM machines GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4",
+        )
+        .await;
     assert_eq!(kept, counted, "machine counters after {step}");
 
     let filters = [
@@ -255,12 +252,11 @@ async fn totals_stay_exact_through_every_kind_of_write() {
     app.other_account().await;
     assert_exact(&app, "bulk delete and another account").await;
     let (_, total) = all_of(&app, "licenses", "").await;
-    let mine: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM licenses WHERE account_id = ? AND environment = 'live'",
-    )
-    .bind(&app.account_id)
-    .fetch_one(&app.db())
-    .await
-    .unwrap();
+    let mine = app
+        .scalar(
+            "SELECT count(*) FROM licenses WHERE account_id = ? AND environment = 'live'",
+            &[app.account_id.as_str().into()],
+        )
+        .await;
     assert_eq!(total as i64, mine);
 }

@@ -600,10 +600,7 @@ async fn concurrent_first_uses_settle_on_one_key() {
         kids.push(task.await.unwrap()["signingKey"]["keyId"].clone());
     }
     assert!(kids.iter().all(|kid| *kid == kids[0]), "{kids:?}");
-    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM signing_keys")
-        .fetch_one(&app.db())
-        .await
-        .unwrap();
+    let stored = app.scalar("SELECT count(*) FROM signing_keys", &[]).await;
     assert_eq!(stored, 1);
 }
 

@@ -431,12 +431,11 @@ async fn an_internal_url_saved_before_is_refused_when_delivering() {
         )
         .await;
     let id = webhook["id"].as_str().unwrap();
-    sqlx::query("UPDATE webhooks SET url = ? WHERE id = ?")
-        .bind(&receiver.url)
-        .bind(id)
-        .execute(&app.db())
-        .await
-        .unwrap();
+    app.execute(
+        "UPDATE webhooks SET url = ? WHERE id = ?",
+        &[receiver.url.as_str().into(), id.into()],
+    )
+    .await;
     app.activate(&app.demo.license_key, "saved-before").await;
     let delivery = wait_for_delivery(&app, &format!("/api/v1/webhooks/{id}/deliveries"), |d| {
         d["attempts"] == 1
