@@ -44,6 +44,7 @@ fn url(options: &PgConnectOptions, user: &str, database: &str) -> String {
 }
 
 mod migrate_db;
+mod runtime_memory;
 
 /// A fresh database migrated by its owner, with tenants A (live and test) and B seeded
 /// through the runtime role.
