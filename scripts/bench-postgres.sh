@@ -55,12 +55,18 @@ bench_postgres_stop() {
   rm -rf "$PG_DIR"
 }
 
-# bench_postgres_pids: the postmaster and every backend of the cluster.
-bench_postgres_pids() {
-  local main
+# bench_postgres_cpu_ticks: the CPU time (clock ticks) the cluster has used so far: the
+# postmaster's own and its reaped children's (backends that have exited), plus every
+# live backend's. Differences of two readings are the cluster's CPU in between, even
+# when backends come and go.
+bench_postgres_cpu_ticks() {
+  local main t child
   main="$(head -1 "$PG_DATA/postmaster.pid")"
-  echo "$main"
-  pgrep -P "$main" || true
+  t="$(awk '{print $14 + $15 + $16 + $17}' "/proc/$main/stat")"
+  for child in $(pgrep -P "$main"); do
+    t=$((t + $(awk '{print $14 + $15}' "/proc/$child/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$t"
 }
 
 # bench_nginx_start DIR PORT UPSTREAM...: nginx (Debian's) in the foreground on
