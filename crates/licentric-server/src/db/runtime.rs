@@ -3,8 +3,6 @@
 //! (inside `BEGIN IMMEDIATE`) or PostgreSQL (inside a transaction that is moved from
 //! tenant to tenant as the batch goes; row locks keep the limits exact).
 
-use std::sync::atomic::{AtomicI64, Ordering};
-
 use chrono::{DateTime, SecondsFormat, Utc};
 use licentric_core::ValidationCode;
 use sqlx::{PgConnection, SqliteConnection};
@@ -53,16 +51,12 @@ async fn set_tenant(conn: &mut PgConnection, tenant: &Tenant) -> super::Result<(
     Ok(())
 }
 
-/// PostgreSQL's generation: a new number for every batch, so the writer forgets what it
-/// kept and reads every license, policy and subscription again in each batch's own
-/// transaction (what another process changed is seen at once). The per-tenant rows of
-/// `runtime_generation` (kept by the triggers) are the planned cheaper check.
-static PG_GENERATION: AtomicI64 = AtomicI64::new(1);
-
 const MACHINE_COLUMNS: &str =
     "id, license_id, fingerprint, name, platform, last_heartbeat_at, created_at, updated_at";
 
-/// The number every write to what the runtime keeps in memory moves (migration 0014).
+/// The number every write to what the runtime keeps in memory moves (SQLite's migration
+/// 0014). On PostgreSQL the sum of every tenant's row (migration 0010): read in the batch's
+/// transaction, it moves with any write another process committed before the batch began.
 pub async fn generation(conn: &mut Conn<'_>) -> super::Result<i64> {
     match conn {
         Conn::Sqlite(conn) => Ok(sqlx::query_scalar(
@@ -70,7 +64,11 @@ pub async fn generation(conn: &mut Conn<'_>) -> super::Result<i64> {
         )
         .fetch_one(&mut **conn)
         .await?),
-        Conn::Postgres { .. } => Ok(PG_GENERATION.fetch_add(1, Ordering::AcqRel)),
+        Conn::Postgres { conn, .. } => {
+            Ok(sqlx::query_scalar("SELECT licentric_runtime_generation()")
+                .fetch_one(&mut **conn)
+                .await?)
+        }
     }
 }
 
