@@ -540,6 +540,155 @@ pub async fn heartbeat(
     .await?)
 }
 
+/// A machine with its tenant, as a statement over several tenants' machines reads it.
+#[derive(sqlx::FromRow)]
+struct OwnedMachine {
+    account_id: String,
+    environment: String,
+    #[sqlx(flatten)]
+    machine: MachineRecord,
+}
+
+/// `rows` (machines of any tenant) answered for each asked `(tenant, id)` in order: the
+/// machine with that id if it is that tenant's, else `None` (another tenant's machine is
+/// no machine, as everywhere).
+fn aligned(
+    asked: &[(&Tenant, &str)],
+    rows: impl IntoIterator<Item = (String, String, MachineRecord)>,
+) -> Vec<Option<MachineRecord>> {
+    let found: std::collections::HashMap<String, (String, String, MachineRecord)> = rows
+        .into_iter()
+        .map(|(account, environment, m)| (m.id.clone(), (account, environment, m)))
+        .collect();
+    asked
+        .iter()
+        .map(|(tenant, id)| {
+            found
+                .get(*id)
+                .filter(|(account, environment, _)| {
+                    *account == tenant.account_id && environment == tenant.environment.as_str()
+                })
+                .map(|(_, _, m)| m.clone())
+        })
+        .collect()
+}
+
+/// The asked tenants' machines by id, for a batch's heartbeats: one statement for the
+/// whole batch on SQLite (its tenants' machines, matched to each request's tenant here),
+/// one per tenant on PostgreSQL (row-level security sees one tenant at a time). Answers
+/// each `(tenant, id)` in order; an id asked many times is read once.
+pub async fn machines_by_ids(
+    conn: &mut Conn<'_>,
+    asked: &[(&Tenant, &str)],
+) -> super::Result<Vec<Option<MachineRecord>>> {
+    if asked.is_empty() {
+        return Ok(Vec::new());
+    }
+    if let Conn::Sqlite(sqlite) = conn {
+        let ids: Vec<&str> = asked.iter().map(|(_, id)| *id).collect();
+        let rows: Vec<OwnedMachine> = sqlx::query_as(&format!(
+            "SELECT account_id, environment, {MACHINE_COLUMNS} FROM machines
+             WHERE id IN (SELECT value FROM json_each(?))"
+        ))
+        .bind(serde_json::to_string(&ids)?)
+        .fetch_all(&mut **sqlite)
+        .await?;
+        return Ok(aligned(
+            asked,
+            rows.into_iter()
+                .map(|r| (r.account_id, r.environment, r.machine)),
+        ));
+    }
+    let mut rows = Vec::new();
+    for (tenant, members) in by_tenant(asked, |(tenant, _)| *tenant) {
+        let ids: Vec<&str> = members
+            .iter()
+            .map(|(_, id)| *id)
+            .filter(|id| postgres::storable(id))
+            .collect();
+        let Some(pg) = conn.pg_for(tenant).await? else {
+            continue;
+        };
+        let found: Vec<MachineRecord> = sqlx::query_as(&format!(
+            "SELECT {MACHINE_COLUMNS} FROM machines
+             WHERE id = ANY($1) AND account_id = $2 AND environment = $3"
+        ))
+        .bind(&ids)
+        .bind(&tenant.account_id)
+        .bind(tenant.environment.as_str())
+        .fetch_all(pg)
+        .await?;
+        let (account, environment) = (&tenant.account_id, tenant.environment.as_str());
+        rows.extend(
+            found
+                .into_iter()
+                .map(|m| (account.clone(), environment.to_owned(), m)),
+        );
+    }
+    Ok(aligned(asked, rows))
+}
+
+/// Records the heartbeats of a batch at `now`: one `UPDATE … RETURNING` for the whole
+/// batch on SQLite, one per tenant on PostgreSQL. Answers each `(tenant, id)` in order:
+/// the machine after the heartbeat, `None` when that tenant has no such machine (on
+/// PostgreSQL another process may delete one between the batch's read and this update).
+/// An id asked many times is updated once.
+pub async fn heartbeats(
+    conn: &mut Conn<'_>,
+    asked: &[(&Tenant, &str)],
+    now: DateTime<Utc>,
+) -> super::Result<Vec<Option<MachineRecord>>> {
+    if asked.is_empty() {
+        return Ok(Vec::new());
+    }
+    if let Conn::Sqlite(sqlite) = conn {
+        let ids: Vec<&str> = asked.iter().map(|(_, id)| *id).collect();
+        let rows: Vec<OwnedMachine> = sqlx::query_as(&format!(
+            "UPDATE machines SET last_heartbeat_at = ?1, updated_at = ?1, death_recorded_at = NULL
+             WHERE id IN (SELECT value FROM json_each(?2))
+             RETURNING account_id, environment, {MACHINE_COLUMNS}"
+        ))
+        .bind(now)
+        .bind(serde_json::to_string(&ids)?)
+        .fetch_all(&mut **sqlite)
+        .await?;
+        return Ok(aligned(
+            asked,
+            rows.into_iter()
+                .map(|r| (r.account_id, r.environment, r.machine)),
+        ));
+    }
+    let mut rows = Vec::new();
+    for (tenant, members) in by_tenant(asked, |(tenant, _)| *tenant) {
+        let ids: Vec<&str> = members
+            .iter()
+            .map(|(_, id)| *id)
+            .filter(|id| postgres::storable(id))
+            .collect();
+        let Some(pg) = conn.pg_for(tenant).await? else {
+            continue;
+        };
+        let found: Vec<MachineRecord> = sqlx::query_as(&format!(
+            "UPDATE machines SET last_heartbeat_at = $1, updated_at = $1, death_recorded_at = NULL
+             WHERE id = ANY($2) AND account_id = $3 AND environment = $4
+             RETURNING {MACHINE_COLUMNS}"
+        ))
+        .bind(now)
+        .bind(&ids)
+        .bind(&tenant.account_id)
+        .bind(tenant.environment.as_str())
+        .fetch_all(pg)
+        .await?;
+        let (account, environment) = (&tenant.account_id, tenant.environment.as_str());
+        rows.extend(
+            found
+                .into_iter()
+                .map(|m| (account.clone(), environment.to_owned(), m)),
+        );
+    }
+    Ok(aligned(asked, rows))
+}
+
 /// One activity row (`db::activity::record`'s, for many at once).
 #[derive(Debug, Clone)]
 pub struct Activity {

@@ -740,9 +740,10 @@ async fn batch(
     }
     // Then activations, a license's together where its policy culls nothing and it can
     // be used (one read of its count and of the fingerprints asked, one insert of the new
-    // machines); the rest, and heartbeats, one by one.
+    // machines); the rest one by one.
     let mut activations: Vec<(Arc<LicenseView>, Vec<usize>)> = Vec::new();
     let mut one_by_one = Vec::new();
+    let mut heartbeats = Vec::new();
     for (i, ask) in asks.iter().enumerate() {
         match ask {
             Ask::Validate { .. } => {}
@@ -763,7 +764,7 @@ async fn batch(
                     _ => one_by_one.push(i),
                 }
             }
-            Ask::Heartbeat { .. } => one_by_one.push(i),
+            Ask::Heartbeat { .. } => heartbeats.push(i),
         }
     }
     for (view, members) in &activations {
@@ -781,6 +782,19 @@ async fn batch(
         .await?;
         one_by_one.extend(left);
     }
+    // Heartbeats together (their machines read with one statement, written with one);
+    // those of a culling policy one by one below, after the cull.
+    let left = heartbeat_group(
+        conn,
+        cache,
+        asks,
+        &heartbeats,
+        now,
+        &mut effects,
+        &mut answers,
+    )
+    .await?;
+    one_by_one.extend(left);
     for i in one_by_one {
         let answer = match &asks[i] {
             Ask::Validate { .. } => continue,
@@ -1333,6 +1347,94 @@ async fn activated(
         now,
         generation,
     })))
+}
+
+/// The heartbeats of a batch, together: their machines are read with one statement and
+/// updated with one (per tenant on PostgreSQL), where before each heartbeat was two
+/// statements, each a round trip to the database's thread. Each is judged as
+/// [`heartbeat`] judges one: a license key that names no license is a 401, a machine that
+/// is not the tenant's (or not the key's license's) a 404, an unusable license's
+/// heartbeat refused with its state (409), and only the rest are written. A machine of a
+/// culling policy is left to [`heartbeat`] (answered: the requests left), which culls
+/// first. Under SQLite's write lock nothing changes between the read and the update; on
+/// PostgreSQL a machine deleted by another process in between is a 404, as it would have
+/// been a moment later.
+async fn heartbeat_group(
+    conn: &mut Conn<'_>,
+    cache: &mut Cache,
+    asks: &[Ask],
+    members: &[usize],
+    now: DateTime<Utc>,
+    effects: &mut Effects,
+    answers: &mut [Option<Result<Answer, ApiError>>],
+) -> db::Result<Vec<usize>> {
+    let mut pending: Vec<(usize, &Tenant, &str, Option<&str>)> = Vec::new();
+    for &i in members {
+        let Ask::Heartbeat {
+            tenant,
+            machine_id,
+            own_license,
+            ..
+        } = &asks[i]
+        else {
+            continue;
+        };
+        if let Some(own) = own_license {
+            if cache.by_id(&mut *conn, tenant, own).await?.is_none() {
+                answers[i] = Some(Err(ApiError::Unauthorized(INVALID_LICENSE_KEY.into())));
+                continue;
+            }
+        }
+        pending.push((i, tenant, machine_id, own_license.as_deref()));
+    }
+    let asked: Vec<(&Tenant, &str)> = pending.iter().map(|&(_, t, id, _)| (t, id)).collect();
+    let found = db::runtime::machines_by_ids(&mut *conn, &asked).await?;
+    let mut left = Vec::new();
+    let mut beating: Vec<(usize, &Tenant, &str, Arc<LicenseView>)> = Vec::new();
+    for ((i, tenant, machine_id, own), machine) in pending.into_iter().zip(found) {
+        let Some(machine) = machine else {
+            answers[i] = Some(Err(ApiError::not_found("machine")));
+            continue;
+        };
+        if own.is_some_and(|own| own != machine.license_id) {
+            answers[i] = Some(Err(ApiError::not_found("machine")));
+            continue;
+        }
+        let Some(view) = cache.by_id(&mut *conn, tenant, &machine.license_id).await? else {
+            answers[i] = Some(Err(ApiError::not_found("license")));
+            continue;
+        };
+        if let Err(refused) = machines::refuse_unusable(&view.record, now) {
+            answers[i] = Some(Err(refused));
+            continue;
+        }
+        if view.policy.cull_dead_machines && view.policy.require_heartbeat {
+            left.push(i);
+            continue;
+        }
+        beating.push((i, tenant, machine_id, view));
+    }
+    let asked: Vec<(&Tenant, &str)> = beating.iter().map(|&(_, t, id, _)| (t, id)).collect();
+    let updated = db::runtime::heartbeats(&mut *conn, &asked, now).await?;
+    for ((i, tenant, _, view), machine) in beating.into_iter().zip(updated) {
+        let Some(machine) = machine else {
+            answers[i] = Some(Err(ApiError::not_found("machine")));
+            continue;
+        };
+        let wire = machine.into_wire(machines::rule(&view.policy), now);
+        if cache
+            .announced(&mut *conn, tenant, "machine.heartbeat")
+            .await?
+        {
+            effects.events.push((
+                tenant.clone(),
+                "machine.heartbeat",
+                json!({ "machine": wire }),
+            ));
+        }
+        answers[i] = Some(Ok(Answer::Heartbeat(wire)));
+    }
+    Ok(left)
 }
 
 /// One heartbeat: refused (409) for a license that cannot be used; a machine of a culling
