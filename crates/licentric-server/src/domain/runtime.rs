@@ -41,7 +41,7 @@ use licentric_core::{
     AccountSigningKey, Clock, FingerprintCheck, LicenseFacts, ValidationCode,
 };
 use serde_json::{json, Value};
-use sqlx::{pool::PoolConnection, Connection, Sqlite};
+use sqlx::{pool::PoolConnection, Sqlite};
 use tokio::sync::{mpsc, oneshot, Notify};
 use uuid::Uuid;
 
@@ -673,9 +673,13 @@ async fn attempt_on(
             conn: &mut tx,
             tenant: None,
         };
-        let done = batch(inner, cache, &mut conn, asks, now).await?;
+        let generation = db::runtime::generation(&mut conn).await?;
+        let (answers, writes) = batch(inner, cache, &mut conn, asks, now, generation).await?;
+        db::runtime::insert_activity(&mut conn, &writes.activity, now).await?;
+        db::runtime::insert_audit(&mut conn, &writes.audit, now).await?;
+        db::runtime::queue_deliveries(&mut conn, &writes.deliveries, now).await?;
         tx.commit().await?;
-        return Ok(done);
+        return Ok((answers, !writes.deliveries.is_empty()));
     }
     let held = match connection {
         Some(held) => held,
@@ -688,22 +692,41 @@ async fn attempt_on(
             connection.insert(fresh)
         }
     };
-    let mut tx = Connection::begin_with(&mut **held, "BEGIN IMMEDIATE").await?;
-    let done = batch(inner, cache, &mut Conn::Sqlite(&mut tx), asks, now).await?;
-    tx.commit().await?;
-    Ok(done)
+    // SQLite: the transaction's start and the generation's read are one round trip to
+    // sqlx's SQLite thread, and its rows and COMMIT another (db::runtime::begin_sqlite,
+    // commit_sqlite). sqlx does not know of this transaction: when anything fails, the
+    // caller (attempt) closes the connection, which rolls it back.
+    let generation = db::runtime::begin_sqlite(held).await?;
+    let (answers, writes) =
+        batch(inner, cache, &mut Conn::Sqlite(held), asks, now, generation).await?;
+    db::runtime::commit_sqlite(
+        held,
+        &writes.activity,
+        &writes.audit,
+        &writes.deliveries,
+        now,
+    )
+    .await?;
+    Ok((answers, !writes.deliveries.is_empty()))
 }
 
-/// The work of one batch inside its transaction (committed by the caller): the answers,
-/// and whether webhook deliveries were queued.
+/// The rows a batch writes at its end, with its commit.
+struct Writes {
+    activity: Vec<Activity>,
+    audit: Vec<Audit>,
+    deliveries: Vec<Delivery>,
+}
+
+/// The work of one batch inside its transaction, at `generation` (read in it): the answers,
+/// and the rows the caller writes before it commits.
 async fn batch(
     inner: &Inner,
     cache: &mut Cache,
     conn: &mut Conn<'_>,
     asks: &[Ask],
     now: DateTime<Utc>,
-) -> db::Result<(Answers, bool)> {
-    let generation = db::runtime::generation(&mut *conn).await?;
+    generation: i64,
+) -> db::Result<(Answers, Writes)> {
     if generation != cache.generation {
         cache.reset(generation);
         inner.generation.store(generation, Ordering::Release);
@@ -823,8 +846,6 @@ async fn batch(
         answers[i] = Some(answer);
     }
 
-    db::runtime::insert_activity(&mut *conn, &effects.activity, now).await?;
-    db::runtime::insert_audit(&mut *conn, &effects.audit, now).await?;
     let mut deliveries = Vec::new();
     for (tenant, event, data) in effects.events {
         let subscribers = cache.subscribers(&mut *conn, &tenant, event).await?;
@@ -845,12 +866,18 @@ async fn batch(
             });
         }
     }
-    db::runtime::queue_deliveries(&mut *conn, &deliveries, now).await?;
     let answers = answers
         .into_iter()
         .map(|answer| answer.unwrap_or_else(|| Err(unexpected())))
         .collect();
-    Ok((answers, !deliveries.is_empty()))
+    Ok((
+        answers,
+        Writes {
+            activity: effects.activity,
+            audit: effects.audit,
+            deliveries,
+        },
+    ))
 }
 
 /// The validations of one key: one statement counts them all, each judged by its own
@@ -882,12 +909,35 @@ async fn validate_group(
     });
     cull(&mut *conn, &view, now, first_request, effects).await?;
     let n = u32::try_from(members.len()).unwrap_or(u32::MAX);
-    let Some((uses_after, machines_now)) =
-        db::runtime::count_uses(&mut *conn, &view.tenant(), &view.record.id, n).await?
-    else {
+    // The count and the machines the fingerprints name, in one round trip.
+    let mut wanted: Vec<&str> = members
+        .iter()
+        .filter_map(|&i| match &asks[i] {
+            Ask::Validate {
+                fingerprint: Some(fingerprint),
+                ..
+            } => Some(fingerprint.trim()),
+            _ => None,
+        })
+        .collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let (counts, found) = db::runtime::counts_and_machines(
+        &mut *conn,
+        &view.tenant(),
+        &view.record.id,
+        Some(n),
+        &wanted,
+    )
+    .await?;
+    let Some((uses_after, machines_now)) = counts else {
         not_found(answers);
         return Ok(());
     };
+    let machines_seen: HashMap<&str, MachineRecord> = found
+        .iter()
+        .map(|m| (m.fingerprint.as_str(), m.clone()))
+        .collect();
     let tenant = view.tenant();
     // The event is built only when an endpoint will receive it.
     let announce = cache
@@ -895,7 +945,6 @@ async fn validate_group(
         .await?;
     let rule = machines::rule(&view.policy);
     let record = &view.record;
-    let mut machines_seen: HashMap<&str, Option<MachineRecord>> = HashMap::new();
     for (j, &i) in members.iter().enumerate() {
         let Ask::Validate {
             fingerprint,
@@ -907,19 +956,9 @@ async fn validate_group(
             continue;
         };
         let uses = uses_after.saturating_sub(n) + 1 + u32::try_from(j).unwrap_or(u32::MAX);
-        let machine = match fingerprint.as_deref().map(str::trim) {
-            Some(wanted) => {
-                if !machines_seen.contains_key(wanted) {
-                    let found = db::runtime::machine_by_fingerprint(
-                        &mut *conn, &tenant, &record.id, wanted,
-                    )
-                    .await?;
-                    machines_seen.insert(wanted, found);
-                }
-                machines_seen.get(wanted).cloned().flatten()
-            }
-            None => None,
-        };
+        let machine = fingerprint
+            .as_deref()
+            .and_then(|wanted| machines_seen.get(wanted.trim()).cloned());
         let facts = LicenseFacts {
             status: record.status,
             expires_at: record.expires_at,
@@ -1100,11 +1139,6 @@ async fn activate_group(
     answers: &mut [Option<Result<Answer, ApiError>>],
 ) -> db::Result<Vec<usize>> {
     let record = &view.record;
-    let Some((uses, mut count)) =
-        db::runtime::usage(&mut *conn, &view.tenant(), &record.id).await?
-    else {
-        return Ok(members.to_vec());
-    };
     let asked = |i: usize| match &asks[i] {
         Ask::Activate(asked) => Some(asked),
         _ => None,
@@ -1114,16 +1148,22 @@ async fn activate_group(
         .filter_map(|&i| asked(i))
         .map(|a| a.fingerprint.as_str())
         .collect();
-    let mut machines: HashMap<String, MachineRecord> = db::runtime::machines_by_fingerprints(
+    // The counts and the machines of the fingerprints asked, in one round trip.
+    let (counts, found) = db::runtime::counts_and_machines(
         &mut *conn,
         &view.tenant(),
         &record.id,
+        None,
         &fingerprints,
     )
-    .await?
-    .into_iter()
-    .map(|m| (m.fingerprint.clone(), m))
-    .collect();
+    .await?;
+    let Some((uses, mut count)) = counts else {
+        return Ok(members.to_vec());
+    };
+    let mut machines: HashMap<String, MachineRecord> = found
+        .into_iter()
+        .map(|m| (m.fingerprint.clone(), m))
+        .collect();
     let tenant = view.tenant();
     let announce = cache
         .announced(&mut *conn, &tenant, "machine.activated")
