@@ -646,15 +646,33 @@ async fn attempt(
     asks: &[Ask],
     now: DateTime<Utc>,
 ) -> db::Result<(Answers, bool)> {
-    let result = attempt_on(inner, cache, connection, asks, now).await;
-    if result.is_err() {
-        // Closed rather than given back: it may be mid-transaction, and it does not
-        // checkpoint by itself.
-        if let Some(mut held) = connection.take() {
-            held.close_on_drop();
+    let mut guard = CloseUnlessDone {
+        connection,
+        done: false,
+    };
+    let result = attempt_on(inner, cache, guard.connection, asks, now).await;
+    guard.done = result.is_ok();
+    result
+}
+
+/// Closes the writer's connection unless its batch ended well: after a failure, a panic
+/// or a cancellation it may be mid-transaction (on SQLite a transaction sqlx does not know
+/// of, begun and committed as plain SQL, so nothing else would roll it back; closing the
+/// connection does), and it does not checkpoint by itself. Never given back to the pool
+/// like that.
+struct CloseUnlessDone<'a> {
+    connection: &'a mut Option<PoolConnection<Sqlite>>,
+    done: bool,
+}
+
+impl Drop for CloseUnlessDone<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            if let Some(mut held) = self.connection.take() {
+                held.close_on_drop();
+            }
         }
     }
-    result
 }
 
 async fn attempt_on(

@@ -845,3 +845,73 @@ async fn a_mixed_burst_of_heartbeats_answers_each_as_if_alone() {
         assert_eq!(machine["lastHeartbeatAt"].is_string(), beat, "{machine}");
     }
 }
+
+/// A batch whose transaction fails is rolled back whole (the SQLite batch's transaction is
+/// begun and committed as plain SQL, so only closing its connection undoes it) and its
+/// requests are tried one by one: the one that cannot be written fails alone, the others
+/// are answered, and the use count is exactly the answered validations, none of the
+/// rolled-back batch's. The failure is injected with a trigger written behind the server's
+/// back that refuses the audit event of one fingerprint.
+#[tokio::test]
+async fn a_failed_batch_is_rolled_back_whole_and_only_its_bad_request_fails() {
+    let app = spawn_app().await;
+    let (license, _) = license_of(&app, json!({})).await;
+    let key = license["key"].as_str().unwrap();
+    sqlx::query(
+        "CREATE TRIGGER poison BEFORE INSERT ON audit_events
+         WHEN NEW.changes LIKE '%poisoned-fingerprint%'
+         BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
+    )
+    .execute(&app.db())
+    .await
+    .unwrap();
+    let mut answered = 0;
+    for round in 0..3 {
+        let bodies: Vec<Value> = (0..30)
+            .map(|i| {
+                if i == 15 {
+                    json!({ "key": key, "fingerprint": "poisoned-fingerprint" })
+                } else {
+                    json!({ "key": key, "fingerprint": format!("good-{round}-{i}") })
+                }
+            })
+            .collect();
+        let answers = join_all(bodies.iter().map(|body| app.validate(body.clone()))).await;
+        for (body, (status, answer)) in bodies.iter().zip(&answers) {
+            if body["fingerprint"] == "poisoned-fingerprint" {
+                assert_eq!(*status, 500, "{answer}");
+            } else {
+                assert_eq!(*status, 200, "{answer}");
+                assert!(answer["code"].is_string(), "{answer}");
+                answered += 1;
+            }
+        }
+    }
+    let stored = |app: &TestApp| {
+        let pool = app.db();
+        let id = license["id"].as_str().unwrap().to_owned();
+        async move {
+            let uses: i64 = sqlx::query_scalar("SELECT uses FROM licenses WHERE id = ?")
+                .bind(&id)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            let events: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM audit_events WHERE action = 'license.validated' AND resource_id = ?",
+            )
+            .bind(&id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            (uses, events)
+        }
+    };
+    assert_eq!(stored(&app).await, (answered, answered));
+    // The writer goes on: the next validation is answered and counted.
+    sqlx::query("DROP TRIGGER poison")
+        .execute(&app.db())
+        .await
+        .unwrap();
+    validate(&app, key, json!({})).await;
+    assert_eq!(stored(&app).await, (answered + 1, answered + 1));
+}
