@@ -41,7 +41,7 @@ use licentric_core::{
     AccountSigningKey, Clock, FingerprintCheck, LicenseFacts, ValidationCode,
 };
 use serde_json::{json, Value};
-use sqlx::{pool::PoolConnection, Connection, Sqlite};
+use sqlx::{pool::PoolConnection, Sqlite};
 use tokio::sync::{mpsc, oneshot, Notify};
 use uuid::Uuid;
 
@@ -636,15 +636,33 @@ async fn attempt(
     asks: &[Ask],
     now: DateTime<Utc>,
 ) -> db::Result<(Answers, bool)> {
-    let result = attempt_on(inner, cache, connection, asks, now).await;
-    if result.is_err() {
-        // Closed rather than given back: it may be mid-transaction, and it does not
-        // checkpoint by itself.
-        if let Some(mut held) = connection.take() {
-            held.close_on_drop();
+    let mut guard = CloseUnlessDone {
+        connection,
+        done: false,
+    };
+    let result = attempt_on(inner, cache, guard.connection, asks, now).await;
+    guard.done = result.is_ok();
+    result
+}
+
+/// Closes the writer's connection unless its batch ended well: after a failure, a panic
+/// or a cancellation it may be mid-transaction (on SQLite a transaction sqlx does not know
+/// of, begun and committed as plain SQL, so nothing else would roll it back; closing the
+/// connection does), and it does not checkpoint by itself. Never given back to the pool
+/// like that.
+struct CloseUnlessDone<'a> {
+    connection: &'a mut Option<PoolConnection<Sqlite>>,
+    done: bool,
+}
+
+impl Drop for CloseUnlessDone<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            if let Some(mut held) = self.connection.take() {
+                held.close_on_drop();
+            }
         }
     }
-    result
 }
 
 async fn attempt_on(
@@ -663,9 +681,13 @@ async fn attempt_on(
             conn: &mut tx,
             tenant: None,
         };
-        let done = batch(inner, cache, &mut conn, asks, now).await?;
+        let generation = db::runtime::generation(&mut conn).await?;
+        let (answers, writes) = batch(inner, cache, &mut conn, asks, now, generation).await?;
+        db::runtime::insert_activity(&mut conn, &writes.activity, now).await?;
+        db::runtime::insert_audit(&mut conn, &writes.audit, now).await?;
+        db::runtime::queue_deliveries(&mut conn, &writes.deliveries, now).await?;
         tx.commit().await?;
-        return Ok(done);
+        return Ok((answers, !writes.deliveries.is_empty()));
     }
     let held = match connection {
         Some(held) => held,
@@ -678,22 +700,41 @@ async fn attempt_on(
             connection.insert(fresh)
         }
     };
-    let mut tx = Connection::begin_with(&mut **held, "BEGIN IMMEDIATE").await?;
-    let done = batch(inner, cache, &mut Conn::Sqlite(&mut tx), asks, now).await?;
-    tx.commit().await?;
-    Ok(done)
+    // SQLite: the transaction's start and the generation's read are one round trip to
+    // sqlx's SQLite thread, and its rows and COMMIT another (db::runtime::begin_sqlite,
+    // commit_sqlite). sqlx does not know of this transaction: when anything fails, the
+    // caller (attempt) closes the connection, which rolls it back.
+    let generation = db::runtime::begin_sqlite(held).await?;
+    let (answers, writes) =
+        batch(inner, cache, &mut Conn::Sqlite(held), asks, now, generation).await?;
+    db::runtime::commit_sqlite(
+        held,
+        &writes.activity,
+        &writes.audit,
+        &writes.deliveries,
+        now,
+    )
+    .await?;
+    Ok((answers, !writes.deliveries.is_empty()))
 }
 
-/// The work of one batch inside its transaction (committed by the caller): the answers,
-/// and whether webhook deliveries were queued.
+/// The rows a batch writes at its end, with its commit.
+struct Writes {
+    activity: Vec<Activity>,
+    audit: Vec<Audit>,
+    deliveries: Vec<Delivery>,
+}
+
+/// The work of one batch inside its transaction, at `generation` (read in it): the answers,
+/// and the rows the caller writes before it commits.
 async fn batch(
     inner: &Inner,
     cache: &mut Cache,
     conn: &mut Conn<'_>,
     asks: &[Ask],
     now: DateTime<Utc>,
-) -> db::Result<(Answers, bool)> {
-    let generation = db::runtime::generation(&mut *conn).await?;
+    generation: i64,
+) -> db::Result<(Answers, Writes)> {
     if generation != cache.generation {
         cache.reset(generation);
         inner.generation.store(generation, Ordering::Release);
@@ -730,9 +771,10 @@ async fn batch(
     }
     // Then activations, a license's together where its policy culls nothing and it can
     // be used (one read of its count and of the fingerprints asked, one insert of the new
-    // machines); the rest, and heartbeats, one by one.
+    // machines); the rest one by one.
     let mut activations: Vec<(Arc<LicenseView>, Vec<usize>)> = Vec::new();
     let mut one_by_one = Vec::new();
+    let mut heartbeats = Vec::new();
     for (i, ask) in asks.iter().enumerate() {
         match ask {
             Ask::Validate { .. } => {}
@@ -753,7 +795,7 @@ async fn batch(
                     _ => one_by_one.push(i),
                 }
             }
-            Ask::Heartbeat { .. } => one_by_one.push(i),
+            Ask::Heartbeat { .. } => heartbeats.push(i),
         }
     }
     for (view, members) in &activations {
@@ -771,6 +813,19 @@ async fn batch(
         .await?;
         one_by_one.extend(left);
     }
+    // Heartbeats together (their machines read with one statement, written with one);
+    // those of a culling policy one by one below, after the cull.
+    let left = heartbeat_group(
+        conn,
+        cache,
+        asks,
+        &heartbeats,
+        now,
+        &mut effects,
+        &mut answers,
+    )
+    .await?;
+    one_by_one.extend(left);
     for i in one_by_one {
         let answer = match &asks[i] {
             Ask::Validate { .. } => continue,
@@ -799,8 +854,6 @@ async fn batch(
         answers[i] = Some(answer);
     }
 
-    db::runtime::insert_activity(&mut *conn, &effects.activity, now).await?;
-    db::runtime::insert_audit(&mut *conn, &effects.audit, now).await?;
     let mut deliveries = Vec::new();
     for (tenant, event, data) in effects.events {
         let subscribers = cache.subscribers(&mut *conn, &tenant, event).await?;
@@ -821,12 +874,18 @@ async fn batch(
             });
         }
     }
-    db::runtime::queue_deliveries(&mut *conn, &deliveries, now).await?;
     let answers = answers
         .into_iter()
         .map(|answer| answer.unwrap_or_else(|| Err(unexpected())))
         .collect();
-    Ok((answers, !deliveries.is_empty()))
+    Ok((
+        answers,
+        Writes {
+            activity: effects.activity,
+            audit: effects.audit,
+            deliveries,
+        },
+    ))
 }
 
 /// The validations of one key: one statement counts them all, each judged by its own
@@ -858,12 +917,35 @@ async fn validate_group(
     });
     cull(&mut *conn, &view, now, first_request, effects).await?;
     let n = u32::try_from(members.len()).unwrap_or(u32::MAX);
-    let Some((uses_after, machines_now)) =
-        db::runtime::count_uses(&mut *conn, &view.tenant(), &view.record.id, n).await?
-    else {
+    // The count and the machines the fingerprints name, in one round trip.
+    let mut wanted: Vec<&str> = members
+        .iter()
+        .filter_map(|&i| match &asks[i] {
+            Ask::Validate {
+                fingerprint: Some(fingerprint),
+                ..
+            } => Some(fingerprint.trim()),
+            _ => None,
+        })
+        .collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let (counts, found) = db::runtime::counts_and_machines(
+        &mut *conn,
+        &view.tenant(),
+        &view.record.id,
+        Some(n),
+        &wanted,
+    )
+    .await?;
+    let Some((uses_after, machines_now)) = counts else {
         not_found(answers);
         return Ok(());
     };
+    let machines_seen: HashMap<&str, MachineRecord> = found
+        .iter()
+        .map(|m| (m.fingerprint.as_str(), m.clone()))
+        .collect();
     let tenant = view.tenant();
     // The event is built only when an endpoint will receive it.
     let announce = cache
@@ -871,7 +953,6 @@ async fn validate_group(
         .await?;
     let rule = machines::rule(&view.policy);
     let record = &view.record;
-    let mut machines_seen: HashMap<&str, Option<MachineRecord>> = HashMap::new();
     for (j, &i) in members.iter().enumerate() {
         let Ask::Validate {
             fingerprint,
@@ -883,19 +964,9 @@ async fn validate_group(
             continue;
         };
         let uses = uses_after.saturating_sub(n) + 1 + u32::try_from(j).unwrap_or(u32::MAX);
-        let machine = match fingerprint.as_deref().map(str::trim) {
-            Some(wanted) => {
-                if !machines_seen.contains_key(wanted) {
-                    let found = db::runtime::machine_by_fingerprint(
-                        &mut *conn, &tenant, &record.id, wanted,
-                    )
-                    .await?;
-                    machines_seen.insert(wanted, found);
-                }
-                machines_seen.get(wanted).cloned().flatten()
-            }
-            None => None,
-        };
+        let machine = fingerprint
+            .as_deref()
+            .and_then(|wanted| machines_seen.get(wanted.trim()).cloned());
         let facts = LicenseFacts {
             status: record.status,
             expires_at: record.expires_at,
@@ -1076,11 +1147,6 @@ async fn activate_group(
     answers: &mut [Option<Result<Answer, ApiError>>],
 ) -> db::Result<Vec<usize>> {
     let record = &view.record;
-    let Some((uses, mut count)) =
-        db::runtime::usage(&mut *conn, &view.tenant(), &record.id).await?
-    else {
-        return Ok(members.to_vec());
-    };
     let asked = |i: usize| match &asks[i] {
         Ask::Activate(asked) => Some(asked),
         _ => None,
@@ -1090,16 +1156,22 @@ async fn activate_group(
         .filter_map(|&i| asked(i))
         .map(|a| a.fingerprint.as_str())
         .collect();
-    let mut machines: HashMap<String, MachineRecord> = db::runtime::machines_by_fingerprints(
+    // The counts and the machines of the fingerprints asked, in one round trip.
+    let (counts, found) = db::runtime::counts_and_machines(
         &mut *conn,
         &view.tenant(),
         &record.id,
+        None,
         &fingerprints,
     )
-    .await?
-    .into_iter()
-    .map(|m| (m.fingerprint.clone(), m))
-    .collect();
+    .await?;
+    let Some((uses, mut count)) = counts else {
+        return Ok(members.to_vec());
+    };
+    let mut machines: HashMap<String, MachineRecord> = found
+        .into_iter()
+        .map(|m| (m.fingerprint.clone(), m))
+        .collect();
     let tenant = view.tenant();
     let announce = cache
         .announced(&mut *conn, &tenant, "machine.activated")
@@ -1323,6 +1395,94 @@ async fn activated(
         now,
         generation,
     })))
+}
+
+/// The heartbeats of a batch, together: their machines are read with one statement and
+/// updated with one (per tenant on PostgreSQL), where before each heartbeat was two
+/// statements, each a round trip to the database's thread. Each is judged as
+/// [`heartbeat`] judges one: a license key that names no license is a 401, a machine that
+/// is not the tenant's (or not the key's license's) a 404, an unusable license's
+/// heartbeat refused with its state (409), and only the rest are written. A machine of a
+/// culling policy is left to [`heartbeat`] (answered: the requests left), which culls
+/// first. Under SQLite's write lock nothing changes between the read and the update; on
+/// PostgreSQL a machine deleted by another process in between is a 404, as it would have
+/// been a moment later.
+async fn heartbeat_group(
+    conn: &mut Conn<'_>,
+    cache: &mut Cache,
+    asks: &[Ask],
+    members: &[usize],
+    now: DateTime<Utc>,
+    effects: &mut Effects,
+    answers: &mut [Option<Result<Answer, ApiError>>],
+) -> db::Result<Vec<usize>> {
+    let mut pending: Vec<(usize, &Tenant, &str, Option<&str>)> = Vec::new();
+    for &i in members {
+        let Ask::Heartbeat {
+            tenant,
+            machine_id,
+            own_license,
+            ..
+        } = &asks[i]
+        else {
+            continue;
+        };
+        if let Some(own) = own_license {
+            if cache.by_id(&mut *conn, tenant, own).await?.is_none() {
+                answers[i] = Some(Err(ApiError::Unauthorized(INVALID_LICENSE_KEY.into())));
+                continue;
+            }
+        }
+        pending.push((i, tenant, machine_id, own_license.as_deref()));
+    }
+    let asked: Vec<(&Tenant, &str)> = pending.iter().map(|&(_, t, id, _)| (t, id)).collect();
+    let found = db::runtime::machines_by_ids(&mut *conn, &asked).await?;
+    let mut left = Vec::new();
+    let mut beating: Vec<(usize, &Tenant, &str, Arc<LicenseView>)> = Vec::new();
+    for ((i, tenant, machine_id, own), machine) in pending.into_iter().zip(found) {
+        let Some(machine) = machine else {
+            answers[i] = Some(Err(ApiError::not_found("machine")));
+            continue;
+        };
+        if own.is_some_and(|own| own != machine.license_id) {
+            answers[i] = Some(Err(ApiError::not_found("machine")));
+            continue;
+        }
+        let Some(view) = cache.by_id(&mut *conn, tenant, &machine.license_id).await? else {
+            answers[i] = Some(Err(ApiError::not_found("license")));
+            continue;
+        };
+        if let Err(refused) = machines::refuse_unusable(&view.record, now) {
+            answers[i] = Some(Err(refused));
+            continue;
+        }
+        if view.policy.cull_dead_machines && view.policy.require_heartbeat {
+            left.push(i);
+            continue;
+        }
+        beating.push((i, tenant, machine_id, view));
+    }
+    let asked: Vec<(&Tenant, &str)> = beating.iter().map(|&(_, t, id, _)| (t, id)).collect();
+    let updated = db::runtime::heartbeats(&mut *conn, &asked, now).await?;
+    for ((i, tenant, _, view), machine) in beating.into_iter().zip(updated) {
+        let Some(machine) = machine else {
+            answers[i] = Some(Err(ApiError::not_found("machine")));
+            continue;
+        };
+        let wire = machine.into_wire(machines::rule(&view.policy), now);
+        if cache
+            .announced(&mut *conn, tenant, "machine.heartbeat")
+            .await?
+        {
+            effects.events.push((
+                tenant.clone(),
+                "machine.heartbeat",
+                json!({ "machine": wire }),
+            ));
+        }
+        answers[i] = Some(Ok(Answer::Heartbeat(wire)));
+    }
+    Ok(left)
 }
 
 /// One heartbeat: refused (409) for a license that cannot be used; a machine of a culling

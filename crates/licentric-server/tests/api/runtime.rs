@@ -745,3 +745,194 @@ async fn heartbeats_through_the_batches_keep_their_rules() {
         (409, Some("license_suspended"))
     );
 }
+
+/// A burst of heartbeats of many kinds at once (so that they share batches, whose
+/// machines are read with one statement and written with one): each is answered as it
+/// would be alone, and only the accepted ones are written.
+#[tokio::test]
+async fn a_mixed_burst_of_heartbeats_answers_each_as_if_alone() {
+    let app = spawn_app().await;
+    let (license, _) = license_of(&app, json!({ "floating": true, "maxMachines": 5 })).await;
+    let key = license["key"].as_str().unwrap();
+    let id_of = |m: &Value| m["id"].as_str().unwrap().to_owned();
+    let first = id_of(&app.activate(key, "burst-machine-1").await.1);
+    let second = id_of(&app.activate(key, "burst-machine-2").await.1);
+    let deleted = id_of(&app.activate(key, "burst-machine-3").await.1);
+    let (status, _) = app
+        .admin(Method::DELETE, &format!("/api/v1/machines/{deleted}"), None)
+        .await;
+    assert_eq!(status, 204);
+    // A suspended license's machine.
+    let (suspended, _) = license_of(&app, json!({})).await;
+    let suspended_machine = id_of(
+        &app.activate(suspended["key"].as_str().unwrap(), "burst-suspended")
+            .await
+            .1,
+    );
+    let (status, _) = app
+        .admin(
+            Method::POST,
+            &format!(
+                "/api/v1/licenses/{}/suspend",
+                suspended["id"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    // Another license of this account, and another account's machine.
+    let (neighbour, _) = license_of(&app, json!({})).await;
+    let neighbour_key = neighbour["key"].as_str().unwrap();
+    let (other_api_key, other_demo) = app.other_account().await;
+    let (status, foreign) = app.activate(&other_demo.license_key, "burst-foreign").await;
+    assert_eq!(status, 201, "{foreign}");
+    let foreign = id_of(&foreign);
+    // A culling policy's machine (left to the one-by-one path, which culls first).
+    let (culling, _) = license_of(
+        &app,
+        json!({ "requireHeartbeat": true, "heartbeatInterval": 600, "cullDeadMachines": true }),
+    )
+    .await;
+    let culling_key = culling["key"].as_str().unwrap();
+    let culled = id_of(&app.activate(culling_key, "burst-culling").await.1);
+
+    let path = |id: &str| format!("/api/v1/machines/{id}/heartbeat");
+    let api_key = app.api_key.clone();
+    // (path, auth, expected status, expected error code)
+    let mut asks: Vec<(String, Auth<'_>, u16, Option<&str>)> = Vec::new();
+    for _ in 0..8 {
+        asks.push((path(&first), Auth::License(key), 200, None));
+        asks.push((path(&second), Auth::Bearer(&api_key), 200, None));
+        asks.push((path(&culled), Auth::License(culling_key), 200, None));
+        asks.push((path(&foreign), Auth::Bearer(&other_api_key), 200, None));
+        asks.push((
+            path(&suspended_machine),
+            Auth::Bearer(&api_key),
+            409,
+            Some("license_suspended"),
+        ));
+        asks.push((
+            path(&foreign),
+            Auth::Bearer(&api_key),
+            404,
+            Some("not_found"),
+        ));
+        asks.push((
+            path(&first),
+            Auth::License(neighbour_key),
+            404,
+            Some("not_found"),
+        ));
+        asks.push((path(&deleted), Auth::License(key), 404, Some("not_found")));
+        asks.push((
+            path("00000000-0000-0000-0000-000000000000"),
+            Auth::Bearer(&api_key),
+            404,
+            Some("not_found"),
+        ));
+    }
+    let answers = join_all(
+        asks.iter()
+            .map(|(path, auth, _, _)| app.call(Method::POST, path, *auth, None)),
+    )
+    .await;
+    for ((path, _, status, code), (got, body)) in asks.iter().zip(&answers) {
+        assert_eq!(got, status, "{path}: {body}");
+        match code {
+            Some(code) => assert_eq!(body["error"]["code"].as_str(), Some(*code), "{path}"),
+            None => {
+                assert_eq!(body["heartbeatStatus"], "ALIVE", "{path}: {body}");
+                assert!(body["lastHeartbeatAt"].is_string(), "{path}: {body}");
+            }
+        }
+    }
+    // Written: the accepted heartbeats; not written: the refused one.
+    for (id, api_key, beat) in [
+        (&first, &api_key, true),
+        (&second, &api_key, true),
+        (&culled, &api_key, true),
+        (&foreign, &other_api_key, true),
+        (&suspended_machine, &api_key, false),
+    ] {
+        let (status, machine) = app
+            .call(
+                Method::GET,
+                &format!("/api/v1/machines/{id}"),
+                Auth::Bearer(api_key),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{machine}");
+        assert_eq!(machine["lastHeartbeatAt"].is_string(), beat, "{machine}");
+    }
+}
+
+/// A batch whose transaction fails is rolled back whole (the SQLite batch's transaction is
+/// begun and committed as plain SQL, so only closing its connection undoes it) and its
+/// requests are tried one by one: the one that cannot be written fails alone, the others
+/// are answered, and the use count is exactly the answered validations, none of the
+/// rolled-back batch's. The failure is injected with a trigger written behind the server's
+/// back that refuses the audit event of one fingerprint.
+#[tokio::test]
+async fn a_failed_batch_is_rolled_back_whole_and_only_its_bad_request_fails() {
+    let app = spawn_app().await;
+    let (license, _) = license_of(&app, json!({})).await;
+    let key = license["key"].as_str().unwrap();
+    sqlx::query(
+        "CREATE TRIGGER poison BEFORE INSERT ON audit_events
+         WHEN NEW.changes LIKE '%poisoned-fingerprint%'
+         BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
+    )
+    .execute(&app.db())
+    .await
+    .unwrap();
+    let mut answered = 0;
+    for round in 0..3 {
+        let bodies: Vec<Value> = (0..30)
+            .map(|i| {
+                if i == 15 {
+                    json!({ "key": key, "fingerprint": "poisoned-fingerprint" })
+                } else {
+                    json!({ "key": key, "fingerprint": format!("good-{round}-{i}") })
+                }
+            })
+            .collect();
+        let answers = join_all(bodies.iter().map(|body| app.validate(body.clone()))).await;
+        for (body, (status, answer)) in bodies.iter().zip(&answers) {
+            if body["fingerprint"] == "poisoned-fingerprint" {
+                assert_eq!(*status, 500, "{answer}");
+            } else {
+                assert_eq!(*status, 200, "{answer}");
+                assert!(answer["code"].is_string(), "{answer}");
+                answered += 1;
+            }
+        }
+    }
+    let stored = |app: &TestApp| {
+        let pool = app.db();
+        let id = license["id"].as_str().unwrap().to_owned();
+        async move {
+            let uses: i64 = sqlx::query_scalar("SELECT uses FROM licenses WHERE id = ?")
+                .bind(&id)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            let events: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM audit_events WHERE action = 'license.validated' AND resource_id = ?",
+            )
+            .bind(&id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            (uses, events)
+        }
+    };
+    assert_eq!(stored(&app).await, (answered, answered));
+    // The writer goes on: the next validation is answered and counted.
+    sqlx::query("DROP TRIGGER poison")
+        .execute(&app.db())
+        .await
+        .unwrap();
+    validate(&app, key, json!({})).await;
+    assert_eq!(stored(&app).await, (answered + 1, answered + 1));
+}
