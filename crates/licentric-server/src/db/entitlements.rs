@@ -13,7 +13,7 @@ use sqlx::{QueryBuilder, SqlitePool};
 
 use crate::{params::Page, tenant::Tenant};
 
-use super::{postgres, run, DbRef, Scope};
+use super::{run, DbRef, Scope, Search};
 
 /// Sortable fields of an entitlement list.
 pub const SORTABLE: &[(&str, &str)] = &[
@@ -97,44 +97,12 @@ pub async fn list(
     q: Option<&str>,
     page: &Page,
 ) -> super::Result<(Vec<Entitlement>, u32)> {
-    let like = q.map(|q| format!("%{}%", q.trim()));
-    let db = match db.into() {
-        DbRef::Sqlite(db) => db,
-        DbRef::Postgres(db) => {
-            let search = postgres::Search {
-                table: "entitlements",
-                columns: "id, code, name, created_at, updated_at",
-                searched: &["name", "code"],
-            };
-            let (rows, total): (Vec<Row>, u32) =
-                postgres::search_page(db, tenant, search, like.as_deref(), page).await?;
-            return Ok((rows.into_iter().map(Into::into).collect(), total));
-        }
+    let search = Search {
+        table: "entitlements",
+        columns: "id, code, name, created_at, updated_at",
+        searched: &["name", "code"],
     };
-    let rows: Vec<Row> = sqlx::query_as(&format!(
-        "SELECT id, code, name, created_at, updated_at FROM entitlements WHERE account_id = ? AND environment = ? AND (? IS NULL OR (name LIKE ? OR code LIKE ?))
-         ORDER BY {} LIMIT ? OFFSET ?",
-        page.order_by
-    ))
-    .bind(&tenant.account_id)
-    .bind(tenant.environment.as_str())
-    .bind(q)
-    .bind(&like)
-    .bind(&like)
-    .bind(page.limit)
-    .bind(page.offset)
-    .fetch_all(db)
-    .await?;
-    let total = sqlx::query_scalar(
-        "SELECT count(*) FROM entitlements WHERE account_id = ? AND environment = ? AND (? IS NULL OR (name LIKE ? OR code LIKE ?))",
-    )
-    .bind(&tenant.account_id)
-    .bind(tenant.environment.as_str())
-    .bind(q)
-    .bind(&like)
-    .bind(&like)
-    .fetch_one(db)
-    .await?;
+    let (rows, total): (Vec<Row>, u32) = super::search_page(db, tenant, search, q, page).await?;
     Ok((rows.into_iter().map(Into::into).collect(), total))
 }
 

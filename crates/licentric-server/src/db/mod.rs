@@ -341,6 +341,66 @@ impl<'a, 'b> From<&'b mut Scope<'a>> for DbTx<'b> {
     }
 }
 
+pub use postgres::Search;
+
+/// One page of the tenant's rows of `search.table` whose searched text contains `q`
+/// (any of `search.searched`; `None`: all), sorted as `page` says, and how many match in
+/// all: the one paged name search every small tenant list uses. SQLite: `LIKE` (ASCII case
+/// ignored), the page and its count on the pool as two statements, ties by rowid
+/// (`page.order_by`). PostgreSQL: [`postgres::search_page`], which answers the same
+/// (`ILIKE … ESCAPE ''`, NULLs ordered as SQLite orders them) in one transaction.
+pub async fn search_page<T>(
+    db: impl Into<DbRef<'_>>,
+    tenant: &crate::tenant::Tenant,
+    search: Search<'_>,
+    q: Option<&str>,
+    page: &crate::params::Page,
+) -> Result<(Vec<T>, u32)>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + Send
+        + Unpin,
+{
+    let like = q.map(|q| format!("%{}%", q.trim()));
+    let pool = match db.into() {
+        DbRef::Sqlite(pool) => pool,
+        DbRef::Postgres(pool) => {
+            return postgres::search_page(pool, tenant, search, like.as_deref(), page).await
+        }
+    };
+    let matches = search
+        .searched
+        .iter()
+        .map(|column| format!("{column} LIKE $3"))
+        .collect::<Vec<_>>()
+        .join(" OR ");
+    let filter = format!("account_id = $1 AND environment = $2 AND ($3 IS NULL OR ({matches}))");
+    let rows = sqlx::query_as(&format!(
+        "SELECT {columns} FROM {table} WHERE {filter} ORDER BY {order} LIMIT $4 OFFSET $5",
+        columns = search.columns,
+        table = search.table,
+        order = page.order_by,
+    ))
+    .bind(&tenant.account_id)
+    .bind(tenant.environment.as_str())
+    .bind(&like)
+    .bind(page.limit)
+    .bind(page.offset)
+    .fetch_all(pool)
+    .await?;
+    let total: i64 = sqlx::query_scalar(&format!(
+        "SELECT count(*) FROM {table} WHERE {filter}",
+        table = search.table
+    ))
+    .bind(&tenant.account_id)
+    .bind(tenant.environment.as_str())
+    .bind(&like)
+    .fetch_one(pool)
+    .await?;
+    Ok((rows, postgres::count(total)))
+}
+
 /// The one error of the storage layer.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

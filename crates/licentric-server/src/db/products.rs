@@ -1,11 +1,11 @@
-//! Products, on SQLite and PostgreSQL: each statement written once ([`run!`]), except
-//! the list, whose search is `postgres::search_page` there.
+//! Products, on SQLite and PostgreSQL: each statement written once ([`run!`]); the list
+//! is the shared paged search ([`super::search_page`]).
 
 use crate::{params::Page, tenant::Tenant};
 use chrono::{DateTime, Utc};
 use licentric_core::wire::{CurrentSigningKey, Product};
 
-use super::{postgres, run, DbRef};
+use super::{postgres, run, DbRef, Search};
 
 /// Sortable fields of a product list.
 pub const SORTABLE: &[(&str, &str)] = &[
@@ -91,48 +91,19 @@ pub async fn get(
     )
 }
 
-/// One page of the tenant's products, and how many there are.
+/// One page of the tenant's products whose name contains `q`, and how many there are.
 pub async fn list(
     db: impl Into<DbRef<'_>>,
     tenant: &Tenant,
     q: Option<&str>,
     page: &Page,
 ) -> super::Result<(Vec<ProductRecord>, u32)> {
-    let like = q.map(|q| format!("%{}%", q.trim()));
-    let db = match db.into() {
-        DbRef::Sqlite(db) => db,
-        DbRef::Postgres(db) => {
-            let search = postgres::Search {
-                table: "products",
-                columns: "id, name, key_prefix, created_at, updated_at",
-                searched: &["name"],
-            };
-            return postgres::search_page(db, tenant, search, like.as_deref(), page).await;
-        }
+    let search = Search {
+        table: "products",
+        columns: "id, name, key_prefix, created_at, updated_at",
+        searched: &["name"],
     };
-    let rows = sqlx::query_as(&format!(
-        "SELECT id, name, key_prefix, created_at, updated_at FROM products WHERE account_id = ? AND environment = ? AND (? IS NULL OR name LIKE ?)
-         ORDER BY {} LIMIT ? OFFSET ?",
-        page.order_by
-    ))
-    .bind(&tenant.account_id)
-    .bind(tenant.environment.as_str())
-    .bind(q)
-    .bind(&like)
-    .bind(page.limit)
-    .bind(page.offset)
-    .fetch_all(db)
-    .await?;
-    let total = sqlx::query_scalar(
-        "SELECT count(*) FROM products WHERE account_id = ? AND environment = ? AND (? IS NULL OR name LIKE ?)",
-    )
-    .bind(&tenant.account_id)
-    .bind(tenant.environment.as_str())
-    .bind(q)
-    .bind(&like)
-    .fetch_one(db)
-    .await?;
-    Ok((rows, total))
+    super::search_page(db, tenant, search, q, page).await
 }
 
 /// Saves a changed product.

@@ -12,7 +12,7 @@ use licentric_core::Environment;
 
 use crate::{params::Page, tenant::Tenant};
 
-use super::{postgres, run, DbRef, DbTx, Scope};
+use super::{postgres, run, DbRef, DbTx, Scope, Search};
 
 /// Sortable fields of a webhook list.
 pub const SORTABLE: &[(&str, &str)] = &[
@@ -125,48 +125,12 @@ pub async fn list(
     q: Option<&str>,
     page: &Page,
 ) -> super::Result<(Vec<Webhook>, u32)> {
-    let like = q.map(|q| format!("%{}%", q.trim()));
-    let db = match db.into() {
-        DbRef::Sqlite(db) => db,
-        DbRef::Postgres(db) => {
-            let search = postgres::Search {
-                table: "webhooks",
-                columns: COLUMNS,
-                searched: &["url", "coalesce(description, '')"],
-            };
-            let (rows, total): (Vec<Row>, u32) =
-                postgres::search_page(db, tenant, search, like.as_deref(), page).await?;
-            return Ok((
-                rows.into_iter()
-                    .map(Row::into_wire)
-                    .collect::<super::Result<_>>()?,
-                total,
-            ));
-        }
+    let search = Search {
+        table: "webhooks",
+        columns: COLUMNS,
+        searched: &["url", "coalesce(description, '')"],
     };
-    let rows: Vec<Row> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM webhooks WHERE account_id = ? AND environment = ? AND (? IS NULL OR (url LIKE ? OR ifnull(description, '') LIKE ?)) ORDER BY {} LIMIT ? OFFSET ?",
-        page.order_by
-    ))
-    .bind(&tenant.account_id)
-    .bind(tenant.environment.as_str())
-    .bind(q)
-    .bind(&like)
-    .bind(&like)
-    .bind(page.limit)
-    .bind(page.offset)
-    .fetch_all(db)
-    .await?;
-    let total = sqlx::query_scalar(
-        "SELECT count(*) FROM webhooks WHERE account_id = ? AND environment = ? AND (? IS NULL OR (url LIKE ? OR ifnull(description, '') LIKE ?))",
-    )
-    .bind(&tenant.account_id)
-    .bind(tenant.environment.as_str())
-    .bind(q)
-    .bind(&like)
-    .bind(&like)
-    .fetch_one(db)
-    .await?;
+    let (rows, total): (Vec<Row>, u32) = super::search_page(db, tenant, search, q, page).await?;
     Ok((
         rows.into_iter()
             .map(Row::into_wire)
