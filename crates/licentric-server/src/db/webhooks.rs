@@ -581,44 +581,32 @@ pub async fn record_attempt(
     next_attempt_at: Option<DateTime<Utc>>,
     delivered_at: Option<DateTime<Utc>>,
 ) -> super::Result<()> {
-    let status = status_text(status);
-    match db.into() {
-        DbRef::Sqlite(db) => {
-            sqlx::query(
-                "UPDATE webhook_deliveries SET status = ?, attempts = ?, last_status_code = ?, last_error = ?,
-                    next_attempt_at = ?, delivered_at = ? WHERE id = ? AND account_id = ?",
-            )
-            .bind(status)
-            .bind(attempts)
-            .bind(status_code)
-            .bind(error)
-            .bind(next_attempt_at)
-            .bind(delivered_at)
-            .bind(id)
-            .bind(&tenant.account_id)
-            .execute(db)
-            .await?;
-        }
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            sqlx::query(
-                "UPDATE webhook_deliveries SET status = $1, attempts = $2, last_status_code = $3, last_error = $4,
-                    next_attempt_at = $5, delivered_at = $6, leased_until = NULL, leased_by = NULL
-                 WHERE id = $7 AND account_id = $8",
-            )
-            .bind(status)
-            .bind(i64::from(attempts))
-            .bind(status_code.map(i64::from))
-            .bind(error)
-            .bind(next_attempt_at)
-            .bind(delivered_at)
-            .bind(id)
-            .bind(&tenant.account_id)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-        }
-    }
+    let db = db.into();
+    // The lease columns exist on PostgreSQL alone (SQLite has one worker per file).
+    let end_lease = match db {
+        DbRef::Sqlite(_) => "",
+        DbRef::Postgres(_) => ", leased_until = NULL, leased_by = NULL",
+    };
+    run!(
+        db,
+        tenant,
+        query(
+            &format!(
+                "UPDATE webhook_deliveries SET status = $1, attempts = $2, last_status_code = $3,
+                    last_error = $4, next_attempt_at = $5, delivered_at = $6{end_lease}
+                 WHERE id = $7 AND account_id = $8"
+            ),
+            status_text(status),
+            i64::from(attempts),
+            status_code.map(i64::from),
+            error,
+            next_attempt_at,
+            delivered_at,
+            id,
+            &tenant.account_id,
+        )
+        .execute
+    )?;
     Ok(())
 }
 
