@@ -48,7 +48,7 @@ pub async fn insert(
             key.name,
             key.key_hash,
             key.display_prefix,
-            scopes,
+            &scopes,
             now,
         )
         .execute

@@ -209,6 +209,9 @@ impl<'a> From<DbRef<'a>> for DbTx<'a> {
 ///   twice and in any order);
 /// - PostgreSQL's pool: in a transaction of its own from [`postgres::begin_for`] for
 ///   `tenant` (row-level security sees that tenant alone), committed after the statement;
+///   when PostgreSQL aborts it to break a deadlock (a runtime batch locking the same rows
+///   in another order), it has been rolled back whole and is run again (up to three
+///   times, [`postgres::retry`]);
 /// - a PostgreSQL connection (a [`Scope`]'s, a batch's): on it, trusting its caller to
 ///   have set the tenant.
 ///
@@ -234,10 +237,18 @@ macro_rules! run {
                 DbTx::Sqlite(conn) => sqlx::$query($sql)$(.bind($bind))*.execute(conn).await?.rows_affected(),
                 DbTx::Postgres(conn) => sqlx::$query($sql)$(.bind($bind))*.execute(conn).await?.rows_affected(),
                 DbTx::PostgresPool(pool) => {
-                    let mut tx = $crate::db::postgres::begin_for(pool, $tenant).await?;
-                    let n = sqlx::$query($sql)$(.bind($bind))*.execute(&mut *tx).await?.rows_affected();
-                    tx.commit().await?;
-                    n
+                    let mut attempt = 0;
+                    loop {
+                        let mut tx = $crate::db::postgres::begin_for(pool, $tenant).await?;
+                        match sqlx::$query($sql)$(.bind($bind))*.execute(&mut *tx).await {
+                            Ok(done) => {
+                                tx.commit().await?;
+                                break done.rows_affected();
+                            }
+                            Err(error) if $crate::db::postgres::retry(&error, &mut attempt) => {}
+                            Err(error) => return Err(error.into()),
+                        }
+                    }
                 }
             })
         }
@@ -251,10 +262,18 @@ macro_rules! run {
                 DbTx::Sqlite(conn) => sqlx::$query($sql)$(.bind($bind))*.$fetch(conn).await?,
                 DbTx::Postgres(conn) => sqlx::$query($sql)$(.bind($bind))*.$fetch(conn).await?,
                 DbTx::PostgresPool(pool) => {
-                    let mut tx = $crate::db::postgres::begin_for(pool, $tenant).await?;
-                    let out = sqlx::$query($sql)$(.bind($bind))*.$fetch(&mut *tx).await?;
-                    tx.commit().await?;
-                    out
+                    let mut attempt = 0;
+                    loop {
+                        let mut tx = $crate::db::postgres::begin_for(pool, $tenant).await?;
+                        match sqlx::$query($sql)$(.bind($bind))*.$fetch(&mut *tx).await {
+                            Ok(out) => {
+                                tx.commit().await?;
+                                break out;
+                            }
+                            Err(error) if $crate::db::postgres::retry(&error, &mut attempt) => {}
+                            Err(error) => return Err(error.into()),
+                        }
+                    }
                 }
             })
         }

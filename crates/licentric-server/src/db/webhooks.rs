@@ -83,7 +83,7 @@ pub async fn insert(
             secret,
             &webhook.id,
             &webhook.url,
-            events,
+            &events,
             webhook.enabled,
             &webhook.disabled_reason,
             webhook.disabled_at,
@@ -156,7 +156,7 @@ pub async fn update(
                 enabled = $3, disabled_reason = $4, disabled_at = $5, description = $6, updated_at = $7
              WHERE id = $8 AND account_id = $9 AND environment = $10",
             &webhook.url,
-            events,
+            &events,
             webhook.enabled,
             &webhook.disabled_reason,
             webhook.disabled_at,
