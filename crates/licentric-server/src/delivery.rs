@@ -255,15 +255,17 @@ async fn disable(
         "Disabled automatically: every delivery failed for {} (last error: {last_error}). Fix the receiver, then enable the endpoint again.",
         span(state.settings.deliveries.disable_after)
     );
-    let Some(tenant) = webhooks::disable(&state.db, tenant, webhook_id, &reason, now).await? else {
+    // The endpoint's disabling and its audit event in one transaction: both or neither.
+    let mut tx = crate::db::Scope::transaction(&state.db, tenant).await?;
+    let Some(tenant) = webhooks::disable(&mut tx, tenant, webhook_id, &reason, now).await? else {
         return Ok(());
     };
-    tracing::warn!(webhook = webhook_id, account = %tenant.account_id, %reason, "webhook endpoint disabled");
-    audit::record(
-        state,
+    audit::record_in(
+        &mut tx,
+        now,
         &tenant,
         &Actor::system(),
-        audit::Event {
+        &audit::Event {
             action: "webhook.disabled",
             resource_type: "webhook",
             resource_id: webhook_id,
@@ -274,7 +276,10 @@ async fn disable(
         },
     )
     .await
-    .map_err(|error| anyhow::anyhow!("cannot record the webhook's disabling: {error}"))
+    .map_err(|error| anyhow::anyhow!("cannot record the webhook's disabling: {error}"))?;
+    tx.commit().await?;
+    tracing::warn!(webhook = webhook_id, account = %tenant.account_id, %reason, "webhook endpoint disabled");
+    Ok(())
 }
 
 /// A duration as people say it: "24 hours", "90 minutes", "1 hour".

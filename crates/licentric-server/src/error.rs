@@ -183,6 +183,7 @@ impl From<crate::db::Error> for ApiError {
     fn from(error: crate::db::Error) -> Self {
         match error {
             crate::db::Error::Unsupported => Self::NotSupportedOnPostgres,
+            error if error.is_nul_in_text() => Self::nul_in_text(),
             error => Self::Internal(error.into()).or_unavailable(),
         }
     }
@@ -190,6 +191,9 @@ impl From<crate::db::Error> for ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
+        if crate::db::nul_in_text(&error) {
+            return Self::nul_in_text();
+        }
         Self::Internal(error.into()).or_unavailable()
     }
 }
@@ -259,6 +263,18 @@ impl ApiError {
             }
         } else {
             self
+        }
+    }
+}
+
+impl ApiError {
+    /// PostgreSQL cannot store the NUL character in text (SQLite can): a request carrying
+    /// one in text the server writes or looks up is refused whole, as a bad request.
+    fn nul_in_text() -> Self {
+        Self::BadRequest {
+            code: "nul_in_text",
+            message: "A text in this request holds the NUL character (\\u0000), which this server's database cannot store; nothing was changed. Remove it and send the request again.".into(),
+            details: None,
         }
     }
 }

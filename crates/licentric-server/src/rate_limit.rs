@@ -9,8 +9,12 @@
 //! `auth_failures` quota it is locked out of every unauthenticated request for one period,
 //! and the lockout is recorded in the audit trail.
 //!
-//! Buckets live in this process's memory: behind a load balancer each server counts on
-//! its own, so the effective limit is the configured one times the number of servers.
+//! On SQLite (one server process per file) the buckets live in this process's memory. On
+//! PostgreSQL, where several server processes share one database, they live in the
+//! database (`db::rate_limits`, one statement per take), so N processes allow what one
+//! would; failed authentications are counted there too. A lockout, once a process has
+//! counted the failure that used up the address's quota, is kept by that process; another
+//! process locks the address out at its next failure, which finds the shared bucket empty.
 
 use std::{
     collections::HashMap,
@@ -34,6 +38,10 @@ use tower::{Layer, Service};
 
 use crate::{auth, db, listener::ClientAddr, ApiError, AppState};
 
+/// How long a request waits for the shared bucket on PostgreSQL before this process's own
+/// decides: short, so a database outage is answered by the request's own database work
+/// (a 503 with Retry-After after the pool's wait) instead of being waited for twice.
+const SHARED_BUCKET_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 /// `requests` per `period`, refilled continuously.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Quota {
@@ -179,9 +187,57 @@ impl RateLimiter {
     pub fn record_failure(&self, address: IpAddr, now: Instant) -> bool {
         let quota = self.limits.auth_failures;
         let decision = self.check(&format!("fail:{address}"), quota, now);
+        self.lock_out_when_spent(address, decision, now)
+    }
+
+    /// Takes one token from `key`'s bucket: in this process's memory on SQLite, in the
+    /// database's shared bucket on PostgreSQL (`wall` is the time the shared buckets count
+    /// in: the real time, as `now` is for the memory's). Should the database not answer, this process's own bucket
+    /// decides, so an outage of the limiter's table never refuses or fails a request.
+    pub async fn take(
+        &self,
+        db: &db::Db,
+        key: &str,
+        quota: Quota,
+        now: Instant,
+        wall: chrono::DateTime<chrono::Utc>,
+    ) -> Decision {
+        if let db::Db::Postgres(pool) = db {
+            let shared = db::rate_limits::take(pool, key, quota.requests, quota.period, wall);
+            match tokio::time::timeout(SHARED_BUCKET_WAIT, shared).await {
+                Ok(Ok(taken)) => return decision(quota, taken.tokens, taken.allowed),
+                Ok(Err(error)) => tracing::warn!(
+                    %error,
+                    "cannot take from the shared rate-limit bucket; this process's own decides"
+                ),
+                Err(_) => tracing::warn!(
+                    "the shared rate-limit bucket did not answer in {SHARED_BUCKET_WAIT:?}; this process's own decides"
+                ),
+            }
+        }
+        self.check(key, quota, now)
+    }
+
+    /// [`RateLimiter::record_failure`], counted in the shared buckets on PostgreSQL.
+    pub async fn record_failure_in(
+        &self,
+        db: &db::Db,
+        address: IpAddr,
+        now: Instant,
+        wall: chrono::DateTime<chrono::Utc>,
+    ) -> bool {
+        let quota = self.limits.auth_failures;
+        let decision = self
+            .take(db, &format!("fail:{address}"), quota, now, wall)
+            .await;
+        self.lock_out_when_spent(address, decision, now)
+    }
+
+    fn lock_out_when_spent(&self, address: IpAddr, decision: Decision, now: Instant) -> bool {
         if decision.allowed && decision.remaining > 0 {
             return false;
         }
+        let quota = self.limits.auth_failures;
         let mut lockouts = self.lockouts.lock().unwrap_or_else(|p| p.into_inner());
         if lockouts.len() > PRUNE_ABOVE {
             lockouts.retain(|_, until| *until > now);
@@ -223,17 +279,24 @@ fn take(bucket: &mut Bucket, quota: Quota, now: Instant) -> Decision {
     if allowed {
         bucket.tokens -= 1.0;
     }
+    decision(quota, bucket.tokens, allowed)
+}
+
+/// What a take came to, from the tokens left after it (in memory or in the database).
+fn decision(quota: Quota, tokens: f64, allowed: bool) -> Decision {
+    let capacity = f64::from(quota.requests);
+    let per_second = capacity / quota.period.as_secs_f64();
     let seconds = |tokens: f64| (tokens / per_second).ceil().max(0.0) as u64;
     Decision {
         allowed,
         limit: quota.requests,
-        remaining: bucket.tokens.floor() as u32,
+        remaining: tokens.floor() as u32,
         retry_after: if allowed {
             0
         } else {
-            seconds(1.0 - bucket.tokens).max(1)
+            seconds(1.0 - tokens).max(1)
         },
-        reset: seconds(capacity - bucket.tokens),
+        reset: seconds(capacity - tokens),
     }
 }
 
@@ -343,7 +406,10 @@ where
             (format!("ip:{address}"), limits.anonymous)
         }
     };
-    let decision = state.rate_limiter.check(&key, quota, now);
+    let decision = state
+        .rate_limiter
+        .take(&state.db, &key, quota, now, chrono::Utc::now())
+        .await;
     if let Some(verified) = verified {
         parts.extensions.insert(verified);
     }
@@ -363,7 +429,12 @@ where
             .extensions()
             .get::<FailedAuthentication>()
             .is_some();
-    if failed && state.rate_limiter.record_failure(address, Instant::now()) {
+    let failure_locks_out = failed
+        && state
+            .rate_limiter
+            .record_failure_in(&state.db, address, Instant::now(), chrono::Utc::now())
+            .await;
+    if failure_locks_out {
         lockout_event(state, address).await;
     }
     add_headers(response.headers_mut(), &decision);

@@ -9,7 +9,7 @@ use licentric_core::{
 
 use crate::tenant::Tenant;
 
-use super::{postgres, DbRef};
+use super::{postgres, run, DbRef};
 
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,42 +36,23 @@ pub async fn record(
         Kind::Activation => ("activation", None),
         Kind::Deactivation => ("deactivation", None),
     };
-    let db = match db.into() {
-        DbRef::Sqlite(db) => db,
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            sqlx::query(
-                "INSERT INTO activity (account_id, environment, kind, product_id, license_id, code, day, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .bind(kind)
-            .bind(product_id)
-            .bind(license_id)
-            .bind(code)
-            .bind(now.date_naive().to_string())
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            return Ok(());
-        }
-    };
-    sqlx::query(
-        "INSERT INTO activity (account_id, environment, kind, product_id, license_id, code, day, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&tenant.account_id)
-    .bind(tenant.environment.as_str())
-    .bind(kind)
-    .bind(product_id)
-    .bind(license_id)
-    .bind(code)
-    .bind(now.date_naive().to_string())
-    .bind(now)
-    .execute(db)
-    .await?;
+    run!(
+        db.into(),
+        tenant,
+        query(
+            "INSERT INTO activity (account_id, environment, kind, product_id, license_id, code, day, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &tenant.account_id,
+            tenant.environment.as_str(),
+            kind,
+            product_id,
+            license_id,
+            code,
+            now.date_naive().to_string(),
+            now,
+        )
+        .execute
+    )?;
     Ok(())
 }
 
@@ -84,105 +65,58 @@ pub async fn record_license_removal(
     license_id: &str,
     now: DateTime<Utc>,
 ) -> super::Result<u64> {
-    let db = match db.into() {
-        DbRef::Sqlite(db) => db,
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            let done = sqlx::query(
-                "INSERT INTO activity (account_id, environment, kind, product_id, license_id, code, day, created_at)
-                 SELECT $1, $2, 'deactivation', $3, $4, NULL, $5, $6 FROM machines
-                 WHERE license_id = $4 AND account_id = $1 AND environment = $2",
-            )
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .bind(product_id)
-            .bind(license_id)
-            .bind(now.date_naive().to_string())
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            return Ok(done.rows_affected());
-        }
-    };
-    let done = sqlx::query(
-        "INSERT INTO activity (account_id, environment, kind, product_id, license_id, code, day, created_at)
-         SELECT ?, ?, 'deactivation', ?, ?, NULL, ?, ? FROM machines
-         WHERE license_id = ? AND account_id = ? AND environment = ?",
+    run!(
+        db.into(),
+        tenant,
+        query(
+            "INSERT INTO activity (account_id, environment, kind, product_id, license_id, code, day, created_at)
+             SELECT $1, $2, 'deactivation', $3, $4, NULL, $5, $6 FROM machines
+             WHERE license_id = $4 AND account_id = $1 AND environment = $2",
+            &tenant.account_id,
+            tenant.environment.as_str(),
+            product_id,
+            license_id,
+            now.date_naive().to_string(),
+            now,
+        )
+        .execute
     )
-    .bind(&tenant.account_id)
-    .bind(tenant.environment.as_str())
-    .bind(product_id)
-    .bind(license_id)
-    .bind(now.date_naive().to_string())
-    .bind(now)
-    .bind(license_id)
-    .bind(&tenant.account_id)
-    .bind(tenant.environment.as_str())
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected())
 }
 
-/// Machines activated now, of one product or all.
+/// Machines activated now, of one product or all. Sums are cast to `bigint`, which
+/// PostgreSQL's `sum` of a `bigint` is not (it is `numeric`) and SQLite's already is.
 pub async fn machines_now(
     db: impl Into<DbRef<'_>>,
     tenant: &Tenant,
     product_id: Option<&str>,
 ) -> super::Result<u32> {
-    let db = match db.into() {
-        DbRef::Sqlite(db) => db,
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            let count: i64 =
-                match product_id {
-                    None => sqlx::query_scalar(
-                        "SELECT count(*) FROM machines WHERE account_id = $1 AND environment = $2",
-                    )
-                    .bind(&tenant.account_id)
-                    .bind(tenant.environment.as_str())
-                    .fetch_one(&mut *tx)
-                    .await?,
-                    Some(product_id) => {
-                        sqlx::query_scalar(
-                            "SELECT coalesce(sum(machines_count), 0)::bigint FROM licenses
-                         WHERE account_id = $1 AND environment = $2 AND product_id = $3",
-                        )
-                        .bind(&tenant.account_id)
-                        .bind(tenant.environment.as_str())
-                        .bind(product_id)
-                        .fetch_one(&mut *tx)
-                        .await?
-                    }
-                };
-            tx.commit().await?;
-            return Ok(postgres::count(count));
-        }
-    };
-    // Two statements rather than `? IS NULL OR …`, so each gets the plan that fits it.
-    let count = match product_id {
-        None => {
-            sqlx::query_scalar(
-                "SELECT count(*) FROM machines WHERE account_id = ? AND environment = ?",
+    let db = db.into();
+    // Two statements rather than `$3 IS NULL OR …`, so each gets the plan that fits it.
+    let count: i64 = match product_id {
+        None => run!(
+            db,
+            tenant,
+            query_scalar(
+                "SELECT count(*) FROM machines WHERE account_id = $1 AND environment = $2",
+                &tenant.account_id,
+                tenant.environment.as_str(),
             )
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .fetch_one(db)
-            .await?
-        }
-        Some(product_id) => {
-            sqlx::query_scalar(
-                "SELECT coalesce(sum(machines_count), 0) FROM licenses
-                 WHERE account_id = ? AND environment = ? AND product_id = ?",
+            .fetch_one
+        )?,
+        Some(product_id) => run!(
+            db,
+            tenant,
+            query_scalar(
+                "SELECT CAST(coalesce(sum(machines_count), 0) AS bigint) FROM licenses
+                  WHERE account_id = $1 AND environment = $2 AND product_id = $3",
+                &tenant.account_id,
+                tenant.environment.as_str(),
+                product_id,
             )
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .bind(product_id)
-            .fetch_one(db)
-            .await?
-        }
+            .fetch_one
+        )?,
     };
-    Ok(count)
+    Ok(postgres::count(count))
 }
 
 /// Validations per day and code between two days (inclusive), from the daily rollup
@@ -194,56 +128,28 @@ pub async fn validations_by_day(
     to: NaiveDate,
     product_id: Option<&str>,
 ) -> super::Result<Vec<ValidationsOnDay>> {
-    let db = match db.into() {
-        DbRef::Sqlite(db) => db,
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            let rows: Vec<(String, String, i64)> = sqlx::query_as(
-                "SELECT day, code, sum(count)::bigint FROM activity_daily
-                 WHERE account_id = $1 AND environment = $2 AND kind = 'validation' AND day >= $3 AND day <= $4
-                   AND ($5::text IS NULL OR product_id = $5)
-                 GROUP BY day, code ORDER BY day, code",
-            )
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .bind(from.to_string())
-            .bind(to.to_string())
-            .bind(product_id)
-            .fetch_all(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            return rows
-                .into_iter()
-                .map(|(date, code, count)| {
-                    Ok(ValidationsOnDay {
-                        date,
-                        code: serde_json::from_value(serde_json::Value::String(code))?,
-                        count: postgres::count(count),
-                    })
-                })
-                .collect();
-        }
-    };
-    let rows: Vec<(String, String, u32)> = sqlx::query_as(
-        "SELECT day, code, sum(count) FROM activity_daily
-         WHERE account_id = ? AND environment = ? AND kind = 'validation' AND day >= ? AND day <= ?
-           AND (? IS NULL OR product_id = ?)
-         GROUP BY day, code ORDER BY day, code",
-    )
-    .bind(&tenant.account_id)
-    .bind(tenant.environment.as_str())
-    .bind(from.to_string())
-    .bind(to.to_string())
-    .bind(product_id)
-    .bind(product_id)
-    .fetch_all(db)
-    .await?;
+    let rows: Vec<(String, String, i64)> = run!(
+        db.into(),
+        tenant,
+        query_as(
+            "SELECT day, code, CAST(sum(count) AS bigint) FROM activity_daily
+             WHERE account_id = $1 AND environment = $2 AND kind = 'validation' AND day >= $3 AND day <= $4
+               AND (CAST($5 AS text) IS NULL OR product_id = $5)
+             GROUP BY day, code ORDER BY day, code",
+            &tenant.account_id,
+            tenant.environment.as_str(),
+            from.to_string(),
+            to.to_string(),
+            product_id,
+        )
+        .fetch_all
+    )?;
     rows.into_iter()
         .map(|(date, code, count)| {
             Ok(ValidationsOnDay {
                 date,
                 code: serde_json::from_value(serde_json::Value::String(code))?,
-                count,
+                count: postgres::count(count),
             })
         })
         .collect()
@@ -258,58 +164,30 @@ pub async fn activations_by_day(
     to: NaiveDate,
     product_id: Option<&str>,
 ) -> super::Result<Vec<ActivationsOnDay>> {
-    let db = match db.into() {
-        DbRef::Sqlite(db) => db,
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            let rows: Vec<(String, i64, i64)> = sqlx::query_as(
-                "SELECT day, sum(CASE kind WHEN 'activation' THEN count ELSE 0 END)::bigint,
-                        sum(CASE kind WHEN 'deactivation' THEN count ELSE 0 END)::bigint
-                 FROM activity_daily
-                 WHERE account_id = $1 AND environment = $2 AND kind IN ('activation', 'deactivation')
-                   AND day >= $3 AND day <= $4 AND ($5::text IS NULL OR product_id = $5)
-                 GROUP BY day ORDER BY day",
-            )
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .bind(from.to_string())
-            .bind(to.to_string())
-            .bind(product_id)
-            .fetch_all(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            return Ok(rows
-                .into_iter()
-                .map(|(date, activations, deactivations)| ActivationsOnDay {
-                    date,
-                    activations: postgres::count(activations),
-                    deactivations: postgres::count(deactivations),
-                })
-                .collect());
-        }
-    };
-    let rows: Vec<(String, u32, u32)> = sqlx::query_as(
-        "SELECT day, sum(CASE kind WHEN 'activation' THEN count ELSE 0 END),
-                sum(CASE kind WHEN 'deactivation' THEN count ELSE 0 END)
-         FROM activity_daily
-         WHERE account_id = ? AND environment = ? AND kind IN ('activation', 'deactivation')
-           AND day >= ? AND day <= ? AND (? IS NULL OR product_id = ?)
-         GROUP BY day ORDER BY day",
-    )
-    .bind(&tenant.account_id)
-    .bind(tenant.environment.as_str())
-    .bind(from.to_string())
-    .bind(to.to_string())
-    .bind(product_id)
-    .bind(product_id)
-    .fetch_all(db)
-    .await?;
+    let rows: Vec<(String, i64, i64)> = run!(
+        db.into(),
+        tenant,
+        query_as(
+            "SELECT day, CAST(sum(CASE kind WHEN 'activation' THEN count ELSE 0 END) AS bigint),
+                    CAST(sum(CASE kind WHEN 'deactivation' THEN count ELSE 0 END) AS bigint)
+             FROM activity_daily
+             WHERE account_id = $1 AND environment = $2 AND kind IN ('activation', 'deactivation')
+               AND day >= $3 AND day <= $4 AND (CAST($5 AS text) IS NULL OR product_id = $5)
+             GROUP BY day ORDER BY day",
+            &tenant.account_id,
+            tenant.environment.as_str(),
+            from.to_string(),
+            to.to_string(),
+            product_id,
+        )
+        .fetch_all
+    )?;
     Ok(rows
         .into_iter()
         .map(|(date, activations, deactivations)| ActivationsOnDay {
             date,
-            activations,
-            deactivations,
+            activations: postgres::count(activations),
+            deactivations: postgres::count(deactivations),
         })
         .collect())
 }
@@ -320,63 +198,27 @@ pub async fn product_usage(
     tenant: &Tenant,
     now: DateTime<Utc>,
 ) -> super::Result<Vec<ProductUsage>> {
-    let db = match db.into() {
-        DbRef::Sqlite(db) => db,
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            let rows: Vec<(String, String, i64, i64, i64, i64)> = sqlx::query_as(
-                "SELECT pr.id, pr.name,
-                        count(l.id),
-                        coalesce(sum(l.machines_count), 0)::bigint,
-                        coalesce(sum(CASE WHEN NOT po.floating THEN 1 ELSE coalesce(po.max_machines, 0) END), 0)::bigint,
-                        count(*) FILTER (WHERE po.floating AND po.max_machines IS NULL)
-                 FROM products pr
-                 LEFT JOIN licenses l ON l.product_id = pr.id AND l.status = 'active'
-                      AND (l.expires_at IS NULL OR l.expires_at > $1)
-                 LEFT JOIN policies po ON po.id = l.policy_id
-                 WHERE pr.account_id = $2 AND pr.environment = $3
-                 GROUP BY pr.id, pr.name ORDER BY pr.name, pr.id",
-            )
-            .bind(now)
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .fetch_all(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            return Ok(rows
-                .into_iter()
-                .map(
-                    |(product_id, product_name, active_licenses, seats_used, seats, unlimited)| {
-                        ProductUsage {
-                            product_id,
-                            product_name,
-                            active_licenses: postgres::count(active_licenses),
-                            seats_used: postgres::count(seats_used),
-                            seats_total: (unlimited == 0).then_some(postgres::count(seats)),
-                        }
-                    },
-                )
-                .collect());
-        }
-    };
-    let rows: Vec<(String, String, u32, u32, u32, u32)> = sqlx::query_as(
-        "SELECT pr.id, pr.name,
-                count(l.id),
-                coalesce(sum(l.machines_count), 0),
-                coalesce(sum(CASE WHEN po.floating = 0 THEN 1 ELSE coalesce(po.max_machines, 0) END), 0),
-                coalesce(sum(po.floating = 1 AND po.max_machines IS NULL), 0)
-         FROM products pr
-         LEFT JOIN licenses l ON l.product_id = pr.id AND l.status = 'active'
-              AND (l.expires_at IS NULL OR l.expires_at > ?)
-         LEFT JOIN policies po ON po.id = l.policy_id
-         WHERE pr.account_id = ? AND pr.environment = ?
-         GROUP BY pr.id, pr.name ORDER BY pr.name, pr.id",
-    )
-    .bind(now)
-    .bind(&tenant.account_id)
-    .bind(tenant.environment.as_str())
-    .fetch_all(db)
-    .await?;
+    let rows: Vec<(String, String, i64, i64, i64, i64)> = run!(
+        db.into(),
+        tenant,
+        query_as(
+            "SELECT pr.id, pr.name,
+                    count(l.id),
+                    CAST(coalesce(sum(l.machines_count), 0) AS bigint),
+                    CAST(coalesce(sum(CASE WHEN NOT po.floating THEN 1 ELSE coalesce(po.max_machines, 0) END), 0) AS bigint),
+                    count(*) FILTER (WHERE po.floating AND po.max_machines IS NULL)
+             FROM products pr
+             LEFT JOIN licenses l ON l.product_id = pr.id AND l.status = 'active'
+                  AND (l.expires_at IS NULL OR l.expires_at > $1)
+             LEFT JOIN policies po ON po.id = l.policy_id
+             WHERE pr.account_id = $2 AND pr.environment = $3
+             GROUP BY pr.id, pr.name ORDER BY pr.name, pr.id",
+            now,
+            &tenant.account_id,
+            tenant.environment.as_str(),
+        )
+        .fetch_all
+    )?;
     Ok(rows
         .into_iter()
         .map(
@@ -384,9 +226,9 @@ pub async fn product_usage(
                 ProductUsage {
                     product_id,
                     product_name,
-                    active_licenses,
-                    seats_used,
-                    seats_total: (unlimited == 0).then_some(seats),
+                    active_licenses: postgres::count(active_licenses),
+                    seats_used: postgres::count(seats_used),
+                    seats_total: (unlimited == 0).then_some(postgres::count(seats)),
                 }
             },
         )

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use crate::tenant::Tenant;
 
-use super::{postgres, DbRef};
+use super::{postgres, run, DbRef};
 
 /// A product of the tenant.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -42,35 +42,19 @@ pub async fn products(
     tenant: &Tenant,
     product_id: Option<&str>,
 ) -> super::Result<Vec<ProductRow>> {
-    let db = match db.into() {
-        DbRef::Sqlite(db) => db,
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            let rows = sqlx::query_as(
-                "SELECT id, name FROM products
-                 WHERE account_id = $1 AND environment = $2 AND ($3::text IS NULL OR id = $3)
-                 ORDER BY name, id",
-            )
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .bind(product_id)
-            .fetch_all(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            return Ok(rows);
-        }
-    };
-    Ok(sqlx::query_as(
-        "SELECT id, name FROM products
-         WHERE account_id = ? AND environment = ? AND (? IS NULL OR id = ?)
-         ORDER BY name, id",
+    run!(
+        db.into(),
+        tenant,
+        query_as(
+            "SELECT id, name FROM products
+             WHERE account_id = $1 AND environment = $2 AND (CAST($3 AS text) IS NULL OR id = $3)
+             ORDER BY name, id",
+            &tenant.account_id,
+            tenant.environment.as_str(),
+            product_id,
+        )
+        .fetch_all
     )
-    .bind(&tenant.account_id)
-    .bind(tenant.environment.as_str())
-    .bind(product_id)
-    .bind(product_id)
-    .fetch_all(db)
-    .await?)
 }
 
 /// The tenant's policies (of one product, or all), each with its licenses that are active
@@ -81,76 +65,52 @@ pub async fn policy_use(
     product_id: Option<&str>,
     now: DateTime<Utc>,
 ) -> super::Result<Vec<PolicyUse>> {
-    let db = match db.into() {
-        DbRef::Sqlite(db) => db,
-        DbRef::Postgres(db) => {
-            type Row = (String, String, String, bool, Option<i64>, i64, i64);
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            let rows: Vec<Row> = sqlx::query_as(
-                "WITH used AS (
-                     SELECT l.policy_id, count(*) AS active_licenses,
-                            sum(l.machines_count) AS machines_used
-                     FROM licenses l
-                     WHERE l.account_id = $1 AND l.environment = $2 AND l.status = 'active'
-                       AND (l.expires_at IS NULL OR l.expires_at > $3)
-                       AND ($4::text IS NULL OR l.product_id = $4)
-                     GROUP BY l.policy_id
-                 )
-                 SELECT po.id, po.name, po.product_id, po.floating, po.max_machines,
-                        coalesce(u.active_licenses, 0)::bigint,
-                        coalesce(u.machines_used, 0)::bigint
-                 FROM policies po LEFT JOIN used u ON u.policy_id = po.id
-                 WHERE po.account_id = $1 AND po.environment = $2 AND ($4::text IS NULL OR po.product_id = $4)
-                 ORDER BY po.name, po.id",
-            )
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .bind(now)
-            .bind(product_id)
-            .fetch_all(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            return Ok(rows
-                .into_iter()
-                .map(
-                    |(id, name, product_id, floating, max_machines, active, used)| PolicyUse {
-                        id,
-                        name,
-                        product_id,
-                        floating,
-                        max_machines: max_machines.map(postgres::count),
-                        active_licenses: postgres::count(active),
-                        machines_used: postgres::count(used),
-                    },
-                )
-                .collect());
-        }
-    };
+    // Read as i64: PostgreSQL has no unsigned integers (and its sums are numeric, hence
+    // the casts).
+    type Row = (String, String, String, bool, Option<i64>, i64, i64);
     // The licenses are grouped first (an index range of licenses_by_status_expiry, each
     // license's machines read from its stored count), then joined to the few policies.
-    Ok(sqlx::query_as(
-        "WITH used AS (
-             SELECT l.policy_id, count(*) AS active_licenses,
-                    sum(l.machines_count) AS machines_used
-             FROM licenses l
-             WHERE l.account_id = ?1 AND l.environment = ?2 AND l.status = 'active'
-               AND (l.expires_at IS NULL OR l.expires_at > ?3)
-               AND (?4 IS NULL OR l.product_id = ?4)
-             GROUP BY l.policy_id
-         )
-         SELECT po.id, po.name, po.product_id, po.floating, po.max_machines,
-                coalesce(u.active_licenses, 0) AS active_licenses,
-                coalesce(u.machines_used, 0) AS machines_used
-         FROM policies po LEFT JOIN used u ON u.policy_id = po.id
-         WHERE po.account_id = ?1 AND po.environment = ?2 AND (?4 IS NULL OR po.product_id = ?4)
-         ORDER BY po.name, po.id",
-    )
-    .bind(&tenant.account_id)
-    .bind(tenant.environment.as_str())
-    .bind(now)
-    .bind(product_id)
-    .fetch_all(db)
-    .await?)
+    let rows: Vec<Row> = run!(
+        db.into(),
+        tenant,
+        query_as(
+            "WITH used AS (
+                 SELECT l.policy_id, count(*) AS active_licenses,
+                        sum(l.machines_count) AS machines_used
+                 FROM licenses l
+                 WHERE l.account_id = $1 AND l.environment = $2 AND l.status = 'active'
+                   AND (l.expires_at IS NULL OR l.expires_at > $3)
+                   AND (CAST($4 AS text) IS NULL OR l.product_id = $4)
+                 GROUP BY l.policy_id
+             )
+             SELECT po.id, po.name, po.product_id, po.floating, po.max_machines,
+                    CAST(coalesce(u.active_licenses, 0) AS bigint) AS active_licenses,
+                    CAST(coalesce(u.machines_used, 0) AS bigint) AS machines_used
+             FROM policies po LEFT JOIN used u ON u.policy_id = po.id
+             WHERE po.account_id = $1 AND po.environment = $2
+               AND (CAST($4 AS text) IS NULL OR po.product_id = $4)
+             ORDER BY po.name, po.id",
+            &tenant.account_id,
+            tenant.environment.as_str(),
+            now,
+            product_id,
+        )
+        .fetch_all
+    )?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, name, product_id, floating, max_machines, active, used)| PolicyUse {
+                id,
+                name,
+                product_id,
+                floating,
+                max_machines: max_machines.map(postgres::count),
+                active_licenses: postgres::count(active),
+                machines_used: postgres::count(used),
+            },
+        )
+        .collect())
 }
 
 /// How many active licenses (of one product, or all) expire after `now` and no later than
@@ -162,46 +122,26 @@ pub async fn expiring(
     now: DateTime<Utc>,
     ends: [DateTime<Utc>; 3],
 ) -> super::Result<[u32; 3]> {
-    let db = match db.into() {
-        DbRef::Sqlite(db) => db,
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            let (a, b, c): (i64, i64, i64) = sqlx::query_as(
-                "SELECT count(*) FILTER (WHERE expires_at <= $1), count(*) FILTER (WHERE expires_at <= $2),
-                        count(*)
-                 FROM licenses
-                 WHERE account_id = $4 AND environment = $5 AND status = 'active'
-                   AND expires_at > $6 AND expires_at <= $3 AND ($7::text IS NULL OR product_id = $7)",
-            )
-            .bind(ends[0])
-            .bind(ends[1])
-            .bind(ends[2])
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .bind(now)
-            .bind(product_id)
-            .fetch_one(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            return Ok([a, b, c].map(postgres::count));
-        }
-    };
     // One range of licenses_by_status_expiry up to the longest window; the shorter ones are
     // counted within it.
-    let (a, b, c): (u32, u32, u32) = sqlx::query_as(
-        "SELECT coalesce(sum(expires_at <= ?1), 0), coalesce(sum(expires_at <= ?2), 0), count(*)
-         FROM licenses
-         WHERE account_id = ?4 AND environment = ?5 AND status = 'active'
-           AND expires_at > ?6 AND expires_at <= ?3 AND (?7 IS NULL OR product_id = ?7)",
-    )
-    .bind(ends[0])
-    .bind(ends[1])
-    .bind(ends[2])
-    .bind(&tenant.account_id)
-    .bind(tenant.environment.as_str())
-    .bind(now)
-    .bind(product_id)
-    .fetch_one(db)
-    .await?;
-    Ok([a, b, c])
+    let (a, b, c): (i64, i64, i64) = run!(
+        db.into(),
+        tenant,
+        query_as(
+            "SELECT count(*) FILTER (WHERE expires_at <= $1), count(*) FILTER (WHERE expires_at <= $2),
+                    count(*)
+             FROM licenses
+             WHERE account_id = $4 AND environment = $5 AND status = 'active'
+               AND expires_at > $6 AND expires_at <= $3 AND (CAST($7 AS text) IS NULL OR product_id = $7)",
+            ends[0],
+            ends[1],
+            ends[2],
+            &tenant.account_id,
+            tenant.environment.as_str(),
+            now,
+            product_id,
+        )
+        .fetch_one
+    )?;
+    Ok([a, b, c].map(postgres::count))
 }

@@ -10,7 +10,7 @@ use crate::{params::Page, tenant::Tenant};
 use chrono::{DateTime, Utc};
 use licentric_core::{wire::ApiKey, Environment, Scope};
 
-use super::{postgres, DbRef};
+use super::{postgres, run, DbRef};
 
 /// What is stored of a new API key: never the key itself.
 #[derive(Debug)]
@@ -36,42 +36,23 @@ pub async fn insert(
     now: DateTime<Utc>,
 ) -> super::Result<()> {
     let scopes = serde_json::to_string(key.scopes).map_err(|e| sqlx::Error::Encode(e.into()))?;
-    match db.into() {
-        DbRef::Sqlite(db) => {
-            sqlx::query(
-                "INSERT INTO api_keys (id, account_id, environment, name, key_hash, display_prefix, scopes, created_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(key.id)
-            .bind(&key.tenant.account_id)
-            .bind(key.tenant.environment.as_str())
-            .bind(key.name)
-            .bind(key.key_hash)
-            .bind(key.display_prefix)
-            .bind(scopes)
-            .bind(now)
-            .execute(db)
-            .await?;
-        }
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, key.tenant).await?;
-            sqlx::query(
-                "INSERT INTO api_keys (id, account_id, environment, name, key_hash, display_prefix, scopes, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(key.id)
-            .bind(&key.tenant.account_id)
-            .bind(key.tenant.environment.as_str())
-            .bind(key.name)
-            .bind(key.key_hash)
-            .bind(key.display_prefix)
-            .bind(scopes)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-        }
-    }
+    run!(
+        db.into(),
+        key.tenant,
+        query(
+            "INSERT INTO api_keys (id, account_id, environment, name, key_hash, display_prefix, scopes, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            key.id,
+            &key.tenant.account_id,
+            key.tenant.environment.as_str(),
+            key.name,
+            key.key_hash,
+            key.display_prefix,
+            &scopes,
+            now,
+        )
+        .execute
+    )?;
     Ok(())
 }
 
@@ -186,36 +167,20 @@ pub async fn touch(
     now: DateTime<Utc>,
     older_than: DateTime<Utc>,
 ) -> super::Result<()> {
-    match db.into() {
-        DbRef::Sqlite(db) => {
-            sqlx::query(
-                "UPDATE api_keys SET last_used_at = ? WHERE id = ? AND account_id = ? AND environment = ?
-                   AND (last_used_at IS NULL OR last_used_at < ?)",
-            )
-            .bind(now)
-            .bind(id)
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .bind(older_than)
-            .execute(db)
-            .await?;
-        }
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            sqlx::query(
-                "UPDATE api_keys SET last_used_at = $1 WHERE id = $2 AND account_id = $3 AND environment = $4
-                   AND (last_used_at IS NULL OR last_used_at < $5)",
-            )
-            .bind(now)
-            .bind(id)
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .bind(older_than)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-        }
-    }
+    run!(
+        db.into(),
+        tenant,
+        query(
+            "UPDATE api_keys SET last_used_at = $1 WHERE id = $2 AND account_id = $3 AND environment = $4
+               AND (last_used_at IS NULL OR last_used_at < $5)",
+            now,
+            id,
+            &tenant.account_id,
+            tenant.environment.as_str(),
+            older_than,
+        )
+        .execute
+    )?;
     Ok(())
 }
 
@@ -297,30 +262,20 @@ pub async fn get(
     tenant: &Tenant,
     id: &str,
 ) -> super::Result<Option<ApiKeyRecord>> {
-    match db.into() {
-        DbRef::Sqlite(db) => sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM api_keys WHERE id = ? AND account_id = ? AND environment = ? AND revoked_at IS NULL"
-        ))
-        .bind(id)
-        .bind(&tenant.account_id)
-        .bind(tenant.environment.as_str())
-        .fetch_optional(db)
-        .await
-        .map_err(Into::into),
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            let record = sqlx::query_as(&format!(
-                "SELECT {COLUMNS} FROM api_keys WHERE id = $1 AND account_id = $2 AND environment = $3 AND revoked_at IS NULL"
-            ))
-            .bind(id)
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            Ok(record)
-        }
-    }
+    run!(
+        db.into(),
+        tenant,
+        query_as(
+            &format!(
+                "SELECT {COLUMNS} FROM api_keys
+                  WHERE id = $1 AND account_id = $2 AND environment = $3 AND revoked_at IS NULL"
+            ),
+            id,
+            &tenant.account_id,
+            tenant.environment.as_str(),
+        )
+        .fetch_optional
+    )
 }
 
 /// Revokes a key; it stops working at once.
@@ -330,33 +285,19 @@ pub async fn revoke(
     id: &str,
     now: DateTime<Utc>,
 ) -> super::Result<bool> {
-    let done = match db.into() {
-        DbRef::Sqlite(db) => sqlx::query(
-            "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND account_id = ? AND environment = ? AND revoked_at IS NULL",
+    let done = run!(
+        db.into(),
+        tenant,
+        query(
+            "UPDATE api_keys SET revoked_at = $1
+              WHERE id = $2 AND account_id = $3 AND environment = $4 AND revoked_at IS NULL",
+            now,
+            id,
+            &tenant.account_id,
+            tenant.environment.as_str(),
         )
-        .bind(now)
-        .bind(id)
-        .bind(&tenant.account_id)
-        .bind(tenant.environment.as_str())
-        .execute(db)
-        .await?
-        .rows_affected(),
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            let n = sqlx::query(
-                "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND account_id = $3 AND environment = $4 AND revoked_at IS NULL",
-            )
-            .bind(now)
-            .bind(id)
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            tx.commit().await?;
-            n
-        }
-    };
+        .execute
+    )?;
     Ok(done == 1)
 }
 
@@ -368,36 +309,19 @@ pub async fn rotate(
     hash: &str,
     display_prefix: &str,
 ) -> super::Result<bool> {
-    let done = match db.into() {
-        DbRef::Sqlite(db) => sqlx::query(
-            "UPDATE api_keys SET key_hash = ?, display_prefix = ?, last_used_at = NULL
-             WHERE id = ? AND account_id = ? AND environment = ? AND revoked_at IS NULL",
+    let done = run!(
+        db.into(),
+        tenant,
+        query(
+            "UPDATE api_keys SET key_hash = $1, display_prefix = $2, last_used_at = NULL
+             WHERE id = $3 AND account_id = $4 AND environment = $5 AND revoked_at IS NULL",
+            hash,
+            display_prefix,
+            id,
+            &tenant.account_id,
+            tenant.environment.as_str(),
         )
-        .bind(hash)
-        .bind(display_prefix)
-        .bind(id)
-        .bind(&tenant.account_id)
-        .bind(tenant.environment.as_str())
-        .execute(db)
-        .await?
-        .rows_affected(),
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            let n = sqlx::query(
-                "UPDATE api_keys SET key_hash = $1, display_prefix = $2, last_used_at = NULL
-                 WHERE id = $3 AND account_id = $4 AND environment = $5 AND revoked_at IS NULL",
-            )
-            .bind(hash)
-            .bind(display_prefix)
-            .bind(id)
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            tx.commit().await?;
-            n
-        }
-    };
+        .execute
+    )?;
     Ok(done == 1)
 }

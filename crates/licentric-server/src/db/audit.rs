@@ -4,7 +4,8 @@ use chrono::{DateTime, Utc};
 use licentric_core::Environment;
 use serde_json::Value;
 
-use super::{postgres, DbRef, DbTx};
+use super::{postgres, run, DbRef, DbTx};
+use crate::tenant::Tenant;
 
 /// One event to record.
 #[derive(Debug, Clone)]
@@ -37,76 +38,61 @@ pub struct NewEvent<'a> {
 
 /// Records one event, through a pool or inside the caller's transaction.
 pub async fn insert(db: impl Into<DbTx<'_>>, event: &NewEvent<'_>) -> super::Result<()> {
-    match db.into() {
-        DbTx::SqlitePool(pool) => insert_sqlite(pool, event).await,
-        DbTx::Sqlite(conn) => insert_sqlite(conn, event).await,
-        DbTx::Postgres(conn) => insert_postgres(conn, event).await,
-        DbTx::PostgresPool(pool) => {
-            // A tenant's event is written as that tenant; a system event (no account)
-            // in a transaction set for nobody, which its own policy admits.
-            let mut tx = match (event.account_id, event.environment) {
-                (Some(account_id), Some(environment)) => {
-                    let tenant = crate::tenant::Tenant {
-                        account_id: account_id.to_owned(),
-                        environment,
-                    };
-                    postgres::begin_for(pool, &tenant).await?
-                }
-                _ => pool.begin().await?,
+    match (db.into(), event.account_id, event.environment) {
+        (db, Some(account_id), Some(environment)) => {
+            // A tenant's event is written as that tenant (on PostgreSQL's pool, in a
+            // transaction set for it).
+            let tenant = Tenant {
+                account_id: account_id.to_owned(),
+                environment,
             };
-            insert_postgres(&mut tx, event).await?;
+            write(db, &tenant, event).await
+        }
+        (DbTx::PostgresPool(pool), _, _) => {
+            // A system event (no account): in a transaction set for nobody, which its own
+            // policy admits.
+            let mut tx = pool.begin().await?;
+            write(DbTx::Postgres(&mut tx), &nobody(), event).await?;
             tx.commit().await?;
             Ok(())
         }
+        (db, _, _) => write(db, &nobody(), event).await,
     }
 }
 
-async fn insert_sqlite<'e>(
-    db: impl sqlx::SqliteExecutor<'e>,
-    event: &NewEvent<'_>,
-) -> super::Result<()> {
-    sqlx::query(
-        "INSERT INTO audit_events (account_id, environment, occurred_at, actor_type, actor_id, actor_name,
-                                   action, resource_type, resource_id, client_address, request_id, changes)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(event.account_id)
-    .bind(event.environment.map(Environment::as_str))
-    .bind(event.occurred_at)
-    .bind(event.actor_type)
-    .bind(event.actor_id)
-    .bind(event.actor_name)
-    .bind(event.action)
-    .bind(event.resource_type)
-    .bind(event.resource_id)
-    .bind(event.client_address)
-    .bind(event.request_id)
-    .bind(event.changes.map(Value::to_string))
-    .execute(db)
-    .await?;
-    Ok(())
+/// The tenant given to [`write`] for a system event, which has none: `write` sets a
+/// tenant only on PostgreSQL's pool, and a system event never reaches it there.
+fn nobody() -> Tenant {
+    Tenant {
+        account_id: String::new(),
+        environment: Environment::Live,
+    }
 }
 
-async fn insert_postgres(db: &mut sqlx::PgConnection, event: &NewEvent<'_>) -> super::Result<()> {
-    sqlx::query(
-        "INSERT INTO audit_events (account_id, environment, occurred_at, actor_type, actor_id, actor_name,
-                                   action, resource_type, resource_id, client_address, request_id, changes)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-    )
-    .bind(event.account_id)
-    .bind(event.environment.map(Environment::as_str))
-    .bind(event.occurred_at)
-    .bind(event.actor_type)
-    .bind(event.actor_id)
-    .bind(event.actor_name)
-    .bind(event.action)
-    .bind(event.resource_type)
-    .bind(event.resource_id)
-    .bind(event.client_address)
-    .bind(event.request_id)
-    .bind(event.changes.map(Value::to_string))
-    .execute(db)
-    .await?;
+/// The one insert; `tenant` sets PostgreSQL's transaction only when `db` is its pool.
+async fn write(db: DbTx<'_>, tenant: &Tenant, event: &NewEvent<'_>) -> super::Result<()> {
+    run!(
+        db,
+        tenant,
+        query(
+            "INSERT INTO audit_events (account_id, environment, occurred_at, actor_type, actor_id, actor_name,
+                                       action, resource_type, resource_id, client_address, request_id, changes)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            event.account_id,
+            event.environment.map(Environment::as_str),
+            event.occurred_at,
+            event.actor_type,
+            event.actor_id,
+            event.actor_name,
+            event.action,
+            event.resource_type,
+            event.resource_id,
+            event.client_address,
+            event.request_id,
+            event.changes.map(Value::to_string),
+        )
+        .execute
+    )?;
     Ok(())
 }
 

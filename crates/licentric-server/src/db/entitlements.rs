@@ -13,7 +13,7 @@ use sqlx::{QueryBuilder, SqlitePool};
 
 use crate::{params::Page, tenant::Tenant};
 
-use super::{postgres, DbRef};
+use super::{run, DbRef, Scope, Search};
 
 /// Sortable fields of an entitlement list.
 pub const SORTABLE: &[(&str, &str)] = &[
@@ -43,47 +43,30 @@ impl From<Row> for Entitlement {
     }
 }
 
-/// Inserts an entitlement; `false` when the code is taken.
+/// Inserts an entitlement; `false` when the code is taken. `ON CONFLICT DO NOTHING`
+/// (SQLite's upsert form of `INSERT OR IGNORE`) on both databases.
 pub async fn insert(
     db: impl Into<DbRef<'_>>,
     tenant: &Tenant,
     e: &Entitlement,
 ) -> super::Result<bool> {
-    let db = match db.into() {
-        DbRef::Sqlite(db) => db,
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            let done = sqlx::query(
-                "INSERT INTO entitlements (id, account_id, environment, code, name, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-            )
-            .bind(&e.id)
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .bind(&e.code)
-            .bind(&e.name)
-            .bind(e.created_at)
-            .bind(e.updated_at)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            return Ok(done.rows_affected() == 1);
-        }
-    };
-    let done = sqlx::query(
-        "INSERT OR IGNORE INTO entitlements (id, account_id, environment, code, name, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&e.id)
-    .bind(&tenant.account_id)
-    .bind(tenant.environment.as_str())
-    .bind(&e.code)
-    .bind(&e.name)
-    .bind(e.created_at)
-    .bind(e.updated_at)
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    let done = run!(
+        db.into(),
+        tenant,
+        query(
+            "INSERT INTO entitlements (id, account_id, environment, code, name, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+            &e.id,
+            &tenant.account_id,
+            tenant.environment.as_str(),
+            &e.code,
+            &e.name,
+            e.created_at,
+            e.updated_at,
+        )
+        .execute
+    )?;
+    Ok(done == 1)
 }
 
 /// The tenant's entitlement with this id.
@@ -92,30 +75,18 @@ pub async fn get(
     tenant: &Tenant,
     id: &str,
 ) -> super::Result<Option<Entitlement>> {
-    let db = match db.into() {
-        DbRef::Sqlite(db) => db,
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            let row: Option<Row> = sqlx::query_as(
-                "SELECT id, code, name, created_at, updated_at FROM entitlements WHERE id = $1 AND account_id = $2 AND environment = $3",
-            )
-            .bind(id)
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            return Ok(row.map(Into::into));
-        }
-    };
-    let row: Option<Row> = sqlx::query_as(
-        "SELECT id, code, name, created_at, updated_at FROM entitlements WHERE id = ? AND account_id = ? AND environment = ?",
-    )
-    .bind(id)
-    .bind(&tenant.account_id)
-    .bind(tenant.environment.as_str())
-    .fetch_optional(db)
-    .await?;
+    let row: Option<Row> = run!(
+        db.into(),
+        tenant,
+        query_as(
+            "SELECT id, code, name, created_at, updated_at FROM entitlements
+              WHERE id = $1 AND account_id = $2 AND environment = $3",
+            id,
+            &tenant.account_id,
+            tenant.environment.as_str(),
+        )
+        .fetch_optional
+    )?;
     Ok(row.map(Into::into))
 }
 
@@ -126,44 +97,12 @@ pub async fn list(
     q: Option<&str>,
     page: &Page,
 ) -> super::Result<(Vec<Entitlement>, u32)> {
-    let like = q.map(|q| format!("%{}%", q.trim()));
-    let db = match db.into() {
-        DbRef::Sqlite(db) => db,
-        DbRef::Postgres(db) => {
-            let search = postgres::Search {
-                table: "entitlements",
-                columns: "id, code, name, created_at, updated_at",
-                searched: &["name", "code"],
-            };
-            let (rows, total): (Vec<Row>, u32) =
-                postgres::search_page(db, tenant, search, like.as_deref(), page).await?;
-            return Ok((rows.into_iter().map(Into::into).collect(), total));
-        }
+    let search = Search {
+        table: "entitlements",
+        columns: "id, code, name, created_at, updated_at",
+        searched: &["name", "code"],
     };
-    let rows: Vec<Row> = sqlx::query_as(&format!(
-        "SELECT id, code, name, created_at, updated_at FROM entitlements WHERE account_id = ? AND environment = ? AND (? IS NULL OR (name LIKE ? OR code LIKE ?))
-         ORDER BY {} LIMIT ? OFFSET ?",
-        page.order_by
-    ))
-    .bind(&tenant.account_id)
-    .bind(tenant.environment.as_str())
-    .bind(q)
-    .bind(&like)
-    .bind(&like)
-    .bind(page.limit)
-    .bind(page.offset)
-    .fetch_all(db)
-    .await?;
-    let total = sqlx::query_scalar(
-        "SELECT count(*) FROM entitlements WHERE account_id = ? AND environment = ? AND (? IS NULL OR (name LIKE ? OR code LIKE ?))",
-    )
-    .bind(&tenant.account_id)
-    .bind(tenant.environment.as_str())
-    .bind(q)
-    .bind(&like)
-    .bind(&like)
-    .fetch_one(db)
-    .await?;
+    let (rows, total): (Vec<Row>, u32) = super::search_page(db, tenant, search, q, page).await?;
     Ok((rows.into_iter().map(Into::into).collect(), total))
 }
 
@@ -175,59 +114,37 @@ pub async fn rename(
     name: &str,
     now: DateTime<Utc>,
 ) -> super::Result<bool> {
-    let db = match db.into() {
-        DbRef::Sqlite(db) => db,
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            let done = sqlx::query("UPDATE entitlements SET name = $1, updated_at = $2 WHERE id = $3 AND account_id = $4 AND environment = $5")
-                .bind(name)
-                .bind(now)
-                .bind(id)
-                .bind(&tenant.account_id)
-                .bind(tenant.environment.as_str())
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            return Ok(done.rows_affected() == 1);
-        }
-    };
-    let done = sqlx::query("UPDATE entitlements SET name = ?, updated_at = ? WHERE id = ? AND account_id = ? AND environment = ?")
-        .bind(name)
-        .bind(now)
-        .bind(id)
-        .bind(&tenant.account_id)
-        .bind(tenant.environment.as_str())
-        .execute(db)
-        .await?;
-    Ok(done.rows_affected() == 1)
+    let done = run!(
+        db.into(),
+        tenant,
+        query(
+            "UPDATE entitlements SET name = $1, updated_at = $2
+              WHERE id = $3 AND account_id = $4 AND environment = $5",
+            name,
+            now,
+            id,
+            &tenant.account_id,
+            tenant.environment.as_str(),
+        )
+        .execute
+    )?;
+    Ok(done == 1)
 }
 
 /// Deletes an entitlement; licenses and policies lose it.
 pub async fn delete(db: impl Into<DbRef<'_>>, tenant: &Tenant, id: &str) -> super::Result<bool> {
-    let db = match db.into() {
-        DbRef::Sqlite(db) => db,
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            let done = sqlx::query(
-                "DELETE FROM entitlements WHERE id = $1 AND account_id = $2 AND environment = $3",
-            )
-            .bind(id)
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            return Ok(done.rows_affected() == 1);
-        }
-    };
-    let done =
-        sqlx::query("DELETE FROM entitlements WHERE id = ? AND account_id = ? AND environment = ?")
-            .bind(id)
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .execute(db)
-            .await?;
-    Ok(done.rows_affected() == 1)
+    let done = run!(
+        db.into(),
+        tenant,
+        query(
+            "DELETE FROM entitlements WHERE id = $1 AND account_id = $2 AND environment = $3",
+            id,
+            &tenant.account_id,
+            tenant.environment.as_str(),
+        )
+        .execute
+    )?;
+    Ok(done == 1)
 }
 
 /// The ids of the tenant's entitlements with these codes, and the codes that do not exist.
@@ -238,62 +155,47 @@ pub async fn resolve(
 ) -> super::Result<(Vec<String>, Vec<String>)> {
     let mut ids = Vec::new();
     let mut missing = Vec::new();
-    let db = match db.into() {
-        DbRef::Sqlite(db) => db,
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            for code in codes {
-                let id: Option<String> = sqlx::query_scalar(
-                    "SELECT id FROM entitlements WHERE account_id = $1 AND environment = $2 AND code = $3",
-                )
-                .bind(&tenant.account_id)
-                .bind(tenant.environment.as_str())
-                .bind(code)
-                .fetch_optional(&mut *tx)
-                .await?;
-                match id {
-                    Some(id) => ids.push(id),
-                    None => missing.push(code.clone()),
-                }
-            }
-            tx.commit().await?;
-            return Ok((ids, missing));
-        }
-    };
+    let mut scope = Scope::begin(db, tenant).await?;
     for code in codes {
-        let id: Option<String> = sqlx::query_scalar(
-            "SELECT id FROM entitlements WHERE account_id = ? AND environment = ? AND code = ?",
-        )
-        .bind(&tenant.account_id)
-        .bind(tenant.environment.as_str())
-        .bind(code)
-        .fetch_optional(db)
-        .await?;
+        let id: Option<String> = run!(
+            &mut scope,
+            tenant,
+            query_scalar(
+                "SELECT id FROM entitlements WHERE account_id = $1 AND environment = $2 AND code = $3",
+                &tenant.account_id,
+                tenant.environment.as_str(),
+                code,
+            )
+            .fetch_optional
+        )?;
         match id {
             Some(id) => ids.push(id),
             None => missing.push(code.clone()),
         }
     }
+    scope.commit().await?;
     Ok((ids, missing))
 }
 
-/// A license's entitlement codes: its policy's and its own, sorted.
+/// A license's entitlement codes (`$1` the license, `$2` its policy), sorted.
+pub(crate) const CODES_OF_LICENSE: &str = "SELECT code FROM entitlements WHERE id IN (
+         SELECT entitlement_id FROM license_entitlements WHERE license_id = $1
+         UNION SELECT entitlement_id FROM policy_entitlements WHERE policy_id = $2)
+     ORDER BY code";
+
+/// A license's entitlement codes: its policy's and its own, sorted (SQLite, on a
+/// connection the caller holds; `licenses::entitlement_codes` on either database).
 pub async fn codes_of_license<'e>(
     db: impl sqlx::SqliteExecutor<'e>,
     license_id: &str,
     policy_id: &str,
 ) -> super::Result<Vec<String>> {
-    sqlx::query_scalar(
-        "SELECT code FROM entitlements WHERE id IN (
-             SELECT entitlement_id FROM license_entitlements WHERE license_id = ?
-             UNION SELECT entitlement_id FROM policy_entitlements WHERE policy_id = ?)
-         ORDER BY code",
-    )
-    .bind(license_id)
-    .bind(policy_id)
-    .fetch_all(db)
-    .await
-    .map_err(Into::into)
+    sqlx::query_scalar(CODES_OF_LICENSE)
+        .bind(license_id)
+        .bind(policy_id)
+        .fetch_all(db)
+        .await
+        .map_err(Into::into)
 }
 
 /// The entitlement codes of each of these `(license id, policy id)` pairs, as
@@ -357,44 +259,27 @@ pub async fn attach_to_license(
     license_id: &str,
     entitlement_ids: &[String],
 ) -> super::Result<()> {
-    let db = match db.into() {
-        DbRef::Sqlite(db) => db,
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            for id in entitlement_ids {
-                sqlx::query(
-                    "INSERT INTO license_entitlements (license_id, entitlement_id)
-                     SELECT l.id, e.id FROM licenses l, entitlements e
-                      WHERE l.id = $1 AND l.account_id = $3 AND l.environment = $4
-                        AND e.id = $2 AND e.account_id = $3 AND e.environment = $4
-                     ON CONFLICT DO NOTHING",
-                )
-                .bind(license_id)
-                .bind(id)
-                .bind(&tenant.account_id)
-                .bind(tenant.environment.as_str())
-                .execute(&mut *tx)
-                .await?;
-            }
-            tx.commit().await?;
-            return Ok(());
-        }
-    };
+    let mut scope = Scope::begin(db, tenant).await?;
     for id in entitlement_ids {
-        sqlx::query(
-            "INSERT OR IGNORE INTO license_entitlements (license_id, entitlement_id)
-             SELECT l.id, e.id FROM licenses l, entitlements e
-              WHERE l.id = ?1 AND l.account_id = ?3 AND l.environment = ?4
-                AND e.id = ?2 AND e.account_id = ?3 AND e.environment = ?4",
-        )
-        .bind(license_id)
-        .bind(id)
-        .bind(&tenant.account_id)
-        .bind(tenant.environment.as_str())
-        .execute(db)
-        .await?;
+        // `WHERE` before `ON CONFLICT`: SQLite's parser needs it after a SELECT.
+        run!(
+            &mut scope,
+            tenant,
+            query(
+                "INSERT INTO license_entitlements (license_id, entitlement_id)
+                 SELECT l.id, e.id FROM licenses l, entitlements e
+                  WHERE l.id = $1 AND l.account_id = $3 AND l.environment = $4
+                    AND e.id = $2 AND e.account_id = $3 AND e.environment = $4
+                 ON CONFLICT DO NOTHING",
+                license_id,
+                id,
+                &tenant.account_id,
+                tenant.environment.as_str(),
+            )
+            .execute
+        )?;
     }
-    Ok(())
+    scope.commit().await
 }
 
 /// Takes these entitlements from the tenant's license (its policy's stay).
@@ -404,37 +289,22 @@ pub async fn detach_from_license(
     license_id: &str,
     entitlement_ids: &[String],
 ) -> super::Result<()> {
-    let db = match db.into() {
-        DbRef::Sqlite(db) => db,
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            for id in entitlement_ids {
-                sqlx::query(
-                    "DELETE FROM license_entitlements WHERE license_id = $1 AND entitlement_id = $2
-                       AND EXISTS (SELECT 1 FROM licenses l WHERE l.id = $1 AND l.account_id = $3 AND l.environment = $4)",
-                )
-                .bind(license_id)
-                .bind(id)
-                .bind(&tenant.account_id)
-                .bind(tenant.environment.as_str())
-                .execute(&mut *tx)
-                .await?;
-            }
-            tx.commit().await?;
-            return Ok(());
-        }
-    };
+    let mut scope = Scope::begin(db, tenant).await?;
     for id in entitlement_ids {
-        sqlx::query(
-            "DELETE FROM license_entitlements WHERE license_id = ?1 AND entitlement_id = ?2
-               AND EXISTS (SELECT 1 FROM licenses l WHERE l.id = ?1 AND l.account_id = ?3 AND l.environment = ?4)",
-        )
-        .bind(license_id)
-        .bind(id)
-        .bind(&tenant.account_id)
-        .bind(tenant.environment.as_str())
-        .execute(db)
-        .await?;
+        run!(
+            &mut scope,
+            tenant,
+            query(
+                "DELETE FROM license_entitlements WHERE license_id = $1 AND entitlement_id = $2
+                   AND EXISTS (SELECT 1 FROM licenses l
+                                WHERE l.id = $1 AND l.account_id = $3 AND l.environment = $4)",
+                license_id,
+                id,
+                &tenant.account_id,
+                tenant.environment.as_str(),
+            )
+            .execute
+        )?;
     }
-    Ok(())
+    scope.commit().await
 }

@@ -1,6 +1,6 @@
 //! Licenses, on SQLite and PostgreSQL (the SQL of each where it differs).
 
-use super::{postgres, DbRef};
+use super::{postgres, run, DbRef, DbTx};
 use chrono::{DateTime, Utc};
 use licentric_core::{wire::License, Environment, LicenseStatus};
 use sqlx::{FromRow, QueryBuilder, Row, Sqlite};
@@ -48,62 +48,41 @@ pub async fn insert(
     license: &NewLicenseRow<'_>,
     now: DateTime<Utc>,
 ) -> super::Result<bool> {
-    let db = match db.into() {
-        DbRef::Sqlite(db) => return insert_in(db, tenant, license, now).await,
-        DbRef::Postgres(db) => db,
-    };
-    let mut tx = postgres::begin_for(db, tenant).await?;
-    // The key's unique index spans every account: a key of another tenant, invisible
-    // here, is still a conflict.
-    let done = sqlx::query(
-        "INSERT INTO licenses (id, account_id, environment, product_id, policy_id, key, name, status,
-                               expires_at, metadata, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8, $9, $10, $11)
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(license.id)
-    .bind(&tenant.account_id)
-    .bind(tenant.environment.as_str())
-    .bind(license.product_id)
-    .bind(license.policy_id)
-    .bind(license.key)
-    .bind(license.name)
-    .bind(license.expires_at)
-    .bind(license.metadata)
-    .bind(now)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(done.rows_affected() == 1)
+    insert_in(db.into(), tenant, license, now).await
 }
 
-/// [`insert`] on SQLite, on a pool or inside a transaction (a batch's).
-pub async fn insert_in<'e>(
-    db: impl sqlx::SqliteExecutor<'e>,
+/// [`insert`] through a pool or inside the caller's transaction (a batch's). The key's
+/// unique index spans every account: on PostgreSQL a key of another tenant, invisible
+/// here, is still a conflict. `ON CONFLICT DO NOTHING` is SQLite's `INSERT OR IGNORE` for
+/// a unique key.
+pub async fn insert_in(
+    db: impl Into<DbTx<'_>>,
     tenant: &Tenant,
     license: &NewLicenseRow<'_>,
     now: DateTime<Utc>,
 ) -> super::Result<bool> {
-    let done = sqlx::query(
-        "INSERT OR IGNORE INTO licenses (id, account_id, environment, product_id, policy_id, key, name, status,
-                                         expires_at, metadata, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?)",
-    )
-    .bind(license.id)
-    .bind(&tenant.account_id)
-    .bind(tenant.environment.as_str())
-    .bind(license.product_id)
-    .bind(license.policy_id)
-    .bind(license.key)
-    .bind(license.name)
-    .bind(license.expires_at)
-    .bind(license.metadata)
-    .bind(now)
-    .bind(now)
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    let done = run!(
+        db.into(),
+        tenant,
+        query(
+            "INSERT INTO licenses (id, account_id, environment, product_id, policy_id, key, name, status,
+                                   expires_at, metadata, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8, $9, $10, $10)
+             ON CONFLICT DO NOTHING",
+            license.id,
+            &tenant.account_id,
+            tenant.environment.as_str(),
+            license.product_id,
+            license.policy_id,
+            license.key,
+            license.name,
+            license.expires_at,
+            license.metadata,
+            now,
+        )
+        .execute
+    )?;
+    Ok(done == 1)
 }
 
 /// A license with what its policy says about it.
@@ -860,116 +839,67 @@ pub async fn update(
     after: &LicenseRecord,
     now: DateTime<Utc>,
 ) -> super::Result<bool> {
-    let db = match db.into() {
-        DbRef::Sqlite(db) => db,
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, &before.tenant()).await?;
-            let done = sqlx::query(
-                "UPDATE licenses SET name = $1, expires_at = $2, metadata = $3, policy_id = $4, status = $5,
-                        uses = CASE WHEN $6 THEN $7 ELSE uses END, updated_at = $8
-                 WHERE id = $9 AND name IS NOT DISTINCT FROM $10 AND expires_at IS NOT DISTINCT FROM $11
-                   AND metadata = $12 AND policy_id = $13 AND status = $14",
-            )
-            .bind(&after.name)
-            .bind(after.expires_at)
-            .bind(&after.metadata)
-            .bind(&after.policy_id)
-            .bind(after.status.as_str())
-            .bind(after.uses != before.uses)
-            .bind(i64::from(after.uses))
-            .bind(now)
-            .bind(&before.id)
-            .bind(&before.name)
-            .bind(before.expires_at)
-            .bind(&before.metadata)
-            .bind(&before.policy_id)
-            .bind(before.status.as_str())
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            return Ok(done.rows_affected() == 1);
-        }
-    };
     // `uses` is compared by nobody and written only when the change sets it: validations
     // count uses concurrently, and a management write must not undo them.
-    let done = sqlx::query(
-        "UPDATE licenses SET name = ?, expires_at = ?, metadata = ?, policy_id = ?, status = ?,
-                uses = CASE WHEN ? THEN ? ELSE uses END, updated_at = ?
-         WHERE id = ? AND name IS ? AND expires_at IS ? AND metadata = ? AND policy_id = ?
-           AND status = ?",
-    )
-    .bind(&after.name)
-    .bind(after.expires_at)
-    .bind(&after.metadata)
-    .bind(&after.policy_id)
-    .bind(after.status.as_str())
-    .bind(after.uses != before.uses)
-    .bind(after.uses)
-    .bind(now)
-    .bind(&before.id)
-    .bind(&before.name)
-    .bind(before.expires_at)
-    .bind(&before.metadata)
-    .bind(&before.policy_id)
-    .bind(before.status.as_str())
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    let done = run!(
+        db.into(),
+        &before.tenant(),
+        query(
+            "UPDATE licenses SET name = $1, expires_at = $2, metadata = $3, policy_id = $4, status = $5,
+                    uses = CASE WHEN $6 THEN $7 ELSE uses END, updated_at = $8
+             WHERE id = $9 AND name IS NOT DISTINCT FROM $10 AND expires_at IS NOT DISTINCT FROM $11
+               AND metadata = $12 AND policy_id = $13 AND status = $14",
+            &after.name,
+            after.expires_at,
+            &after.metadata,
+            &after.policy_id,
+            after.status.as_str(),
+            after.uses != before.uses,
+            i64::from(after.uses),
+            now,
+            &before.id,
+            &before.name,
+            before.expires_at,
+            &before.metadata,
+            &before.policy_id,
+            before.status.as_str(),
+        )
+        .execute
+    )?;
+    Ok(done == 1)
 }
 
 /// Deletes a license and its machines.
 pub async fn delete(db: impl Into<DbRef<'_>>, tenant: &Tenant, id: &str) -> super::Result<bool> {
-    let db = match db.into() {
-        DbRef::Sqlite(db) => db,
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            let done = sqlx::query(
-                "DELETE FROM licenses WHERE id = $1 AND account_id = $2 AND environment = $3",
-            )
-            .bind(id)
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            return Ok(done.rows_affected() == 1);
-        }
-    };
-    let done =
-        sqlx::query("DELETE FROM licenses WHERE id = ? AND account_id = ? AND environment = ?")
-            .bind(id)
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .execute(db)
-            .await?;
-    Ok(done.rows_affected() == 1)
+    let done = run!(
+        db.into(),
+        tenant,
+        query(
+            "DELETE FROM licenses WHERE id = $1 AND account_id = $2 AND environment = $3",
+            id,
+            &tenant.account_id,
+            tenant.environment.as_str(),
+        )
+        .execute
+    )?;
+    Ok(done == 1)
 }
 
-/// A license's entitlement codes (its policy's and its own), sorted, on either database:
-/// `entitlements::codes_of_license` on SQLite.
+/// A license's entitlement codes (its policy's and its own), sorted, on either database.
 pub async fn entitlement_codes(
     db: impl Into<DbRef<'_>>,
     record: &LicenseRecord,
 ) -> super::Result<Vec<String>> {
-    let db = match db.into() {
-        DbRef::Sqlite(db) => {
-            return super::entitlements::codes_of_license(db, &record.id, &record.policy_id).await
-        }
-        DbRef::Postgres(db) => db,
-    };
-    let mut tx = postgres::begin_for(db, &record.tenant()).await?;
-    let codes = sqlx::query_scalar(
-        "SELECT code FROM entitlements WHERE id IN (
-             SELECT entitlement_id FROM license_entitlements WHERE license_id = $1
-             UNION SELECT entitlement_id FROM policy_entitlements WHERE policy_id = $2)
-         ORDER BY code",
+    run!(
+        db.into(),
+        &record.tenant(),
+        query_scalar(
+            super::entitlements::CODES_OF_LICENSE,
+            &record.id,
+            &record.policy_id,
+        )
+        .fetch_all
     )
-    .bind(&record.id)
-    .bind(&record.policy_id)
-    .fetch_all(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(codes)
 }
 
 /// The entitlement codes of each of the tenant's `records` (a list page's), by license

@@ -1,7 +1,7 @@
 //! Machines activated on licenses, and their heartbeats, on SQLite and PostgreSQL (the
 //! SQL of each where it differs).
 
-use super::{postgres, DbRef};
+use super::{postgres, run, DbRef, DbTx};
 use chrono::{DateTime, Duration, Utc};
 use licentric_core::wire::{HeartbeatStatus, Machine, Platform};
 use sqlx::{FromRow, QueryBuilder, Row, Sqlite};
@@ -179,31 +179,19 @@ pub async fn get(
     tenant: &Tenant,
     id: &str,
 ) -> super::Result<Option<MachineRecord>> {
-    let db = match db.into() {
-        DbRef::Sqlite(db) => db,
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            let machine = sqlx::query_as(&format!(
+    run!(
+        db.into(),
+        tenant,
+        query_as(
+            &format!(
                 "SELECT {COLUMNS} FROM machines WHERE id = $1 AND account_id = $2 AND environment = $3"
-            ))
-            .bind(id)
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            return Ok(machine);
-        }
-    };
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM machines WHERE id = ? AND account_id = ? AND environment = ?"
-    ))
-    .bind(id)
-    .bind(&tenant.account_id)
-    .bind(tenant.environment.as_str())
-    .fetch_optional(db)
-    .await
-    .map_err(Into::into)
+            ),
+            id,
+            &tenant.account_id,
+            tenant.environment.as_str(),
+        )
+        .fetch_optional
+    )
 }
 
 /// The tenant's license's machine with this fingerprint.
@@ -213,36 +201,25 @@ pub async fn find_by_fingerprint(
     license_id: &str,
     fingerprint: &str,
 ) -> super::Result<Option<MachineRecord>> {
-    let db = match db.into() {
-        DbRef::Sqlite(db) => db,
-        DbRef::Postgres(_) if !postgres::storable(fingerprint) => return Ok(None),
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            let machine = sqlx::query_as(&format!(
+    let db = db.into();
+    if matches!(db, DbRef::Postgres(_)) && !postgres::storable(fingerprint) {
+        return Ok(None);
+    }
+    run!(
+        db,
+        tenant,
+        query_as(
+            &format!(
                 "SELECT {COLUMNS} FROM machines WHERE license_id = $1 AND fingerprint = $2
                    AND account_id = $3 AND environment = $4"
-            ))
-            .bind(license_id)
-            .bind(fingerprint)
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            return Ok(machine);
-        }
-    };
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM machines WHERE license_id = ? AND fingerprint = ?
-           AND account_id = ? AND environment = ?"
-    ))
-    .bind(license_id)
-    .bind(fingerprint)
-    .bind(&tenant.account_id)
-    .bind(tenant.environment.as_str())
-    .fetch_optional(db)
-    .await
-    .map_err(Into::into)
+            ),
+            license_id,
+            fingerprint,
+            &tenant.account_id,
+            tenant.environment.as_str(),
+        )
+        .fetch_optional
+    )
 }
 
 /// All of the tenant's license's machines, oldest first.
@@ -251,33 +228,20 @@ pub async fn of_license(
     tenant: &Tenant,
     license_id: &str,
 ) -> super::Result<Vec<MachineRecord>> {
-    let db = match db.into() {
-        DbRef::Sqlite(db) => db,
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            let machines = sqlx::query_as(&format!(
+    run!(
+        db.into(),
+        tenant,
+        query_as(
+            &format!(
                 "SELECT {COLUMNS} FROM machines WHERE license_id = $1 AND account_id = $2 AND environment = $3
                  ORDER BY created_at ASC, rowid ASC"
-            ))
-            .bind(license_id)
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .fetch_all(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            return Ok(machines);
-        }
-    };
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM machines WHERE license_id = ? AND account_id = ? AND environment = ?
-         ORDER BY created_at ASC, rowid ASC"
-    ))
-    .bind(license_id)
-    .bind(&tenant.account_id)
-    .bind(tenant.environment.as_str())
-    .fetch_all(db)
-    .await
-    .map_err(Into::into)
+            ),
+            license_id,
+            &tenant.account_id,
+            tenant.environment.as_str(),
+        )
+        .fetch_all
+    )
 }
 
 /// A machine as listed: with its policy's heartbeat rule, so the list needs no query per
@@ -753,35 +717,19 @@ pub async fn heartbeat_now(
     id: &str,
     now: DateTime<Utc>,
 ) -> super::Result<()> {
-    match db.into() {
-        DbRef::Sqlite(db) => {
-            sqlx::query(
-                "UPDATE machines SET last_heartbeat_at = ?, updated_at = ?, death_recorded_at = NULL
-                 WHERE id = ? AND account_id = ? AND environment = ?",
-            )
-            .bind(now)
-            .bind(now)
-            .bind(id)
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .execute(db)
-            .await?;
-        }
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            sqlx::query(
-                "UPDATE machines SET last_heartbeat_at = $1, updated_at = $1, death_recorded_at = NULL
-                 WHERE id = $2 AND account_id = $3 AND environment = $4",
-            )
-            .bind(now)
-            .bind(id)
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-        }
-    }
+    run!(
+        db.into(),
+        tenant,
+        query(
+            "UPDATE machines SET last_heartbeat_at = $1, updated_at = $1, death_recorded_at = NULL
+             WHERE id = $2 AND account_id = $3 AND environment = $4",
+            now,
+            id,
+            &tenant.account_id,
+            tenant.environment.as_str(),
+        )
+        .execute
+    )?;
     Ok(())
 }
 
@@ -801,64 +749,81 @@ pub struct Death {
     pub last_heartbeat_at: Option<DateTime<Utc>>,
 }
 
-/// Machines of heartbeat policies that are overdue at `now` and not yet recorded dead.
+impl Death {
+    /// The tenant of the machine.
+    pub fn tenant(&self) -> Tenant {
+        Tenant {
+            account_id: self.account_id.clone(),
+            environment: self.environment,
+        }
+    }
+}
+
+/// Machines of heartbeat policies that are overdue at `now` and not yet recorded dead, of
+/// every tenant (up to 5,000). Two statements: on PostgreSQL the read across tenants goes
+/// through the narrow `licentric_unrecorded_deaths` function (migration 0006), as the
+/// upkeep acts for no tenant.
 pub async fn unrecorded_deaths(
     db: impl Into<DbRef<'_>>,
     now: DateTime<Utc>,
 ) -> super::Result<Vec<Death>> {
-    let db = db.into().sqlite()?;
-    Ok(sqlx::query_as(
-        "SELECT m.id, m.license_id, m.account_id, m.environment, m.last_heartbeat_at
-         FROM machines m
-         WHERE m.heartbeat_due_jd <= julianday(?) AND m.death_recorded_at IS NULL
-         LIMIT 5000",
-    )
-    .bind(now)
-    .fetch_all(db)
-    .await?)
+    match db.into() {
+        DbRef::Sqlite(db) => Ok(sqlx::query_as(
+            "SELECT m.id, m.license_id, m.account_id, m.environment, m.last_heartbeat_at
+             FROM machines m
+             WHERE m.heartbeat_due_jd <= julianday(?) AND m.death_recorded_at IS NULL
+             LIMIT 5000",
+        )
+        .bind(now)
+        .fetch_all(db)
+        .await?),
+        DbRef::Postgres(db) => Ok(sqlx::query_as(
+            "SELECT id, license_id, account_id, environment, last_heartbeat_at
+               FROM licentric_unrecorded_deaths($1, 5000)",
+        )
+        .bind(now)
+        .fetch_all(db)
+        .await?),
+    }
 }
 
-/// Marks a machine's death as recorded.
-pub async fn death_recorded<'e>(
-    db: impl sqlx::SqliteExecutor<'e>,
+/// Marks the tenant's machine's death as recorded (inside the caller's transaction, which
+/// on PostgreSQL is set for the tenant).
+pub async fn death_recorded(
+    db: impl Into<DbTx<'_>>,
+    tenant: &Tenant,
     id: &str,
     now: DateTime<Utc>,
 ) -> super::Result<()> {
-    sqlx::query("UPDATE machines SET death_recorded_at = ? WHERE id = ?")
-        .bind(now)
-        .bind(id)
-        .execute(db)
-        .await?;
+    run!(
+        db.into(),
+        tenant,
+        query(
+            "UPDATE machines SET death_recorded_at = $1
+              WHERE id = $2 AND account_id = $3 AND environment = $4",
+            now,
+            id,
+            &tenant.account_id,
+            tenant.environment.as_str(),
+        )
+        .execute
+    )?;
     Ok(())
 }
 
 /// Deletes the tenant's machine, freeing its slot.
 pub async fn delete(db: impl Into<DbRef<'_>>, tenant: &Tenant, id: &str) -> super::Result<bool> {
-    let done = match db.into() {
-        DbRef::Sqlite(db) => {
-            sqlx::query("DELETE FROM machines WHERE id = ? AND account_id = ? AND environment = ?")
-                .bind(id)
-                .bind(&tenant.account_id)
-                .bind(tenant.environment.as_str())
-                .execute(db)
-                .await?
-                .rows_affected()
-        }
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            let n = sqlx::query(
-                "DELETE FROM machines WHERE id = $1 AND account_id = $2 AND environment = $3",
-            )
-            .bind(id)
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            tx.commit().await?;
-            n
-        }
-    };
+    let done = run!(
+        db.into(),
+        tenant,
+        query(
+            "DELETE FROM machines WHERE id = $1 AND account_id = $2 AND environment = $3",
+            id,
+            &tenant.account_id,
+            tenant.environment.as_str(),
+        )
+        .execute
+    )?;
     Ok(done == 1)
 }
 

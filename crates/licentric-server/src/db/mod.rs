@@ -200,6 +200,226 @@ impl<'a> From<DbRef<'a>> for DbTx<'a> {
     }
 }
 
+/// Runs one statement written once, with PostgreSQL's numbered parameters (`$1`, `$2`,
+/// …), on whichever database `db` is (anything [`DbTx`] converts from: `&Db`, a
+/// [`DbRef`], a pool, `&mut *tx`, or `&mut` a [`Scope`]):
+///
+/// - SQLite: on the pool or connection, exactly as a hand-written `?` statement would
+///   (sqlx binds SQLite's `$NNN` parameters by their number, so one parameter may be used
+///   twice and in any order);
+/// - PostgreSQL's pool: in a transaction of its own from [`postgres::begin_for`] for
+///   `tenant` (row-level security sees that tenant alone), committed after the statement;
+///   when PostgreSQL aborts it to break a deadlock (a runtime batch locking the same rows
+///   in another order), it has been rolled back whole and is run again (up to three
+///   times, [`postgres::retry`]);
+/// - a PostgreSQL connection (a [`Scope`]'s, a batch's): on it, trusting its caller to
+///   have set the tenant.
+///
+/// `query`, `query_as` or `query_scalar` with the SQL and its binds, then
+/// `fetch_one`, `fetch_optional`, `fetch_all`, or `execute` (which answers the number of
+/// rows affected):
+///
+/// ```ignore
+/// let product: Option<ProductRecord> = run!(db, tenant, query_as(
+///     "SELECT id, name FROM products WHERE id = $1 AND account_id = $2 AND environment = $3",
+///     id, &tenant.account_id, tenant.environment.as_str()
+/// ).fetch_optional)?;
+/// ```
+///
+/// Where the two dialects differ (`RETURNING`, casts, `ON CONFLICT`, FTS5 against
+/// trigram search), a function keeps two statements and says why.
+macro_rules! run {
+    ($db:expr, $tenant:expr, $query:ident($sql:expr $(, $bind:expr)* $(,)?).execute) => {
+        async {
+            use $crate::db::DbTx;
+            Ok::<u64, $crate::db::Error>(match DbTx::from($db) {
+                DbTx::SqlitePool(pool) => sqlx::$query($sql)$(.bind($bind))*.execute(pool).await?.rows_affected(),
+                DbTx::Sqlite(conn) => sqlx::$query($sql)$(.bind($bind))*.execute(conn).await?.rows_affected(),
+                DbTx::Postgres(conn) => sqlx::$query($sql)$(.bind($bind))*.execute(conn).await?.rows_affected(),
+                DbTx::PostgresPool(pool) => {
+                    let mut attempt = 0;
+                    loop {
+                        let mut tx = $crate::db::postgres::begin_for(pool, $tenant).await?;
+                        match sqlx::$query($sql)$(.bind($bind))*.execute(&mut *tx).await {
+                            Ok(done) => {
+                                tx.commit().await?;
+                                break done.rows_affected();
+                            }
+                            Err(error) if $crate::db::postgres::retry(&error, &mut attempt) => {}
+                            Err(error) => return Err(error.into()),
+                        }
+                    }
+                }
+            })
+        }
+        .await
+    };
+    ($db:expr, $tenant:expr, $query:ident($sql:expr $(, $bind:expr)* $(,)?).$fetch:ident) => {
+        async {
+            use $crate::db::DbTx;
+            Ok::<_, $crate::db::Error>(match DbTx::from($db) {
+                DbTx::SqlitePool(pool) => sqlx::$query($sql)$(.bind($bind))*.$fetch(pool).await?,
+                DbTx::Sqlite(conn) => sqlx::$query($sql)$(.bind($bind))*.$fetch(conn).await?,
+                DbTx::Postgres(conn) => sqlx::$query($sql)$(.bind($bind))*.$fetch(conn).await?,
+                DbTx::PostgresPool(pool) => {
+                    let mut attempt = 0;
+                    loop {
+                        let mut tx = $crate::db::postgres::begin_for(pool, $tenant).await?;
+                        match sqlx::$query($sql)$(.bind($bind))*.$fetch(&mut *tx).await {
+                            Ok(out) => {
+                                tx.commit().await?;
+                                break out;
+                            }
+                            Err(error) if $crate::db::postgres::retry(&error, &mut attempt) => {}
+                            Err(error) => return Err(error.into()),
+                        }
+                    }
+                }
+            })
+        }
+        .await
+    };
+}
+pub(crate) use run;
+
+/// Several statements of one tenant. [`Scope::begin`]: PostgreSQL runs them in one
+/// transaction (its row-level security needs the tenant set, and a page and its total
+/// must see one snapshot), SQLite on the pool as before, each on its own.
+/// [`Scope::transaction`]: one transaction on both, for writes that must be all or none.
+/// Pass `&mut scope` to [`run!`] for each statement, then [`Scope::commit`]; dropped
+/// without it, the transaction rolls back.
+#[derive(Debug)]
+pub enum Scope<'a> {
+    /// SQLite's pool.
+    Sqlite(&'a SqlitePool),
+    /// A SQLite transaction.
+    SqliteTx(sqlx::Transaction<'static, sqlx::Sqlite>),
+    /// A PostgreSQL transaction set for the tenant.
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+impl<'a> Scope<'a> {
+    /// The pool (SQLite) or a transaction for `tenant` (PostgreSQL).
+    pub async fn begin(
+        db: impl Into<DbRef<'a>>,
+        tenant: &crate::tenant::Tenant,
+    ) -> Result<Scope<'a>> {
+        Ok(match db.into() {
+            DbRef::Sqlite(pool) => Self::Sqlite(pool),
+            DbRef::Postgres(pool) => Self::Postgres(postgres::begin_for(pool, tenant).await?),
+        })
+    }
+
+    /// A transaction on either database (PostgreSQL's set for `tenant`).
+    pub async fn transaction(
+        db: impl Into<DbRef<'a>>,
+        tenant: &crate::tenant::Tenant,
+    ) -> Result<Scope<'a>> {
+        Ok(match db.into() {
+            DbRef::Sqlite(pool) => Self::SqliteTx(pool.begin().await?),
+            DbRef::Postgres(pool) => Self::Postgres(postgres::begin_for(pool, tenant).await?),
+        })
+    }
+
+    /// A transaction on either database that may write for several tenants (a
+    /// background task's): PostgreSQL's is set for none until [`Scope::set_tenant`].
+    pub async fn across_tenants(db: impl Into<DbRef<'a>>) -> Result<Scope<'a>> {
+        Ok(match db.into() {
+            DbRef::Sqlite(pool) => Self::SqliteTx(pool.begin().await?),
+            DbRef::Postgres(pool) => Self::Postgres(pool.begin().await?),
+        })
+    }
+
+    /// Points PostgreSQL's transaction at `tenant` (row-level security admits only its
+    /// rows from here on); nothing to do on SQLite.
+    pub async fn set_tenant(&mut self, tenant: &crate::tenant::Tenant) -> Result<()> {
+        if let Self::Postgres(tx) = self {
+            postgres::set_tenant(tx, tenant).await?;
+        }
+        Ok(())
+    }
+
+    /// Commits the transaction, if there is one.
+    pub async fn commit(self) -> Result<()> {
+        match self {
+            Self::Sqlite(_) => {}
+            Self::SqliteTx(tx) => tx.commit().await?,
+            Self::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+}
+
+impl<'a, 'b> From<&'b mut Scope<'a>> for DbTx<'b> {
+    fn from(scope: &'b mut Scope<'a>) -> Self {
+        match scope {
+            Scope::Sqlite(pool) => Self::SqlitePool(pool),
+            Scope::SqliteTx(tx) => Self::Sqlite(tx),
+            Scope::Postgres(tx) => Self::Postgres(tx),
+        }
+    }
+}
+
+pub use postgres::Search;
+
+/// One page of the tenant's rows of `search.table` whose searched text contains `q`
+/// (any of `search.searched`; `None`: all), sorted as `page` says, and how many match in
+/// all: the one paged name search every small tenant list uses. SQLite: `LIKE` (ASCII case
+/// ignored), the page and its count on the pool as two statements, ties by rowid
+/// (`page.order_by`). PostgreSQL: [`postgres::search_page`], which answers the same
+/// (`ILIKE … ESCAPE ''`, NULLs ordered as SQLite orders them) in one transaction.
+pub async fn search_page<T>(
+    db: impl Into<DbRef<'_>>,
+    tenant: &crate::tenant::Tenant,
+    search: Search<'_>,
+    q: Option<&str>,
+    page: &crate::params::Page,
+) -> Result<(Vec<T>, u32)>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + Send
+        + Unpin,
+{
+    let like = q.map(|q| format!("%{}%", q.trim()));
+    let pool = match db.into() {
+        DbRef::Sqlite(pool) => pool,
+        DbRef::Postgres(pool) => {
+            return postgres::search_page(pool, tenant, search, like.as_deref(), page).await
+        }
+    };
+    let matches = search
+        .searched
+        .iter()
+        .map(|column| format!("{column} LIKE $3"))
+        .collect::<Vec<_>>()
+        .join(" OR ");
+    let filter = format!("account_id = $1 AND environment = $2 AND ($3 IS NULL OR ({matches}))");
+    let rows = sqlx::query_as(&format!(
+        "SELECT {columns} FROM {table} WHERE {filter} ORDER BY {order} LIMIT $4 OFFSET $5",
+        columns = search.columns,
+        table = search.table,
+        order = page.order_by,
+    ))
+    .bind(&tenant.account_id)
+    .bind(tenant.environment.as_str())
+    .bind(&like)
+    .bind(page.limit)
+    .bind(page.offset)
+    .fetch_all(pool)
+    .await?;
+    let total: i64 = sqlx::query_scalar(&format!(
+        "SELECT count(*) FROM {table} WHERE {filter}",
+        table = search.table
+    ))
+    .bind(&tenant.account_id)
+    .bind(tenant.environment.as_str())
+    .bind(&like)
+    .fetch_one(pool)
+    .await?;
+    Ok((rows, postgres::count(total)))
+}
+
 /// The one error of the storage layer.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -213,6 +433,20 @@ pub enum Error {
     /// server answers 501 `not_supported_on_postgresql`, never a panic.
     #[error("this operation is not yet supported on PostgreSQL")]
     Unsupported,
+}
+
+impl Error {
+    /// Whether PostgreSQL refused text holding the NUL character (SQLSTATE 22021): its
+    /// `text` cannot store one, where SQLite's can. Nothing was written (the statement
+    /// failed whole); the API answers 400, not 500.
+    pub fn is_nul_in_text(&self) -> bool {
+        matches!(self, Self::Database(error) if nul_in_text(error))
+    }
+}
+
+/// [`Error::is_nul_in_text`] of a bare sqlx error.
+pub fn nul_in_text(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(e) if e.code().as_deref() == Some("22021"))
 }
 
 impl From<serde_json::Error> for Error {

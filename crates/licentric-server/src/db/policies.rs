@@ -1,7 +1,7 @@
 //! Policies and the entitlements every license of a policy has, on SQLite and
 //! PostgreSQL (the SQL of each where it differs).
 
-use super::{postgres, DbRef};
+use super::{postgres, run, DbRef, Scope};
 use chrono::{DateTime, Utc};
 use licentric_core::wire::Policy;
 
@@ -100,6 +100,11 @@ impl TryFrom<PgRow> for Row {
     }
 }
 
+/// A policy's entitlement codes (`$1` the policy), sorted.
+const CODES_OF_POLICY: &str =
+    "SELECT e.code FROM policy_entitlements pe JOIN entitlements e ON e.id = pe.entitlement_id
+     WHERE pe.policy_id = $1 ORDER BY e.code";
+
 /// A PostgreSQL row with its entitlement codes, read in the same transaction.
 async fn pg_wire(
     tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
@@ -114,72 +119,46 @@ async fn entitlement_codes_pg(
     tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
     policy_id: &str,
 ) -> super::Result<Vec<String>> {
-    Ok(sqlx::query_scalar(
-        "SELECT e.code FROM policy_entitlements pe JOIN entitlements e ON e.id = pe.entitlement_id
-         WHERE pe.policy_id = $1 ORDER BY e.code",
-    )
-    .bind(policy_id)
-    .fetch_all(&mut **tx)
-    .await?)
+    Ok(sqlx::query_scalar(CODES_OF_POLICY)
+        .bind(policy_id)
+        .fetch_all(&mut **tx)
+        .await?)
 }
 
-/// Inserts a policy (its entitlements are set separately).
+/// Inserts a policy (its entitlements are set separately). Counts are bound as `i64`:
+/// PostgreSQL has no unsigned integers, and SQLite stores both alike.
 pub async fn insert(
     db: impl Into<DbRef<'_>>,
     tenant: &Tenant,
     policy: &Policy,
 ) -> super::Result<()> {
-    let db = match db.into() {
-        DbRef::Sqlite(db) => db,
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            sqlx::query(&format!(
+    run!(
+        db.into(),
+        tenant,
+        query(
+            &format!(
                 "INSERT INTO policies (account_id, environment, {COLUMNS})
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
-            ))
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .bind(&policy.id)
-            .bind(&policy.product_id)
-            .bind(&policy.name)
-            .bind(policy.max_machines.map(i64::from))
-            .bind(policy.floating)
-            .bind(policy.require_heartbeat)
-            .bind(i64::from(policy.heartbeat_interval))
-            .bind(policy.cull_dead_machines)
-            .bind(policy.duration.map(i64::from))
-            .bind(i64::from(policy.offline_max_days))
-            .bind(i64::from(policy.grace_days))
-            .bind(policy.max_uses.map(i64::from))
-            .bind(policy.created_at)
-            .bind(policy.updated_at)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            return Ok(());
-        }
-    };
-    sqlx::query(&format!(
-        "INSERT INTO policies (account_id, environment, {COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    ))
-    .bind(&tenant.account_id)
-    .bind(tenant.environment.as_str())
-    .bind(&policy.id)
-    .bind(&policy.product_id)
-    .bind(&policy.name)
-    .bind(policy.max_machines)
-    .bind(policy.floating)
-    .bind(policy.require_heartbeat)
-    .bind(policy.heartbeat_interval)
-    .bind(policy.cull_dead_machines)
-    .bind(policy.duration)
-    .bind(policy.offline_max_days)
-    .bind(policy.grace_days)
-    .bind(policy.max_uses)
-    .bind(policy.created_at)
-    .bind(policy.updated_at)
-    .execute(db)
-    .await?;
+            ),
+            &tenant.account_id,
+            tenant.environment.as_str(),
+            &policy.id,
+            &policy.product_id,
+            &policy.name,
+            policy.max_machines.map(i64::from),
+            policy.floating,
+            policy.require_heartbeat,
+            i64::from(policy.heartbeat_interval),
+            policy.cull_dead_machines,
+            policy.duration.map(i64::from),
+            i64::from(policy.offline_max_days),
+            i64::from(policy.grace_days),
+            policy.max_uses.map(i64::from),
+            policy.created_at,
+            policy.updated_at,
+        )
+        .execute
+    )?;
     Ok(())
 }
 
@@ -189,118 +168,78 @@ pub async fn update(
     tenant: &Tenant,
     policy: &Policy,
 ) -> super::Result<()> {
-    let db = match db.into() {
-        DbRef::Sqlite(db) => db,
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            sqlx::query(
-                "UPDATE policies SET name = $1, max_machines = $2, floating = $3, require_heartbeat = $4,
-                    heartbeat_interval_secs = $5, cull_dead_machines = $6, duration_secs = $7,
-                    offline_max_days = $8, grace_days = $9, max_uses = $10, updated_at = $11
-                 WHERE id = $12 AND account_id = $13 AND environment = $14",
-            )
-            .bind(&policy.name)
-            .bind(policy.max_machines.map(i64::from))
-            .bind(policy.floating)
-            .bind(policy.require_heartbeat)
-            .bind(i64::from(policy.heartbeat_interval))
-            .bind(policy.cull_dead_machines)
-            .bind(policy.duration.map(i64::from))
-            .bind(i64::from(policy.offline_max_days))
-            .bind(i64::from(policy.grace_days))
-            .bind(policy.max_uses.map(i64::from))
-            .bind(policy.updated_at)
-            .bind(&policy.id)
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            return Ok(());
-        }
-    };
-    sqlx::query(
-        "UPDATE policies SET name = ?, max_machines = ?, floating = ?, require_heartbeat = ?, heartbeat_interval_secs = ?,
-            cull_dead_machines = ?, duration_secs = ?, offline_max_days = ?, grace_days = ?, max_uses = ?, updated_at = ?
-         WHERE id = ? AND account_id = ? AND environment = ?",
-    )
-    .bind(&policy.name)
-    .bind(policy.max_machines)
-    .bind(policy.floating)
-    .bind(policy.require_heartbeat)
-    .bind(policy.heartbeat_interval)
-    .bind(policy.cull_dead_machines)
-    .bind(policy.duration)
-    .bind(policy.offline_max_days)
-    .bind(policy.grace_days)
-    .bind(policy.max_uses)
-    .bind(policy.updated_at)
-    .bind(&policy.id)
-    .bind(&tenant.account_id)
-    .bind(tenant.environment.as_str())
-    .execute(db)
-    .await?;
+    run!(
+        db.into(),
+        tenant,
+        query(
+            "UPDATE policies SET name = $1, max_machines = $2, floating = $3, require_heartbeat = $4,
+                heartbeat_interval_secs = $5, cull_dead_machines = $6, duration_secs = $7,
+                offline_max_days = $8, grace_days = $9, max_uses = $10, updated_at = $11
+             WHERE id = $12 AND account_id = $13 AND environment = $14",
+            &policy.name,
+            policy.max_machines.map(i64::from),
+            policy.floating,
+            policy.require_heartbeat,
+            i64::from(policy.heartbeat_interval),
+            policy.cull_dead_machines,
+            policy.duration.map(i64::from),
+            i64::from(policy.offline_max_days),
+            i64::from(policy.grace_days),
+            policy.max_uses.map(i64::from),
+            policy.updated_at,
+            &policy.id,
+            &tenant.account_id,
+            tenant.environment.as_str(),
+        )
+        .execute
+    )?;
     Ok(())
 }
 
-/// Replaces the tenant's policy's entitlements (the tenant's own, as resolved).
+/// Replaces the tenant's policy's entitlements (the tenant's own, as resolved), in one
+/// transaction. On PostgreSQL the link table's policy admits a row only when both its
+/// ends are the transaction's tenant's.
 pub async fn set_entitlements(
     db: impl Into<DbRef<'_>>,
     tenant: &Tenant,
     policy_id: &str,
     entitlement_ids: &[String],
 ) -> super::Result<()> {
-    let db = match db.into() {
-        DbRef::Sqlite(db) => db,
-        DbRef::Postgres(db) => {
-            // The link table's policy admits a row only when both its ends are the
-            // transaction's tenant's.
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            sqlx::query("DELETE FROM policy_entitlements WHERE policy_id = $1")
-                .bind(policy_id)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(
-                "INSERT INTO policy_entitlements (policy_id, entitlement_id)
-                 SELECT $1, id FROM unnest($2::text[]) AS id ON CONFLICT DO NOTHING",
-            )
-            .bind(policy_id)
-            .bind(entitlement_ids)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            return Ok(());
-        }
-    };
-    let mut tx = db.begin().await?;
-    sqlx::query("DELETE FROM policy_entitlements WHERE policy_id = ?")
-        .bind(policy_id)
-        .execute(&mut *tx)
-        .await?;
-    for id in entitlement_ids {
-        sqlx::query(
-            "INSERT OR IGNORE INTO policy_entitlements (policy_id, entitlement_id) VALUES (?, ?)",
+    let mut tx = Scope::transaction(db, tenant).await?;
+    run!(
+        &mut tx,
+        tenant,
+        query(
+            "DELETE FROM policy_entitlements WHERE policy_id = $1",
+            policy_id
         )
-        .bind(policy_id)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+        .execute
+    )?;
+    for id in entitlement_ids {
+        run!(
+            &mut tx,
+            tenant,
+            query(
+                "INSERT INTO policy_entitlements (policy_id, entitlement_id) VALUES ($1, $2)
+                 ON CONFLICT DO NOTHING",
+                policy_id,
+                id,
+            )
+            .execute
+        )?;
     }
-    tx.commit().await.map_err(Into::into)
+    tx.commit().await
 }
 
 async fn entitlement_codes<'e>(
     db: impl sqlx::SqliteExecutor<'e>,
     policy_id: &str,
 ) -> super::Result<Vec<String>> {
-    sqlx::query_scalar(
-        "SELECT e.code FROM policy_entitlements pe JOIN entitlements e ON e.id = pe.entitlement_id
-         WHERE pe.policy_id = ? ORDER BY e.code",
-    )
-    .bind(policy_id)
-    .fetch_all(db)
-    .await
-    .map_err(Into::into)
+    sqlx::query_scalar(CODES_OF_POLICY)
+        .bind(policy_id)
+        .fetch_all(db)
+        .await
+        .map_err(Into::into)
 }
 
 /// The tenant's policy with this id.
@@ -365,13 +304,10 @@ pub(crate) async fn get_pg(
         return Ok(None);
     };
     let row = Row::try_from(row)?;
-    let codes: Vec<String> = sqlx::query_scalar(
-        "SELECT e.code FROM policy_entitlements pe JOIN entitlements e ON e.id = pe.entitlement_id
-         WHERE pe.policy_id = $1 ORDER BY e.code",
-    )
-    .bind(&row.id)
-    .fetch_all(&mut *conn)
-    .await?;
+    let codes: Vec<String> = sqlx::query_scalar(CODES_OF_POLICY)
+        .bind(&row.id)
+        .fetch_all(&mut *conn)
+        .await?;
     Ok(Some(row.into_wire(codes)))
 }
 
@@ -493,56 +429,32 @@ pub async fn license_count(
     tenant: &Tenant,
     policy_id: &str,
 ) -> super::Result<u32> {
-    match db.into() {
-        DbRef::Sqlite(db) => sqlx::query_scalar(
-            "SELECT count(*) FROM licenses WHERE policy_id = ? AND account_id = ? AND environment = ?",
+    let n: i64 = run!(
+        db.into(),
+        tenant,
+        query_scalar(
+            "SELECT count(*) FROM licenses WHERE policy_id = $1 AND account_id = $2 AND environment = $3",
+            policy_id,
+            &tenant.account_id,
+            tenant.environment.as_str(),
         )
-        .bind(policy_id)
-        .bind(&tenant.account_id)
-        .bind(tenant.environment.as_str())
-        .fetch_one(db)
-        .await
-        .map_err(Into::into),
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            let n: i64 = sqlx::query_scalar(
-                "SELECT count(*) FROM licenses WHERE policy_id = $1 AND account_id = $2 AND environment = $3",
-            )
-            .bind(policy_id)
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .fetch_one(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            postgres::to_u32(n)
-        }
-    }
+        .fetch_one
+    )?;
+    postgres::to_u32(n)
 }
 
 /// Deletes a policy.
 pub async fn delete(db: impl Into<DbRef<'_>>, tenant: &Tenant, id: &str) -> super::Result<bool> {
-    let db = match db.into() {
-        DbRef::Sqlite(db) => db,
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            let done = sqlx::query(
-                "DELETE FROM policies WHERE id = $1 AND account_id = $2 AND environment = $3",
-            )
-            .bind(id)
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            return Ok(done.rows_affected() == 1);
-        }
-    };
-    let done =
-        sqlx::query("DELETE FROM policies WHERE id = ? AND account_id = ? AND environment = ?")
-            .bind(id)
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .execute(db)
-            .await?;
-    Ok(done.rows_affected() == 1)
+    let done = run!(
+        db.into(),
+        tenant,
+        query(
+            "DELETE FROM policies WHERE id = $1 AND account_id = $2 AND environment = $3",
+            id,
+            &tenant.account_id,
+            tenant.environment.as_str(),
+        )
+        .execute
+    )?;
+    Ok(done == 1)
 }

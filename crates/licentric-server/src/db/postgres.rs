@@ -301,6 +301,23 @@ pub async fn check_schema(pool: &PgPool) -> anyhow::Result<()> {
     }
 }
 
+/// Whether a statement that ran in a transaction of its own should run again: PostgreSQL
+/// aborted the transaction to break a deadlock (40P01) or a serialization conflict
+/// (40001), so nothing of it was applied. At most three retries (`attempt` counts them).
+pub fn retry(error: &sqlx::Error, attempt: &mut u32) -> bool {
+    let transient = matches!(
+        error,
+        sqlx::Error::Database(e) if matches!(e.code().as_deref(), Some("40P01" | "40001"))
+    );
+    if transient && *attempt < 3 {
+        *attempt += 1;
+        tracing::debug!(%error, attempt = *attempt, "running a statement again after a deadlock");
+        true
+    } else {
+        false
+    }
+}
+
 /// Whether PostgreSQL can hold this text: its `text` refuses the NUL character (SQLite
 /// keeps it), so a key or fingerprint with one names nothing stored, and is looked up as
 /// such instead of failing the statement (a 500).

@@ -1,10 +1,11 @@
-//! Products, on SQLite and PostgreSQL (the SQL of each where it differs).
+//! Products, on SQLite and PostgreSQL: each statement written once ([`run!`]); the list
+//! is the shared paged search ([`super::search_page`]).
 
 use crate::{params::Page, tenant::Tenant};
 use chrono::{DateTime, Utc};
 use licentric_core::wire::{CurrentSigningKey, Product};
 
-use super::{postgres, DbRef};
+use super::{postgres, run, DbRef, Search};
 
 /// Sortable fields of a product list.
 pub const SORTABLE: &[(&str, &str)] = &[
@@ -52,40 +53,21 @@ pub async fn insert(
     key_prefix: &str,
     now: DateTime<Utc>,
 ) -> super::Result<()> {
-    const POSTGRES: &str =
-        "INSERT INTO products (id, account_id, environment, name, key_prefix, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)";
-    match db.into() {
-        DbRef::Sqlite(db) => {
-            sqlx::query(
-                "INSERT INTO products (id, account_id, environment, name, key_prefix, created_at, updated_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(id)
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .bind(name)
-            .bind(key_prefix)
-            .bind(now)
-            .bind(now)
-            .execute(db)
-            .await?;
-        }
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            sqlx::query(POSTGRES)
-                .bind(id)
-                .bind(&tenant.account_id)
-                .bind(tenant.environment.as_str())
-                .bind(name)
-                .bind(key_prefix)
-                .bind(now)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-        }
-    }
+    run!(
+        db.into(),
+        tenant,
+        query(
+            "INSERT INTO products (id, account_id, environment, name, key_prefix, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $6)",
+            id,
+            &tenant.account_id,
+            tenant.environment.as_str(),
+            name,
+            key_prefix,
+            now,
+        )
+        .execute
+    )?;
     Ok(())
 }
 
@@ -95,74 +77,33 @@ pub async fn get(
     tenant: &Tenant,
     id: &str,
 ) -> super::Result<Option<ProductRecord>> {
-    match db.into() {
-        DbRef::Sqlite(db) => sqlx::query_as(
-            "SELECT id, name, key_prefix, created_at, updated_at FROM products WHERE id = ? AND account_id = ? AND environment = ?",
+    run!(
+        db.into(),
+        tenant,
+        query_as(
+            "SELECT id, name, key_prefix, created_at, updated_at FROM products
+              WHERE id = $1 AND account_id = $2 AND environment = $3",
+            id,
+            &tenant.account_id,
+            tenant.environment.as_str(),
         )
-        .bind(id)
-        .bind(&tenant.account_id)
-        .bind(tenant.environment.as_str())
-        .fetch_optional(db)
-        .await
-        .map_err(Into::into),
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            let product = sqlx::query_as(
-                "SELECT id, name, key_prefix, created_at, updated_at FROM products WHERE id = $1 AND account_id = $2 AND environment = $3",
-            )
-            .bind(id)
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            Ok(product)
-        }
-    }
+        .fetch_optional
+    )
 }
 
-/// One page of the tenant's products, and how many there are.
+/// One page of the tenant's products whose name contains `q`, and how many there are.
 pub async fn list(
     db: impl Into<DbRef<'_>>,
     tenant: &Tenant,
     q: Option<&str>,
     page: &Page,
 ) -> super::Result<(Vec<ProductRecord>, u32)> {
-    let like = q.map(|q| format!("%{}%", q.trim()));
-    let db = match db.into() {
-        DbRef::Sqlite(db) => db,
-        DbRef::Postgres(db) => {
-            let search = postgres::Search {
-                table: "products",
-                columns: "id, name, key_prefix, created_at, updated_at",
-                searched: &["name"],
-            };
-            return postgres::search_page(db, tenant, search, like.as_deref(), page).await;
-        }
+    let search = Search {
+        table: "products",
+        columns: "id, name, key_prefix, created_at, updated_at",
+        searched: &["name"],
     };
-    let rows = sqlx::query_as(&format!(
-        "SELECT id, name, key_prefix, created_at, updated_at FROM products WHERE account_id = ? AND environment = ? AND (? IS NULL OR name LIKE ?)
-         ORDER BY {} LIMIT ? OFFSET ?",
-        page.order_by
-    ))
-    .bind(&tenant.account_id)
-    .bind(tenant.environment.as_str())
-    .bind(q)
-    .bind(&like)
-    .bind(page.limit)
-    .bind(page.offset)
-    .fetch_all(db)
-    .await?;
-    let total = sqlx::query_scalar(
-        "SELECT count(*) FROM products WHERE account_id = ? AND environment = ? AND (? IS NULL OR name LIKE ?)",
-    )
-    .bind(&tenant.account_id)
-    .bind(tenant.environment.as_str())
-    .bind(q)
-    .bind(&like)
-    .fetch_one(db)
-    .await?;
-    Ok((rows, total))
+    super::search_page(db, tenant, search, q, page).await
 }
 
 /// Saves a changed product.
@@ -171,32 +112,21 @@ pub async fn update(
     tenant: &Tenant,
     product: &ProductRecord,
 ) -> super::Result<()> {
-    match db.into() {
-        DbRef::Sqlite(db) => {
-            sqlx::query("UPDATE products SET name = ?, key_prefix = ?, updated_at = ? WHERE id = ? AND account_id = ? AND environment = ?")
-                .bind(&product.name)
-                .bind(&product.key_prefix)
-                .bind(product.updated_at)
-                .bind(&product.id)
-                .bind(&tenant.account_id)
-                .bind(tenant.environment.as_str())
-                .execute(db)
-                .await?;
-        }
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            sqlx::query("UPDATE products SET name = $1, key_prefix = $2, updated_at = $3 WHERE id = $4 AND account_id = $5 AND environment = $6")
-                .bind(&product.name)
-                .bind(&product.key_prefix)
-                .bind(product.updated_at)
-                .bind(&product.id)
-                .bind(&tenant.account_id)
-                .bind(tenant.environment.as_str())
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-        }
-    }
+    run!(
+        db.into(),
+        tenant,
+        query(
+            "UPDATE products SET name = $1, key_prefix = $2, updated_at = $3
+              WHERE id = $4 AND account_id = $5 AND environment = $6",
+            &product.name,
+            &product.key_prefix,
+            product.updated_at,
+            &product.id,
+            &tenant.account_id,
+            tenant.environment.as_str(),
+        )
+        .execute
+    )?;
     Ok(())
 }
 
@@ -206,58 +136,32 @@ pub async fn license_count(
     tenant: &Tenant,
     product_id: &str,
 ) -> super::Result<u32> {
-    match db.into() {
-        DbRef::Sqlite(db) => sqlx::query_scalar(
-            "SELECT count(*) FROM licenses WHERE product_id = ? AND account_id = ? AND environment = ?",
+    let n: i64 = run!(
+        db.into(),
+        tenant,
+        query_scalar(
+            "SELECT count(*) FROM licenses WHERE product_id = $1 AND account_id = $2 AND environment = $3",
+            product_id,
+            &tenant.account_id,
+            tenant.environment.as_str(),
         )
-        .bind(product_id)
-        .bind(&tenant.account_id)
-        .bind(tenant.environment.as_str())
-        .fetch_one(db)
-        .await
-        .map_err(Into::into),
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            let n: i64 = sqlx::query_scalar(
-                "SELECT count(*) FROM licenses WHERE product_id = $1 AND account_id = $2 AND environment = $3",
-            )
-            .bind(product_id)
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .fetch_one(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            Ok(u32::try_from(n).unwrap_or(u32::MAX))
-        }
-    }
+        .fetch_one
+    )?;
+    Ok(postgres::count(n))
 }
 
 /// Deletes a product and its policies.
 pub async fn delete(db: impl Into<DbRef<'_>>, tenant: &Tenant, id: &str) -> super::Result<bool> {
-    let deleted = match db.into() {
-        DbRef::Sqlite(db) => {
-            sqlx::query("DELETE FROM products WHERE id = ? AND account_id = ? AND environment = ?")
-                .bind(id)
-                .bind(&tenant.account_id)
-                .bind(tenant.environment.as_str())
-                .execute(db)
-                .await?
-                .rows_affected()
-        }
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            let n = sqlx::query(
-                "DELETE FROM products WHERE id = $1 AND account_id = $2 AND environment = $3",
-            )
-            .bind(id)
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            tx.commit().await?;
-            n
-        }
-    };
+    let deleted = run!(
+        db.into(),
+        tenant,
+        query(
+            "DELETE FROM products WHERE id = $1 AND account_id = $2 AND environment = $3",
+            id,
+            &tenant.account_id,
+            tenant.environment.as_str(),
+        )
+        .execute
+    )?;
     Ok(deleted == 1)
 }

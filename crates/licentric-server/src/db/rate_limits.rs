@@ -2,9 +2,7 @@
 //! 15): token buckets as `rate_limit::RateLimiter` keeps them in memory, counted in the
 //! database so that N processes allow what one would. SQLite has one server process per
 //! file, and keeps its buckets in that process's memory.
-//!
-//! Not wired into the limiter yet: it needs `AppState::db` as the `Db` enum (see
-//! docs/architecture.md, "PostgreSQL").
+//! `rate_limit::RateLimiter::take` takes from them on PostgreSQL; the upkeep prunes them.
 
 use std::time::Duration;
 

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::tenant::Tenant;
 
-use super::{postgres, DbRef};
+use super::{run, DbRef, DbTx, Scope};
 
 /// A signing key as stored.
 #[derive(Clone, sqlx::FromRow)]
@@ -59,57 +59,42 @@ pub async fn active(
     db: impl Into<DbRef<'_>>,
     tenant: &Tenant,
 ) -> super::Result<Option<SigningKeyRow>> {
-    match db.into() {
-        DbRef::Sqlite(db) => sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM signing_keys WHERE account_id = ? AND environment = ? AND retired_at IS NULL"
-        ))
-        .bind(&tenant.account_id)
-        .bind(tenant.environment.as_str())
-        .fetch_optional(db)
-        .await
-        .map_err(Into::into),
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            let row = sqlx::query_as(&format!(
-                "SELECT {COLUMNS} FROM signing_keys WHERE account_id = $1 AND environment = $2 AND retired_at IS NULL"
-            ))
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            Ok(row)
-        }
-    }
+    run!(
+        db.into(),
+        tenant,
+        query_as(
+            &format!(
+                "SELECT {COLUMNS} FROM signing_keys
+                  WHERE account_id = $1 AND environment = $2 AND retired_at IS NULL"
+            ),
+            &tenant.account_id,
+            tenant.environment.as_str(),
+        )
+        .fetch_optional
+    )
 }
 
-/// All of the tenant's keys, newest first.
+/// All of the tenant's keys, newest first. Two statements: ties (keys made in the same
+/// microsecond) go by SQLite's rowid, and PostgreSQL has none (by key id there).
 pub async fn all(db: impl Into<DbRef<'_>>, tenant: &Tenant) -> super::Result<Vec<SigningKeyRow>> {
-    match db.into() {
-        DbRef::Sqlite(db) => sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM signing_keys WHERE account_id = ? AND environment = ?
-             ORDER BY created_at DESC, rowid DESC"
-        ))
-        .bind(&tenant.account_id)
-        .bind(tenant.environment.as_str())
-        .fetch_all(db)
-        .await
-        .map_err(Into::into),
-        DbRef::Postgres(db) => {
-            // No rowid: two keys made in the same microsecond are told apart by key id.
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            let rows = sqlx::query_as(&format!(
+    let db = db.into();
+    let order = match db {
+        DbRef::Sqlite(_) => "created_at DESC, rowid DESC",
+        DbRef::Postgres(_) => "created_at DESC, kid DESC",
+    };
+    run!(
+        db,
+        tenant,
+        query_as(
+            &format!(
                 "SELECT {COLUMNS} FROM signing_keys WHERE account_id = $1 AND environment = $2
-                 ORDER BY created_at DESC, kid DESC"
-            ))
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .fetch_all(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            Ok(rows)
-        }
-    }
+                 ORDER BY {order}"
+            ),
+            &tenant.account_id,
+            tenant.environment.as_str(),
+        )
+        .fetch_all
+    )
 }
 
 /// The most recently created key of any account (an active one first): what start-up
@@ -139,52 +124,35 @@ pub async fn insert_if_none_active(
     db: impl Into<DbRef<'_>>,
     row: &SigningKeyRow,
 ) -> super::Result<bool> {
-    let done = match db.into() {
-        DbRef::Sqlite(db) => sqlx::query(&format!(
-            "INSERT OR IGNORE INTO signing_keys ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)"
-        ))
-        .bind(&row.account_id)
-        .bind(&row.environment)
-        .bind(&row.kid)
-        .bind(&row.public_key)
-        .bind(&row.sealing)
-        .bind(&row.seed_nonce)
-        .bind(&row.sealed_seed)
-        .bind(row.created_at)
-        .execute(db)
-        .await?
-        .rows_affected(),
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, &tenant_of(row)?).await?;
-            let n = insert_postgres(&mut tx, row).await?;
-            tx.commit().await?;
-            n
-        }
-    };
-    Ok(done == 1)
+    Ok(insert(db.into(), &tenant_of(row)?, row).await? == 1)
 }
 
-/// `INSERT … ON CONFLICT DO NOTHING` (SQLite's `INSERT OR IGNORE`): a taken key id or a
-/// second active key (`signing_keys_one_active`) inserts nothing.
-async fn insert_postgres(
-    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+/// `INSERT … ON CONFLICT DO NOTHING` (`INSERT OR IGNORE` for a unique key): a taken key
+/// id or a second active key (`signing_keys_one_active`) inserts nothing.
+async fn insert(
+    db: impl Into<DbTx<'_>>,
+    tenant: &Tenant,
     row: &SigningKeyRow,
 ) -> super::Result<u64> {
-    Ok(sqlx::query(&format!(
-        "INSERT INTO signing_keys ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)
-         ON CONFLICT DO NOTHING"
-    ))
-    .bind(&row.account_id)
-    .bind(&row.environment)
-    .bind(&row.kid)
-    .bind(&row.public_key)
-    .bind(&row.sealing)
-    .bind(&row.seed_nonce)
-    .bind(&row.sealed_seed)
-    .bind(row.created_at)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected())
+    run!(
+        db.into(),
+        tenant,
+        query(
+            &format!(
+                "INSERT INTO signing_keys ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)
+                 ON CONFLICT DO NOTHING"
+            ),
+            &row.account_id,
+            &row.environment,
+            &row.kid,
+            &row.public_key,
+            &row.sealing,
+            &row.seed_nonce,
+            &row.sealed_seed,
+            row.created_at,
+        )
+        .execute
+    )
 }
 
 /// Retires the tenant's active key and makes `row` the active one, in one transaction;
@@ -194,50 +162,22 @@ pub async fn rotate(
     row: &SigningKeyRow,
     now: DateTime<Utc>,
 ) -> super::Result<bool> {
-    let db = match db.into() {
-        DbRef::Sqlite(db) => db,
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, &tenant_of(row)?).await?;
-            sqlx::query(
-                "UPDATE signing_keys SET retired_at = $1 WHERE account_id = $2 AND environment = $3 AND retired_at IS NULL",
-            )
-            .bind(now)
-            .bind(&row.account_id)
-            .bind(&row.environment)
-            .execute(&mut *tx)
-            .await?;
-            if insert_postgres(&mut tx, row).await? != 1 {
-                tx.rollback().await?;
-                return Ok(false);
-            }
-            tx.commit().await?;
-            return Ok(true);
-        }
-    };
-    let mut tx = db.begin().await?;
-    sqlx::query(
-        "UPDATE signing_keys SET retired_at = ? WHERE account_id = ? AND environment = ? AND retired_at IS NULL",
-    )
-    .bind(now)
-    .bind(&row.account_id)
-    .bind(&row.environment)
-    .execute(&mut *tx)
-    .await?;
-    let done = sqlx::query(&format!(
-        "INSERT OR IGNORE INTO signing_keys ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)"
-    ))
-    .bind(&row.account_id)
-    .bind(&row.environment)
-    .bind(&row.kid)
-    .bind(&row.public_key)
-    .bind(&row.sealing)
-    .bind(&row.seed_nonce)
-    .bind(&row.sealed_seed)
-    .bind(row.created_at)
-    .execute(&mut *tx)
-    .await?;
-    if done.rows_affected() != 1 {
-        tx.rollback().await?;
+    let tenant = tenant_of(row)?;
+    let mut tx = Scope::transaction(db, &tenant).await?;
+    run!(
+        &mut tx,
+        &tenant,
+        query(
+            "UPDATE signing_keys SET retired_at = $1
+              WHERE account_id = $2 AND environment = $3 AND retired_at IS NULL",
+            now,
+            &row.account_id,
+            &row.environment,
+        )
+        .execute
+    )?;
+    if insert(&mut tx, &tenant, row).await? != 1 {
+        // Dropped: rolled back.
         return Ok(false);
     }
     tx.commit().await?;
@@ -251,31 +191,18 @@ pub async fn retire(
     kid: &str,
     now: DateTime<Utc>,
 ) -> super::Result<()> {
-    match db.into() {
-        DbRef::Sqlite(db) => {
-            sqlx::query(
-                "UPDATE signing_keys SET retired_at = ? WHERE account_id = ? AND environment = ? AND kid = ? AND retired_at IS NULL",
-            )
-            .bind(now)
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .bind(kid)
-            .execute(db)
-            .await?;
-        }
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            sqlx::query(
-                "UPDATE signing_keys SET retired_at = $1 WHERE account_id = $2 AND environment = $3 AND kid = $4 AND retired_at IS NULL",
-            )
-            .bind(now)
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .bind(kid)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-        }
-    }
+    run!(
+        db.into(),
+        tenant,
+        query(
+            "UPDATE signing_keys SET retired_at = $1
+              WHERE account_id = $2 AND environment = $3 AND kid = $4 AND retired_at IS NULL",
+            now,
+            &tenant.account_id,
+            tenant.environment.as_str(),
+            kid,
+        )
+        .execute
+    )?;
     Ok(())
 }

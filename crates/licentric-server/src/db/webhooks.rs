@@ -12,7 +12,7 @@ use licentric_core::Environment;
 
 use crate::{params::Page, tenant::Tenant};
 
-use super::{postgres, DbRef, DbTx};
+use super::{postgres, run, DbRef, DbTx, Scope, Search};
 
 /// Sortable fields of a webhook list.
 pub const SORTABLE: &[(&str, &str)] = &[
@@ -70,44 +70,29 @@ pub async fn insert(
     secret: &str,
 ) -> super::Result<()> {
     let events = serde_json::to_string(&webhook.events)?;
-    match db.into() {
-        DbRef::Sqlite(db) => {
-            sqlx::query(&format!("INSERT INTO webhooks (account_id, environment, secret, {COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"))
-                .bind(&tenant.account_id)
-                .bind(tenant.environment.as_str())
-                .bind(secret)
-                .bind(&webhook.id)
-                .bind(&webhook.url)
-                .bind(events)
-                .bind(webhook.enabled)
-                .bind(&webhook.disabled_reason)
-                .bind(webhook.disabled_at)
-                .bind(&webhook.description)
-                .bind(webhook.created_at)
-                .bind(webhook.updated_at)
-                .execute(db)
-                .await?;
-        }
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            sqlx::query(&format!("INSERT INTO webhooks (account_id, environment, secret, {COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"))
-                .bind(&tenant.account_id)
-                .bind(tenant.environment.as_str())
-                .bind(secret)
-                .bind(&webhook.id)
-                .bind(&webhook.url)
-                .bind(events)
-                .bind(webhook.enabled)
-                .bind(&webhook.disabled_reason)
-                .bind(webhook.disabled_at)
-                .bind(&webhook.description)
-                .bind(webhook.created_at)
-                .bind(webhook.updated_at)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-        }
-    }
+    run!(
+        db.into(),
+        tenant,
+        query(
+            &format!(
+                "INSERT INTO webhooks (account_id, environment, secret, {COLUMNS})
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+            ),
+            &tenant.account_id,
+            tenant.environment.as_str(),
+            secret,
+            &webhook.id,
+            &webhook.url,
+            &events,
+            webhook.enabled,
+            &webhook.disabled_reason,
+            webhook.disabled_at,
+            &webhook.description,
+            webhook.created_at,
+            webhook.updated_at,
+        )
+        .execute
+    )?;
     Ok(())
 }
 
@@ -117,31 +102,19 @@ pub async fn get(
     tenant: &Tenant,
     id: &str,
 ) -> super::Result<Option<Webhook>> {
-    let row: Option<Row> = match db.into() {
-        DbRef::Sqlite(db) => {
-            sqlx::query_as(&format!(
-                "SELECT {COLUMNS} FROM webhooks WHERE id = ? AND account_id = ? AND environment = ?"
-            ))
-            .bind(id)
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .fetch_optional(db)
-            .await?
-        }
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            let row = sqlx::query_as(&format!(
+    let row: Option<Row> = run!(
+        db.into(),
+        tenant,
+        query_as(
+            &format!(
                 "SELECT {COLUMNS} FROM webhooks WHERE id = $1 AND account_id = $2 AND environment = $3"
-            ))
-            .bind(id)
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            row
-        }
-    };
+            ),
+            id,
+            &tenant.account_id,
+            tenant.environment.as_str(),
+        )
+        .fetch_optional
+    )?;
     row.map(Row::into_wire).transpose()
 }
 
@@ -152,48 +125,12 @@ pub async fn list(
     q: Option<&str>,
     page: &Page,
 ) -> super::Result<(Vec<Webhook>, u32)> {
-    let like = q.map(|q| format!("%{}%", q.trim()));
-    let db = match db.into() {
-        DbRef::Sqlite(db) => db,
-        DbRef::Postgres(db) => {
-            let search = postgres::Search {
-                table: "webhooks",
-                columns: COLUMNS,
-                searched: &["url", "coalesce(description, '')"],
-            };
-            let (rows, total): (Vec<Row>, u32) =
-                postgres::search_page(db, tenant, search, like.as_deref(), page).await?;
-            return Ok((
-                rows.into_iter()
-                    .map(Row::into_wire)
-                    .collect::<super::Result<_>>()?,
-                total,
-            ));
-        }
+    let search = Search {
+        table: "webhooks",
+        columns: COLUMNS,
+        searched: &["url", "coalesce(description, '')"],
     };
-    let rows: Vec<Row> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM webhooks WHERE account_id = ? AND environment = ? AND (? IS NULL OR (url LIKE ? OR ifnull(description, '') LIKE ?)) ORDER BY {} LIMIT ? OFFSET ?",
-        page.order_by
-    ))
-    .bind(&tenant.account_id)
-    .bind(tenant.environment.as_str())
-    .bind(q)
-    .bind(&like)
-    .bind(&like)
-    .bind(page.limit)
-    .bind(page.offset)
-    .fetch_all(db)
-    .await?;
-    let total = sqlx::query_scalar(
-        "SELECT count(*) FROM webhooks WHERE account_id = ? AND environment = ? AND (? IS NULL OR (url LIKE ? OR ifnull(description, '') LIKE ?))",
-    )
-    .bind(&tenant.account_id)
-    .bind(tenant.environment.as_str())
-    .bind(q)
-    .bind(&like)
-    .bind(&like)
-    .fetch_one(db)
-    .await?;
+    let (rows, total): (Vec<Row>, u32) = super::search_page(db, tenant, search, q, page).await?;
     Ok((
         rows.into_iter()
             .map(Row::into_wire)
@@ -210,51 +147,27 @@ pub async fn update(
     webhook: &Webhook,
 ) -> super::Result<()> {
     let events = serde_json::to_string(&webhook.events)?;
-    match db.into() {
-        DbRef::Sqlite(db) => {
-            sqlx::query(
-                "UPDATE webhooks SET url = ?, events = ?,
-                    failing_since = CASE WHEN enabled = 0 AND ? THEN NULL ELSE failing_since END,
-                    enabled = ?, disabled_reason = ?, disabled_at = ?, description = ?, updated_at = ?
-                 WHERE id = ? AND account_id = ? AND environment = ?",
-            )
-            .bind(&webhook.url)
-            .bind(events)
-            .bind(webhook.enabled)
-            .bind(webhook.enabled)
-            .bind(&webhook.disabled_reason)
-            .bind(webhook.disabled_at)
-            .bind(&webhook.description)
-            .bind(webhook.updated_at)
-            .bind(&webhook.id)
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .execute(db)
-            .await?;
-        }
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            sqlx::query(
-                "UPDATE webhooks SET url = $1, events = $2,
-                    failing_since = CASE WHEN NOT enabled AND $3 THEN NULL ELSE failing_since END,
-                    enabled = $3, disabled_reason = $4, disabled_at = $5, description = $6, updated_at = $7
-                 WHERE id = $8 AND account_id = $9 AND environment = $10",
-            )
-            .bind(&webhook.url)
-            .bind(events)
-            .bind(webhook.enabled)
-            .bind(&webhook.disabled_reason)
-            .bind(webhook.disabled_at)
-            .bind(&webhook.description)
-            .bind(webhook.updated_at)
-            .bind(&webhook.id)
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-        }
-    }
+    run!(
+        db.into(),
+        tenant,
+        query(
+            "UPDATE webhooks SET url = $1, events = $2,
+                failing_since = CASE WHEN NOT enabled AND $3 THEN NULL ELSE failing_since END,
+                enabled = $3, disabled_reason = $4, disabled_at = $5, description = $6, updated_at = $7
+             WHERE id = $8 AND account_id = $9 AND environment = $10",
+            &webhook.url,
+            &events,
+            webhook.enabled,
+            &webhook.disabled_reason,
+            webhook.disabled_at,
+            &webhook.description,
+            webhook.updated_at,
+            &webhook.id,
+            &tenant.account_id,
+            tenant.environment.as_str(),
+        )
+        .execute
+    )?;
     Ok(())
 }
 
@@ -268,63 +181,40 @@ pub async fn set_secret(
     secret: &str,
     now: DateTime<Utc>,
 ) -> super::Result<bool> {
-    let db = match db.into() {
-        DbRef::Sqlite(db) => db,
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            let done = sqlx::query("UPDATE webhooks SET secret = $1, updated_at = $2 WHERE id = $3 AND account_id = $4 AND environment = $5")
-                .bind(secret)
-                .bind(now)
-                .bind(id)
-                .bind(&tenant.account_id)
-                .bind(tenant.environment.as_str())
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            return Ok(done.rows_affected() == 1);
-        }
-    };
-    let done = sqlx::query("UPDATE webhooks SET secret = ?, updated_at = ? WHERE id = ? AND account_id = ? AND environment = ?")
-        .bind(secret)
-        .bind(now)
-        .bind(id)
-        .bind(&tenant.account_id)
-        .bind(tenant.environment.as_str())
-        .execute(db)
-        .await?;
-    if done.rows_affected() == 1 {
-        super::forget_overwritten(db).await;
+    let db = db.into();
+    let done = run!(
+        db,
+        tenant,
+        query(
+            "UPDATE webhooks SET secret = $1, updated_at = $2
+              WHERE id = $3 AND account_id = $4 AND environment = $5",
+            secret,
+            now,
+            id,
+            &tenant.account_id,
+            tenant.environment.as_str(),
+        )
+        .execute
+    )?;
+    if let (DbRef::Sqlite(pool), 1) = (db, done) {
+        super::forget_overwritten(pool).await;
     }
-    Ok(done.rows_affected() == 1)
+    Ok(done == 1)
 }
 
 /// Deletes an endpoint and its delivery log.
 pub async fn delete(db: impl Into<DbRef<'_>>, tenant: &Tenant, id: &str) -> super::Result<bool> {
-    let done = match db.into() {
-        DbRef::Sqlite(db) => {
-            sqlx::query("DELETE FROM webhooks WHERE id = ? AND account_id = ? AND environment = ?")
-                .bind(id)
-                .bind(&tenant.account_id)
-                .bind(tenant.environment.as_str())
-                .execute(db)
-                .await?
-                .rows_affected()
-        }
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            let n = sqlx::query(
-                "DELETE FROM webhooks WHERE id = $1 AND account_id = $2 AND environment = $3",
-            )
-            .bind(id)
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            tx.commit().await?;
-            n
-        }
-    };
+    let done = run!(
+        db.into(),
+        tenant,
+        query(
+            "DELETE FROM webhooks WHERE id = $1 AND account_id = $2 AND environment = $3",
+            id,
+            &tenant.account_id,
+            tenant.environment.as_str(),
+        )
+        .execute
+    )?;
     Ok(done == 1)
 }
 
@@ -335,43 +225,16 @@ pub async fn subscribers(
     tenant: &Tenant,
     event: &str,
 ) -> super::Result<Vec<String>> {
-    const SQLITE: &str =
-        "SELECT id, events FROM webhooks WHERE account_id = ? AND environment = ? AND enabled = 1";
-    const POSTGRES: &str =
-        "SELECT id, events FROM webhooks WHERE account_id = $1 AND environment = $2 AND enabled";
-    let rows: Vec<(String, String)> = match db.into() {
-        DbTx::SqlitePool(pool) => {
-            sqlx::query_as(SQLITE)
-                .bind(&tenant.account_id)
-                .bind(tenant.environment.as_str())
-                .fetch_all(pool)
-                .await?
-        }
-        DbTx::Sqlite(conn) => {
-            sqlx::query_as(SQLITE)
-                .bind(&tenant.account_id)
-                .bind(tenant.environment.as_str())
-                .fetch_all(conn)
-                .await?
-        }
-        DbTx::Postgres(conn) => {
-            sqlx::query_as(POSTGRES)
-                .bind(&tenant.account_id)
-                .bind(tenant.environment.as_str())
-                .fetch_all(conn)
-                .await?
-        }
-        DbTx::PostgresPool(pool) => {
-            let mut tx = postgres::begin_for(pool, tenant).await?;
-            let rows = sqlx::query_as(POSTGRES)
-                .bind(&tenant.account_id)
-                .bind(tenant.environment.as_str())
-                .fetch_all(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            rows
-        }
-    };
+    let rows: Vec<(String, String)> = run!(
+        db.into(),
+        tenant,
+        query_as(
+            "SELECT id, events FROM webhooks WHERE account_id = $1 AND environment = $2 AND enabled",
+            &tenant.account_id,
+            tenant.environment.as_str(),
+        )
+        .fetch_all
+    )?;
     let mut ids = Vec::new();
     for (id, events) in rows {
         let events: Vec<String> = serde_json::from_str(&events)?;
@@ -405,41 +268,22 @@ pub async fn queue(
     delivery: &NewDelivery<'_>,
     now: DateTime<Utc>,
 ) -> super::Result<()> {
-    match db.into() {
-        DbRef::Sqlite(db) => {
-            sqlx::query(
-                "INSERT INTO webhook_deliveries (id, account_id, webhook_id, event_id, event, payload, status, next_attempt_at, created_at)
-                 VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
-            )
-            .bind(delivery.id)
-            .bind(&delivery.tenant.account_id)
-            .bind(delivery.webhook_id)
-            .bind(delivery.event_id)
-            .bind(delivery.event)
-            .bind(delivery.payload)
-            .bind(now)
-            .bind(now)
-            .execute(db)
-            .await?;
-        }
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, delivery.tenant).await?;
-            sqlx::query(
-                "INSERT INTO webhook_deliveries (id, account_id, webhook_id, event_id, event, payload, status, next_attempt_at, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7)",
-            )
-            .bind(delivery.id)
-            .bind(&delivery.tenant.account_id)
-            .bind(delivery.webhook_id)
-            .bind(delivery.event_id)
-            .bind(delivery.event)
-            .bind(delivery.payload)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-        }
-    }
+    run!(
+        db.into(),
+        delivery.tenant,
+        query(
+            "INSERT INTO webhook_deliveries (id, account_id, webhook_id, event_id, event, payload, status, next_attempt_at, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7)",
+            delivery.id,
+            &delivery.tenant.account_id,
+            delivery.webhook_id,
+            delivery.event_id,
+            delivery.event,
+            delivery.payload,
+            now,
+        )
+        .execute
+    )?;
     Ok(())
 }
 
@@ -555,50 +399,27 @@ pub async fn insert_attempted(
     attempt: &AttemptRecord<'_>,
     now: DateTime<Utc>,
 ) -> super::Result<()> {
-    match db.into() {
-        DbRef::Sqlite(db) => {
-            sqlx::query(
-                "INSERT INTO webhook_deliveries (id, account_id, webhook_id, event_id, event, payload, status, attempts,
-                    last_status_code, last_error, next_attempt_at, created_at, delivered_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, NULL, ?, ?)",
-            )
-            .bind(delivery.id)
-            .bind(&delivery.tenant.account_id)
-            .bind(delivery.webhook_id)
-            .bind(delivery.event_id)
-            .bind(delivery.event)
-            .bind(delivery.payload)
-            .bind(status_text(attempt.status))
-            .bind(attempt.status_code)
-            .bind(attempt.error)
-            .bind(now)
-            .bind(attempt.delivered_at)
-            .execute(db)
-            .await?;
-        }
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, delivery.tenant).await?;
-            sqlx::query(
-                "INSERT INTO webhook_deliveries (id, account_id, webhook_id, event_id, event, payload, status, attempts,
-                    last_status_code, last_error, next_attempt_at, created_at, delivered_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, NULL, $10, $11)",
-            )
-            .bind(delivery.id)
-            .bind(&delivery.tenant.account_id)
-            .bind(delivery.webhook_id)
-            .bind(delivery.event_id)
-            .bind(delivery.event)
-            .bind(delivery.payload)
-            .bind(status_text(attempt.status))
-            .bind(attempt.status_code.map(i64::from))
-            .bind(attempt.error)
-            .bind(now)
-            .bind(attempt.delivered_at)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-        }
-    }
+    run!(
+        db.into(),
+        delivery.tenant,
+        query(
+            "INSERT INTO webhook_deliveries (id, account_id, webhook_id, event_id, event, payload, status, attempts,
+                last_status_code, last_error, next_attempt_at, created_at, delivered_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, NULL, $10, $11)",
+            delivery.id,
+            &delivery.tenant.account_id,
+            delivery.webhook_id,
+            delivery.event_id,
+            delivery.event,
+            delivery.payload,
+            status_text(attempt.status),
+            attempt.status_code.map(i64::from),
+            attempt.error,
+            now,
+            attempt.delivered_at,
+        )
+        .execute
+    )?;
     Ok(())
 }
 
@@ -609,44 +430,27 @@ pub async fn delivery(
     webhook_id: &str,
     id: &str,
 ) -> super::Result<Option<WebhookDelivery>> {
-    let row: Option<DeliveryRow> = match db.into() {
-        DbRef::Sqlite(db) => {
-            sqlx::query_as(&format!(
-                "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE webhook_id = ? AND id = ?
-                   AND {OF_TENANT_SQLITE}"
-            ))
-            .bind(webhook_id)
-            .bind(id)
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .fetch_optional(db)
-            .await?
-        }
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            let row = sqlx::query_as(&format!(
+    let row: Option<DeliveryRow> = run!(
+        db.into(),
+        tenant,
+        query_as(
+            &format!(
                 "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE webhook_id = $1 AND id = $2
-                   AND {OF_TENANT_POSTGRES}"
-            ))
-            .bind(webhook_id)
-            .bind(id)
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            row
-        }
-    };
+                   AND {OF_TENANT}"
+            ),
+            webhook_id,
+            id,
+            &tenant.account_id,
+            tenant.environment.as_str(),
+        )
+        .fetch_optional
+    )?;
     Ok(row.map(DeliveryRow::into_wire))
 }
 
 /// A delivery's endpoint is the tenant's (a delivery has an account but no environment of
-/// its own); the two placeholders take the account and the environment.
-const OF_TENANT_SQLITE: &str =
-    "EXISTS (SELECT 1 FROM webhooks w WHERE w.id = webhook_deliveries.webhook_id
-       AND w.account_id = ? AND w.environment = ?)";
-const OF_TENANT_POSTGRES: &str =
+/// its own); `$3` and `$4` take the account and the environment.
+const OF_TENANT: &str =
     "EXISTS (SELECT 1 FROM webhooks w WHERE w.id = webhook_deliveries.webhook_id
        AND w.account_id = $3 AND w.environment = $4)";
 
@@ -657,32 +461,20 @@ pub async fn payload(
     webhook_id: &str,
     id: &str,
 ) -> super::Result<Option<String>> {
-    match db.into() {
-        DbRef::Sqlite(db) => sqlx::query_scalar(&format!(
-            "SELECT payload FROM webhook_deliveries WHERE webhook_id = ? AND id = ? AND {OF_TENANT_SQLITE}"
-        ))
-        .bind(webhook_id)
-        .bind(id)
-        .bind(&tenant.account_id)
-        .bind(tenant.environment.as_str())
-        .fetch_optional(db)
-        .await
-        .map_err(Into::into),
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            let payload = sqlx::query_scalar(&format!(
-                "SELECT payload FROM webhook_deliveries WHERE webhook_id = $1 AND id = $2 AND {OF_TENANT_POSTGRES}"
-            ))
-            .bind(webhook_id)
-            .bind(id)
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            Ok(payload)
-        }
-    }
+    run!(
+        db.into(),
+        tenant,
+        query_scalar(
+            &format!(
+                "SELECT payload FROM webhook_deliveries WHERE webhook_id = $1 AND id = $2 AND {OF_TENANT}"
+            ),
+            webhook_id,
+            id,
+            &tenant.account_id,
+            tenant.environment.as_str(),
+        )
+        .fetch_optional
+    )
 }
 
 /// The tenant's endpoint's URL and signing secret.
@@ -691,30 +483,17 @@ pub async fn target(
     tenant: &Tenant,
     id: &str,
 ) -> super::Result<Option<(String, String)>> {
-    match db.into() {
-        DbRef::Sqlite(db) => sqlx::query_as(
-            "SELECT url, secret FROM webhooks WHERE id = ? AND account_id = ? AND environment = ?",
+    run!(
+        db.into(),
+        tenant,
+        query_as(
+            "SELECT url, secret FROM webhooks WHERE id = $1 AND account_id = $2 AND environment = $3",
+            id,
+            &tenant.account_id,
+            tenant.environment.as_str(),
         )
-        .bind(id)
-        .bind(&tenant.account_id)
-        .bind(tenant.environment.as_str())
-        .fetch_optional(db)
-        .await
-        .map_err(Into::into),
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            let target = sqlx::query_as(
-                "SELECT url, secret FROM webhooks WHERE id = $1 AND account_id = $2 AND environment = $3",
-            )
-            .bind(id)
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            Ok(target)
-        }
-    }
+        .fetch_optional
+    )
 }
 
 /// Notes a failed attempt to the tenant's endpoint; answers when its unbroken run of
@@ -725,34 +504,19 @@ pub async fn note_failure(
     webhook_id: &str,
     now: DateTime<Utc>,
 ) -> super::Result<Option<DateTime<Utc>>> {
-    match db.into() {
-        DbRef::Sqlite(db) => sqlx::query_scalar(
-            "UPDATE webhooks SET failing_since = COALESCE(failing_since, ?)
-             WHERE id = ? AND account_id = ? AND environment = ? RETURNING failing_since",
+    run!(
+        db.into(),
+        tenant,
+        query_scalar(
+            "UPDATE webhooks SET failing_since = COALESCE(failing_since, $1)
+             WHERE id = $2 AND account_id = $3 AND environment = $4 RETURNING failing_since",
+            now,
+            webhook_id,
+            &tenant.account_id,
+            tenant.environment.as_str(),
         )
-        .bind(now)
-        .bind(webhook_id)
-        .bind(&tenant.account_id)
-        .bind(tenant.environment.as_str())
-        .fetch_optional(db)
-        .await
-        .map_err(Into::into),
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            let since = sqlx::query_scalar(
-                "UPDATE webhooks SET failing_since = COALESCE(failing_since, $1)
-                 WHERE id = $2 AND account_id = $3 AND environment = $4 RETURNING failing_since",
-            )
-            .bind(now)
-            .bind(webhook_id)
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            Ok(since)
-        }
-    }
+        .fetch_optional
+    )
 }
 
 /// Notes a successful attempt to the tenant's endpoint: its run of failures, if any, is
@@ -762,76 +526,44 @@ pub async fn note_success(
     tenant: &Tenant,
     webhook_id: &str,
 ) -> super::Result<()> {
-    match db.into() {
-        DbRef::Sqlite(db) => {
-            sqlx::query(
-                "UPDATE webhooks SET failing_since = NULL
-                 WHERE id = ? AND account_id = ? AND environment = ? AND failing_since IS NOT NULL",
-            )
-            .bind(webhook_id)
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .execute(db)
-            .await?;
-        }
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            sqlx::query(
-                "UPDATE webhooks SET failing_since = NULL
-                 WHERE id = $1 AND account_id = $2 AND environment = $3 AND failing_since IS NOT NULL",
-            )
-            .bind(webhook_id)
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-        }
-    }
+    run!(
+        db.into(),
+        tenant,
+        query(
+            "UPDATE webhooks SET failing_since = NULL
+             WHERE id = $1 AND account_id = $2 AND environment = $3 AND failing_since IS NOT NULL",
+            webhook_id,
+            &tenant.account_id,
+            tenant.environment.as_str(),
+        )
+        .execute
+    )?;
     Ok(())
 }
 
 /// Disables the tenant's enabled endpoint, saying why; answers its tenant, or `None` when
 /// it was disabled already (or is gone).
 pub async fn disable(
-    db: impl Into<DbRef<'_>>,
+    db: impl Into<DbTx<'_>>,
     tenant: &Tenant,
     webhook_id: &str,
     reason: &str,
     now: DateTime<Utc>,
 ) -> super::Result<Option<Tenant>> {
-    let done = match db.into() {
-        DbRef::Sqlite(db) => sqlx::query(
-            "UPDATE webhooks SET enabled = 0, disabled_reason = ?, disabled_at = ?, updated_at = ?
-             WHERE id = ? AND account_id = ? AND environment = ? AND enabled = 1",
+    let done = run!(
+        db.into(),
+        tenant,
+        query(
+            "UPDATE webhooks SET enabled = false, disabled_reason = $1, disabled_at = $2, updated_at = $2
+             WHERE id = $3 AND account_id = $4 AND environment = $5 AND enabled",
+            reason,
+            now,
+            webhook_id,
+            &tenant.account_id,
+            tenant.environment.as_str(),
         )
-        .bind(reason)
-        .bind(now)
-        .bind(now)
-        .bind(webhook_id)
-        .bind(&tenant.account_id)
-        .bind(tenant.environment.as_str())
-        .execute(db)
-        .await?
-        .rows_affected(),
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            let n = sqlx::query(
-                "UPDATE webhooks SET enabled = false, disabled_reason = $1, disabled_at = $2, updated_at = $2
-                 WHERE id = $3 AND account_id = $4 AND environment = $5 AND enabled",
-            )
-            .bind(reason)
-            .bind(now)
-            .bind(webhook_id)
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            tx.commit().await?;
-            n
-        }
-    };
+        .execute
+    )?;
     Ok((done == 1).then(|| tenant.clone()))
 }
 
@@ -849,44 +581,32 @@ pub async fn record_attempt(
     next_attempt_at: Option<DateTime<Utc>>,
     delivered_at: Option<DateTime<Utc>>,
 ) -> super::Result<()> {
-    let status = status_text(status);
-    match db.into() {
-        DbRef::Sqlite(db) => {
-            sqlx::query(
-                "UPDATE webhook_deliveries SET status = ?, attempts = ?, last_status_code = ?, last_error = ?,
-                    next_attempt_at = ?, delivered_at = ? WHERE id = ? AND account_id = ?",
-            )
-            .bind(status)
-            .bind(attempts)
-            .bind(status_code)
-            .bind(error)
-            .bind(next_attempt_at)
-            .bind(delivered_at)
-            .bind(id)
-            .bind(&tenant.account_id)
-            .execute(db)
-            .await?;
-        }
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            sqlx::query(
-                "UPDATE webhook_deliveries SET status = $1, attempts = $2, last_status_code = $3, last_error = $4,
-                    next_attempt_at = $5, delivered_at = $6, leased_until = NULL, leased_by = NULL
-                 WHERE id = $7 AND account_id = $8",
-            )
-            .bind(status)
-            .bind(i64::from(attempts))
-            .bind(status_code.map(i64::from))
-            .bind(error)
-            .bind(next_attempt_at)
-            .bind(delivered_at)
-            .bind(id)
-            .bind(&tenant.account_id)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-        }
-    }
+    let db = db.into();
+    // The lease columns exist on PostgreSQL alone (SQLite has one worker per file).
+    let end_lease = match db {
+        DbRef::Sqlite(_) => "",
+        DbRef::Postgres(_) => ", leased_until = NULL, leased_by = NULL",
+    };
+    run!(
+        db,
+        tenant,
+        query(
+            &format!(
+                "UPDATE webhook_deliveries SET status = $1, attempts = $2, last_status_code = $3,
+                    last_error = $4, next_attempt_at = $5, delivered_at = $6{end_lease}
+                 WHERE id = $7 AND account_id = $8"
+            ),
+            status_text(status),
+            i64::from(attempts),
+            status_code.map(i64::from),
+            error,
+            next_attempt_at,
+            delivered_at,
+            id,
+            &tenant.account_id,
+        )
+        .execute
+    )?;
     Ok(())
 }
 
@@ -938,54 +658,41 @@ pub async fn deliveries(
     webhook_id: &str,
     page: &Page,
 ) -> super::Result<(Vec<WebhookDelivery>, u32)> {
-    let db = match db.into() {
-        DbRef::Sqlite(db) => db,
-        DbRef::Postgres(db) => {
-            let mut tx = postgres::begin_for(db, tenant).await?;
-            let rows: Vec<DeliveryRow> = sqlx::query_as(&format!(
-                "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE webhook_id = $1 AND account_id = $2
-                 ORDER BY {order} LIMIT $3 OFFSET $4",
-                order = postgres::order_by(page)
-            ))
-            .bind(webhook_id)
-            .bind(&tenant.account_id)
-            .bind(i64::from(page.limit))
-            .bind(i64::from(page.offset))
-            .fetch_all(&mut *tx)
-            .await?;
-            let total: i64 = sqlx::query_scalar(
-                "SELECT count(*) FROM webhook_deliveries WHERE webhook_id = $1 AND account_id = $2",
-            )
-            .bind(webhook_id)
-            .bind(&tenant.account_id)
-            .fetch_one(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            return Ok((
-                rows.into_iter().map(DeliveryRow::into_wire).collect(),
-                postgres::count(total),
-            ));
-        }
+    let db = db.into();
+    // SQLite breaks ties by rowid; PostgreSQL has none, and sorts NULLs the other way.
+    let order = match db {
+        DbRef::Sqlite(_) => page.order_by.clone(),
+        DbRef::Postgres(_) => postgres::order_by(page),
     };
-    let rows: Vec<DeliveryRow> = sqlx::query_as(&format!(
-        "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE webhook_id = ? AND account_id = ? ORDER BY {} LIMIT ? OFFSET ?",
-        page.order_by
-    ))
-    .bind(webhook_id)
-    .bind(&tenant.account_id)
-    .bind(page.limit)
-    .bind(page.offset)
-    .fetch_all(db)
-    .await?;
-    let total = sqlx::query_scalar(
-        "SELECT count(*) FROM webhook_deliveries WHERE webhook_id = ? AND account_id = ?",
-    )
-    .bind(webhook_id)
-    .bind(&tenant.account_id)
-    .fetch_one(db)
-    .await?;
+    let mut scope = Scope::begin(db, tenant).await?;
+    let rows: Vec<DeliveryRow> = run!(
+        &mut scope,
+        tenant,
+        query_as(
+            &format!(
+                "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE webhook_id = $1 AND account_id = $2
+                 ORDER BY {order} LIMIT $3 OFFSET $4"
+            ),
+            webhook_id,
+            &tenant.account_id,
+            i64::from(page.limit),
+            i64::from(page.offset),
+        )
+        .fetch_all
+    )?;
+    let total: i64 = run!(
+        &mut scope,
+        tenant,
+        query_scalar(
+            "SELECT count(*) FROM webhook_deliveries WHERE webhook_id = $1 AND account_id = $2",
+            webhook_id,
+            &tenant.account_id,
+        )
+        .fetch_one
+    )?;
+    scope.commit().await?;
     Ok((
         rows.into_iter().map(DeliveryRow::into_wire).collect(),
-        total,
+        postgres::count(total),
     ))
 }

@@ -181,11 +181,14 @@ pub async fn upkeep_until_stopped(
             Ok(n) => tracing::info!(events = n, "pruned audit events past their retention"),
             Err(error) => tracing::error!(%error, "cannot prune the audit trail"),
         }
-        // Deaths on PostgreSQL need a lookup across tenants (a definer function, like the
-        // webhook leases): not built yet.
-        if state.db.sqlite().is_ok() {
-            if let Err(error) = super::machines::record_deaths(&state).await {
-                tracing::error!(error = %format!("{error:#}"), "cannot record heartbeat deaths");
+        if let Err(error) = super::machines::record_deaths(&state).await {
+            tracing::error!(error = %format!("{error:#}"), "cannot record heartbeat deaths");
+        }
+        // PostgreSQL's shared rate-limit buckets: forget those that are full again (SQLite's
+        // live in the process, which prunes its own). Real time, as the limiter counts in.
+        if let db::Db::Postgres(pool) = &state.db {
+            if let Err(error) = db::rate_limits::prune(pool, chrono::Utc::now()).await {
+                tracing::error!(%error, "cannot prune the rate-limit buckets");
             }
         }
         tokio::select! {

@@ -1,6 +1,6 @@
 //! Work on many licenses at once: issuing a batch of one policy (all or none), applying
 //! an action to many (a result per license), and importing them from CSV (checked first,
-//! then written in one transaction).
+//! then written in one transaction), on either database.
 
 use std::collections::{HashMap, HashSet};
 
@@ -51,7 +51,7 @@ async fn write_all(
     planned: Vec<Planned>,
 ) -> Result<Vec<License>, ApiError> {
     let now = state.clock.now();
-    let mut tx = state.db.sqlite()?.begin().await.map_err(db::Error::from)?;
+    let mut tx = db::Scope::transaction(&state.db, tenant).await?;
     for plan in &planned {
         let mut written = false;
         for _ in 0..5 {
@@ -70,7 +70,7 @@ async fn write_all(
                 expires_at: plan.expires_at,
                 metadata: &plan.metadata,
             };
-            if db::licenses::insert_in(&mut *tx, tenant, &row, now).await? {
+            if db::licenses::insert_in(&mut tx, tenant, &row, now).await? {
                 written = true;
                 break;
             }
@@ -85,7 +85,7 @@ async fn write_all(
             ));
         }
     }
-    tx.commit().await.map_err(db::Error::from)?;
+    tx.commit().await?;
     // Read back in one query per 500, with each policy's entitlement codes read once: a
     // batch's licenses have no entitlements of their own yet.
     let ids: Vec<String> = planned.iter().map(|p| p.id.clone()).collect();
@@ -112,7 +112,7 @@ async fn write_all(
     }
     // One transaction for the batch's audit events, and webhooks only when an endpoint
     // subscribes: a thousand licenses cost a thousand small writes, not a thousand commits.
-    let mut tx = state.db.sqlite()?.begin().await.map_err(db::Error::from)?;
+    let mut tx = db::Scope::transaction(&state.db, tenant).await?;
     for license in &issued {
         let event = audit::Event {
             action: "license.created",
@@ -120,9 +120,9 @@ async fn write_all(
             resource_id: &license.id,
             changes: audit::snapshot(license),
         };
-        audit::record_in(&mut *tx, now, tenant, actor, &event).await?;
+        audit::record_in(&mut tx, now, tenant, actor, &event).await?;
     }
-    tx.commit().await.map_err(db::Error::from)?;
+    tx.commit().await?;
     if !db::webhooks::subscribers(&state.db, tenant, "license.created")
         .await?
         .is_empty()

@@ -375,18 +375,28 @@ pub async fn heartbeat(
 /// silent machines catches up in a few rounds instead of writing for an hour.
 pub async fn record_deaths(state: &AppState) -> Result<usize, ApiError> {
     let now = state.clock.now();
-    let deaths = db::machines::unrecorded_deaths(&state.db, now).await?;
+    let mut deaths = db::machines::unrecorded_deaths(&state.db, now).await?;
     if deaths.is_empty() {
         return Ok(0);
     }
-    let mut tx = state.db.sqlite()?.begin().await.map_err(db::Error::from)?;
+    // By tenant, so PostgreSQL's transaction moves between tenants once per tenant.
+    deaths.sort_by(|a, b| {
+        (&a.account_id, a.environment.as_str()).cmp(&(&b.account_id, b.environment.as_str()))
+    });
+    let mut tx = db::Scope::across_tenants(&state.db).await?;
+    let mut current: Option<Tenant> = None;
     for death in &deaths {
+        let tenant = death.tenant();
+        if current.as_ref() != Some(&tenant) {
+            tx.set_tenant(&tenant).await?;
+            current = Some(tenant.clone());
+        }
         let changes = json!({
             "licenseId": death.license_id,
             "lastHeartbeatAt": death.last_heartbeat_at,
         });
         db::audit::insert(
-            &mut *tx,
+            &mut tx,
             &db::audit::NewEvent {
                 account_id: Some(&death.account_id),
                 environment: Some(death.environment),
@@ -403,8 +413,8 @@ pub async fn record_deaths(state: &AppState) -> Result<usize, ApiError> {
             },
         )
         .await?;
-        db::machines::death_recorded(&mut *tx, &death.id, now).await?;
+        db::machines::death_recorded(&mut tx, &tenant, &death.id, now).await?;
     }
-    tx.commit().await.map_err(db::Error::from)?;
+    tx.commit().await?;
     Ok(deaths.len())
 }

@@ -37,6 +37,44 @@ fn random_credential(n: usize) -> String {
 
 // --- 1. Rate limits cannot be sidestepped with made-up credentials ---------------------
 
+/// Two server processes on one database (a second server on the test server's
+/// database, with a limiter of its own): on PostgreSQL the buckets live in the database,
+/// so together they allow exactly what one would; SQLite, one process per file, keeps
+/// each process's buckets in its memory.
+#[tokio::test]
+async fn two_servers_on_one_postgresql_share_the_rate_limits() {
+    use std::sync::Arc;
+    let app = spawn_app_with(limits(10, 1000)).await;
+    let state = licentric_server::AppState::with_settings(
+        app.database.clone(),
+        Arc::new(app.clock.clone()),
+        limits(10, 1000),
+    );
+    let other = licentric_server::Application::with_state("127.0.0.1:0".parse().unwrap(), state)
+        .await
+        .unwrap()
+        .spawn();
+    let bases = [app.base_url.clone(), other.base_url()];
+    let requests = (0..40).map(|n| {
+        let url = format!("{}/api/v1/licenses/validate-key", bases[n % 2]);
+        let request = app
+            .http
+            .post(url)
+            .json(&json!({ "key": app.demo.license_key }));
+        async move { request.send().await.unwrap().status().as_u16() }
+    });
+    let statuses = futures_util::future::join_all(requests).await;
+    let allowed = statuses.iter().filter(|s| **s == 200).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!(allowed + refused, 40, "{statuses:?}");
+    let expected = if crate::helpers::on_postgres() {
+        10
+    } else {
+        20
+    };
+    assert_eq!(allowed, expected, "{statuses:?}");
+}
+
 #[tokio::test]
 async fn made_up_credentials_spend_the_address_budget_not_a_fresh_one() {
     let app = spawn_app_with(limits(3, 1000)).await;

@@ -332,7 +332,13 @@ async fn the_cross_tenant_functions_give_exactly_their_rows_and_open_nothing() {
     );
     let mut tx = pg.app.begin().await.unwrap();
     // The functions' own settings, set by hand, open nothing to the runtime role.
-    for setting in ["licentric.lease", "licentric.prune", "licentric.startup"] {
+    for setting in [
+        "licentric.lease",
+        "licentric.prune",
+        "licentric.startup",
+        "licentric.deaths",
+        "licentric.generation",
+    ] {
         sqlx::query("SELECT set_config($1, 'on', true)")
             .bind(setting)
             .execute(&mut *tx)
@@ -344,6 +350,8 @@ async fn the_cross_tenant_functions_give_exactly_their_rows_and_open_nothing() {
         "webhooks",
         "audit_events",
         "signing_keys",
+        "machines",
+        "runtime_generation",
     ] {
         let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
             .fetch_one(&mut *tx)
@@ -365,6 +373,8 @@ async fn the_cross_tenant_functions_give_exactly_their_rows_and_open_nothing() {
         "licentric_lease_deliveries(timestamptz, timestamptz, text, integer)",
         "licentric_prune_audit(timestamptz)",
         "licentric_newest_signing_key()",
+        "licentric_unrecorded_deaths(timestamptz, integer)",
+        "licentric_runtime_generation()",
     ] {
         let public: bool =
             sqlx::query_scalar("SELECT has_function_privilege('public', $1, 'EXECUTE')")
