@@ -10,8 +10,9 @@ APP_PACKAGES=(build-essential pkg-config curl file libssl-dev libwebkit2gtk-4.1-
   librsvg2-dev libayatana-appindicator3-dev libxdo-dev)
 # postgresql: the server's PostgreSQL tests run in a throw-away cluster (pg_virtualenv).
 # iproute2: `ss`, to read the server's listen backlog.
+# x11-apps: `xwd`, the end-to-end tests' screenshots from the Xvfb display.
 TEST_PACKAGES=(xvfb xauth dbus gnome-keyring dunst webkit2gtk-driver curl lintian postgresql
-  iproute2)
+  iproute2 x11-apps)
 TAURI_DRIVER_VERSION="^2"
 NODE_MIN_MAJOR=20
 NODE_MIN_MINOR=19
