@@ -402,9 +402,22 @@ impl App {
             .wait_for_text(css, UI_TIMEOUT, |text| text.contains(expected))
     }
 
-    /// Clicks the first element matching `css`, once there is one.
+    /// Clicks the first element matching `css`, once there is one and it is enabled, as a
+    /// person waits for a button to come alive: a click on a disabled button is lost (e.g.
+    /// Settings' Test connection while the address just typed is still being checked).
     pub fn click(&self, css: &str) {
-        let element = self.session.wait_for(css, UI_TIMEOUT);
+        let deadline = Instant::now() + UI_TIMEOUT;
+        let element = loop {
+            let element = self.session.wait_for(css, UI_TIMEOUT);
+            if self.session.is_enabled(&element) {
+                break element;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{css} is still disabled after {UI_TIMEOUT:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        };
         self.session.click(&element);
     }
 

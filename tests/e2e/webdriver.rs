@@ -125,6 +125,17 @@ impl Session {
         .unwrap_or_default()
     }
 
+    /// Whether an element is enabled (a form control without `disabled`); an element that
+    /// is gone counts as enabled, so the click that follows reports it.
+    pub fn is_enabled(&self, element: &str) -> bool {
+        self.send(
+            reqwest::Method::GET,
+            &format!("/element/{element}/enabled"),
+            None,
+        )
+        .map_or(true, |v| v.as_bool() != Some(false))
+    }
+
     /// An attribute of an element, or empty when it has none.
     pub fn attribute(&self, element: &str, name: &str) -> String {
         self.send(
