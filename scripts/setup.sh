@@ -12,8 +12,9 @@ APP_PACKAGES=(build-essential pkg-config curl file libssl-dev libwebkit2gtk-4.1-
 # iproute2: `ss`, to read the server's listen backlog.
 # nginx: two server processes behind one port (tests/api/postgres/cluster.rs runs its own
 # nginx in the foreground with a configuration in a temporary folder; the service is unused).
+# x11-apps: `xwd`, the end-to-end tests' screenshots from the Xvfb display.
 TEST_PACKAGES=(xvfb xauth dbus gnome-keyring dunst webkit2gtk-driver curl lintian postgresql nginx
-  iproute2)
+  iproute2 x11-apps)
 TAURI_DRIVER_VERSION="^2"
 NODE_MIN_MAJOR=20
 NODE_MIN_MINOR=19

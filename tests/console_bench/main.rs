@@ -12,6 +12,9 @@
 #[path = "../e2e/harness.rs"]
 #[allow(dead_code)]
 mod harness;
+#[path = "../e2e/screen.rs"]
+#[allow(dead_code)]
+mod screen;
 #[path = "../e2e/webdriver.rs"]
 #[allow(dead_code)]
 mod webdriver;

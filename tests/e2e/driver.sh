@@ -6,7 +6,13 @@
 #   LICENTRIC_E2E_KEYRING_HOME  keep the keyring there (a restarted app finds its key);
 #                               by default a fresh one
 #   LICENTRIC_E2E_NOTIFICATIONS where dunst logs each notification it shows
+#   LICENTRIC_E2E_DISPLAY_FILE  where to write this X display and its authority file, for
+#                               the tests' screenshots (tests/e2e/screen.rs)
 set -euo pipefail
+if [ -n "${LICENTRIC_E2E_DISPLAY_FILE:-}" ]; then
+  printf '%s\n%s\n' "$DISPLAY" "${XAUTHORITY:-}" >"$LICENTRIC_E2E_DISPLAY_FILE.new"
+  mv "$LICENTRIC_E2E_DISPLAY_FILE.new" "$LICENTRIC_E2E_DISPLAY_FILE"
+fi
 # A keyring folder of the test's own, unlocked with this password, never the user's.
 export XDG_DATA_HOME="${LICENTRIC_E2E_KEYRING_HOME:-$(mktemp -d)}"
 echo -n "licentric-e2e" | gnome-keyring-daemon --unlock --components=secrets >/dev/null

@@ -16,7 +16,10 @@ use licentric_server::{
     db, provision, AppState, Application, DemoData, ProvisionOptions, RunningServer,
 };
 
-use crate::webdriver::Session;
+use crate::{
+    screen::{self, Display},
+    webdriver::Session,
+};
 
 /// The app binary Cargo built for these tests.
 const APP: &str = env!("CARGO_BIN_EXE_licentric-desktop");
@@ -252,6 +255,8 @@ pub struct App {
     step: usize,
     driver: Child,
     notifications: PathBuf,
+    /// The Xvfb display the app runs on, for screenshots.
+    display: Display,
     data_dir: PathBuf,
     _own_data_dir: Option<tempfile::TempDir>,
 }
@@ -298,6 +303,8 @@ impl App {
         let log = std::fs::File::create(logs.join(format!("{name}.log"))).expect("log file");
         let notifications = logs.join(format!("{name}.notifications.log"));
         let _ = std::fs::remove_file(&notifications);
+        let display_file = screen::display_file(&logs, name);
+        let _ = std::fs::remove_file(&display_file);
         let (port, native_port) = (free_port(), free_port());
 
         let mut command = Command::new("xvfb-run");
@@ -314,6 +321,7 @@ impl App {
             .env("NO_AT_BRIDGE", "1")
             .env("LICENTRIC_DATA_DIR", &data_dir)
             .env("LICENTRIC_E2E_NOTIFICATIONS", &notifications)
+            .env("LICENTRIC_E2E_DISPLAY_FILE", &display_file)
             .env_remove("LICENTRIC_SERVER_URL")
             .env_remove("LICENTRIC_TEST_CLOCK_OFFSET_DAYS")
             .env_remove("LICENTRIC_E2E_KEYRING_HOME")
@@ -355,12 +363,14 @@ impl App {
             step: 0,
             driver,
             notifications,
+            display: Display::unknown(),
             data_dir: data_dir.clone(),
             _own_data_dir: own_dir,
         };
         let driver_url = format!("http://127.0.0.1:{port}");
         let binary = launch.binary.clone().unwrap_or_else(|| PathBuf::from(APP));
         app.session = connect(&driver_url, &binary);
+        app.display = Display::read(&display_file);
         app
     }
 
@@ -392,9 +402,22 @@ impl App {
             .wait_for_text(css, UI_TIMEOUT, |text| text.contains(expected))
     }
 
-    /// Clicks the first element matching `css`, once there is one.
+    /// Clicks the first element matching `css`, once there is one and it is enabled, as a
+    /// person waits for a button to come alive: a click on a disabled button is lost (e.g.
+    /// Settings' Test connection while the address just typed is still being checked).
     pub fn click(&self, css: &str) {
-        let element = self.session.wait_for(css, UI_TIMEOUT);
+        let deadline = Instant::now() + UI_TIMEOUT;
+        let element = loop {
+            let element = self.session.wait_for(css, UI_TIMEOUT);
+            if self.session.is_enabled(&element) {
+                break element;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{css} is still disabled after {UI_TIMEOUT:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        };
         self.session.click(&element);
     }
 
@@ -505,12 +528,18 @@ impl App {
         ))
     }
 
-    /// Saves a screenshot of the web view as `NN-step.png` in this test's folder.
+    /// Saves a screenshot of the app's window, as the X display shows it, as `NN-step.png`
+    /// in this test's folder.
     pub fn screenshot(&mut self, step: &str) {
         self.step += 1;
         let dir = artifacts_dir().join("screenshots").join(&self.name);
         std::fs::create_dir_all(&dir).expect("screenshot dir");
-        let png = self.session.screenshot().expect("screenshot");
+        self.session.wait_for_paint().expect("the page paints");
+        let rect = self.session.window_rect().expect("the window's place");
+        let png = self
+            .display
+            .capture(rect)
+            .unwrap_or_else(|error| panic!("screenshot {step}: {error}"));
         std::fs::write(dir.join(format!("{:02}-{step}.png", self.step)), png)
             .expect("write screenshot");
     }

@@ -21,8 +21,7 @@ fn wait_text(app: &App, css: &str, expected: &str) -> String {
 }
 
 fn click(app: &App, css: &str) {
-    let element = app.session.wait_for(css, UI_TIMEOUT);
-    app.session.click(&element);
+    app.click(css);
 }
 
 fn activate(app: &App, typed: &str) {

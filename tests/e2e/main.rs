@@ -18,5 +18,6 @@ mod harness;
 mod license;
 mod offline;
 mod package;
+mod screen;
 mod settings;
 mod webdriver;

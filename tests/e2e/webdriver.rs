@@ -2,8 +2,9 @@
 
 use std::time::{Duration, Instant};
 
-use base64::Engine;
 use serde_json::{json, Value};
+
+use crate::screen::Rect;
 
 /// The key under which W3C WebDriver returns element references.
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -124,6 +125,17 @@ impl Session {
         .unwrap_or_default()
     }
 
+    /// Whether an element is enabled (a form control without `disabled`); an element that
+    /// is gone counts as enabled, so the click that follows reports it.
+    pub fn is_enabled(&self, element: &str) -> bool {
+        self.send(
+            reqwest::Method::GET,
+            &format!("/element/{element}/enabled"),
+            None,
+        )
+        .map_or(true, |v| v.as_bool() != Some(false))
+    }
+
     /// An attribute of an element, or empty when it has none.
     pub fn attribute(&self, element: &str, name: &str) -> String {
         self.send(
@@ -223,9 +235,10 @@ impl Session {
         .expect("click");
     }
 
-    /// A PNG of the web view, taken once the latest DOM changes are painted.
-    pub fn screenshot(&self) -> Result<Vec<u8>, String> {
-        // Without this, WebKitGTK under Xvfb can hand back the previous frame.
+    /// Waits until the latest DOM changes are painted: two animation frames. Screenshots
+    /// are taken from the X display after this (`screen.rs`): WebKitGTK 2.50's WebDriver
+    /// `screenshot` never answers with the DMA-BUF renderer off, as the app ships.
+    pub fn wait_for_paint(&self) -> Result<(), String> {
         self.send(
             reqwest::Method::POST,
             "/execute/async",
@@ -233,11 +246,25 @@ impl Session {
                 "script": "const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
                 "args": []
             })),
-        )?;
-        let value = self.send(reqwest::Method::GET, "/screenshot", None)?;
-        base64::engine::general_purpose::STANDARD
-            .decode(value.as_str().unwrap_or_default())
-            .map_err(|e| e.to_string())
+        )
+        .map(drop)
+    }
+
+    /// The app's window on the screen: position and size, as the window manager (none
+    /// under Xvfb: the window's own) placed it.
+    pub fn window_rect(&self) -> Result<Rect, String> {
+        let value = self.send(reqwest::Method::GET, "/window/rect", None)?;
+        let number = |key: &str| {
+            value[key]
+                .as_f64()
+                .ok_or_else(|| format!("/window/rect has no {key}: {value}"))
+        };
+        Ok(Rect {
+            x: number("x")? as i64,
+            y: number("y")? as i64,
+            width: number("width")? as u32,
+            height: number("height")? as u32,
+        })
     }
 
     /// Resizes the app's window.
