@@ -945,12 +945,15 @@ pub async fn entitlement_codes_of(
 }
 
 /// The sort expressions of [`SORTABLE`] on PostgreSQL, with the type a cursor's value is
-/// read back as. A missing expiry or name sorts first, as SQLite's empty text does.
+/// read back as. A missing expiry or name sorts first, as SQLite's empty text does. The
+/// name is `CASE`, not `coalesce`: under the tenant policies only a leak-free cursor
+/// condition seeks in the index (`licenses_by_name_first`, PostgreSQL migration 0011);
+/// PostgreSQL's leak check does not know `coalesce` and would filter the tenant's rows.
 fn pg_sort(field: &str) -> (&'static str, &'static str) {
     match field {
         "updatedAt" => ("l.updated_at", "timestamptz"),
         "expiresAt" => ("coalesce(l.expires_at, '-infinity')", "timestamptz"),
-        "name" => ("coalesce(l.name, '')", "text"),
+        "name" => ("CASE WHEN l.name IS NULL THEN '' ELSE l.name END", "text"),
         "status" => ("l.status", "text"),
         "uses" => ("l.uses", "bigint"),
         _ => ("l.created_at", "timestamptz"),

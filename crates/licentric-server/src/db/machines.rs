@@ -829,10 +829,12 @@ pub async fn delete(db: impl Into<DbRef<'_>>, tenant: &Tenant, id: &str) -> supe
 
 /// The sort expressions of [`SORTABLE`] on PostgreSQL, with the type a cursor's value is
 /// read back as; a missing name or heartbeat sorts first, as SQLite's empty text does.
+/// The name is `CASE`, not `coalesce`, so that a cursor seeks under the tenant policies
+/// (`machines_by_name_first`, PostgreSQL migration 0011; see the licenses' `pg_sort`).
 fn pg_sort(field: &str) -> (&'static str, &'static str) {
     match field {
         "updatedAt" => ("m.updated_at", "timestamptz"),
-        "name" => ("coalesce(m.name, '')", "text"),
+        "name" => ("CASE WHEN m.name IS NULL THEN '' ELSE m.name END", "text"),
         "lastHeartbeatAt" => ("coalesce(m.last_heartbeat_at, '-infinity')", "timestamptz"),
         _ => ("m.created_at", "timestamptz"),
     }
