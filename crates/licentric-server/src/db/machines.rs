@@ -852,7 +852,7 @@ struct PgListed {
 
 /// The filters of a machine list on PostgreSQL, as [`push_filters`] decides them: `q`
 /// is the start of a fingerprint or a fragment of a name (ILIKE, the trigram index of
-/// migration 0001), a heartbeat status a comparison of the due time the triggers keep.
+/// migration 0011), a heartbeat status a comparison of the due time the triggers keep.
 fn push_filters_pg<'a>(
     query: &mut QueryBuilder<'a, sqlx::Postgres>,
     tenant: &'a Tenant,
@@ -870,12 +870,15 @@ fn push_filters_pg<'a>(
         query.push(" AND m.platform = ").push_bind(platform);
     }
     if let Some(q) = search_text(filters) {
+        // Two leak-free halves, so that each uses its index under the tenant policy: the
+        // fingerprint prefix (starts_with is leak-free) and the ids of the tenant's names
+        // that match (migration 0011's trigram index; ILIKE is not leak-free).
         query
-            .push(" AND (starts_with(m.fingerprint, ")
+            .push(" AND m.id IN (SELECT id FROM machines WHERE starts_with(fingerprint, ")
             .push_bind(q)
-            .push(") OR coalesce(m.name, '') ILIKE ")
+            .push(") UNION ALL SELECT licentric_search_machine_names(")
             .push_bind(format!("%{}%", q.replace('\\', "\\\\")))
-            .push(")");
+            .push("))");
     }
     if let (Some(status), Some(now)) = (filters.heartbeat_status, filters.now) {
         match status {
