@@ -24,8 +24,9 @@ DROP INDEX machines_by_name;
 -- the tenant policy a search read every row of the tenant (2.7-5 s for 100,000
 -- licenses, 0.2-1 s for 250,000 machines), 0001's trigram indexes unused. The searched
 -- text is therefore kept, as well, in two tables of which the runtime role sees nothing
--- (it may SELECT, as rate_buckets of 0005, but no policy is its own), maintained by triggers and read only through
--- the two narrow SECURITY DEFINER functions below, owned by the migration role. Each
+-- (it may SELECT, as rate_buckets of 0005, but no policy is its own), maintained by
+-- triggers and read only through the two narrow SECURITY DEFINER functions below, owned
+-- by the migration role. Each
 -- returns ids of the current transaction's tenant only: the tenant is the transaction's
 -- setting (licentric_account(), licentric_environment()), an explicit condition of the
 -- function's WHERE. Both tables FORCE row-level security like every other; their one
