@@ -201,6 +201,8 @@ pub async fn migrate_db(
             )
             .await?;
     }
+    // The search tables (PostgreSQL migration 0011) are kept by triggers, which were off.
+    target.execute("SELECT licentric_rebuild_search()").await?;
     target.commit().await?;
     sqlx::query("ANALYZE").execute(to).await?;
     Ok(moved)

@@ -945,12 +945,15 @@ pub async fn entitlement_codes_of(
 }
 
 /// The sort expressions of [`SORTABLE`] on PostgreSQL, with the type a cursor's value is
-/// read back as. A missing expiry or name sorts first, as SQLite's empty text does.
+/// read back as. A missing expiry or name sorts first, as SQLite's empty text does. The
+/// name is `CASE`, not `coalesce`: under the tenant policies only a leak-free cursor
+/// condition seeks in the index (`licenses_by_name_first`, PostgreSQL migration 0011);
+/// PostgreSQL's leak check does not know `coalesce` and would filter the tenant's rows.
 fn pg_sort(field: &str) -> (&'static str, &'static str) {
     match field {
         "updatedAt" => ("l.updated_at", "timestamptz"),
         "expiresAt" => ("coalesce(l.expires_at, '-infinity')", "timestamptz"),
-        "name" => ("coalesce(l.name, '')", "text"),
+        "name" => ("CASE WHEN l.name IS NULL THEN '' ELSE l.name END", "text"),
         "status" => ("l.status", "text"),
         "uses" => ("l.uses", "bigint"),
         _ => ("l.created_at", "timestamptz"),
@@ -964,9 +967,9 @@ fn pg_contains(text: &str) -> String {
 }
 
 /// The filters of a license list on PostgreSQL, appended to a `WHERE` (after `$n` binds).
-/// `q` is matched by the trigram index of `licentric_license_text` (migration 0001),
-/// ILIKE ignoring ASCII case as SQLite's LIKE does; the key is held with and without
-/// dashes, so a fragment either way matches.
+/// `q` is matched by the trigram index of `licentric_license_text` (migration 0011's
+/// `licentric_search_licenses`), ILIKE ignoring ASCII case as SQLite's LIKE does; the
+/// key is held with and without dashes, so a fragment either way matches.
 fn push_filters_pg<'a>(
     query: &mut QueryBuilder<'a, sqlx::Postgres>,
     tenant: &'a Tenant,
@@ -993,17 +996,16 @@ fn push_filters_pg<'a>(
         query.push(" AND l.expires_at > ").push_bind(after);
     }
     if let Some(q) = filters.q.map(str::trim).filter(|q| !q.is_empty()) {
-        let text = "licentric_license_text(l.key, l.id, l.name, l.metadata)";
-        query
-            .push(format!(" AND ({text} ILIKE "))
-            .push_bind(pg_contains(q));
+        // The ids of the tenant's matches, from the trigram index of migration 0011's
+        // license_search: ILIKE is not leak-free, so on licenses itself it could only
+        // filter every row of the tenant after the policy.
         let undashed = q.replace('-', "");
-        if undashed != q {
-            query
-                .push(format!(" OR {text} ILIKE "))
-                .push_bind(pg_contains(&undashed));
-        }
-        query.push(")");
+        query
+            .push(" AND l.id IN (SELECT licentric_search_licenses(")
+            .push_bind(pg_contains(q))
+            .push(", ")
+            .push_bind(pg_contains(&undashed))
+            .push("))");
     }
     if let Some(fingerprint) = filters.fingerprint {
         query

@@ -829,10 +829,12 @@ pub async fn delete(db: impl Into<DbRef<'_>>, tenant: &Tenant, id: &str) -> supe
 
 /// The sort expressions of [`SORTABLE`] on PostgreSQL, with the type a cursor's value is
 /// read back as; a missing name or heartbeat sorts first, as SQLite's empty text does.
+/// The name is `CASE`, not `coalesce`, so that a cursor seeks under the tenant policies
+/// (`machines_by_name_first`, PostgreSQL migration 0011; see the licenses' `pg_sort`).
 fn pg_sort(field: &str) -> (&'static str, &'static str) {
     match field {
         "updatedAt" => ("m.updated_at", "timestamptz"),
-        "name" => ("coalesce(m.name, '')", "text"),
+        "name" => ("CASE WHEN m.name IS NULL THEN '' ELSE m.name END", "text"),
         "lastHeartbeatAt" => ("coalesce(m.last_heartbeat_at, '-infinity')", "timestamptz"),
         _ => ("m.created_at", "timestamptz"),
     }
@@ -850,7 +852,7 @@ struct PgListed {
 
 /// The filters of a machine list on PostgreSQL, as [`push_filters`] decides them: `q`
 /// is the start of a fingerprint or a fragment of a name (ILIKE, the trigram index of
-/// migration 0001), a heartbeat status a comparison of the due time the triggers keep.
+/// migration 0011), a heartbeat status a comparison of the due time the triggers keep.
 fn push_filters_pg<'a>(
     query: &mut QueryBuilder<'a, sqlx::Postgres>,
     tenant: &'a Tenant,
@@ -868,12 +870,15 @@ fn push_filters_pg<'a>(
         query.push(" AND m.platform = ").push_bind(platform);
     }
     if let Some(q) = search_text(filters) {
+        // Two leak-free halves, so that each uses its index under the tenant policy: the
+        // fingerprint prefix (starts_with is leak-free) and the ids of the tenant's names
+        // that match (migration 0011's trigram index; ILIKE is not leak-free).
         query
-            .push(" AND (starts_with(m.fingerprint, ")
+            .push(" AND m.id IN (SELECT id FROM machines WHERE starts_with(fingerprint, ")
             .push_bind(q)
-            .push(") OR coalesce(m.name, '') ILIKE ")
+            .push(") UNION ALL SELECT licentric_search_machine_names(")
             .push_bind(format!("%{}%", q.replace('\\', "\\\\")))
-            .push(")");
+            .push("))");
     }
     if let (Some(status), Some(now)) = (filters.heartbeat_status, filters.now) {
         match status {
