@@ -820,8 +820,8 @@ mod migration_tests {
     }
 
     /// The same rule for PostgreSQL's migrations (`migrations/postgres/`).
-    // 0004 was never used (it was held for a branch that needed none): the next
-    // PostgreSQL migration is 0006, never a lower number below one already applied.
+    // 0004 and 0007-0009 were never used (held for branches that needed none): the next
+    // PostgreSQL migration is 0012, never a lower number below one already applied.
     const SHIPPED_POSTGRES: &[(i64, &str)] = &[
         (1, "dc2e31bf2f0a825f"),
         (2, "fb70e87a9cdd3233"),
@@ -829,6 +829,7 @@ mod migration_tests {
         (5, "d918ab899d5f44e2"),
         (6, "7165c80856b8676f"),
         (10, "588ed332703c55ae"),
+        (11, "67e85613f0034079"),
     ];
 
     #[test]

@@ -438,27 +438,61 @@ impl TestApp {
     /// is not). On PostgreSQL no request's transaction sees across tenants (row-level
     /// security): a superuser of the cluster reads them, on the test server's database.
     pub async fn all_rows(&self, sql: &str) -> Vec<Vec<Option<String>>> {
+        self.all_rows_with(sql, &[]).await
+    }
+
+    /// [`Self::all_rows`] with `params` bound to its `?` placeholders.
+    pub async fn all_rows_with(&self, sql: &str, params: &[Param]) -> Vec<Vec<Option<String>>> {
         use sqlx::Row;
         match &self.database {
-            db::Db::Sqlite(pool) => sqlx::query(sql)
+            db::Db::Sqlite(pool) => bind_sqlite(sqlx::query(sql), params)
                 .fetch_all(pool)
                 .await
                 .unwrap()
                 .iter()
                 .map(|row| (0..row.len()).map(|i| row.get(i)).collect())
                 .collect(),
-            db::Db::Postgres(pool) => {
-                let database = pool.connect_options().get_database().unwrap().to_owned();
-                let superuser = PgPool::connect_with(PgConnectOptions::new().database(&database))
+            db::Db::Postgres(_) => {
+                let superuser = self.superuser().await;
+                let sql = numbered(sql);
+                let rows = bind_postgres(sqlx::query(&sql), params)
+                    .fetch_all(&superuser)
                     .await
                     .unwrap();
-                let rows = sqlx::query(sql).fetch_all(&superuser).await.unwrap();
                 superuser.close().await;
                 rows.iter()
                     .map(|row| (0..row.len()).map(|i| row.get(i)).collect())
                     .collect()
             }
         }
+    }
+
+    /// Runs statements (e.g. a trigger's definition) on the server's database as its
+    /// owner would, behind the server's back: on SQLite on the file, on PostgreSQL as a
+    /// superuser of the cluster.
+    pub async fn execute_as_owner(&self, sql: &str) {
+        match &self.database {
+            db::Db::Sqlite(pool) => {
+                sqlx::raw_sql(sql).execute(pool).await.unwrap();
+            }
+            db::Db::Postgres(_) => {
+                let superuser = self.superuser().await;
+                sqlx::raw_sql(sql).execute(&superuser).await.unwrap();
+                superuser.close().await;
+            }
+        }
+    }
+
+    /// A superuser's pool on the test server's PostgreSQL database (pg_virtualenv's PG*
+    /// settings).
+    async fn superuser(&self) -> PgPool {
+        let db::Db::Postgres(pool) = &self.database else {
+            panic!("only PostgreSQL has a superuser");
+        };
+        let database = pool.connect_options().get_database().unwrap().to_owned();
+        PgPool::connect_with(PgConnectOptions::new().database(&database))
+            .await
+            .unwrap()
     }
 }
 

@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 
 use crate::{
     binary::{self, ServerProcess, NO_RATE_LIMITS},
-    helpers::{spawn_app, test_settings, Auth, TestApp},
+    helpers::{on_postgres, spawn_app, test_settings, Auth, TestApp},
 };
 
 /// A license of a new product and policy with these fields; answers (license, policy).
@@ -872,20 +872,29 @@ async fn a_mixed_burst_of_heartbeats_answers_each_as_if_alone() {
 /// requests are tried one by one: the one that cannot be written fails alone, the others
 /// are answered, and the use count is exactly the answered validations, none of the
 /// rolled-back batch's. The failure is injected with a trigger written behind the server's
-/// back that refuses the audit event of one fingerprint.
+/// back that refuses the audit event of one fingerprint (on PostgreSQL the batch is one
+/// transaction the failure aborts).
 #[tokio::test]
 async fn a_failed_batch_is_rolled_back_whole_and_only_its_bad_request_fails() {
     let app = spawn_app().await;
     let (license, _) = license_of(&app, json!({})).await;
     let key = license["key"].as_str().unwrap();
-    sqlx::query(
+    app.execute_as_owner(if on_postgres() {
+        "CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN
+             IF NEW.changes LIKE '%poisoned-fingerprint%' THEN
+                 RAISE EXCEPTION 'injected failure';
+             END IF;
+             RETURN NEW;
+         END $$;
+         CREATE TRIGGER poison BEFORE INSERT ON audit_events
+             FOR EACH ROW EXECUTE FUNCTION poison();"
+    } else {
         "CREATE TRIGGER poison BEFORE INSERT ON audit_events
          WHEN NEW.changes LIKE '%poisoned-fingerprint%'
-         BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
-    )
-    .execute(&app.db())
-    .await
-    .unwrap();
+         BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+    })
+    .await;
     let mut answered = 0;
     for round in 0..3 {
         let bodies: Vec<Value> = (0..30)
@@ -908,31 +917,28 @@ async fn a_failed_batch_is_rolled_back_whole_and_only_its_bad_request_fails() {
             }
         }
     }
-    let stored = |app: &TestApp| {
-        let pool = app.db();
-        let id = license["id"].as_str().unwrap().to_owned();
-        async move {
-            let uses: i64 = sqlx::query_scalar("SELECT uses FROM licenses WHERE id = ?")
-                .bind(&id)
-                .fetch_one(&pool)
-                .await
-                .unwrap();
-            let events: i64 = sqlx::query_scalar(
+    /// The license's use count and its validation events, as stored.
+    async fn stored(app: &TestApp, id: &str) -> (i64, i64) {
+        let uses = app
+            .scalar("SELECT uses FROM licenses WHERE id = ?", &[id.into()])
+            .await;
+        let events = app
+            .scalar(
                 "SELECT count(*) FROM audit_events WHERE action = 'license.validated' AND resource_id = ?",
+                &[id.into()],
             )
-            .bind(&id)
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-            (uses, events)
-        }
-    };
-    assert_eq!(stored(&app).await, (answered, answered));
+            .await;
+        (uses, events)
+    }
+    let id = license["id"].as_str().unwrap();
+    assert_eq!(stored(&app, id).await, (answered, answered));
     // The writer goes on: the next validation is answered and counted.
-    sqlx::query("DROP TRIGGER poison")
-        .execute(&app.db())
-        .await
-        .unwrap();
+    app.execute_as_owner(if on_postgres() {
+        "DROP TRIGGER poison ON audit_events"
+    } else {
+        "DROP TRIGGER poison"
+    })
+    .await;
     validate(&app, key, json!({})).await;
-    assert_eq!(stored(&app).await, (answered + 1, answered + 1));
+    assert_eq!(stored(&app, id).await, (answered + 1, answered + 1));
 }

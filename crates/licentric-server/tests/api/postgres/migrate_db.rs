@@ -193,6 +193,23 @@ async fn migrate_db_moves_every_row_checks_it_and_the_runtime_role_reads_it_as_b
         .await
         .unwrap();
     assert_eq!(machines, 3);
+    // The searches' tables (migration 0011), which the copy's triggers did not fill, are
+    // filled: the key found by a fragment of it, the machines by their names.
+    let key = created["licenseKey"].as_str().unwrap();
+    let fragment = format!("%{}%", &key[key.len() - 8..]);
+    let found: Vec<String> = sqlx::query_scalar("SELECT licentric_search_licenses($1, $1)")
+        .bind(&fragment)
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(found, std::slice::from_ref(&license_id));
+    let named: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM licentric_search_machine_names('%box FINGERPRINT-t%')",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    assert_eq!(named, 2, "Box fingerprint-two and Box fingerprint-three");
     tx.commit().await.unwrap();
     // Row-level security and the triggers are back on after the move.
     let unforced: Vec<String> = sqlx::query_scalar(
