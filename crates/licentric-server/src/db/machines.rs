@@ -528,20 +528,8 @@ pub async fn count(
             return Ok(n);
         }
     };
-    let searched = filters.search_hits.is_some()
-        || filters.q.is_some_and(|q| !q.trim().is_empty())
-        || filters.license_id.is_some();
     let status = filters.heartbeat_status.zip(filters.now);
-    let by_totals = match status {
-        _ if searched => false,
-        None => true,
-        Some((HeartbeatStatus::NotStarted, _)) => true,
-        // An alive machine with a platform would need the dead ones of that platform.
-        Some((HeartbeatStatus::Alive, _)) => filters.platform.is_none(),
-        // Dead is already a range of machines_by_due.
-        Some((HeartbeatStatus::Dead, _)) => false,
-    };
-    if !by_totals {
+    if !counted_by_totals(filters) {
         let mut count = QueryBuilder::new("SELECT count(*)");
         push_from(&mut count, filters);
         push_filters(&mut count, tenant, filters);
@@ -602,6 +590,23 @@ pub async fn count(
         }
     }
     Ok(u32::try_from(n).unwrap_or_default())
+}
+
+/// Whether `filters` are counted from `machine_totals` (less the overdue machines a
+/// heartbeat status excludes), on either database, rather than row by row.
+fn counted_by_totals(filters: &Filters<'_>) -> bool {
+    let searched = filters.search_hits.is_some()
+        || filters.q.is_some_and(|q| !q.trim().is_empty())
+        || filters.license_id.is_some();
+    match filters.heartbeat_status.zip(filters.now) {
+        _ if searched => false,
+        None => true,
+        Some((HeartbeatStatus::NotStarted, _)) => true,
+        // An alive machine with a platform would need the dead ones of that platform.
+        Some((HeartbeatStatus::Alive, _)) => filters.platform.is_none(),
+        // Dead is already a range of machines_by_due.
+        Some((HeartbeatStatus::Dead, _)) => false,
+    }
 }
 
 /// One page of the tenant's machines matching `filters`, and the cursor of the next.
@@ -906,14 +911,80 @@ fn push_filters_pg<'a>(
     }
 }
 
+/// [`count`] on PostgreSQL, inside the tenant's transaction: from `machine_totals` when
+/// the filters allow ([`counted_by_totals`]), as on SQLite; else row by row (which, for
+/// all of a tenant's 250,000 machines, was a parallel scan of the table per page).
 async fn count_pg(
     tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
     tenant: &Tenant,
     filters: &Filters<'_>,
 ) -> super::Result<u32> {
-    let mut count = QueryBuilder::<sqlx::Postgres>::new("SELECT count(*) FROM machines m");
-    push_filters_pg(&mut count, tenant, filters);
-    let n: i64 = count.build_query_scalar().fetch_one(&mut **tx).await?;
+    if !counted_by_totals(filters) {
+        let mut count = QueryBuilder::<sqlx::Postgres>::new("SELECT count(*) FROM machines m");
+        push_filters_pg(&mut count, tenant, filters);
+        let n: i64 = count.build_query_scalar().fetch_one(&mut **tx).await?;
+        return postgres::to_u32(n);
+    }
+    let status = filters.heartbeat_status.zip(filters.now);
+    let mut total = QueryBuilder::<sqlx::Postgres>::new(
+        "SELECT coalesce(sum(n), 0)::bigint FROM machine_totals WHERE account_id = ",
+    );
+    total
+        .push_bind(&tenant.account_id)
+        .push(" AND environment = ")
+        .push_bind(tenant.environment.as_str());
+    if let Some(platform) = filters.platform {
+        total.push(" AND platform = ").push_bind(platform);
+    }
+    match status {
+        Some((HeartbeatStatus::NotStarted, _)) => {
+            total.push(" AND NOT started");
+        }
+        Some((HeartbeatStatus::Alive, _)) => {
+            total.push(" AND started");
+        }
+        _ => {}
+    }
+    let mut n: i64 = total.build_query_scalar().fetch_one(&mut **tx).await?;
+    if let Some((status, now)) = status {
+        // Overdue machines: those that never started are dead, not "not started"; the
+        // started ones are dead, not alive (ranges of machines_unstarted_by_due and
+        // machines_by_due).
+        let overdue = |unstarted: bool| {
+            let mut query = QueryBuilder::<sqlx::Postgres>::new(
+                "SELECT count(*) FROM machines m WHERE m.account_id = ",
+            );
+            query
+                .push_bind(tenant.account_id.clone())
+                .push(" AND m.environment = ")
+                .push_bind(tenant.environment.as_str())
+                .push(" AND m.heartbeat_due_jd <= licentric_julianday(")
+                .push_bind(now)
+                .push(")");
+            if unstarted {
+                query.push(" AND m.last_heartbeat_at IS NULL");
+                if let Some(platform) = filters.platform {
+                    query
+                        .push(" AND m.platform = ")
+                        .push_bind(platform.to_owned());
+                }
+            }
+            query
+        };
+        let unstarted_dead: i64 = overdue(true)
+            .build_query_scalar()
+            .fetch_one(&mut **tx)
+            .await?;
+        if status == HeartbeatStatus::NotStarted {
+            n -= unstarted_dead;
+        } else {
+            let dead: i64 = overdue(false)
+                .build_query_scalar()
+                .fetch_one(&mut **tx)
+                .await?;
+            n -= dead - unstarted_dead;
+        }
+    }
     postgres::to_u32(n)
 }
 
