@@ -211,6 +211,16 @@ async fn migrate_db_moves_every_row_checks_it_and_the_runtime_role_reads_it_as_b
     .unwrap();
     assert_eq!(named, 2, "Box fingerprint-two and Box fingerprint-three");
     tx.commit().await.unwrap();
+    // The moved tables are vacuumed (their pages marked visible to all) and analysed.
+    let unvacuumed: Vec<String> = sqlx::query_scalar(
+        "SELECT relname::text FROM pg_class
+          WHERE relname IN ('licenses', 'machines', 'license_search', 'machine_search')
+            AND (relallvisible = 0 OR reltuples < 0) ORDER BY 1",
+    )
+    .fetch_all(&pg.admin)
+    .await
+    .unwrap();
+    assert_eq!(unvacuumed, Vec::<String>::new());
     // Row-level security and the triggers are back on after the move.
     let unforced: Vec<String> = sqlx::query_scalar(
         "SELECT relname::text FROM pg_class WHERE relnamespace = 'public'::regnamespace
