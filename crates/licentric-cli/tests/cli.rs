@@ -445,9 +445,28 @@ async fn offline_activation_by_request_and_license_file() {
     );
     #[cfg(unix)]
     assert_eq!(mode(&out), 0o600, "the request holds the key");
-    // Piped and not asked for, there is no QR code: just the text.
+    // Piped and not asked for, there is no QR code: just the text, the same request but
+    // for its time (kept to the second, so a second run may fall in the next second).
     let piped = machine.run(&["offline", "request", &server.key()]);
-    assert_eq!(piped.stdout().trim(), text.trim());
+    assert_eq!(piped.stdout().trim().lines().count(), 1, "{piped:?}");
+    let first = licentric_core::ActivationRequest::parse(text.trim()).unwrap();
+    let again = licentric_core::ActivationRequest::parse(piped.stdout().trim()).unwrap();
+    assert_eq!(
+        (
+            first.fingerprint(),
+            first.license(),
+            first.machine_name(),
+            first.platform()
+        ),
+        (
+            again.fingerprint(),
+            again.license(),
+            again.machine_name(),
+            again.platform()
+        )
+    );
+    let apart = again.created_at() - first.created_at();
+    assert!((0..=60).contains(&apart.num_seconds()), "{apart}");
 
     // Support turns the request into a license file.
     let activation = server.admin().offline_activation(&text).await.unwrap();
