@@ -96,8 +96,12 @@ pub async fn machines_now(
         None => run!(
             db,
             tenant,
+            // The counters the list totals read (migration 0012; PostgreSQL's 0001): a
+            // count of the rows read all of a tenant's machines, 250,000 in the benchmark,
+            // a parallel scan of them on PostgreSQL (118 ms p50 for the series).
             query_scalar(
-                "SELECT count(*) FROM machines WHERE account_id = $1 AND environment = $2",
+                "SELECT CAST(coalesce(sum(n), 0) AS bigint) FROM machine_totals
+                  WHERE account_id = $1 AND environment = $2",
                 &tenant.account_id,
                 tenant.environment.as_str(),
             )
