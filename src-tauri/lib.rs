@@ -87,14 +87,17 @@ pub fn run() {
                 commands::app::show_console(app.handle())?;
             } else if let Some(main) = app.config().app.windows.first() {
                 let window = tauri::WebviewWindowBuilder::from_config(app.handle(), main)?
-                    .on_page_load(|_, payload| {
-                        launch::mark(match payload.event() {
-                            tauri::webview::PageLoadEvent::Started => "page started",
-                            tauri::webview::PageLoadEvent::Finished => "page loaded",
-                        });
+                    .visible(false)
+                    .on_page_load(|window, payload| match payload.event() {
+                        tauri::webview::PageLoadEvent::Started => launch::mark("page started"),
+                        tauri::webview::PageLoadEvent::Finished => {
+                            launch::mark("page loaded");
+                            webview::reveal(&window);
+                        }
                     })
                     .build()?;
                 webview::lighten(&window);
+                webview::reveal_at_the_latest(window);
             }
             launch::mark("window created");
             Ok(())

@@ -15,9 +15,9 @@
 ///   shared-memory bitmaps instead of GL buffers, and keeps ~45 MB less (web process 157 →
 ///   113 MB in a debug build). WebKitGTK 2.50's WebDriver screenshots do not work in this
 ///   mode, so the end-to-end tests take theirs from the X display (tests/e2e/screen.rs).
-///   Its cost: in about 4 launches of 10 the page starts ~0.57 s after the window instead
-///   of ~0.1 s (launch medians still under 1 s; fifth run). Remove it here to trade the
-///   memory back for steady launches.
+///   Like compositing off, it made the page start ~0.6 s late in about 4 launches of 10
+///   when the window was shown before its page had loaded; windows are therefore shown
+///   once it has ([`reveal`]).
 pub fn prepare_environment() {
     #[cfg(target_os = "linux")]
     for (name, value) in [
@@ -28,6 +28,37 @@ pub fn prepare_environment() {
             std::env::set_var(name, value);
         }
     }
+}
+
+/// How long a window waits hidden for its page: one that never loads is shown anyway.
+const SHOW_AT_THE_LATEST: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Shows `window`, created hidden (`visible(false)`), once its page has loaded: call it
+/// from the window's `on_page_load` for `Finished`; [`reveal_at_the_latest`] covers a
+/// page that never loads. Without compositing (above), WebKitGTK 2.50 stalled ~0.6 s in
+/// 5 launches of 12 when the web view was mapped while its web process was starting (the
+/// page started 0.60–0.64 s after the window instead of 0.1 s); shown after the page has
+/// loaded, 0 of 12 (docs/benchmarks.md, "Shipping … sixth run").
+pub fn reveal<R: tauri::Runtime>(window: &tauri::WebviewWindow<R>) {
+    if !window.is_visible().unwrap_or(false) {
+        if let Err(error) = window.show() {
+            tracing::warn!(%error, window = window.label(), "the window could not be shown");
+        }
+    }
+}
+
+/// Shows `window` after [`SHOW_AT_THE_LATEST`] if its page has not loaded by then.
+pub fn reveal_at_the_latest<R: tauri::Runtime>(window: tauri::WebviewWindow<R>) {
+    tauri::async_runtime::spawn(async move {
+        tokio::time::sleep(SHOW_AT_THE_LATEST).await;
+        if !window.is_visible().unwrap_or(true) {
+            tracing::warn!(
+                window = window.label(),
+                "the page did not load in time; showing its window anyway"
+            );
+            reveal(&window);
+        }
+    });
 }
 
 /// Turns off what a browser needs and these pages do not. Linux (WebKitGTK) only; on other
