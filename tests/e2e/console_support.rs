@@ -135,7 +135,7 @@ fn support_turns_a_pasted_request_into_a_license_file_the_customer_imports() {
     desk.screenshot_both_themes("empty");
 
     // A request cut short in the chat window is named before anything else happens.
-    desk.type_in("[data-testid=request-input]", &request[..40]);
+    paste_request(&desk, &request[..40]);
     desk.click("[data-testid=check-request]");
     desk.wait_text("[data-testid=problem][data-code=malformed]", "cut short");
     wait_attribute(
@@ -147,7 +147,7 @@ fn support_turns_a_pasted_request_into_a_license_file_the_customer_imports() {
     desk.screenshot_both_themes("truncated");
 
     // The whole request: what it asks for, and ready.
-    desk.type_in("[data-testid=request-input]", &request);
+    paste_request(&desk, &request);
     desk.click("[data-testid=check-request]");
     desk.wait_text("[data-testid=no-problems]", "Ready to issue");
     desk.wait_text("[data-testid=asks-license]", &server.demo.license_key);
@@ -325,9 +325,9 @@ fn request_for(key: &str) -> String {
 /// Pastes `request`, checks it, and waits until the problem `code` is named with `title`;
 /// then asserts nothing can be issued: the review says so and Issue is disabled.
 fn named_and_refused(desk: &App, request: &str, code: &str, title: &str) {
-    desk.type_in("[data-testid=request-input]", request);
+    paste_request(desk, request);
     desk.click("[data-testid=check-request]");
-    let shown = desk.wait_text(&format!("[data-testid=problem][data-code={code}]"), title);
+    let shown = wait_problem(desk, code, title);
     wait_attribute(
         desk,
         "[data-testid=request-review]",
@@ -346,6 +346,56 @@ fn named_and_refused(desk: &App, request: &str, code: &str, title: &str) {
         desk.session.find("[data-testid=issued]").is_none(),
         "a file is shown for a refused request"
     );
+}
+
+/// Types `request` into the desk's field and waits until the field holds all of it, so
+/// that Check checks the whole request and not the part typed so far.
+fn paste_request(desk: &App, request: &str) {
+    desk.type_in("[data-testid=request-input]", request);
+    let deadline = std::time::Instant::now() + UI_TIMEOUT;
+    loop {
+        let typed = desk.property("[data-testid=request-input]", "value");
+        if typed == request {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the request field holds {} of the {} characters typed",
+            typed.len(),
+            request.len()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Waits until the problem `code` is named with `title`; returns its text. When it is
+/// not, the failure says what the desk shows instead (its review, or the check's error).
+fn wait_problem(desk: &App, code: &str, title: &str) -> String {
+    let css = format!("[data-testid=problem][data-code={code}]");
+    let deadline = std::time::Instant::now() + UI_TIMEOUT;
+    loop {
+        if let Some(problem) = desk.session.find(&css) {
+            let text = desk.session.text(&problem);
+            if text.contains(title) {
+                return text;
+            }
+        }
+        if std::time::Instant::now() >= deadline {
+            let shown = |css: &str| {
+                desk.session
+                    .find(css)
+                    .map(|element| desk.session.text(&element))
+                    .unwrap_or_else(|| "(none)".into())
+            };
+            panic!(
+                "{css} never showed {title:?} within {UI_TIMEOUT:?}; the review shows: {}; the check's error: {}; the button: {}",
+                shown("[data-testid=request-review] [data-testid=problems]"),
+                shown("[data-testid=check-error]"),
+                shown("[data-testid=check-request]"),
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 fn machines_in_account(server: &TestServer) -> u32 {
