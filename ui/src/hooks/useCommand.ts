@@ -25,7 +25,11 @@ export function useCommand<A extends unknown[], T>(command: (...args: A) => Prom
       mounted.current = false;
     };
   }, []);
+  // Busy while any call is in flight: calls can overlap (a select that re-runs a check
+  // while a button's check is out), and the first to finish must not clear it.
+  const inFlight = useRef(0);
   const run = useCallback(async (...args: A) => {
+    inFlight.current += 1;
     setBusy(true);
     setError(null);
     try {
@@ -34,7 +38,8 @@ export function useCommand<A extends unknown[], T>(command: (...args: A) => Prom
       if (mounted.current) setError(toAppError(failure));
       return undefined;
     } finally {
-      if (mounted.current) setBusy(false);
+      inFlight.current -= 1;
+      if (mounted.current) setBusy(inFlight.current > 0);
     }
   }, []);
   const clearError = useCallback(() => setError(null), []);

@@ -52,10 +52,15 @@ function SupportDesk() {
   const check = useCommand(reviewActivationRequest);
   const issue = useCommand(issueOfflineLicense);
 
+  // Checks can overlap (the product picker re-checks at once) and answer in any order:
+  // only the latest check's answer is shown, never an older one that came back later.
+  const latestCheck = useRef(0);
+
   async function runCheck(request: string, product: string) {
     setIssued(null);
+    const mine = ++latestCheck.current;
     const next = await check.run(request, product || null);
-    if (next) setReview(next);
+    if (next && mine === latestCheck.current) setReview(next);
   }
 
   async function takeFile(file: File | undefined) {
@@ -74,6 +79,7 @@ function SupportDesk() {
   }
 
   function startOver() {
+    latestCheck.current += 1;
     setText("");
     setRead(null);
     setReview(null);

@@ -1,0 +1,100 @@
+// The support desk's checks when they overlap, with the Rust side replaced (the real
+// desk is covered by tests/e2e/console_support.rs): checks answer in any order, and only
+// the latest one's answer may be shown.
+import { act, render, screen, waitFor } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { vi } from "vitest";
+import * as products from "../../../api/console/products";
+import * as support from "../../../api/console/support";
+import type { ConsoleSession } from "../../../bindings/ConsoleSession";
+import type { Page } from "../../../bindings/Page";
+import type { Product } from "../../../bindings/Product";
+import type { RequestReview } from "../../../bindings/RequestReview";
+import { SessionContext } from "../session";
+import { SupportRoutes } from "./index";
+
+afterEach(() => vi.restoreAllMocks());
+// jsdom lays nothing out and has no scrollIntoView; the review card calls it after each check.
+beforeAll(() => {
+  Element.prototype.scrollIntoView = () => {};
+});
+
+const session: ConsoleSession = {
+  connection: { id: "local", name: "Local server", url: "http://127.0.0.1:1", local: true } as ConsoleSession["connection"],
+  key: {
+    id: "key-1",
+    name: "Support",
+    environment: "live",
+    scopes: ["licenses:read", "licenses:write", "products:read", "machines:read"],
+    displayPrefix: "lk_live_Ab3d",
+    accountId: "acct",
+  },
+};
+
+const REQUEST = "LICENTRIC-REQ1.abc";
+
+function review(problem: { code: "wrong_product" | "unknown_license"; title: string } | null): RequestReview {
+  return {
+    text: REQUEST,
+    asks: null,
+    license: null,
+    productName: null,
+    machines: [],
+    problems: problem ? [{ ...problem, blocking: true, message: problem.title }] : [],
+    canIssue: problem === null,
+    alreadyActivated: false,
+  };
+}
+
+/** A promise and the function that settles it, to answer a check when the test says. */
+function later<T>() {
+  let settle!: (value: T) => void;
+  const promise = new Promise<T>((resolve) => {
+    settle = resolve;
+  });
+  return { promise, settle };
+}
+
+test("a check that answers after a later one does not replace its answer, and the desk stays busy until both are back", async () => {
+  vi.spyOn(products, "listProducts").mockResolvedValue({
+    data: [{ id: "prod_a", name: "Pro App" } as Product, { id: "prod_b", name: "Studio" } as Product],
+    total: 2,
+    limit: 100,
+    offset: 0,
+    hasMore: false,
+  } satisfies Page<Product>);
+  const slow = later<RequestReview>();
+  const check = vi
+    .spyOn(support, "reviewActivationRequest")
+    // The first check (any product) answers at once: ready.
+    .mockResolvedValueOnce(review(null))
+    // Choosing Pro App re-checks; that answer is slow.
+    .mockReturnValueOnce(slow.promise)
+    // Choosing Studio re-checks again and answers first: wrong product.
+    .mockResolvedValueOnce(review({ code: "wrong_product", title: "Wrong product" }));
+  render(
+    <SessionContext.Provider value={session}>
+      <SupportRoutes />
+    </SessionContext.Provider>,
+  );
+  await userEvent.type(screen.getByTestId("request-input"), REQUEST);
+  await userEvent.click(screen.getByTestId("check-request"));
+  expect(await screen.findByTestId("no-problems")).toHaveTextContent("Ready to issue");
+
+  const picker = await screen.findByTestId("support-product");
+  await screen.findByRole("option", { name: "Studio" });
+  await userEvent.selectOptions(picker, "prod_a");
+  await userEvent.selectOptions(picker, "prod_b");
+  expect(check).toHaveBeenLastCalledWith(REQUEST, "prod_b");
+  await waitFor(() => expect(screen.getByTestId("problem")).toHaveAttribute("data-code", "wrong_product"));
+  // The Pro App check is still out: the desk says it is checking.
+  expect(screen.getByTestId("check-request")).toHaveTextContent("Checking…");
+  expect(screen.getByTestId("check-request")).toBeDisabled();
+
+  // Its late answer (ready, for Pro App) is dropped: Studio's verdict stays.
+  await act(async () => slow.settle(review(null)));
+  await waitFor(() => expect(screen.getByTestId("check-request")).toHaveTextContent("Check again"));
+  expect(screen.getByTestId("problem")).toHaveAttribute("data-code", "wrong_product");
+  expect(screen.queryByTestId("no-problems")).toBeNull();
+  expect(check).toHaveBeenCalledTimes(3);
+});
