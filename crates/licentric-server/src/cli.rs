@@ -13,7 +13,7 @@ use crate::{
     backup, config,
     db::{self, postgres},
     delivery::DeliveryConfig,
-    domain::audit::Retention,
+    domain::{audit::Retention, runtime::WalLimit},
     provision,
     rate_limit::{Quota, RateLimits},
     secret::{SecretOrigin, ServerSecret, DEFAULT_SECRET_FILE, SECRET_ENV},
@@ -121,6 +121,12 @@ pub enum Command {
         /// flight before the server exits anyway.
         #[arg(long, env = "LICENTRIC_SHUTDOWN_TIMEOUT_SECS", default_value_t = 30)]
         shutdown_timeout_secs: u64,
+        /// MiB a SQLite database's write-ahead log (`<file>-wal`) may grow to under a
+        /// steady stream of validations before the server restarts it, holding them for
+        /// a moment (about two fsyncs; longer for a longer log). Ignored on PostgreSQL.
+        #[arg(long, env = "LICENTRIC_SQLITE_WAL_LIMIT_MIB", default_value_t = 64,
+              value_parser = clap::value_parser!(u64).range(1..=65536))]
+        sqlite_wal_limit_mib: u64,
     },
     /// Bring the database's schema to this server's version, and nothing else. For
     /// PostgreSQL, run it as the role that owns the schema (the server's own role, a member
@@ -238,6 +244,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             max_queued,
             queue_wait_ms,
             shutdown_timeout_secs,
+            sqlite_wal_limit_mib,
         } => {
             let settings = Settings {
                 rate_limits: RateLimits {
@@ -262,6 +269,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     max_queued: usize::try_from(max_queued)?,
                     queue_wait: Duration::from_millis(queue_wait_ms),
                     ..Admission::default()
+                },
+                wal_limit: WalLimit {
+                    bytes: sqlite_wal_limit_mib << 20,
                 },
                 ..Settings::default()
             };

@@ -9,7 +9,10 @@ use crate::{
     admission::Admission,
     db::Db,
     delivery::DeliveryConfig,
-    domain::{audit::Retention, runtime::Runtime},
+    domain::{
+        audit::Retention,
+        runtime::{Runtime, WalLimit},
+    },
     rate_limit::{RateLimiter, RateLimits},
     secret::ServerSecret,
     webhook_target::{Lookup, SystemLookup},
@@ -30,6 +33,8 @@ pub struct Settings {
     pub secret: ServerSecret,
     /// How many requests are worked on and queued at once before the rest are refused.
     pub admission: Admission,
+    /// How long SQLite's write-ahead log may grow before the writer restarts it.
+    pub wal_limit: WalLimit,
 }
 
 /// Shared state of a running server. Cheap to clone.
@@ -62,7 +67,12 @@ impl AppState {
         let db = db.into();
         let deliveries = Arc::new(Notify::new());
         Self {
-            runtime: Arc::new(Runtime::new(db.clone(), clock.clone(), deliveries.clone())),
+            runtime: Arc::new(Runtime::new(
+                db.clone(),
+                clock.clone(),
+                deliveries.clone(),
+                settings.wal_limit,
+            )),
             db,
             clock,
             rate_limiter: Arc::new(RateLimiter::new(settings.rate_limits)),

@@ -467,6 +467,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// The schema migrations, embedded at compile time from `migrations/`.
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
+/// How long a connection waits for another's lock before SQLite answers busy.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Opens (creating if needed) and migrates the database at `database_url`.
 ///
 /// Accepts `sqlite://path`, `sqlite:path`, `sqlite::memory:` and a plain file path.
@@ -478,7 +481,7 @@ pub async fn connect(database_url: &str) -> anyhow::Result<SqlitePool> {
         .foreign_keys(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
-        .busy_timeout(Duration::from_secs(5))
+        .busy_timeout(BUSY_TIMEOUT)
         // Deleted and overwritten content is zeroed, not left in free space: a replaced
         // webhook secret must not linger in the file (see forget_overwritten).
         .pragma("secure_delete", "ON")

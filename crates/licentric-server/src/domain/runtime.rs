@@ -185,15 +185,52 @@ struct Inner {
     /// Whether a checkpoint of the write-ahead log is running, and when the last ended.
     checkpointing: AtomicBool,
     last_checkpoint: Mutex<Instant>,
+    /// The write-ahead log's length in frames (pages) at the last checkpoint.
+    wal_frames: AtomicI64,
+    /// From which length the writer restarts the write-ahead log.
+    wal_limit: WalLimit,
 }
 
 /// How often the write-ahead log is copied into the database file while batches run.
-const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+/// Each checkpoint's `fsync` flushes what was written since the last; every 100 ms
+/// rather than every second, it holds the writer's own appends for less (validate-key's
+/// p99 23 -> 10 ms, docs/benchmarks.md).
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+
+/// How long SQLite's write-ahead log may grow under a steady stream of writes before the
+/// writer restarts it ([`restart_long_wal`]); SQLite also cuts the file back to this size
+/// when it restarts it. 64 MiB by default: a restart holds the writer for about two
+/// `fsync`s (55 ms on the benchmark machine), a longer log for longer (100 ms at
+/// 256 MiB, 300-500 ms at 1 GiB).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WalLimit {
+    /// The length in bytes.
+    pub bytes: u64,
+}
+
+impl Default for WalLimit {
+    fn default() -> Self {
+        Self { bytes: 64 << 20 }
+    }
+}
+
+impl WalLimit {
+    /// The length in frames of 4 KiB pages (the server's page size), as checkpoints count.
+    fn frames(self) -> i64 {
+        i64::try_from(self.bytes / 4096).unwrap_or(i64::MAX)
+    }
+
+    /// The length for `PRAGMA journal_size_limit`.
+    fn sqlite_bytes(self) -> i64 {
+        i64::try_from(self.bytes).unwrap_or(i64::MAX)
+    }
+}
 
 /// Copies the write-ahead log into the database file on a connection of its own, at most
 /// every [`CHECKPOINT_EVERY`]. The writer's connection does not checkpoint itself: a
 /// checkpoint (and its `fsync`) inside a batch's commit would hold every request of the
-/// batch, and the batches behind it, for its duration. `PASSIVE` never blocks a writer.
+/// batch, and the batches behind it, for its duration. `PASSIVE` never blocks a writer,
+/// but it never restarts the log either: [`restart_long_wal`] does.
 fn checkpoint_soon(inner: &Arc<Inner>) {
     let due = inner
         .last_checkpoint
@@ -210,11 +247,12 @@ fn checkpoint_soon(inner: &Arc<Inner>) {
     let pool = pool.clone();
     let inner = inner.clone();
     tokio::spawn(async move {
-        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(&pool)
+        match sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(&pool)
             .await
         {
-            tracing::warn!(%error, "cannot checkpoint the write-ahead log");
+            Ok((_, frames, _)) => inner.wal_frames.store(frames, Ordering::Release),
+            Err(error) => tracing::warn!(%error, "cannot checkpoint the write-ahead log"),
         }
         *inner
             .last_checkpoint
@@ -222,6 +260,63 @@ fn checkpoint_soon(inner: &Arc<Inner>) {
             .unwrap_or_else(|p| p.into_inner()) = Instant::now();
         inner.checkpointing.store(false, Ordering::Release);
     });
+}
+
+/// Restarts a long write-ahead log, between two batches, on the writer's own connection.
+///
+/// SQLite writes a log from its start again only when a write begins with every frame
+/// already copied into the database and no reader in the log; under a steady stream of
+/// batches the checkpoints beside them never catch up, and the log grew until the stream
+/// paused: 1.4 GB in an 8 s benchmark, 1.7 GB in a minute of 2,000 validations a second
+/// (a debug build): a disk filled by a busy day. Once the last checkpoint found the log
+/// longer than the [`WalLimit`], the writer copies the frames written since with
+/// `RESTART`, so the next batch writes the log from its start and SQLite cuts the file
+/// back to the limit. It never waits: with no busy timeout, a reader or another writer in
+/// the way makes it a plain checkpoint, tried again after the next checkpoint's report.
+async fn restart_long_wal(inner: &Inner, connection: &mut Option<PoolConnection<Sqlite>>) {
+    let Some(held) = connection.as_mut() else {
+        return;
+    };
+    if inner.wal_frames.load(Ordering::Acquire) < inner.wal_limit.frames()
+        || inner.checkpointing.swap(true, Ordering::AcqRel)
+    {
+        return;
+    }
+    inner.wal_frames.store(0, Ordering::Release);
+    let restarted = async {
+        sqlx::query("PRAGMA busy_timeout = 0")
+            .execute(&mut **held)
+            .await?;
+        let (busy, frames, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(RESTART)")
+            .fetch_one(&mut **held)
+            .await?;
+        sqlx::query(&format!(
+            "PRAGMA busy_timeout = {}",
+            db::BUSY_TIMEOUT.as_millis()
+        ))
+        .execute(&mut **held)
+        .await?;
+        Ok::<_, sqlx::Error>((busy, frames))
+    }
+    .await;
+    match restarted {
+        Ok((0, frames)) => tracing::debug!(frames, "restarted the write-ahead log"),
+        Ok((_, frames)) => {
+            tracing::debug!(frames, "the write-ahead log is in use; restarting it later")
+        }
+        Err(error) => {
+            tracing::warn!(%error, "cannot restart the write-ahead log");
+            // Its busy timeout may be left at 0: neither used nor given back like that.
+            if let Some(mut held) = connection.take() {
+                held.close_on_drop();
+            }
+        }
+    }
+    *inner
+        .last_checkpoint
+        .lock()
+        .unwrap_or_else(|p| p.into_inner()) = Instant::now();
+    inner.checkpointing.store(false, Ordering::Release);
 }
 
 /// The runtime engine of one server process. Cheap to share.
@@ -240,7 +335,12 @@ impl fmt::Debug for Runtime {
 
 impl Runtime {
     /// An engine writing to `db`; its writer starts with the first request.
-    pub fn new(db: db::Db, clock: Arc<dyn Clock>, deliveries: Arc<Notify>) -> Self {
+    pub fn new(
+        db: db::Db,
+        clock: Arc<dyn Clock>,
+        deliveries: Arc<Notify>,
+        wal_limit: WalLimit,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 db,
@@ -251,6 +351,8 @@ impl Runtime {
                 owners: Mutex::new(HashMap::new()),
                 checkpointing: AtomicBool::new(false),
                 last_checkpoint: Mutex::new(Instant::now()),
+                wal_frames: AtomicI64::new(0),
+                wal_limit,
             }),
             jobs: OnceLock::new(),
         }
@@ -554,6 +656,7 @@ async fn write_batches(inner: Arc<Inner>, mut jobs: mpsc::Receiver<Job>) {
         let (asks, replies): (Vec<Ask>, Vec<_>) =
             batch.drain(..).map(|job| (job.ask, job.reply)).unzip();
         handle(&inner, &mut cache, &mut connection, asks, replies).await;
+        restart_long_wal(&inner, &mut connection).await;
         checkpoint_soon(&inner);
         // Idle, or a pool of one (an in-memory database): the connection goes back.
         if jobs.is_empty()
@@ -697,6 +800,13 @@ async fn attempt_on(
             sqlx::query("PRAGMA wal_autocheckpoint = 0")
                 .execute(&mut *fresh)
                 .await?;
+            // The log goes back to this size when the writer restarts it (restart_long_wal).
+            sqlx::query(&format!(
+                "PRAGMA journal_size_limit = {}",
+                inner.wal_limit.sqlite_bytes()
+            ))
+            .execute(&mut *fresh)
+            .await?;
             connection.insert(fresh)
         }
     };

@@ -54,6 +54,7 @@ fn runtime_on(db: licentric_server::db::Db) -> licentric_server::domain::runtime
         db,
         std::sync::Arc::new(clock),
         std::sync::Arc::new(tokio::sync::Notify::new()),
+        licentric_server::domain::runtime::WalLimit::default(),
     )
 }
 
