@@ -573,23 +573,42 @@ pub async fn count(
                 .push_bind(platform);
         }
         let unstarted_dead: i64 = unstarted_dead.build_query_scalar().fetch_one(db).await?;
-        if status == HeartbeatStatus::NotStarted {
-            n -= unstarted_dead;
-        } else {
-            // Alive: the started ones less the started ones that are dead.
-            let dead: i64 = sqlx::query_scalar(
-                "SELECT count(*) FROM machines m WHERE m.account_id = ? AND m.environment = ?
-                 AND m.heartbeat_due_jd <= julianday(?)",
-            )
-            .bind(&tenant.account_id)
-            .bind(tenant.environment.as_str())
-            .bind(now)
-            .fetch_one(db)
-            .await?;
-            n -= dead - unstarted_dead;
-        }
+        let dead = match status {
+            HeartbeatStatus::Alive => Some(
+                sqlx::query_scalar(
+                    "SELECT count(*) FROM machines m WHERE m.account_id = ? AND m.environment = ?
+                     AND m.heartbeat_due_jd <= julianday(?)",
+                )
+                .bind(&tenant.account_id)
+                .bind(tenant.environment.as_str())
+                .bind(now)
+                .fetch_one(db)
+                .await?,
+            ),
+            _ => None,
+        };
+        n = less_the_overdue(status, n, unstarted_dead, dead);
     }
     Ok(u32::try_from(n).unwrap_or_default())
+}
+
+/// A heartbeat status's count from `machine_totals`: `totals` counts the machines that
+/// never started (for `NotStarted`) or that did (for `Alive`); the overdue ones belong to
+/// `Dead`. `unstarted_dead` counts those that never started and are overdue; `dead`, every
+/// overdue machine (asked for `Alive` only). Any other status is counted row by row
+/// ([`counted_by_totals`]), so `totals` is its count as it is. Both databases.
+fn less_the_overdue(
+    status: HeartbeatStatus,
+    totals: i64,
+    unstarted_dead: i64,
+    dead: Option<i64>,
+) -> i64 {
+    match (status, dead) {
+        (HeartbeatStatus::NotStarted, _) => totals - unstarted_dead,
+        // The started ones less the started ones that are dead.
+        (HeartbeatStatus::Alive, Some(dead)) => totals - (dead - unstarted_dead),
+        _ => totals,
+    }
 }
 
 /// Whether `filters` are counted from `machine_totals` (less the overdue machines a
@@ -975,15 +994,16 @@ async fn count_pg(
             .build_query_scalar()
             .fetch_one(&mut **tx)
             .await?;
-        if status == HeartbeatStatus::NotStarted {
-            n -= unstarted_dead;
-        } else {
-            let dead: i64 = overdue(false)
-                .build_query_scalar()
-                .fetch_one(&mut **tx)
-                .await?;
-            n -= dead - unstarted_dead;
-        }
+        let dead = match status {
+            HeartbeatStatus::Alive => Some(
+                overdue(false)
+                    .build_query_scalar()
+                    .fetch_one(&mut **tx)
+                    .await?,
+            ),
+            _ => None,
+        };
+        n = less_the_overdue(status, n, unstarted_dead, dead);
     }
     postgres::to_u32(n)
 }
@@ -1054,6 +1074,15 @@ mod tests {
 
     fn t(seconds: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_800_000_000 + seconds, 0).unwrap()
+    }
+
+    #[test]
+    fn the_overdue_machines_are_dead_not_alive_or_not_started() {
+        // 10 machines: 4 never started (1 of them overdue), 6 started (2 of them overdue).
+        // machine_totals gives 4 not started and 6 started; 3 are overdue in all.
+        assert_eq!(less_the_overdue(HeartbeatStatus::NotStarted, 4, 1, None), 3);
+        assert_eq!(less_the_overdue(HeartbeatStatus::Alive, 6, 1, Some(3)), 4);
+        assert_eq!(less_the_overdue(HeartbeatStatus::Alive, 6, 0, Some(0)), 6);
     }
 
     #[test]

@@ -724,92 +724,76 @@ fn aligned(
         .collect()
 }
 
-/// The asked tenants' machines by id, for a batch's heartbeats: one statement for the
-/// whole batch on SQLite (its tenants' machines, matched to each request's tenant here),
-/// one per tenant on PostgreSQL (row-level security sees one tenant at a time). Answers
-/// each `(tenant, id)` in order; an id asked many times is read once.
+/// The asked tenants' machines by id, for a batch's heartbeats. Answers each
+/// `(tenant, id)` in order ([`machines_of_batch`]).
 pub async fn machines_by_ids(
     conn: &mut Conn<'_>,
     asked: &[(&Tenant, &str)],
 ) -> super::Result<Vec<Option<MachineRecord>>> {
-    if asked.is_empty() {
-        return Ok(Vec::new());
-    }
-    if let Conn::Sqlite(sqlite) = conn {
-        let ids: Vec<&str> = asked.iter().map(|(_, id)| *id).collect();
-        let rows: Vec<OwnedMachine> = sqlx::query_as(&format!(
-            "SELECT account_id, environment, {MACHINE_COLUMNS} FROM machines
-             WHERE id IN (SELECT value FROM json_each(?))"
-        ))
-        .bind(serde_json::to_string(&ids)?)
-        .fetch_all(&mut **sqlite)
-        .await?;
-        return Ok(aligned(
-            asked,
-            rows.into_iter()
-                .map(|r| (r.account_id, r.environment, r.machine)),
-        ));
-    }
-    let mut rows = Vec::new();
-    for (tenant, members) in by_tenant(asked, |(tenant, _)| *tenant) {
-        let ids: Vec<&str> = members
-            .iter()
-            .map(|(_, id)| *id)
-            .filter(|id| postgres::storable(id))
-            .collect();
-        let Some(pg) = conn.pg_for(tenant).await? else {
-            continue;
-        };
-        let found: Vec<MachineRecord> = sqlx::query_as(&format!(
-            "SELECT {MACHINE_COLUMNS} FROM machines
-             WHERE id = ANY($1) AND account_id = $2 AND environment = $3"
-        ))
-        .bind(&ids)
-        .bind(&tenant.account_id)
-        .bind(tenant.environment.as_str())
-        .fetch_all(pg)
-        .await?;
-        let (account, environment) = (&tenant.account_id, tenant.environment.as_str());
-        rows.extend(
-            found
-                .into_iter()
-                .map(|m| (account.clone(), environment.to_owned(), m)),
-        );
-    }
-    Ok(aligned(asked, rows))
+    machines_of_batch(conn, asked, None).await
 }
 
-/// Records the heartbeats of a batch at `now`: one `UPDATE … RETURNING` for the whole
-/// batch on SQLite, one per tenant on PostgreSQL. Answers each `(tenant, id)` in order:
-/// the machine after the heartbeat, `None` when that tenant has no such machine (on
+/// Records the heartbeats of a batch at `now`. Answers each `(tenant, id)` in order: the
+/// machine after the heartbeat, `None` when that tenant has no such machine (on
 /// PostgreSQL another process may delete one between the batch's read and this update).
-/// An id asked many times is updated once.
+/// An id asked many times is updated once ([`machines_of_batch`]).
 pub async fn heartbeats(
     conn: &mut Conn<'_>,
     asked: &[(&Tenant, &str)],
     now: DateTime<Utc>,
 ) -> super::Result<Vec<Option<MachineRecord>>> {
+    machines_of_batch(conn, asked, Some(now)).await
+}
+
+/// The asked tenants' machines by id, read as they are or, with `heartbeat_at`, after a
+/// heartbeat then (`UPDATE … RETURNING`): one statement for the whole batch on SQLite
+/// (its tenants' machines, matched to each request's tenant here), one per tenant on
+/// PostgreSQL (row-level security sees one tenant at a time). Answers each `(tenant, id)`
+/// in order; an id asked many times is read (or updated) once.
+async fn machines_of_batch(
+    conn: &mut Conn<'_>,
+    asked: &[(&Tenant, &str)],
+    heartbeat_at: Option<DateTime<Utc>>,
+) -> super::Result<Vec<Option<MachineRecord>>> {
     if asked.is_empty() {
         return Ok(Vec::new());
     }
     if let Conn::Sqlite(sqlite) = conn {
         let ids: Vec<&str> = asked.iter().map(|(_, id)| *id).collect();
-        let rows: Vec<OwnedMachine> = sqlx::query_as(&format!(
-            "UPDATE OR FAIL machines
-                SET last_heartbeat_at = ?1, updated_at = ?1, death_recorded_at = NULL
-             WHERE id IN (SELECT value FROM json_each(?2))
-             RETURNING account_id, environment, {MACHINE_COLUMNS}"
-        ))
-        .bind(now)
-        .bind(serde_json::to_string(&ids)?)
-        .fetch_all(&mut **sqlite)
-        .await?;
+        let sql = match heartbeat_at {
+            None => format!(
+                "SELECT account_id, environment, {MACHINE_COLUMNS} FROM machines
+                 WHERE id IN (SELECT value FROM json_each(?1))"
+            ),
+            Some(_) => format!(
+                "UPDATE OR FAIL machines
+                    SET last_heartbeat_at = ?2, updated_at = ?2, death_recorded_at = NULL
+                 WHERE id IN (SELECT value FROM json_each(?1))
+                 RETURNING account_id, environment, {MACHINE_COLUMNS}"
+            ),
+        };
+        let mut query = sqlx::query_as::<_, OwnedMachine>(&sql).bind(serde_json::to_string(&ids)?);
+        if let Some(now) = heartbeat_at {
+            query = query.bind(now);
+        }
+        let rows = query.fetch_all(&mut **sqlite).await?;
         return Ok(aligned(
             asked,
             rows.into_iter()
                 .map(|r| (r.account_id, r.environment, r.machine)),
         ));
     }
+    let sql = match heartbeat_at {
+        None => format!(
+            "SELECT {MACHINE_COLUMNS} FROM machines
+             WHERE id = ANY($1) AND account_id = $2 AND environment = $3"
+        ),
+        Some(_) => format!(
+            "UPDATE machines SET last_heartbeat_at = $4, updated_at = $4, death_recorded_at = NULL
+             WHERE id = ANY($1) AND account_id = $2 AND environment = $3
+             RETURNING {MACHINE_COLUMNS}"
+        ),
+    };
     let mut rows = Vec::new();
     for (tenant, members) in by_tenant(asked, |(tenant, _)| *tenant) {
         let ids: Vec<&str> = members
@@ -820,17 +804,14 @@ pub async fn heartbeats(
         let Some(pg) = conn.pg_for(tenant).await? else {
             continue;
         };
-        let found: Vec<MachineRecord> = sqlx::query_as(&format!(
-            "UPDATE machines SET last_heartbeat_at = $1, updated_at = $1, death_recorded_at = NULL
-             WHERE id = ANY($2) AND account_id = $3 AND environment = $4
-             RETURNING {MACHINE_COLUMNS}"
-        ))
-        .bind(now)
-        .bind(&ids)
-        .bind(&tenant.account_id)
-        .bind(tenant.environment.as_str())
-        .fetch_all(pg)
-        .await?;
+        let mut query = sqlx::query_as::<_, MachineRecord>(&sql)
+            .bind(&ids)
+            .bind(&tenant.account_id)
+            .bind(tenant.environment.as_str());
+        if let Some(now) = heartbeat_at {
+            query = query.bind(now);
+        }
+        let found = query.fetch_all(pg).await?;
         let (account, environment) = (&tenant.account_id, tenant.environment.as_str());
         rows.extend(
             found
