@@ -703,11 +703,19 @@ async fn handle(
         Err(error) => {
             // What was read in the rolled-back transaction is forgotten with it.
             cache.reset(0);
-            if asks.len() > 1 {
+            // A database that cannot be reached fails every request alike: each is
+            // answered 503 now. Tried one by one, each would wait the pool's timeout
+            // again (the last of eight 40 s after the outage began), or be held until the
+            // database is back, and the outage would never be told to anyone.
+            let unreachable = matches!(
+                ApiError::for_each_of(&error),
+                ApiError::DatabaseUnavailable { .. }
+            );
+            if asks.len() > 1 && !unreachable {
                 tracing::warn!(%error, requests = asks.len(), "a runtime batch failed; retrying its requests one by one");
             }
             for (ask, reply) in asks.iter().zip(replies) {
-                let answer = if asks.len() == 1 {
+                let answer = if asks.len() == 1 || unreachable {
                     Err(ApiError::for_each_of(&error))
                 } else {
                     match attempt(inner, cache, connection, std::slice::from_ref(ask), now).await {

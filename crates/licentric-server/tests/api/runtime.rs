@@ -1056,3 +1056,74 @@ async fn a_stream_of_validations_that_never_pauses_keeps_the_write_ahead_log_sho
         "the log grew to {largest} bytes against a limit of {LIMIT}"
     );
 }
+
+/// With the database unreachable, every request of a runtime batch is answered 503
+/// `database_unavailable` after one wait for a connection, not one wait each: the batch
+/// used to be retried request by request, so that the last of eight queued validations
+/// was answered after nine waits, or held until the database came back and never told of
+/// the outage (CI saw a PostgreSQL restart under load answered so, all 200 after 8 s).
+/// PostgreSQL here is a closed port on loopback, so this needs no PostgreSQL; the pool
+/// waits 1 s for a connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_database_unreachable_a_whole_batch_is_answered_503_after_one_wait() {
+    use licentric_server::{
+        domain::{
+            runtime::{Runtime, WalLimit},
+            Actor, ActorKind,
+        },
+        error::ApiError,
+    };
+    use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+    // A port nothing listens on: bound, then let go.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    const WAIT: Duration = Duration::from_secs(1);
+    let pool = PgPoolOptions::new()
+        .max_connections(4)
+        .acquire_timeout(WAIT)
+        .connect_lazy_with(
+            PgConnectOptions::new()
+                .host("127.0.0.1")
+                .port(port)
+                .username("nobody")
+                .database("nothing"),
+        );
+    let runtime = Arc::new(Runtime::new(
+        pool.into(),
+        Arc::new(licentric_core::ManualClock::new(
+            crate::helpers::start_time(),
+        )),
+        Arc::new(tokio::sync::Notify::new()),
+        WalLimit::default(),
+    ));
+    let anonymous = Actor {
+        kind: ActorKind::Anonymous,
+        ..Actor::system()
+    };
+    let started = std::time::Instant::now();
+    let answers = join_all((0..8).map(|n| {
+        let (runtime, actor) = (runtime.clone(), anonymous.clone());
+        async move {
+            let answer = runtime
+                .validate(format!("DEMO-AAAA-BBBB-CCCC-{n:04}"), None, vec![], actor)
+                .await;
+            (answer, started.elapsed())
+        }
+    }))
+    .await;
+    for (answer, after) in &answers {
+        assert!(
+            matches!(answer, Err(ApiError::DatabaseUnavailable { .. })),
+            "{answer:?}"
+        );
+        // One wait for the first batch (possibly of one request), one for the rest
+        // queued behind it; tried one by one they took up to nine.
+        assert!(
+            *after < 4 * WAIT,
+            "a request was answered after {after:?}, against a pool wait of {WAIT:?}"
+        );
+    }
+}
