@@ -5,25 +5,15 @@ import userEvent from "@testing-library/user-event";
 import { vi } from "vitest";
 import * as apiKeys from "../../api/console/apiKeys";
 import { AppError } from "../../api/invoke";
-import type { ConsoleSession } from "../../bindings/ConsoleSession";
 import { NewApiKeyForm } from "./apiKeys/Form";
 import { FormProblems, SecretOnce } from "./catalog";
 import { durationText, wholeNumber } from "./policies/rules";
 import { SessionContext } from "./session";
+import { sessionWith } from "./testSession";
 
 afterEach(() => vi.restoreAllMocks());
 
-const session: ConsoleSession = {
-  connection: { id: "local", name: "Local server", url: "http://127.0.0.1:1", local: true } as ConsoleSession["connection"],
-  key: {
-    id: "key-1",
-    name: "Console",
-    environment: "live",
-    scopes: ["licenses:read", "licenses:write", "events:read"],
-    displayPrefix: "lk_live_Ab3d",
-    accountId: "acct",
-  },
-};
+const session = sessionWith(["licenses:read", "licenses:write", "events:read"]);
 
 test("a refusal naming only shown fields points at them; any other is said in full", () => {
   const fields = new AppError({ code: "invalid_request", message: "raw", details: { name: "must not be empty" } });

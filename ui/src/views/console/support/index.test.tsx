@@ -6,11 +6,11 @@ import userEvent from "@testing-library/user-event";
 import { vi } from "vitest";
 import * as products from "../../../api/console/products";
 import * as support from "../../../api/console/support";
-import type { ConsoleSession } from "../../../bindings/ConsoleSession";
 import type { Page } from "../../../bindings/Page";
 import type { Product } from "../../../bindings/Product";
 import type { RequestReview } from "../../../bindings/RequestReview";
 import { SessionContext } from "../session";
+import { sessionWith } from "../testSession";
 import { SupportRoutes } from "./index";
 
 afterEach(() => vi.restoreAllMocks());
@@ -19,17 +19,7 @@ beforeAll(() => {
   Element.prototype.scrollIntoView = () => {};
 });
 
-const session: ConsoleSession = {
-  connection: { id: "local", name: "Local server", url: "http://127.0.0.1:1", local: true } as ConsoleSession["connection"],
-  key: {
-    id: "key-1",
-    name: "Support",
-    environment: "live",
-    scopes: ["licenses:read", "licenses:write", "products:read", "machines:read"],
-    displayPrefix: "lk_live_Ab3d",
-    accountId: "acct",
-  },
-};
+const session = sessionWith(["licenses:read", "licenses:write", "products:read", "machines:read"]);
 
 const REQUEST = "LICENTRIC-REQ1.abc";
 
