@@ -238,12 +238,13 @@ fn checkpoint_soon(inner: &Arc<Inner>) {
         .unwrap_or_else(|p| p.into_inner())
         .elapsed()
         >= CHECKPOINT_EVERY;
-    if !due || inner.checkpointing.swap(true, Ordering::AcqRel) {
-        return;
-    }
+    // PostgreSQL checkpoints by itself.
     let Ok(pool) = inner.db.sqlite() else {
         return;
     };
+    if !due || inner.checkpointing.swap(true, Ordering::AcqRel) {
+        return;
+    }
     let pool = pool.clone();
     let inner = inner.clone();
     tokio::spawn(async move {
