@@ -4,14 +4,28 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { AppError, toAppError } from "../api/invoke";
 
 export type Command<A extends unknown[], T> = {
-  /** Runs the command; resolves to its answer, or `undefined` when it failed (see `error`). */
+  /** Runs the command; resolves to its answer, or `undefined` when it failed (see `error`)
+   * or, with `latestOnly`, when a later call (or `forget`) has superseded it. */
   run: (...args: A) => Promise<T | undefined>;
   busy: boolean;
   error: AppError | null;
   clearError: () => void;
+  /** Forgets the error and, with `latestOnly`, the answers of calls still in flight. */
+  forget: () => void;
 };
 
-export function useCommand<A extends unknown[], T>(command: (...args: A) => Promise<T>): Command<A, T> {
+export type CommandOptions = {
+  /** Calls can overlap and each supersedes the ones before: only the latest call's answer
+   * or error counts (a check re-run as its inputs change). Without it every call counts
+   * (deleting several rows at once). */
+  latestOnly?: boolean;
+};
+
+export function useCommand<A extends unknown[], T>(
+  command: (...args: A) => Promise<T>,
+  options: CommandOptions = {},
+): Command<A, T> {
+  const { latestOnly = false } = options;
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<AppError | null>(null);
   const latest = useRef(command);
@@ -28,22 +42,33 @@ export function useCommand<A extends unknown[], T>(command: (...args: A) => Prom
   // Busy while any call is in flight: calls can overlap (a select that re-runs a check
   // while a button's check is out), and the first to finish must not clear it.
   const inFlight = useRef(0);
-  const run = useCallback(async (...args: A) => {
-    inFlight.current += 1;
-    setBusy(true);
-    setError(null);
-    try {
-      return await latest.current(...args);
-    } catch (failure) {
-      if (mounted.current) setError(toAppError(failure));
-      return undefined;
-    } finally {
-      inFlight.current -= 1;
-      if (mounted.current) setBusy(inFlight.current > 0);
-    }
-  }, []);
+  const calls = useRef(0);
+  const run = useCallback(
+    async (...args: A) => {
+      const call = ++calls.current;
+      const superseded = () => latestOnly && call !== calls.current;
+      inFlight.current += 1;
+      setBusy(true);
+      setError(null);
+      try {
+        const answer = await latest.current(...args);
+        return superseded() ? undefined : answer;
+      } catch (failure) {
+        if (mounted.current && !superseded()) setError(toAppError(failure));
+        return undefined;
+      } finally {
+        inFlight.current -= 1;
+        if (mounted.current) setBusy(inFlight.current > 0);
+      }
+    },
+    [latestOnly],
+  );
   const clearError = useCallback(() => setError(null), []);
-  return { run, busy, error, clearError };
+  const forget = useCallback(() => {
+    calls.current += 1;
+    setError(null);
+  }, []);
+  return { run, busy, error, clearError, forget };
 }
 
 /** Loads `load()` when `key` changes (and on `reload()`); the answer, busy and error. */

@@ -712,7 +712,9 @@ async fn handle(
                 ApiError::for_each_of(&error),
                 ApiError::DatabaseUnavailable { .. }
             );
-            if asks.len() > 1 && !unreachable {
+            if unreachable {
+                tracing::warn!(%error, requests = asks.len(), "the database cannot be reached; answering the runtime batch 503");
+            } else if asks.len() > 1 {
                 tracing::warn!(%error, requests = asks.len(), "a runtime batch failed; retrying its requests one by one");
             }
             for (ask, reply) in asks.iter().zip(replies) {
@@ -805,17 +807,25 @@ async fn attempt_on(
         Some(held) => held,
         None => {
             let mut fresh = inner.db.sqlite()?.acquire().await?;
-            // Checkpoints run beside the batches (checkpoint_soon), not in their commits.
-            sqlx::query("PRAGMA wal_autocheckpoint = 0")
-                .execute(&mut *fresh)
-                .await?;
-            // The log goes back to this size when the writer restarts it (restart_long_wal).
-            sqlx::query(&format!(
+            // Checkpoints run beside the batches (checkpoint_soon), not in their commits;
+            // the log goes back to the limit when the writer restarts it
+            // (restart_long_wal).
+            let limit = format!(
                 "PRAGMA journal_size_limit = {}",
                 inner.wal_limit.sqlite_bytes()
-            ))
-            .execute(&mut *fresh)
-            .await?;
+            );
+            let mut set = sqlx::query("PRAGMA wal_autocheckpoint = 0")
+                .execute(&mut *fresh)
+                .await
+                .map(drop);
+            if set.is_ok() {
+                set = sqlx::query(&limit).execute(&mut *fresh).await.map(drop);
+            }
+            if let Err(error) = set {
+                // Half set up: never given back to the pool like that.
+                fresh.close_on_drop();
+                return Err(error.into());
+            }
             connection.insert(fresh)
         }
     };

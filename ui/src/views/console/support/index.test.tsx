@@ -4,6 +4,7 @@
 import { act, render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { vi } from "vitest";
+import { AppError } from "../../../api/invoke";
 import * as products from "../../../api/console/products";
 import * as support from "../../../api/console/support";
 import type { Page } from "../../../bindings/Page";
@@ -39,10 +40,12 @@ function review(problem: { code: "wrong_product" | "unknown_license"; title: str
 /** A promise and the function that settles it, to answer a check when the test says. */
 function later<T>() {
   let settle!: (value: T) => void;
-  const promise = new Promise<T>((resolve) => {
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((resolve, fail) => {
     settle = resolve;
+    reject = fail;
   });
-  return { promise, settle };
+  return { promise, settle, reject };
 }
 
 test("a check that answers after a later one does not replace its answer, and the desk stays busy until both are back", async () => {
@@ -87,4 +90,40 @@ test("a check that answers after a later one does not replace its answer, and th
   expect(screen.getByTestId("problem")).toHaveAttribute("data-code", "wrong_product");
   expect(screen.queryByTestId("no-problems")).toBeNull();
   expect(check).toHaveBeenCalledTimes(3);
+});
+
+test("a check that fails after a later one has answered leaves no error beside the later one's verdict", async () => {
+  vi.spyOn(products, "listProducts").mockResolvedValue({
+    data: [{ id: "prod_a", name: "Pro App" } as Product, { id: "prod_b", name: "Studio" } as Product],
+    total: 2,
+    limit: 100,
+    offset: 0,
+    hasMore: false,
+  } satisfies Page<Product>);
+  const slow = later<RequestReview>();
+  vi.spyOn(support, "reviewActivationRequest")
+    .mockResolvedValueOnce(review(null))
+    .mockReturnValueOnce(slow.promise)
+    .mockResolvedValueOnce(review({ code: "wrong_product", title: "Wrong product" }));
+  render(
+    <SessionContext.Provider value={session}>
+      <SupportRoutes />
+    </SessionContext.Provider>,
+  );
+  await userEvent.type(screen.getByTestId("request-input"), REQUEST);
+  await userEvent.click(screen.getByTestId("check-request"));
+  await screen.findByTestId("no-problems");
+  const picker = await screen.findByTestId("support-product");
+  await screen.findByRole("option", { name: "Studio" });
+  await userEvent.selectOptions(picker, "prod_a");
+  await userEvent.selectOptions(picker, "prod_b");
+  await waitFor(() => expect(screen.getByTestId("problem")).toHaveAttribute("data-code", "wrong_product"));
+
+  // The superseded Pro App check fails late: the server went away meanwhile.
+  await act(async () =>
+    slow.reject(new AppError({ code: "network", message: "The server did not answer.", details: {} })),
+  );
+  await waitFor(() => expect(screen.getByTestId("check-request")).toHaveTextContent("Check again"));
+  expect(screen.queryByTestId("check-error")).toBeNull();
+  expect(screen.getByTestId("problem")).toHaveAttribute("data-code", "wrong_product");
 });

@@ -49,18 +49,21 @@ function SupportDesk() {
   const [review, setReview] = useState<RequestReview | null>(null);
   const [issued, setIssued] = useState<IssuedLicenseFile | null>(null);
   const readFile = useCommand(readActivationRequest);
-  const check = useCommand(reviewActivationRequest);
-  const issue = useCommand(issueOfflineLicense);
-
   // Checks can overlap (the product picker re-checks at once) and answer in any order:
-  // only the latest check's answer is shown, never an older one that came back later.
-  const latestCheck = useRef(0);
+  // only the latest check's answer or error is shown, never an older one that came back
+  // later.
+  const check = useCommand(reviewActivationRequest, { latestOnly: true });
+  const issue = useCommand(issueOfflineLicense);
+  // The product chosen now, for a check that starts after an await (a file being read).
+  const chosenProduct = useRef(productId);
+  useEffect(() => {
+    chosenProduct.current = productId;
+  });
 
   async function runCheck(request: string, product: string) {
     setIssued(null);
-    const mine = ++latestCheck.current;
     const next = await check.run(request, product || null);
-    if (next && mine === latestCheck.current) setReview(next);
+    if (next) setReview(next);
   }
 
   async function takeFile(file: File | undefined) {
@@ -70,7 +73,7 @@ function SupportDesk() {
     if (!answer) return;
     setRead({ ...answer, fileName: file.name });
     setText(answer.text);
-    await runCheck(answer.text, productId);
+    await runCheck(answer.text, chosenProduct.current);
   }
 
   function drop(event: DragEvent) {
@@ -79,13 +82,12 @@ function SupportDesk() {
   }
 
   function startOver() {
-    latestCheck.current += 1;
     setText("");
     setRead(null);
     setReview(null);
     setIssued(null);
     readFile.clearError();
-    check.clearError();
+    check.forget();
     issue.clearError();
   }
 
