@@ -48,7 +48,9 @@ function later<T>() {
   return { promise, settle, reject };
 }
 
-test("a check that answers after a later one does not replace its answer, and the desk stays busy until both are back", async () => {
+/** The desk with a ready verdict, then two re-checks from the product picker: Pro App's
+ * is slow (`slow` settles it), Studio's answers first (wrong product). */
+async function overlappingChecks() {
   vi.spyOn(products, "listProducts").mockResolvedValue({
     data: [{ id: "prod_a", name: "Pro App" } as Product, { id: "prod_b", name: "Studio" } as Product],
     total: 2,
@@ -80,6 +82,11 @@ test("a check that answers after a later one does not replace its answer, and th
   await userEvent.selectOptions(picker, "prod_b");
   expect(check).toHaveBeenLastCalledWith(REQUEST, "prod_b");
   await waitFor(() => expect(screen.getByTestId("problem")).toHaveAttribute("data-code", "wrong_product"));
+  return { check, slow };
+}
+
+test("a check that answers after a later one does not replace its answer, and the desk stays busy until both are back", async () => {
+  const { check, slow } = await overlappingChecks();
   // The Pro App check is still out: the desk says it is checking.
   expect(screen.getByTestId("check-request")).toHaveTextContent("Checking…");
   expect(screen.getByTestId("check-request")).toBeDisabled();
@@ -93,32 +100,7 @@ test("a check that answers after a later one does not replace its answer, and th
 });
 
 test("a check that fails after a later one has answered leaves no error beside the later one's verdict", async () => {
-  vi.spyOn(products, "listProducts").mockResolvedValue({
-    data: [{ id: "prod_a", name: "Pro App" } as Product, { id: "prod_b", name: "Studio" } as Product],
-    total: 2,
-    limit: 100,
-    offset: 0,
-    hasMore: false,
-  } satisfies Page<Product>);
-  const slow = later<RequestReview>();
-  vi.spyOn(support, "reviewActivationRequest")
-    .mockResolvedValueOnce(review(null))
-    .mockReturnValueOnce(slow.promise)
-    .mockResolvedValueOnce(review({ code: "wrong_product", title: "Wrong product" }));
-  render(
-    <SessionContext.Provider value={session}>
-      <SupportRoutes />
-    </SessionContext.Provider>,
-  );
-  await userEvent.type(screen.getByTestId("request-input"), REQUEST);
-  await userEvent.click(screen.getByTestId("check-request"));
-  await screen.findByTestId("no-problems");
-  const picker = await screen.findByTestId("support-product");
-  await screen.findByRole("option", { name: "Studio" });
-  await userEvent.selectOptions(picker, "prod_a");
-  await userEvent.selectOptions(picker, "prod_b");
-  await waitFor(() => expect(screen.getByTestId("problem")).toHaveAttribute("data-code", "wrong_product"));
-
+  const { slow } = await overlappingChecks();
   // The superseded Pro App check fails late: the server went away meanwhile.
   await act(async () =>
     slow.reject(new AppError({ code: "network", message: "The server did not answer.", details: {} })),
