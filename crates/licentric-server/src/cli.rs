@@ -14,6 +14,7 @@ use crate::{
     db::{self, postgres},
     delivery::DeliveryConfig,
     domain::{audit::Retention, runtime::WalLimit},
+    forwarded::TrustedProxies,
     provision,
     rate_limit::{Quota, RateLimits},
     secret::{SecretOrigin, ServerSecret, DEFAULT_SECRET_FILE, SECRET_ENV},
@@ -36,6 +37,8 @@ pub struct Cli {
 }
 
 /// The server's subcommands.
+// `Serve` carries every setting; a command line is parsed once, so its size costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the /api/v1 API. Creates and migrates the database on start.
@@ -127,6 +130,19 @@ pub enum Command {
         #[arg(long, env = "LICENTRIC_SQLITE_WAL_LIMIT_MIB", default_value_t = 64,
               value_parser = clap::value_parser!(u64).range(1..=65536))]
         sqlite_wal_limit_mib: u64,
+        /// Reverse proxies (addresses or networks, comma-separated: `127.0.0.1`,
+        /// `10.0.0.0/8`) whose `X-Forwarded-For` names the client, for the rate limits
+        /// per address and the audit trail. Behind nginx or a load balancer, name it: else
+        /// every client counts as the proxy's address, and one client's failed
+        /// authentications lock all of them out. The header is ignored from any other
+        /// address (a client could write anything there). Default: none.
+        #[arg(
+            long,
+            env = "LICENTRIC_TRUSTED_PROXIES",
+            value_name = "ADDRESSES",
+            default_value = ""
+        )]
+        trusted_proxies: TrustedProxies,
     },
     /// Bring the database's schema to this server's version, and nothing else. For
     /// PostgreSQL, run it as the role that owns the schema (the server's own role, a member
@@ -245,6 +261,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             queue_wait_ms,
             shutdown_timeout_secs,
             sqlite_wal_limit_mib,
+            trusted_proxies,
         } => {
             let settings = Settings {
                 rate_limits: RateLimits {
@@ -273,6 +290,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 wal_limit: WalLimit {
                     bytes: sqlite_wal_limit_mib << 20,
                 },
+                trusted_proxies,
                 ..Settings::default()
             };
             let shutdown_timeout = Duration::from_secs(shutdown_timeout_secs);

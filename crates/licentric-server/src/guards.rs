@@ -18,7 +18,7 @@ use std::{
 
 use axum::{
     body::{to_bytes, Body, Bytes, HttpBody},
-    extract::Request,
+    extract::{ConnectInfo, Request},
     http::{self, header, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     BoxError, Json,
@@ -26,7 +26,10 @@ use axum::{
 use licentric_core::wire::{ErrorBody, ErrorEnvelope};
 use tower::Service;
 
-use crate::{admission::Gate, auth::RequestId, csv_rows, extract::MAX_BODY_BYTES, ApiError};
+use crate::{
+    admission::Gate, auth::RequestId, csv_rows, extract::MAX_BODY_BYTES, forwarded::TrustedProxies,
+    listener::ClientAddr, ApiError,
+};
 
 /// How long a client may take to send a request's body once its headers arrived.
 pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -41,6 +44,8 @@ pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 /// one clone of the service inside (a reference count, for a `Router`).
 ///
 /// In order, outside in:
+/// - behind a trusted reverse proxy, the client's address is the one the proxy names
+///   ([`TrustedProxies::client_address`]), for the rate limits and the audit trail;
 /// - every request gets an id, answered as `X-Request-Id` and recorded with its audit
 ///   events. A client's own `X-Request-Id` is kept when it is a short token (letters,
 ///   digits, `-`, `_`, `.`), so logs on both sides line up; anything else is replaced;
@@ -52,12 +57,18 @@ pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct Guards<S> {
     inner: S,
     gate: Arc<Gate>,
+    proxies: Arc<TrustedProxies>,
 }
 
 impl<S> Guards<S> {
-    /// `inner` behind the guards, admitted through `gate`.
-    pub fn new(inner: S, gate: Arc<Gate>) -> Self {
-        Self { inner, gate }
+    /// `inner` behind the guards, admitted through `gate`, with the clients of `proxies`
+    /// told by the proxies.
+    pub fn new(inner: S, gate: Arc<Gate>, proxies: TrustedProxies) -> Self {
+        Self {
+            inner,
+            gate,
+            proxies: Arc::new(proxies),
+        }
     }
 }
 
@@ -76,12 +87,32 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request) -> Self::Future {
+    fn call(&mut self, mut request: Request) -> Self::Future {
         // The service that was polled ready serves this request; a clone takes its place.
         let ready = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, ready);
         let gate = Arc::clone(&self.gate);
+        if !self.proxies.is_empty() {
+            forwarded_client(&self.proxies, &mut request);
+        }
         Box::pin(async move { Ok(guard(inner, &gate, request).await) })
+    }
+}
+
+/// Replaces the connection's address with the client a trusted proxy names.
+fn forwarded_client(proxies: &TrustedProxies, request: &mut Request) {
+    let Some(&ConnectInfo(ClientAddr(peer))) =
+        request.extensions().get::<ConnectInfo<ClientAddr>>()
+    else {
+        return;
+    };
+    let client = proxies.client_address(peer.ip(), request.headers());
+    if client != peer.ip() {
+        request
+            .extensions_mut()
+            .insert(ConnectInfo(ClientAddr(std::net::SocketAddr::new(
+                client, 0,
+            ))));
     }
 }
 

@@ -17,6 +17,7 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod forwarded;
 pub mod guards;
 pub mod issuance;
 pub mod listener;

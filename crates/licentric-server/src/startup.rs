@@ -206,6 +206,7 @@ fn guarded(
     guards::Guards::new(
         inner,
         admission::Gate::new(state.settings.admission.clone()),
+        state.settings.trusted_proxies.clone(),
     )
 }
 

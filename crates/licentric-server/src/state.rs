@@ -13,6 +13,7 @@ use crate::{
         audit::Retention,
         runtime::{Runtime, WalLimit},
     },
+    forwarded::TrustedProxies,
     rate_limit::{RateLimiter, RateLimits},
     secret::ServerSecret,
     webhook_target::{Lookup, SystemLookup},
@@ -35,6 +36,8 @@ pub struct Settings {
     pub admission: Admission,
     /// How long SQLite's write-ahead log may grow before the writer restarts it.
     pub wal_limit: WalLimit,
+    /// The reverse proxies whose `X-Forwarded-For` names the client (none by default).
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// Shared state of a running server. Cheap to clone.

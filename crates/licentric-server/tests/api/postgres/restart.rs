@@ -17,8 +17,9 @@ use std::{
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use super::cluster::{free_port, send, serve, served};
+use super::cluster::{send, serve, served};
 use super::*;
+use crate::nginx::free_port;
 
 /// A PostgreSQL cluster of the test's own: stopped and removed when dropped.
 struct OwnCluster {
