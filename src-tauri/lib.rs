@@ -86,18 +86,10 @@ pub fn run() {
             if console_only {
                 commands::app::show_console(app.handle())?;
             } else if let Some(main) = app.config().app.windows.first() {
-                let window = tauri::WebviewWindowBuilder::from_config(app.handle(), main)?
-                    .visible(false)
-                    .on_page_load(|window, payload| match payload.event() {
-                        tauri::webview::PageLoadEvent::Started => launch::mark("page started"),
-                        tauri::webview::PageLoadEvent::Finished => {
-                            launch::mark("page loaded");
-                            webview::reveal(&window);
-                        }
-                    })
-                    .build()?;
-                webview::lighten(&window);
-                webview::reveal_at_the_latest(window);
+                webview::open_when_loaded(tauri::WebviewWindowBuilder::from_config(
+                    app.handle(),
+                    main,
+                )?)?;
             }
             launch::mark("window created");
             Ok(())

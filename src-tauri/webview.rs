@@ -47,6 +47,28 @@ pub fn reveal<R: tauri::Runtime>(window: &tauri::WebviewWindow<R>) {
     }
 }
 
+/// Builds `builder`'s window the way every window of the app opens: hidden, lightened
+/// ([`lighten`]), and shown once its page has loaded ([`reveal`]) or after
+/// [`SHOW_AT_THE_LATEST`] ([`reveal_at_the_latest`]). The page's start and load are
+/// launch marks (the first window's are the launch's).
+pub fn open_when_loaded<R: tauri::Runtime, M: tauri::Manager<R>>(
+    builder: tauri::WebviewWindowBuilder<'_, R, M>,
+) -> tauri::Result<()> {
+    let window = builder
+        .visible(false)
+        .on_page_load(|window, payload| match payload.event() {
+            tauri::webview::PageLoadEvent::Started => crate::launch::mark("page started"),
+            tauri::webview::PageLoadEvent::Finished => {
+                crate::launch::mark("page loaded");
+                reveal(&window);
+            }
+        })
+        .build()?;
+    lighten(&window);
+    reveal_at_the_latest(window);
+    Ok(())
+}
+
 /// Shows `window` after [`SHOW_AT_THE_LATEST`] if its page has not loaded by then.
 pub fn reveal_at_the_latest<R: tauri::Runtime>(window: tauri::WebviewWindow<R>) {
     tauri::async_runtime::spawn(async move {

@@ -73,25 +73,16 @@ pub fn show_console(app: &AppHandle) -> Result<(), Error> {
         let _ = window.set_focus();
         return Ok(());
     }
-    tauri::WebviewWindowBuilder::new(
-        app,
-        CONSOLE_WINDOW,
-        tauri::WebviewUrl::App("index.html".into()),
+    crate::webview::open_when_loaded(
+        tauri::WebviewWindowBuilder::new(
+            app,
+            CONSOLE_WINDOW,
+            tauri::WebviewUrl::App("index.html".into()),
+        )
+        .title("Licentric — Vendor console")
+        .inner_size(1280.0, 820.0)
+        .min_inner_size(1024.0, 700.0),
     )
-    .title("Licentric — Vendor console")
-    .inner_size(1280.0, 820.0)
-    .min_inner_size(1024.0, 700.0)
-    .visible(false)
-    .on_page_load(|window, payload| {
-        if payload.event() == tauri::webview::PageLoadEvent::Finished {
-            crate::webview::reveal(&window);
-        }
-    })
-    .build()
-    .map(|window| {
-        crate::webview::lighten(&window);
-        crate::webview::reveal_at_the_latest(window);
-    })
     .map_err(|e| {
         Error::ServerUnavailable(format!(
             "The console window could not open ({e}). Restart the app."
