@@ -475,6 +475,20 @@ fn the_audit_log_shows_a_suspension_by_the_key_that_made_it() {
     ));
     wait_any_text(&app, event, "Support bot");
 
+    // In time: the last hour holds it; a custom range opens From and Until, filled in with
+    // the last day (never the greyed, empty template WebKit shows for a blank field).
+    app.click("[data-testid=audit-range] option[value='1h']");
+    app.wait_text("[data-testid=audit-count]", "1 event match");
+    app.click("[data-testid=audit-range] option[value='custom']");
+    let from = app.property("[data-testid=audit-since]", "value");
+    let until = app.property("[data-testid=audit-until]", "value");
+    assert!(
+        !from.is_empty() && from < until,
+        "custom range {from} .. {until}"
+    );
+    wait_any_text(&app, event, "Support bot");
+    app.screenshot_both_themes("audit-custom-range");
+
     // Opened: who, from where, and what changed.
     app.click(&format!("{event} summary"));
     let body = wait_any_text(&app, "[data-testid=audit-event-body]", "Support bot");

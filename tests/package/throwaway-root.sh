@@ -11,7 +11,20 @@ if [ -z "${THROWAWAY_NAMESPACE:-}" ]; then
   THROWAWAY_NAMESPACE=1 exec unshare -m --propagation private "$0" "$@"
 fi
 base="$(mktemp -d /run/licentric-throwaway.XXXXXX)"
-trap 'umount -R "$base" 2>/dev/null; rmdir "$base"' EXIT
+# Unmounted when the command ends. A process the command left behind that still uses the
+# root (a daemon its test started, on a fresh machine once) makes umount fail with
+# "busy": the root is then detached (lazy unmount; it goes with that last process) and the
+# processes are named, but the command's own result stands.
+cleanup() {
+  umount -R "$base" 2>/dev/null && { rmdir "$base"; return; }
+  echo "throwaway-root: still in use at the end, detached instead; by:" >&2
+  grep -l -F "$base" /proc/[0-9]*/maps 2>/dev/null | while read -r maps; do
+    pid="${maps#/proc/}"; pid="${pid%/maps}"
+    printf '  %s %s\n' "$pid" "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" >&2
+  done || true
+  umount -R -l "$base" && rmdir "$base"
+}
+trap cleanup EXIT
 mount -t tmpfs tmpfs "$base"
 mkdir -p "$base/upper" "$base/work" "$base/root"
 mount -t overlay overlay -o "lowerdir=/,upperdir=$base/upper,workdir=$base/work" "$base/root"

@@ -444,6 +444,22 @@ impl Error {
     }
 }
 
+impl Error {
+    /// Whether the connection a statement ran on was lost under it: I/O failed, or the
+    /// server ended the session (SQLSTATE class 08, or 57P01–57P03: an administrator's
+    /// `pg_terminate_backend`, a shutdown or a crash). Not a pool that could not hand a
+    /// connection out (`PoolTimedOut`): nothing was begun then.
+    pub fn is_lost_connection(&self) -> bool {
+        match self {
+            Self::Database(sqlx::Error::Io(_)) => true,
+            Self::Database(sqlx::Error::Database(error)) => error.code().is_some_and(|code| {
+                code.starts_with("08") || ["57P01", "57P02", "57P03"].contains(&&*code)
+            }),
+            _ => false,
+        }
+    }
+}
+
 /// [`Error::is_nul_in_text`] of a bare sqlx error.
 pub fn nul_in_text(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(e) if e.code().as_deref() == Some("22021"))

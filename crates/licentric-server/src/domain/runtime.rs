@@ -285,18 +285,19 @@ async fn restart_long_wal(inner: &Inner, connection: &mut Option<PoolConnection<
     }
     inner.wal_frames.store(0, Ordering::Release);
     let restarted = async {
+        // The connection's own busy timeout, given back as it was after the restart.
+        let (timeout,): (i64,) = sqlx::query_as("PRAGMA busy_timeout")
+            .fetch_one(&mut **held)
+            .await?;
         sqlx::query("PRAGMA busy_timeout = 0")
             .execute(&mut **held)
             .await?;
         let (busy, frames, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(RESTART)")
             .fetch_one(&mut **held)
             .await?;
-        sqlx::query(&format!(
-            "PRAGMA busy_timeout = {}",
-            db::BUSY_TIMEOUT.as_millis()
-        ))
-        .execute(&mut **held)
-        .await?;
+        sqlx::query(&format!("PRAGMA busy_timeout = {timeout}"))
+            .execute(&mut **held)
+            .await?;
         Ok::<_, sqlx::Error>((busy, frames))
     }
     .await;
@@ -787,21 +788,21 @@ async fn attempt_on(
     now: DateTime<Utc>,
 ) -> db::Result<(Answers, bool)> {
     if let db::Db::Postgres(pool) = &inner.db {
-        // PostgreSQL: a transaction from the pool per batch; its tenant settings move
-        // with the batch's requests (db::runtime::Conn), and the license rows it counts
-        // are locked until the commit.
-        let mut tx = pool.begin().await?;
-        let mut conn = Conn::Postgres {
-            conn: &mut tx,
-            tenant: None,
+        return match attempt_pg(inner, cache, pool, asks, now).await {
+            // Lost before its commit (the backend ended by an administrator, a failover,
+            // a proxy cutting the connection), the batch wrote nothing: it runs again,
+            // once, on another connection, rather than answering every request of it
+            // 503. Lost at the commit, nobody can tell whether it was written: that
+            // error is answered (running it again could count a validation twice).
+            Err(PgFailure::BeforeCommit(error)) if error.is_lost_connection() => {
+                tracing::warn!(%error, requests = asks.len(), "the runtime batch's PostgreSQL connection was lost before its commit; running the batch again on another");
+                cache.reset(0);
+                attempt_pg(inner, cache, pool, asks, now)
+                    .await
+                    .map_err(PgFailure::into_error)
+            }
+            other => other.map_err(PgFailure::into_error),
         };
-        let generation = db::runtime::generation(&mut conn).await?;
-        let (answers, writes) = batch(inner, cache, &mut conn, asks, now, generation).await?;
-        db::runtime::insert_activity(&mut conn, &writes.activity, now).await?;
-        db::runtime::insert_audit(&mut conn, &writes.audit, now).await?;
-        db::runtime::queue_deliveries(&mut conn, &writes.deliveries, now).await?;
-        tx.commit().await?;
-        return Ok((answers, !writes.deliveries.is_empty()));
     }
     let held = match connection {
         Some(held) => held,
@@ -844,6 +845,56 @@ async fn attempt_on(
         now,
     )
     .await?;
+    Ok((answers, !writes.deliveries.is_empty()))
+}
+
+/// How a batch on PostgreSQL failed.
+enum PgFailure {
+    /// On its connection, before the commit was sent: nothing was written.
+    BeforeCommit(db::Error),
+    /// No connection to be had, or at the commit (written or not, nobody can tell).
+    Other(db::Error),
+}
+
+impl PgFailure {
+    fn into_error(self) -> db::Error {
+        match self {
+            Self::BeforeCommit(error) | Self::Other(error) => error,
+        }
+    }
+}
+
+/// One batch on PostgreSQL: a transaction from the pool; its tenant settings move with
+/// the batch's requests (db::runtime::Conn), and the license rows it counts are locked
+/// until the commit.
+async fn attempt_pg(
+    inner: &Inner,
+    cache: &mut Cache,
+    pool: &sqlx::PgPool,
+    asks: &[Ask],
+    now: DateTime<Utc>,
+) -> Result<(Answers, bool), PgFailure> {
+    let mut tx = pool
+        .begin()
+        .await
+        .map_err(|error| PgFailure::Other(error.into()))?;
+    let (answers, writes) = async {
+        let mut conn = Conn::Postgres {
+            conn: &mut tx,
+            tenant: None,
+        };
+        let generation = db::runtime::generation(&mut conn).await?;
+        let (answers, writes) = batch(inner, cache, &mut conn, asks, now, generation).await?;
+        db::runtime::insert_activity(&mut conn, &writes.activity, now).await?;
+        db::runtime::insert_audit(&mut conn, &writes.audit, now).await?;
+        db::runtime::queue_deliveries(&mut conn, &writes.deliveries, now).await?;
+        Ok((answers, writes))
+    }
+    .await
+    .map_err(PgFailure::BeforeCommit)?;
+    tx.commit()
+        .await
+        .map_err(|error| PgFailure::Other(error.into()))?;
     Ok((answers, !writes.deliveries.is_empty()))
 }
 

@@ -332,3 +332,77 @@ async fn a_change_committed_by_another_process_is_seen_by_the_next_validation() 
         status = next;
     }
 }
+
+/// The first backend of this database (other than `not`) waiting for a row lock.
+async fn backend_waiting_for_a_lock(admin: &PgPool, not: Option<i32>) -> i32 {
+    for _ in 0..500 {
+        let waiting: Option<i32> = sqlx::query_scalar(
+            "SELECT pid FROM pg_stat_activity
+              WHERE datname = current_database() AND wait_event_type = 'Lock'
+                AND pid IS DISTINCT FROM $1
+              LIMIT 1",
+        )
+        .bind(not)
+        .fetch_optional(admin)
+        .await
+        .unwrap();
+        if let Some(pid) = waiting {
+            return pid;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("no backend waited for the license's row within 10 s");
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: run inside pg_virtualenv (see scripts/test)"]
+async fn a_batch_whose_connection_is_ended_before_its_commit_runs_again_on_another() {
+    use licentric_server::domain::runtime::Activation;
+    let story = story(live("acc_lost")).await;
+    let (pg, tenant) = (&story.pg, &story.tenant);
+    runtime_seed((&pg.app).into(), tenant, "RT-LOST-0001", Some(10), None).await;
+    let runtime = runtime_on(pg.app.clone().into());
+    // Another process holds the license's row, so the batch's activations wait for it
+    // inside their transaction, where an administrator ends the batch's backend.
+    let mut holder = postgres::begin_for(&pg.app, tenant).await.unwrap();
+    sqlx::query("SELECT 1 FROM licenses WHERE id = 'lic_rt' FOR UPDATE")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let activations = futures_util::future::join_all((0..4).map(|i| {
+        runtime.activate(Activation {
+            tenant: tenant.clone(),
+            actor: licentric_server::domain::Actor::system(),
+            license_id: "lic_rt".into(),
+            fingerprint: format!("fp-lost-{i:04}"),
+            name: None,
+            platform: None,
+        })
+    }));
+    let administrator = async {
+        let ended = backend_waiting_for_a_lock(&pg.admin, None).await;
+        let done: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
+            .bind(ended)
+            .fetch_one(&pg.admin)
+            .await
+            .unwrap();
+        assert!(done);
+        // The batch again, on another connection, waiting for the row in turn.
+        let again = backend_waiting_for_a_lock(&pg.admin, Some(ended)).await;
+        holder.commit().await.unwrap();
+        (ended, again)
+    };
+    let (results, (ended, again)) = tokio::join!(activations, administrator);
+    assert_ne!(ended, again);
+    // Every activation answered (none 503), each machine once.
+    let created = results
+        .iter()
+        .filter(|r| r.as_ref().is_ok_and(|a| a.created))
+        .count();
+    assert_eq!(created, 4, "{results:?}");
+    let license = licentric_server::db::licenses::get(&pg.app, tenant, "lic_rt")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(license.machines_count, 4);
+}

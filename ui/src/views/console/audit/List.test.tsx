@@ -59,3 +59,39 @@ test("filters reach the server by the API's names", async () => {
   );
   expect(await screen.findByTestId("audit-empty")).toHaveTextContent("No event matches");
 });
+
+test("the time range is picked from presets; only a custom range shows its From and Until, filled in", async () => {
+  vi.spyOn(apiKeys, "listApiKeys").mockResolvedValue({ data: [], total: 0, limit: 100, offset: 0, hasMore: false });
+  const list = vi.spyOn(events, "listEvents").mockResolvedValue({ data: [], total: 0, limit: 50, offset: 0, hasMore: false });
+  render(<AuditList />);
+  expect(screen.getByTestId("audit-range")).toHaveDisplayValue("Any time");
+  expect(screen.queryByTestId("audit-since")).not.toBeInTheDocument();
+  expect(screen.queryByTestId("audit-until")).not.toBeInTheDocument();
+  const lastFilters = () => (list.mock.calls.at(-1)?.[0] as { filters: { since: string; until: string } }).filters;
+
+  const before = Date.now();
+  await userEvent.selectOptions(screen.getByTestId("audit-range"), "24h");
+  await waitFor(() => expect(lastFilters().since).not.toBe(""));
+  const since = Date.parse(lastFilters().since);
+  // Counted back from the moment it was chosen, to the minute.
+  expect(since).toBeGreaterThan(before - 24 * 3_600_000 - 60_000);
+  expect(since).toBeLessThanOrEqual(Date.now() - 24 * 3_600_000);
+  expect(lastFilters().until).toBe("");
+  expect(screen.queryByTestId("audit-since")).not.toBeInTheDocument();
+
+  await userEvent.selectOptions(screen.getByTestId("audit-range"), "custom");
+  const from = screen.getByTestId("audit-since");
+  const until = screen.getByTestId("audit-until");
+  expect(from).not.toHaveValue("");
+  expect(until).not.toHaveValue("");
+  await waitFor(() => expect(Date.parse(lastFilters().until)).toBeGreaterThan(Date.parse(lastFilters().since)));
+
+  await userEvent.clear(from);
+  await userEvent.type(from, "2026-11-30T09:15");
+  await waitFor(() => expect(lastFilters().since).toBe(new Date("2026-11-30T09:15").toISOString()));
+
+  await userEvent.click(screen.getByRole("button", { name: "Clear filters" }));
+  expect(screen.getByTestId("audit-range")).toHaveDisplayValue("Any time");
+  expect(screen.queryByTestId("audit-since")).not.toBeInTheDocument();
+  await waitFor(() => expect(lastFilters()).toMatchObject({ since: "", until: "" }));
+});

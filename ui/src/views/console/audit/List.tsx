@@ -50,6 +50,30 @@ const ACTIONS = [
 
 const eventId = (e: AuditEvent) => e.id;
 
+/**
+ * The time range, as a vendor picks it: presets counted back from the moment they are
+ * chosen, or a range of their own. The From and Until fields appear only for "custom",
+ * filled in: WebKit shows an empty `datetime-local` field as a greyed date and time that
+ * reads like a filter already set.
+ */
+const RANGES: { value: string; label: string; hours?: number }[] = [
+  { value: "", label: "Any time" },
+  { value: "1h", label: "Last hour", hours: 1 },
+  { value: "24h", label: "Last 24 hours", hours: 24 },
+  { value: "7d", label: "Last 7 days", hours: 24 * 7 },
+  { value: "30d", label: "Last 30 days", hours: 24 * 30 },
+  { value: "custom", label: "Custom range…" },
+];
+
+const HOUR_MS = 3_600_000;
+
+/** A moment as a `datetime-local` value (to the minute, in the reader's zone). */
+function toLocalInput(ms: number): string {
+  const d = new Date(ms);
+  const two = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}T${two(d.getHours())}:${two(d.getMinutes())}`;
+}
+
 /** A `datetime-local` value as RFC 3339 in the reader's zone; blank stays blank. */
 function toRfc3339(local: string): string {
   if (!local) return "";
@@ -62,6 +86,7 @@ export function AuditList() {
   const [resourceId, setResourceId] = useState("");
   const [action, setAction] = useState("");
   const [actorId, setActorId] = useState("");
+  const [range, setRange] = useState("");
   const [since, setSince] = useState("");
   const [until, setUntil] = useState("");
   const typed = { resourceId: useDebounced(resourceId.trim(), 350), action: useDebounced(action.trim(), 350) };
@@ -82,13 +107,26 @@ export function AuditList() {
   const list = usePaged(listEvents, query, eventId);
   const filtered = Object.values(query.filters).some(Boolean);
 
+  function chooseRange(value: string) {
+    const now = Date.now();
+    const hours = RANGES.find((r) => r.value === value)?.hours;
+    setRange(value);
+    if (value === "custom") {
+      // The last day, up to the end of this minute, ready to be narrowed.
+      setSince(toLocalInput(now - 24 * HOUR_MS));
+      setUntil(toLocalInput(now + 60_000));
+    } else {
+      setSince(hours ? toLocalInput(now - hours * HOUR_MS) : "");
+      setUntil("");
+    }
+  }
+
   function clear() {
     setResourceType("");
     setResourceId("");
     setAction("");
     setActorId("");
-    setSince("");
-    setUntil("");
+    chooseRange("");
   }
 
   return (
@@ -129,14 +167,27 @@ export function AuditList() {
             ))}
           </select>
         </Field>
-        <Field label="From">
-          <input type="datetime-local" data-testid="audit-since" value={since} onChange={(e) => setSince(e.target.value)} />
+        <Field label="When">
+          <select data-testid="audit-range" value={range} onChange={(e) => chooseRange(e.target.value)}>
+            {RANGES.map((r) => (
+              <option key={r.value} value={r.value}>
+                {r.label}
+              </option>
+            ))}
+          </select>
         </Field>
-        <Field label="Until">
-          <input type="datetime-local" data-testid="audit-until" value={until} onChange={(e) => setUntil(e.target.value)} />
-        </Field>
+        {range === "custom" && (
+          <>
+            <Field label="From">
+              <input type="datetime-local" data-testid="audit-since" value={since} onChange={(e) => setSince(e.target.value)} />
+            </Field>
+            <Field label="Until">
+              <input type="datetime-local" data-testid="audit-until" value={until} onChange={(e) => setUntil(e.target.value)} />
+            </Field>
+          </>
+        )}
         <div className="field">
-          <button type="button" className="button" onClick={clear} disabled={!filtered && !resourceId && !action}>
+          <button type="button" className="button" onClick={clear} disabled={!filtered && !resourceId && !action && !range}>
             Clear filters
           </button>
         </div>
