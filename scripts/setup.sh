@@ -115,7 +115,11 @@ ensure_python_tools() {
 }
 
 # Reuse one build cache outside the clone, so a fresh clone does not rebuild every
-# dependency; Cargo's fingerprints make sharing it safe. Set CARGO_TARGET_DIR to opt out.
+# dependency. Safe for a fresh clone: its files are newer than anything built before it.
+# Two checkouts in use, though, share the workspace's own crates' builds, which Cargo
+# judges by file times: a file edited in one checkout before the other was built counts
+# as built (seen 2026-12-03: a test added after a clean clone's CI run was not compiled).
+# Touch what changed, or give each checkout its own CARGO_TARGET_DIR (which opts out).
 use_shared_target_dir() {
   export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/licentric/target}"
 }
