@@ -160,6 +160,7 @@ pub fn run() {
             commands::console::webhooks::webhook_deliveries,
             commands::console::webhooks::redeliver_webhook_delivery,
             commands::console::events::list_events,
+            commands::console::events::export_events_csv,
             commands::console::analytics::analytics_series,
             commands::console::analytics::analytics_seats,
             commands::console::analytics::analytics_expiring,

@@ -84,6 +84,7 @@ pub const CONSOLE_WINDOW: &[&str] = &[
     "redeliver_webhook_delivery",
     // audit trail
     "list_events",
+    "export_events_csv",
     // analytics
     "analytics_series",
     "analytics_seats",

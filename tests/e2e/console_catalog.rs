@@ -489,6 +489,23 @@ fn the_audit_log_shows_a_suspension_by_the_key_that_made_it() {
     wait_any_text(&app, event, "Support bot");
     app.screenshot_both_themes("audit-custom-range");
 
+    // Exported as filtered: the one suspension, by the bot, into a CSV file.
+    app.click("[data-testid=audit-export]");
+    app.wait_text("[data-testid=audit-export-saved]", "Exported 1 event");
+    let path = crate::console_licenses::text_content(&app, "[data-testid=audit-export-saved] code");
+    let exported = std::fs::read_to_string(&path).expect("the export exists");
+    let lines: Vec<&str> = exported.trim_end().lines().collect();
+    assert_eq!(lines.len(), 2, "{exported}");
+    assert!(
+        lines[0].starts_with("id,occurred_at,actor_type"),
+        "{exported}"
+    );
+    assert!(
+        lines[1].contains("license.suspended") && lines[1].contains("Support bot"),
+        "{exported}"
+    );
+    assert!(lines[1].contains(&license_id), "{exported}");
+
     // Opened: who, from where, and what changed.
     app.click(&format!("{event} summary"));
     let body = wait_any_text(&app, "[data-testid=audit-event-body]", "Support bot");

@@ -513,6 +513,12 @@ impl Licentric {
     pub async fn list_events(&self, params: &ListParams) -> Result<Page<AuditEvent>, Error> {
         self.get("/events".into(), &params.to_query()).await
     }
+    /// Streams the events that `params`' filters match as CSV, newest first
+    /// (`events:read`; paging is ignored).
+    pub async fn export_events_csv(&self, params: &ListParams) -> Result<Download, Error> {
+        self.export("/events/export.csv", &export_query(params))
+            .await
+    }
 
     // Analytics.
 

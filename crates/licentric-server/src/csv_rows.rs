@@ -14,7 +14,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
-use licentric_core::wire::{HeartbeatStatus, License, Machine, Platform};
+use licentric_core::wire::{AuditEvent, HeartbeatStatus, License, Machine, Platform};
 use licentric_core::{LicenseKey, LicenseStatus};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -315,6 +315,63 @@ impl MachineCsv {
         cells.text(heartbeat_status_str(row.heartbeat_status))?;
         cells.time(row.last_heartbeat_at)?;
         cells.time(Some(row.created_at))?;
+        cells.end_row()
+    }
+
+    /// The CSV encoded since the last call (the header, the first time).
+    pub fn take(&mut self) -> csv::Result<Vec<u8>> {
+        self.cells.take()
+    }
+}
+
+/// The columns of an audit trail export, the JSON API's fields in its order (`changes` as
+/// its JSON text).
+const EVENT_COLUMNS: [&str; 11] = [
+    "id",
+    "occurred_at",
+    "actor_type",
+    "actor_id",
+    "actor_name",
+    "action",
+    "resource_type",
+    "resource_id",
+    "client_address",
+    "request_id",
+    "changes",
+];
+
+/// An audit trail export being encoded; see [`LicenseCsv`].
+#[derive(Debug)]
+pub struct EventCsv {
+    cells: Cells,
+}
+
+impl EventCsv {
+    /// Starts an export, with its header row.
+    pub fn new() -> csv::Result<Self> {
+        let mut cells = Cells::new();
+        for column in EVENT_COLUMNS {
+            cells.text(column)?;
+        }
+        cells.end_row()?;
+        Ok(Self { cells })
+    }
+
+    /// Encodes one event.
+    pub fn push(&mut self, event: &AuditEvent) -> csv::Result<()> {
+        let cells = &mut self.cells;
+        cells.text(&event.id)?;
+        cells.time(Some(event.occurred_at))?;
+        cells.text(&event.actor_type)?;
+        cells.optional(event.actor_id.as_deref())?;
+        cells.optional(event.actor_name.as_deref())?;
+        cells.text(&event.action)?;
+        cells.optional(event.resource_type.as_deref())?;
+        cells.optional(event.resource_id.as_deref())?;
+        cells.optional(event.client_address.as_deref())?;
+        cells.optional(event.request_id.as_deref())?;
+        let changes = event.changes.as_ref().map(Value::to_string);
+        cells.optional(changes.as_deref())?;
         cells.end_row()
     }
 
@@ -1064,6 +1121,46 @@ mod tests {
             assert_eq!(row[1], name);
             assert_eq!(row.len(), 10, "a name must not spill into other cells");
         }
+    }
+
+    #[test]
+    fn an_event_is_one_row_of_the_api_fields_its_changes_as_json_and_formulas_as_text() {
+        let event = AuditEvent {
+            id: "42".into(),
+            occurred_at: "2026-12-03T09:10:11Z".parse().unwrap(),
+            actor_type: "api_key".into(),
+            actor_id: Some("key-9".into()),
+            actor_name: Some("=HYPERLINK(\"http://x\")".into()),
+            action: "license.suspended".into(),
+            resource_type: Some("license".into()),
+            resource_id: Some("lic-1".into()),
+            client_address: None,
+            request_id: Some("req-1".into()),
+            changes: Some(
+                serde_json::json!({ "status": { "before": "active", "after": "suspended" } }),
+            ),
+        };
+        let mut csv = EventCsv::new().unwrap();
+        csv.push(&event).unwrap();
+        let read = read_back(&csv.take().unwrap());
+        assert_eq!(read[0], EVENT_COLUMNS);
+        assert_eq!(
+            read[1][..10],
+            [
+                "42",
+                "2026-12-03T09:10:11Z",
+                "api_key",
+                "key-9",
+                "'=HYPERLINK(\"http://x\")",
+                "license.suspended",
+                "license",
+                "lic-1",
+                "",
+                "req-1"
+            ]
+        );
+        let changes: serde_json::Value = serde_json::from_str(&read[1][10]).unwrap();
+        assert_eq!(changes["status"]["after"], "suspended");
     }
 
     #[test]

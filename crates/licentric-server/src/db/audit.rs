@@ -181,6 +181,11 @@ fn push_filters<'a, DB>(
     }
 }
 
+/// The columns of an [`EventRow`].
+const SELECT: &str =
+    "SELECT id, occurred_at, actor_type, actor_id, actor_name, action, resource_type, resource_id,
+            client_address, request_id, changes FROM audit_events";
+
 /// A page of the tenant's events, newest first, and how many match in all.
 pub async fn list(
     db: impl Into<DbRef<'_>>,
@@ -189,9 +194,6 @@ pub async fn list(
     limit: u32,
     offset: u32,
 ) -> super::Result<(Vec<EventRow>, u32)> {
-    const SELECT: &str =
-        "SELECT id, occurred_at, actor_type, actor_id, actor_name, action, resource_type, resource_id,
-                client_address, request_id, changes FROM audit_events";
     let db = match db.into() {
         DbRef::Sqlite(db) => db,
         DbRef::Postgres(db) => {
@@ -224,6 +226,36 @@ pub async fn list(
     push_filters(&mut count, tenant, filters);
     let total: u32 = count.build_query_scalar().fetch_one(db).await?;
     Ok((rows, total))
+}
+
+/// Up to `limit` of the tenant's events matching `filters`, newest first, without the
+/// count [`list`] adds: an export's chunks, each starting below the last one's id
+/// (`filters.before_id`).
+pub async fn newest(
+    db: impl Into<DbRef<'_>>,
+    tenant: &crate::tenant::Tenant,
+    filters: &Filters<'_>,
+    limit: u32,
+) -> super::Result<Vec<EventRow>> {
+    match db.into() {
+        DbRef::Sqlite(db) => {
+            let mut query = sqlx::QueryBuilder::new(SELECT);
+            push_filters(&mut query, tenant, filters);
+            query.push(" ORDER BY id DESC LIMIT ").push_bind(limit);
+            Ok(query.build_query_as().fetch_all(db).await?)
+        }
+        DbRef::Postgres(db) => {
+            let mut tx = postgres::begin_for(db, tenant).await?;
+            let mut query = sqlx::QueryBuilder::<sqlx::Postgres>::new(SELECT);
+            push_filters(&mut query, tenant, filters);
+            query
+                .push(" ORDER BY id DESC LIMIT ")
+                .push_bind(i64::from(limit));
+            let rows = query.build_query_as().fetch_all(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(rows)
+        }
+    }
 }
 
 /// Deletes events (of every tenant) older than `before`; answers how many. On

@@ -1,6 +1,6 @@
 //! `/api/v1/events`: the audit trail, newest first, under the `events:read` scope.
 
-use axum::{extract::State, Json};
+use axum::{extract::State, response::Response, Json};
 use chrono::{DateTime, Utc};
 use licentric_core::{
     wire::{AuditEvent, Page},
@@ -11,9 +11,10 @@ use utoipa::IntoParams;
 
 use crate::{
     auth::ApiKeyAuth,
+    csv_rows,
     db::{self, audit::EventRow},
     openapi::ErrorResponses,
-    params::{ApiQuery, Paging, Problems},
+    params::{ApiQuery, Cursor, Paging, Problems},
     ApiError, AppState,
 };
 
@@ -62,6 +63,33 @@ fn wire(row: EventRow) -> AuditEvent {
     }
 }
 
+impl ListEvents {
+    /// The filters, or each problem with them; `after` is read into `before_id`.
+    fn filters(&self) -> Result<db::audit::Filters<'_>, ApiError> {
+        let mut problems = Problems::default();
+        let before_id = self
+            .after
+            .as_deref()
+            .and_then(|after| match after.parse::<i64>() {
+                Ok(id) => Some(id),
+                Err(_) => {
+                    problems.add("after", "must be an event id from an earlier page");
+                    None
+                }
+            });
+        problems.finish()?;
+        Ok(db::audit::Filters {
+            resource_type: self.resource_type.as_deref(),
+            resource_id: self.resource_id.as_deref(),
+            action: self.action.as_deref(),
+            actor_id: self.actor_id.as_deref(),
+            since: self.since,
+            until: self.until,
+            before_id,
+        })
+    }
+}
+
 /// Lists the audit trail: every management write and runtime event, newest first.
 #[utoipa::path(get, path = "/api/v1/events", tag = "events", params(ListEvents),
     responses((status = 200, body = Page<AuditEvent>), ErrorResponses), security(("api_key" = [])))]
@@ -74,26 +102,9 @@ pub async fn list(
     let mut problems = Problems::default();
     let page =
         Paging::from_query(q.limit, q.offset, None).check(&[("createdAt", "id")], &mut problems);
-    let before_id = q
-        .after
-        .as_deref()
-        .and_then(|after| match after.parse::<i64>() {
-            Ok(id) => Some(id),
-            Err(_) => {
-                problems.add("after", "must be an event id from an earlier page");
-                None
-            }
-        });
     problems.finish()?;
-    let filters = db::audit::Filters {
-        resource_type: q.resource_type.as_deref(),
-        resource_id: q.resource_id.as_deref(),
-        action: q.action.as_deref(),
-        actor_id: q.actor_id.as_deref(),
-        since: q.since,
-        until: q.until,
-        before_id,
-    };
+    let filters = q.filters()?;
+    let before_id = filters.before_id;
     let (rows, total) =
         db::audit::list(&state.db, &auth.tenant, &filters, page.limit, page.offset).await?;
     let full = rows.len() == page.limit as usize;
@@ -104,4 +115,54 @@ pub async fn list(
         answer.has_more = answer.next_cursor.is_some();
     }
     Ok(Json(answer))
+}
+
+/// Events an export reads a chunk at a time: memory stays flat whatever its size.
+const EXPORT_CHUNK: u32 = 500;
+
+/// Exports the events the list's filters match as CSV (RFC 4180, a header row, newest
+/// first; `changes` as JSON text), in constant memory. `limit` and `offset` are ignored:
+/// everything that matches is exported.
+#[utoipa::path(get, path = "/api/v1/events/export.csv", tag = "events", params(ListEvents),
+    responses((status = 200, description = "The CSV file", content_type = "text/csv", body = String), ErrorResponses),
+    security(("api_key" = [])))]
+pub async fn export_csv(
+    auth: ApiKeyAuth,
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<ListEvents>,
+) -> Result<Response, ApiError> {
+    auth.require(Scope::EventsRead)?;
+    q.filters()?;
+    let writer = csv_rows::EventCsv::new().map_err(|e| ApiError::Internal(e.into()))?;
+    let (tenant, query) = (auth.tenant, std::sync::Arc::new(q));
+    Ok(super::csv_download(
+        "audit-log.csv",
+        writer,
+        move |mut writer, cursor: Option<Cursor>| {
+            let (state, tenant, query) = (state.clone(), tenant.clone(), query.clone());
+            async move {
+                let mut filters = query.filters()?;
+                // Each chunk starts below the last one's id (the cursor's rowid).
+                if let Some(cursor) = cursor {
+                    filters.before_id = Some(cursor.rowid);
+                }
+                let rows = db::audit::newest(&state.db, &tenant, &filters, EXPORT_CHUNK).await?;
+                let next = (rows.len() == EXPORT_CHUNK as usize)
+                    .then(|| rows.last().map(|row| row.id))
+                    .flatten()
+                    .map(|id| Cursor {
+                        field: "id".into(),
+                        descending: true,
+                        value: id.into(),
+                        rowid: id,
+                    });
+                let internal = |e: csv::Error| ApiError::Internal(e.into());
+                for row in rows {
+                    writer.push(&wire(row)).map_err(internal)?;
+                }
+                let bytes = writer.take().map_err(internal)?;
+                Ok((writer, bytes, next))
+            }
+        },
+    ))
 }

@@ -115,6 +115,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(api_keys::get, api_keys::revoke))
         .routes(routes!(api_keys::rotate))
         .routes(routes!(events::list))
+        .routes(routes!(events::export_csv))
         .routes(routes!(analytics::validations))
         .routes(routes!(analytics::activations))
         .routes(routes!(analytics::usage))

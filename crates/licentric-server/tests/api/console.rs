@@ -306,21 +306,8 @@ async fn actions_answer_per_license_and_record_each() {
 }
 
 async fn export(app: &TestApp, query: &str) -> (u16, String) {
-    let response = app
-        .http
-        .get(app.url(&format!("/api/v1/licenses/export.csv{query}")))
-        .bearer_auth(&app.api_key)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    if status == 200 {
-        assert!(response.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/csv"));
-    }
-    (status, response.text().await.unwrap())
+    let path = format!("/api/v1/licenses/export.csv{query}");
+    crate::helpers::csv_export(app, &app.api_key, &path).await
 }
 
 #[tokio::test]

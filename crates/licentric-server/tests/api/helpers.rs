@@ -568,6 +568,26 @@ fn bind_postgres<'q>(mut query: PgQuery<'q>, params: &[Param]) -> PgQuery<'q> {
     query
 }
 
+/// A CSV export (`path` with its query) with `key`: the status and the body; a 200 must
+/// say it is CSV.
+pub async fn csv_export(app: &TestApp, key: &str, path: &str) -> (u16, String) {
+    let response = app
+        .http
+        .get(app.url(path))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    if status == 200 {
+        assert!(response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv"));
+    }
+    (status, response.text().await.unwrap())
+}
+
 pub async fn read(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();
     let text = response.text().await.unwrap();

@@ -95,3 +95,14 @@ test("the time range is picked from presets; only a custom range shows its From 
   expect(screen.queryByTestId("audit-since")).not.toBeInTheDocument();
   await waitFor(() => expect(lastFilters()).toMatchObject({ since: "", until: "" }));
 });
+
+test("Export CSV sends the filters shown and says where the file went", async () => {
+  vi.spyOn(apiKeys, "listApiKeys").mockResolvedValue({ data: [], total: 0, limit: 100, offset: 0, hasMore: false });
+  vi.spyOn(events, "listEvents").mockResolvedValue({ data: [event(7)], total: 1, limit: 50, offset: 0, hasMore: false });
+  const exported = vi.spyOn(events, "exportEventsCsv").mockResolvedValue({ path: "/home/v/Downloads/licentric-audit-log-1.csv", rows: 1 });
+  render(<AuditList />);
+  await userEvent.selectOptions(screen.getByTestId("audit-resource-type"), "license");
+  await userEvent.click(screen.getByTestId("audit-export"));
+  expect(await screen.findByTestId("audit-export-saved")).toHaveTextContent("Exported 1 event to /home/v/Downloads/licentric-audit-log-1.csv");
+  expect(exported).toHaveBeenCalledWith(expect.objectContaining({ filters: expect.objectContaining({ resourceType: "license" }) }));
+});

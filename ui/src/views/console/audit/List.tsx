@@ -2,11 +2,12 @@
 // changes. Pages go back in time by event id, so new events do not shift them.
 import { useMemo, useState } from "react";
 import { listApiKeys } from "../../../api/console/apiKeys";
-import { listEvents } from "../../../api/console/events";
+import { exportEventsCsv, listEvents } from "../../../api/console/events";
 import type { AuditEvent } from "../../../bindings/AuditEvent";
+import type { SavedExport } from "../../../bindings/SavedExport";
 import { EmptyState, Loading } from "../../../components/EmptyState";
 import { Field } from "../../../components/Field";
-import { useLoad } from "../../../hooks/useCommand";
+import { useCommand, useLoad } from "../../../hooks/useCommand";
 import { PageHeader, useDebounced, usePaged, When } from "../catalog";
 
 const RESOURCE_TYPES = ["license", "machine", "product", "policy", "entitlement", "webhook", "api_key", "signing_key"];
@@ -107,6 +108,15 @@ export function AuditList() {
   const list = usePaged(listEvents, query, eventId);
   const filtered = Object.values(query.filters).some(Boolean);
 
+  // The export takes what the filters match, every page of it.
+  const [saved, setSaved] = useState<SavedExport | null>(null);
+  const exporter = useCommand(exportEventsCsv);
+  const runExport = async () => {
+    setSaved(null);
+    const answer = await exporter.run(query);
+    if (answer) setSaved(answer);
+  };
+
   function chooseRange(value: string) {
     const now = Date.now();
     const hours = RANGES.find((r) => r.value === value)?.hours;
@@ -134,7 +144,27 @@ export function AuditList() {
       <PageHeader
         title="Audit log"
         description="Every change made through the API or this console, and what apps did with their licenses: who, what, when. Open an event to see what changed."
+        actions={
+          <button type="button" className="button small" data-testid="audit-export" disabled={exporter.busy} onClick={() => void runExport()}>
+            {exporter.busy ? "Exporting…" : "Export CSV"}
+          </button>
+        }
       />
+      {exporter.error && (
+        <div className="alert alert-error" role="alert" data-testid="audit-export-error">
+          {exporter.error.message}
+        </div>
+      )}
+      {saved && (
+        <div className="alert alert-ok lic-saved" role="status" data-testid="audit-export-saved">
+          <span>
+            Exported {saved.rows.toLocaleString("en-US")} {saved.rows === 1 ? "event" : "events"} to <code>{saved.path}</code>
+          </span>
+          <button type="button" className="toast-close" aria-label="Dismiss" onClick={() => setSaved(null)}>
+            ×
+          </button>
+        </div>
+      )}
       <div className="card audit-filters" role="search" aria-label="Filter the audit log">
         <Field label="Record type">
           <select data-testid="audit-resource-type" value={resourceType} onChange={(e) => setResourceType(e.target.value)}>
