@@ -14,7 +14,7 @@ use crate::{
     csv_rows,
     db::{self, audit::EventRow},
     openapi::ErrorResponses,
-    params::{ApiQuery, Cursor, Paging, Problems},
+    params::{self, ApiQuery, Cursor, Paging, Problems},
     ApiError, AppState,
 };
 
@@ -64,9 +64,13 @@ fn wire(row: EventRow) -> AuditEvent {
 }
 
 impl ListEvents {
-    /// The filters, or each problem with them; `after` is read into `before_id`.
-    fn filters(&self) -> Result<db::audit::Filters<'_>, ApiError> {
+    /// The page asked for and the filters, or each problem with them (paging included:
+    /// the export ignores the page, but not a malformed one); `after` is read into
+    /// `before_id`.
+    fn read(&self) -> Result<(params::Page, db::audit::Filters<'_>), ApiError> {
         let mut problems = Problems::default();
+        let page = Paging::from_query(self.limit, self.offset, None)
+            .check(&[("createdAt", "id")], &mut problems);
         let before_id = self
             .after
             .as_deref()
@@ -78,7 +82,7 @@ impl ListEvents {
                 }
             });
         problems.finish()?;
-        Ok(db::audit::Filters {
+        let filters = db::audit::Filters {
             resource_type: self.resource_type.as_deref(),
             resource_id: self.resource_id.as_deref(),
             action: self.action.as_deref(),
@@ -86,7 +90,8 @@ impl ListEvents {
             since: self.since,
             until: self.until,
             before_id,
-        })
+        };
+        Ok((page, filters))
     }
 }
 
@@ -99,11 +104,7 @@ pub async fn list(
     ApiQuery(q): ApiQuery<ListEvents>,
 ) -> Result<Json<Page<AuditEvent>>, ApiError> {
     auth.require(Scope::EventsRead)?;
-    let mut problems = Problems::default();
-    let page =
-        Paging::from_query(q.limit, q.offset, None).check(&[("createdAt", "id")], &mut problems);
-    problems.finish()?;
-    let filters = q.filters()?;
+    let (page, filters) = q.read()?;
     let before_id = filters.before_id;
     let (rows, total) =
         db::audit::list(&state.db, &auth.tenant, &filters, page.limit, page.offset).await?;
@@ -132,7 +133,7 @@ pub async fn export_csv(
     ApiQuery(q): ApiQuery<ListEvents>,
 ) -> Result<Response, ApiError> {
     auth.require(Scope::EventsRead)?;
-    q.filters()?;
+    q.read()?;
     let writer = csv_rows::EventCsv::new().map_err(|e| ApiError::Internal(e.into()))?;
     let (tenant, query) = (auth.tenant, std::sync::Arc::new(q));
     Ok(super::csv_download(
@@ -141,7 +142,7 @@ pub async fn export_csv(
         move |mut writer, cursor: Option<Cursor>| {
             let (state, tenant, query) = (state.clone(), tenant.clone(), query.clone());
             async move {
-                let mut filters = query.filters()?;
+                let (_, mut filters) = query.read()?;
                 // Each chunk starts below the last one's id (the cursor's rowid).
                 if let Some(cursor) = cursor {
                     filters.before_id = Some(cursor.rowid);

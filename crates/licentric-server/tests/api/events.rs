@@ -426,8 +426,10 @@ async fn the_export_holds_every_matching_event_once_newest_first_across_chunks()
     let (status, csv) = export(&app, &app.api_key, "?since=2100-01-01T00:00:00Z").await;
     assert_eq!(status, 200);
     assert_eq!(csv.lines().count(), 1, "the header alone: {csv}");
-    let (status, body) = export(&app, &app.api_key, "?after=yesterday").await;
-    assert_eq!(status, 400, "{body}");
+    for bad in ["?after=yesterday", "?offset=2147483648", "?limit=0"] {
+        let (status, body) = export(&app, &app.api_key, bad).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
 }
 
 #[tokio::test]
